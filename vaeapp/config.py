@@ -1,0 +1,189 @@
+"""Model and training settings as typed, frozen dataclasses.
+
+The settings are saved as JSON beside a model's weights and used to rebuild the
+exact architecture before the weights are loaded. Every limit a user can hit is
+named here once, and every check raises ``ValueError`` saying what was wrong and
+what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+IMAGE_SIDE = 28
+N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
+
+LATENT_MIN, LATENT_MAX = 2, 32
+HIDDEN_MIN, HIDDEN_MAX = 8, 4096
+MAX_HIDDEN_LAYERS = 4
+BETA_MIN, BETA_MAX = 0.0, 100.0
+EPOCHS_MAX = 10_000
+BATCH_MAX = 60_000
+LR_MIN, LR_MAX = 1e-6, 1.0
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+SCHEDULES = ("constant", "cosine")
+DATASETS = ("mnist", "fashion_mnist")
+
+PRESETS: dict[str, tuple[int, ...]] = {
+    # The Keras tutorial's architecture: 784 -> 256 -> 2 -> 256 -> 784.
+    "tutorial": (256,),
+    # Two hidden layers each side: 784 -> 512 -> 256 -> 2 -> 256 -> 512 -> 784.
+    "deep": (512, 256),
+}
+
+
+def _check_int(name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _check_float(
+    name: str, value: Any, low: float, high: float, *, low_open: bool = False
+) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    too_low = value <= low if low_open else value < low
+    if not math.isfinite(value) or too_low or value > high:
+        bracket = "(" if low_open else "["
+        raise ValueError(f"{name} must be in {bracket}{low}, {high}], got {value}")
+    return value
+
+
+def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The architecture of a dense VAE on 28x28 images.
+
+    ``hidden`` lists the encoder's hidden widths from the input inwards; the
+    decoder mirrors it. ``beta`` weights the KL term of the training loss.
+    """
+
+    hidden: tuple[int, ...] = PRESETS["tutorial"]
+    latent_dim: int = 2
+    beta: float = 1.0
+
+    def __post_init__(self) -> None:
+        hidden = tuple(self.hidden) if isinstance(self.hidden, list) else self.hidden
+        if not isinstance(hidden, tuple) or not 1 <= len(hidden) <= MAX_HIDDEN_LAYERS:
+            raise ValueError(
+                f"hidden must list 1 to {MAX_HIDDEN_LAYERS} layer widths, "
+                f"got {self.hidden!r}"
+            )
+        for width in hidden:
+            _check_int("hidden width", width, HIDDEN_MIN, HIDDEN_MAX)
+        object.__setattr__(self, "hidden", hidden)
+        _check_int("latent size", self.latent_dim, LATENT_MIN, LATENT_MAX)
+        object.__setattr__(
+            self, "beta", _check_float("beta", self.beta, BETA_MIN, BETA_MAX)
+        )
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> ModelConfig:
+        """The named preset (``tutorial`` or ``deep``) with optional overrides."""
+        _check_choice("preset", name, tuple(PRESETS))
+        return cls(hidden=PRESETS[name], **overrides)
+
+    @property
+    def preset_name(self) -> str | None:
+        """The preset this architecture matches, or None for a custom one."""
+        for name, hidden in PRESETS.items():
+            if hidden == self.hidden:
+                return name
+        return None
+
+    def describe(self) -> str:
+        """A one-line human description, e.g. ``784-256-2 (tutorial)``."""
+        layers = "-".join(str(n) for n in (N_PIXELS, *self.hidden, self.latent_dim))
+        name = self.preset_name
+        return f"{layers} ({name})" if name else layers
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"hidden": list(self.hidden), "latent_dim": self.latent_dim,
+                "beta": self.beta}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ModelConfig:
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a model is trained.
+
+    ``train_size`` of 0 uses the whole training set; a smaller number trains on
+    the first ``train_size`` images (for quick runs). ``kl_warmup`` epochs ramp
+    the KL weight linearly from 0 to beta (Bowman et al. 2016, sec. 3.1).
+    """
+
+    epochs: int = 200
+    batch_size: int = 100
+    learning_rate: float = 1e-3
+    optimizer: str = "adam"
+    schedule: str = "cosine"
+    final_lr_fraction: float = 0.01
+    kl_warmup: int = 0
+    train_size: int = 0
+    seed: int = 0
+    dataset: str = "mnist"
+    steps_per_execution: int = 0
+    jit_compile: bool = True
+    grid_size: int = 10
+
+    def __post_init__(self) -> None:
+        _check_int("epochs", self.epochs, 1, EPOCHS_MAX)
+        _check_int("batch size", self.batch_size, 1, BATCH_MAX)
+        object.__setattr__(
+            self,
+            "learning_rate",
+            _check_float("learning rate", self.learning_rate, LR_MIN, LR_MAX),
+        )
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("schedule", self.schedule, SCHEDULES)
+        object.__setattr__(
+            self,
+            "final_lr_fraction",
+            _check_float("final learning-rate fraction", self.final_lr_fraction, 0, 1),
+        )
+        _check_int("KL warm-up epochs", self.kl_warmup, 0, EPOCHS_MAX)
+        _check_int("training-set size", self.train_size, 0, BATCH_MAX)
+        _check_int("seed", self.seed, 0, 2**31 - 1)
+        _check_choice("dataset", self.dataset, DATASETS)
+        _check_int("steps per execution", self.steps_per_execution, 0, 1_000_000)
+        if not isinstance(self.jit_compile, bool):
+            raise ValueError(f"jit_compile must be true or false, got {self.jit_compile!r}")
+        _check_int("grid size", self.grid_size, 0, 30)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TrainConfig:
+        return _from_dict(cls, data)
+
+
+def _from_dict(cls: type, data: Any) -> Any:
+    """Build ``cls`` from a JSON object, refusing unknown or mistyped keys."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{cls.__name__} must be a JSON object, got {type(data).__name__}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(
+            f"{cls.__name__} has unknown keys {sorted(unknown)}; allowed: {sorted(names)}"
+        )
+    try:
+        return cls(**data)
+    except TypeError as error:
+        raise ValueError(f"{cls.__name__} is malformed: {error}") from None

@@ -1,0 +1,140 @@
+"""The variational autoencoder in Keras 3 (Kingma & Welling 2014, "Auto-Encoding
+Variational Bayes", arXiv:1312.6114).
+
+Layer names are part of the saved-model format: :mod:`vaeapp.inference` reads
+the same ``.weights.h5`` file by these names to run the model in NumPy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+from vaeapp.config import N_PIXELS, ModelConfig
+
+ENCODER_NAME, DECODER_NAME = "encoder", "decoder"
+MEAN_LAYER, LOG_VAR_LAYER, LOGITS_LAYER = "z_mean", "z_log_var", "x_logits"
+METRIC_NAMES = ("recon", "kl", "neg_elbo")
+
+
+def encoder_hidden_name(i: int) -> str:
+    return f"enc_hidden_{i}"
+
+
+def decoder_hidden_name(i: int) -> str:
+    return f"dec_hidden_{i}"
+
+
+@keras.saving.register_keras_serializable(package="vaeapp")
+class Sampling(keras.layers.Layer):
+    """Reparameterised draw ``z = mean + exp(0.5 * log_var) * eps``, eps ~ N(0, I).
+
+    Inputs ``(mean, log_var)`` of shape ``(batch, latent_dim)``; output the same
+    shape. Seeded through a ``keras.random.SeedGenerator``, so two layers built
+    with the same seed draw the same noise.
+    """
+
+    def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs: tuple[Any, Any]) -> Any:
+        mean, log_var = inputs
+        eps = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        return mean + ops.exp(0.5 * log_var) * eps
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape[0]
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "seed": self.seed}
+
+
+def kl_divergence(mean: Any, log_var: Any) -> Any:
+    """KL(q(z|x) || N(0, I)) per image, summed over latent dimensions.
+
+    ``-0.5 * sum(1 + log_var - mean^2 - exp(log_var))`` (Kingma & Welling 2014,
+    appendix B). Inputs ``(batch, latent_dim)``; output ``(batch,)`` in nats.
+    """
+    return -0.5 * ops.sum(1.0 + log_var - ops.square(mean) - ops.exp(log_var), axis=-1)
+
+
+def reconstruction_loss(x: Any, logits: Any) -> Any:
+    """Bernoulli negative log-likelihood per image, summed over the 784 pixels.
+
+    ``x`` holds pixels in [0, 1], ``logits`` the decoder's pre-sigmoid outputs,
+    both ``(batch, 784)``; output ``(batch,)`` in nats. Computed from logits so
+    that no clipping caps the per-pixel loss.
+    """
+    return ops.sum(ops.binary_crossentropy(x, logits, from_logits=True), axis=-1)
+
+
+def build_encoder(config: ModelConfig) -> keras.Model:
+    """``(batch, 784)`` -> ``[mean, log_var]``, each ``(batch, latent_dim)``."""
+    x = inputs = keras.Input(shape=(N_PIXELS,), name="image")
+    for i, width in enumerate(config.hidden):
+        x = keras.layers.Dense(width, activation="relu", name=encoder_hidden_name(i))(x)
+    mean = keras.layers.Dense(config.latent_dim, name=MEAN_LAYER)(x)
+    log_var = keras.layers.Dense(config.latent_dim, name=LOG_VAR_LAYER)(x)
+    return keras.Model(inputs, [mean, log_var], name=ENCODER_NAME)
+
+
+def build_decoder(config: ModelConfig) -> keras.Model:
+    """``(batch, latent_dim)`` -> logits ``(batch, 784)``; sigmoid gives pixels."""
+    x = inputs = keras.Input(shape=(config.latent_dim,), name="z")
+    for i, width in enumerate(reversed(config.hidden)):
+        x = keras.layers.Dense(width, activation="relu", name=decoder_hidden_name(i))(x)
+    logits = keras.layers.Dense(N_PIXELS, name=LOGITS_LAYER)(x)
+    return keras.Model(inputs, logits, name=DECODER_NAME)
+
+
+class VAE(keras.Model):
+    """Encoder, sampling and decoder, trained on the negative ELBO.
+
+    ``call`` maps images ``(batch, 784)`` to ``(logits, mean, log_var)``. The
+    training loss per image is reconstruction + kl_weight * KL, averaged over
+    the batch; ``kl_weight`` is beta, or less during a KL warm-up. The tracked
+    metrics are the batch-weighted means of reconstruction, KL and their sum,
+    the negative ELBO (always with weight 1), so ``neg_elbo == recon + kl``.
+    """
+
+    def __init__(self, config: ModelConfig, seed: int | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.config = config
+        self.encoder = build_encoder(config)
+        self.decoder = build_decoder(config)
+        self.sampling = Sampling(seed=seed, name="sampling")
+        self.kl_weight = keras.Variable(
+            config.beta, trainable=False, name="kl_weight", dtype="float32"
+        )
+        self.trackers = {n: keras.metrics.Mean(name=n) for n in METRIC_NAMES}
+        self.build((None, N_PIXELS))
+
+    def build(self, input_shape: Any) -> None:
+        self.encoder.build(input_shape)
+        self.decoder.build((None, self.config.latent_dim))
+        self.built = True
+
+    def call(self, x: Any, training: bool = False) -> tuple[Any, Any, Any]:
+        mean, log_var = self.encoder(x, training=training)
+        z = self.sampling((mean, log_var))
+        return self.decoder(z, training=training), mean, log_var
+
+    def compute_loss(
+        self,
+        x: Any = None,
+        y: Any = None,
+        y_pred: Any = None,
+        sample_weight: Any = None,
+        training: bool = True,
+    ) -> Any:
+        logits, mean, log_var = y_pred
+        recon = reconstruction_loss(x, logits)
+        kl = kl_divergence(mean, log_var)
+        self.trackers["recon"].update_state(recon)
+        self.trackers["kl"].update_state(kl)
+        self.trackers["neg_elbo"].update_state(recon + kl)
+        return ops.mean(recon + self.kl_weight * kl)

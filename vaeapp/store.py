@@ -1,0 +1,342 @@
+"""Model folders on disk: the format, atomic publishing, listing and loading.
+
+A model folder holds:
+
+- ``config.json``: format version, model config, training config, data source;
+- ``metrics.json``: final test-set figures and per-epoch history;
+- ``model.weights.h5``: the weights, stored once (Keras format, read by h5py);
+- ``latents.npz``: the encoded test set (``mean``, ``log_var``, ``labels``);
+- ``snapshots.npz``: a small manifold grid after chosen epochs (optional).
+
+A new folder is written under a temporary name in the same parent and renamed
+into place, so no reader ever sees a half-written model, and an existing
+folder is never replaced. Nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vaeapp.config import DATASETS, IMAGE_SIDE, ModelConfig, TrainConfig
+from vaeapp.inference import NumpyVAE, WeightsError, load_numpy_vae
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.json"
+WEIGHTS_FILE = "model.weights.h5"
+LATENTS_FILE = "latents.npz"
+SNAPSHOTS_FILE = "snapshots.npz"
+REQUIRED_FILES = (CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, LATENTS_FILE)
+MODEL_FILES = (*REQUIRED_FILES, SNAPSHOTS_FILE)
+TEMP_PREFIX = ".tmp-"
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+MAX_JSON_BYTES = 2_000_000
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PRETRAINED_DIR = PACKAGE_DIR / "pretrained"
+HOME_ENV = "VAEAPP_HOME"
+
+
+class ModelFolderError(ValueError):
+    """A model folder is missing files or holds invalid content."""
+
+
+def trained_dir() -> Path:
+    """Where models trained by users are written: ``$VAEAPP_HOME`` or ``./runs``."""
+    return Path(os.environ.get(HOME_ENV) or Path.cwd() / "runs").expanduser().resolve()
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if it is a safe folder name, else raise ValueError."""
+    if not isinstance(name, str) or not NAME_PATTERN.match(name) or ".." in name:
+        raise ValueError(
+            f"model name {name!r} is not allowed: use 1 to 64 letters, digits, "
+            "'_', '-' or '.', starting with a letter or digit"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """What the config and metrics files of one model folder say."""
+
+    path: Path
+    model: ModelConfig
+    train: TrainConfig
+    data_source: str
+    metrics: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def dataset(self) -> str:
+        return self.train.dataset
+
+    @property
+    def test_neg_elbo(self) -> float:
+        return float(self.metrics["test_neg_elbo"])
+
+    @property
+    def epochs_trained(self) -> int:
+        return len(self.metrics.get("history", []))
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One folder found while listing: a usable record, or why it is unusable."""
+
+    path: Path
+    record: ModelRecord | None
+    problem: str | None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model ready for the app: its record, NumPy VAE and encoded test set.
+
+    ``latent_mean`` and ``latent_log_var`` are ``(n_test, latent_dim)`` float32,
+    ``labels`` ``(n_test,)`` uint8; ``snapshots`` maps epoch -> ``(g * 28, g * 28)``
+    uint8 grids.
+    """
+
+    record: ModelRecord
+    vae: NumpyVAE
+    latent_mean: np.ndarray
+    latent_log_var: np.ndarray
+    labels: np.ndarray
+    snapshots: dict[int, np.ndarray]
+
+
+def _read_json(path: Path) -> Any:
+    if not path.is_file():
+        raise ModelFolderError(f"{path.name} is missing")
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise ModelFolderError(f"{path.name} is larger than {MAX_JSON_BYTES} bytes")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelFolderError(f"{path.name} is not valid JSON: {error}") from None
+
+
+def read_record(folder: Path) -> ModelRecord:
+    """Read and check a folder's config and metrics (cheap: no arrays)."""
+    folder = Path(folder)
+    missing = [f for f in REQUIRED_FILES if not (folder / f).is_file()]
+    if missing:
+        raise ModelFolderError(f"missing {', '.join(missing)}")
+    config = _read_json(folder / CONFIG_FILE)
+    metrics = _read_json(folder / METRICS_FILE)
+    if not isinstance(config, dict) or config.get("format_version") != FORMAT_VERSION:
+        raise ModelFolderError(f"{CONFIG_FILE} is not format version {FORMAT_VERSION}")
+    try:
+        model = ModelConfig.from_dict(config.get("model"))
+        train = TrainConfig.from_dict(config.get("train"))
+    except ValueError as error:
+        raise ModelFolderError(f"{CONFIG_FILE}: {error}") from None
+    source = config.get("data_source")
+    if not isinstance(source, str):
+        raise ModelFolderError(f"{CONFIG_FILE} lacks a data_source string")
+    if not isinstance(metrics, dict) or not _finite_number(metrics.get("test_neg_elbo")):
+        raise ModelFolderError(f"{METRICS_FILE} lacks a finite test_neg_elbo")
+    if not isinstance(metrics.get("history", []), list):
+        raise ModelFolderError(f"{METRICS_FILE} history is not a list")
+    return ModelRecord(folder, model, train, source, metrics)
+
+
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(
+        value
+    )
+
+
+def load_model(folder: Path) -> LoadedModel:
+    """Load everything the app needs from ``folder``, checking every array."""
+    record = read_record(folder)
+    try:
+        vae = load_numpy_vae(Path(folder) / WEIGHTS_FILE, record.model)
+    except WeightsError as error:
+        raise ModelFolderError(str(error)) from None
+    mean, log_var, labels = _read_latents(Path(folder) / LATENTS_FILE, record.model)
+    snapshots = _read_snapshots(Path(folder) / SNAPSHOTS_FILE)
+    return LoadedModel(record, vae, mean, log_var, labels, snapshots)
+
+
+def _read_latents(path: Path, config: ModelConfig) -> tuple[np.ndarray, ...]:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in ("mean", "log_var", "labels")}
+    except (OSError, ValueError, KeyError, EOFError) as error:
+        raise ModelFolderError(f"{path.name} is unreadable: {error}") from None
+    mean, log_var, labels = arrays["mean"], arrays["log_var"], arrays["labels"]
+    n = labels.shape[0] if labels.ndim == 1 else -1
+    shape = (n, config.latent_dim)
+    if n <= 0 or mean.shape != shape or log_var.shape != shape:
+        raise ModelFolderError(f"{path.name} arrays do not match latent size {config.latent_dim}")
+    if not (np.isfinite(mean).all() and np.isfinite(log_var).all()):
+        raise ModelFolderError(f"{path.name} holds NaN or infinite values")
+    if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() > 9:
+        raise ModelFolderError(f"{path.name} labels must be integers 0 to 9")
+    return mean.astype(np.float32), log_var.astype(np.float32), labels.astype(np.uint8)
+
+
+def _read_snapshots(path: Path) -> dict[int, np.ndarray]:
+    if not path.is_file():
+        return {}
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            epochs, grids = npz["epochs"], npz["grids"]
+    except (OSError, ValueError, KeyError, EOFError) as error:
+        raise ModelFolderError(f"{path.name} is unreadable: {error}") from None
+    if epochs.ndim != 1 or grids.ndim != 3 or grids.shape[0] != epochs.shape[0]:
+        raise ModelFolderError(f"{path.name} has inconsistent shapes")
+    side = grids.shape[1]
+    if grids.dtype != np.uint8 or side != grids.shape[2] or side % IMAGE_SIDE:
+        raise ModelFolderError(f"{path.name} grids must be uint8 (n, g*28, g*28)")
+    return {int(e): g for e, g in zip(epochs, grids)}
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically: a temporary file in the same folder, then rename."""
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), 0o644)
+            json.dump(data, handle, indent=1, allow_nan=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def config_document(model: ModelConfig, train: TrainConfig, data_source: str) -> dict:
+    return {
+        "format_version": FORMAT_VERSION,
+        "model": model.to_dict(),
+        "train": train.to_dict(),
+        "data_source": data_source,
+    }
+
+
+def publish(
+    parent: Path,
+    name: str,
+    write_files: Callable[[Path], None],
+) -> Path:
+    """Write a model folder atomically and return its final path.
+
+    ``write_files(tmp)`` fills a fresh temporary folder beside the destination;
+    the folder is then checked with :func:`load_model` and renamed to
+    ``parent/name``. If anything fails, or a folder of that name exists, the
+    temporary folder is removed and nothing else on disk has changed.
+    """
+    check_name(name)
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    final = parent / name
+    if final.exists():
+        raise FileExistsError(f"a model named {name!r} already exists in {parent}")
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=parent))
+    try:
+        write_files(tmp)
+        for child in tmp.iterdir():
+            with open(child, "rb") as handle:
+                os.fsync(handle.fileno())
+        load_model(tmp)
+        tmp.chmod(0o755)
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_dir(parent)
+    return final
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temps(parent: Path) -> list[Path]:
+    """Delete temporary folders left by writers that no longer run.
+
+    Temporary names carry the writer's process id; those of live processes are
+    kept. Returns what was removed.
+    """
+    removed = []
+    parent = Path(parent)
+    if not parent.is_dir():
+        return removed
+    for child in parent.iterdir():
+        if not child.name.startswith(TEMP_PREFIX):
+            continue
+        match = re.match(rf"{re.escape(TEMP_PREFIX)}(\d+)-", child.name)
+        if match and _pid_alive(int(match.group(1))):
+            continue
+        if child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+        removed.append(child)
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def list_models(*parents: Path) -> list[Listing]:
+    """Every model folder under ``parents``, usable or not, sorted by name."""
+    found = []
+    for parent in parents:
+        if not Path(parent).is_dir():
+            continue
+        for child in sorted(Path(parent).iterdir()):
+            if child.name.startswith(".") or not child.is_dir():
+                continue
+            try:
+                found.append(Listing(child, read_record(child), None))
+            except ModelFolderError as error:
+                found.append(Listing(child, None, str(error)))
+    return found
+
+
+def best_pretrained(dataset: str = "mnist") -> Path:
+    """The shipped model of ``dataset`` with the lowest test negative ELBO."""
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {dataset!r}")
+    usable = [
+        item.record
+        for item in list_models(PRETRAINED_DIR)
+        if item.record is not None and item.record.dataset == dataset
+    ]
+    if not usable:
+        raise ModelFolderError(f"no usable pretrained {dataset} model in {PRETRAINED_DIR}")
+    return min(usable, key=lambda r: r.test_neg_elbo).path
