@@ -35,6 +35,16 @@ PRESETS: dict[str, tuple[int, ...]] = {
 }
 
 
+def parse_widths(text: str) -> tuple[int, ...]:
+    """``"512,256"`` -> ``(512, 256)``; raises ValueError for anything else."""
+    try:
+        return tuple(int(part) for part in str(text).split(",") if part.strip())
+    except ValueError:
+        raise ValueError(
+            f"hidden widths must be comma-separated whole numbers, got {text!r}"
+        ) from None
+
+
 def _check_int(name: str, value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{name} must be a whole number, got {value!r}")

@@ -142,4 +142,5 @@ def _read(handle: h5py.File, path: str, shape: tuple[int, ...]) -> np.ndarray:
     array = np.asarray(dataset[()], dtype=np.float32)
     if not np.isfinite(array).all():
         raise WeightsError(f"{path} holds NaN or infinite values")
+    array.flags.writeable = False  # shared across sessions: never mutated
     return array

@@ -175,6 +175,8 @@ def load_model(folder: Path) -> LoadedModel:
         raise ModelFolderError(str(error)) from None
     mean, log_var, labels = _read_latents(Path(folder) / LATENTS_FILE, record.model)
     snapshots = _read_snapshots(Path(folder) / SNAPSHOTS_FILE)
+    for array in (mean, log_var, labels, *snapshots.values()):
+        array.flags.writeable = False  # shared across sessions: never mutated
     return LoadedModel(record, vae, mean, log_var, labels, snapshots)
 
 
@@ -292,7 +294,7 @@ def remove_stale_temps(parent: Path) -> list[Path]:
         if not child.name.startswith(TEMP_PREFIX):
             continue
         match = re.match(rf"{re.escape(TEMP_PREFIX)}(\d+)-", child.name)
-        if match and _pid_alive(int(match.group(1))):
+        if match and pid_alive(int(match.group(1))):
             continue
         if child.is_dir():
             shutil.rmtree(child, ignore_errors=True)
@@ -302,7 +304,7 @@ def remove_stale_temps(parent: Path) -> list[Path]:
     return removed
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -19,7 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from vaeapp.config import DATASETS, OPTIMIZERS, PRESETS, SCHEDULES, ModelConfig, TrainConfig
+from vaeapp.config import (
+    DATASETS,
+    OPTIMIZERS,
+    PRESETS,
+    SCHEDULES,
+    ModelConfig,
+    TrainConfig,
+    parse_widths,
+)
 from vaeapp.data import DataError, Dataset, load_dataset
 from vaeapp.manifold import GRID_Q_DEFAULT, grid_points, tile
 from vaeapp.progress import CANCELLED, DONE, FAILED, RUNNING, Progress, write_progress
@@ -298,11 +306,9 @@ def save_result(result: TrainResult, parent: Path, name: str) -> Path:
 def parse_hidden(text: str) -> tuple[int, ...]:
     """``"512,256"`` -> ``(512, 256)``."""
     try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"hidden widths must be comma-separated whole numbers, got {text!r}"
-        ) from None
+        return parse_widths(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,34 @@
+"""Pictures for the page and for downloads: crisp upscaling and PNG bytes."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from vaeapp.config import IMAGE_SIDE
+
+
+def to_uint8(pixels: np.ndarray) -> np.ndarray:
+    """Intensities in [0, 1] (any shape) -> uint8, NaN shown as black."""
+    values = np.nan_to_num(np.asarray(pixels, dtype=np.float32), nan=0.0)
+    return np.clip(np.rint(values * 255.0), 0, 255).astype(np.uint8)
+
+
+def digit_image(pixels: np.ndarray, scale: int = 10) -> np.ndarray:
+    """One decoded digit ``(784,)`` -> ``(28 * scale, 28 * scale)`` uint8, nearest-neighbour."""
+    image = to_uint8(pixels).reshape(IMAGE_SIDE, IMAGE_SIDE)
+    return upscale(image, scale)
+
+
+def upscale(image: np.ndarray, scale: int) -> np.ndarray:
+    """Repeat each pixel ``scale`` times along both axes (no blur)."""
+    return np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """A 2-D uint8 array as PNG file bytes."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(image, dtype=np.uint8), mode="L").save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -1,0 +1,243 @@
+// Latent explorer: a Plotly map of the encoded test set that doubles as a pad.
+// Moving or dragging the pointer over the map decodes the latent point under it
+// in the browser (the decoder is a few dense layers) and draws it live; a click
+// or release commits z to Python through the "commit" trigger. Heavy data (the
+// decoder's weights, 10,000 points, Plotly itself) arrives once per session and
+// is cached on window, keyed by the model's token; later renders carry only z.
+
+const G = (window.__vaeapp = window.__vaeapp || { models: {} });
+const PALETTE = [
+  "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+];
+
+function fromB64(text, Type) {
+  const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  return new Type(bytes.buffer);
+}
+
+function unpack(assets) {
+  return {
+    latentDim: assets.latent_dim,
+    layers: assets.layers.map((l) => ({
+      nIn: l.n_in, nOut: l.n_out,
+      w: fromB64(l.w, Float32Array), b: fromB64(l.b, Float32Array),
+    })),
+    points: fromB64(assets.points, Float32Array),
+    labels: fromB64(assets.labels, Uint8Array),
+    count: assets.count,
+    names: assets.names,
+  };
+}
+
+// z (Float32Array of latentDim) -> 784 pixel intensities in [0, 1].
+function decode(model, z) {
+  let h = z;
+  model.layers.forEach((layer, k) => {
+    const out = new Float32Array(layer.nOut);
+    out.set(layer.b);
+    for (let i = 0; i < layer.nIn; i++) {
+      const v = h[i];
+      if (v === 0) continue;
+      const row = i * layer.nOut;
+      for (let j = 0; j < layer.nOut; j++) out[j] += v * layer.w[row + j];
+    }
+    const last = k === model.layers.length - 1;
+    for (let j = 0; j < layer.nOut; j++) {
+      out[j] = last ? 1 / (1 + Math.exp(-out[j])) : Math.max(out[j], 0);
+    }
+    h = out;
+  });
+  return h;
+}
+
+function drawDigit(canvas, pixels) {
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(28, 28);
+  for (let i = 0; i < 784; i++) {
+    const v = Math.round(255 * pixels[i]);
+    img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = v;
+    img.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+function webglAvailable() {
+  try {
+    const c = document.createElement("canvas");
+    return !!(c.getContext("webgl2") || c.getContext("webgl"));
+  } catch (e) {
+    return false;
+  }
+}
+
+function traces(model, kind) {
+  const out = [];
+  for (let d = 0; d < model.names.length; d++) {
+    const xs = [], ys = [];
+    for (let i = 0; i < model.count; i++) {
+      if (model.labels[i] !== d) continue;
+      xs.push(model.points[2 * i]);
+      ys.push(model.points[2 * i + 1]);
+    }
+    out.push({
+      type: kind, mode: "markers", name: model.names[d], x: xs, y: ys,
+      marker: { size: 4, color: PALETTE[d], opacity: 0.65 },
+      hovertemplate: model.names[d] + "<extra></extra>",
+    });
+  }
+  out.push({
+    type: "scatter", mode: "markers", name: "z", x: [0], y: [0],
+    marker: { size: 16, symbol: "x-thin", line: { width: 3, color: "#111" } },
+    hoverinfo: "skip", showlegend: false,
+  });
+  return out;
+}
+
+function layout(data) {
+  const r = data.range;
+  const shapes = [];
+  if (data.grid_rect) {
+    const [x0, x1, y0, y1] = data.grid_rect;
+    shapes.push({
+      type: "rect", x0, x1, y0, y1, line: { color: "#444", width: 1, dash: "dot" },
+    });
+  }
+  return {
+    margin: { l: 44, r: 8, t: 8, b: 40 },
+    height: data.height,
+    dragmode: false,
+    hovermode: "closest",
+    xaxis: { range: r, title: { text: data.axis_titles[0] }, zeroline: false, fixedrange: true },
+    yaxis: { range: r, title: { text: data.axis_titles[1] }, zeroline: false, fixedrange: true,
+             scaleanchor: "x" },
+    legend: { orientation: "h", y: 1.0, yanchor: "bottom", x: 0, itemsizing: "constant" },
+    shapes,
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "#fafafa",
+  };
+}
+
+function ensurePlotly(src) {
+  if (window.Plotly || !src) return;
+  const script = document.createElement("script");
+  script.textContent = src;
+  document.head.appendChild(script);
+}
+
+function buildDom(parent) {
+  const root = document.createElement("div");
+  root.className = "vae-explorer";
+  root.innerHTML = `
+    <div class="vae-map" data-testid="vae-map"></div>
+    <div class="vae-side">
+      <div class="vae-caption">Under the pointer</div>
+      <canvas class="vae-live" width="28" height="28" data-testid="vae-live"></canvas>
+      <div class="vae-z" data-testid="vae-live-z"></div>
+      <div class="vae-rate" data-testid="vae-rate"></div>
+    </div>`;
+  parent.appendChild(root);
+  return root;
+}
+
+function attachPointer(root) {
+  const mapDiv = root.querySelector(".vae-map");
+  const live = root.querySelector(".vae-live");
+  const label = root.querySelector(".vae-z");
+  const rate = root.querySelector(".vae-rate");
+  let pending = null, dragging = false, frames = [];
+
+  function toLatent(event) {
+    const full = mapDiv._fullLayout;
+    if (!full) return null;
+    const xa = full.xaxis, ya = full.yaxis;
+    const box = mapDiv.getBoundingClientRect();
+    const px = event.clientX - box.left - xa._offset;
+    const py = event.clientY - box.top - ya._offset;
+    if (px < 0 || py < 0 || px > xa._length || py > ya._length) return null;
+    return [xa.p2l(px), ya.p2l(py)];
+  }
+
+  function show(xy) {
+    const st = root.__state;
+    const z = Float32Array.from(st.z);
+    z[st.dims[0]] = xy[0];
+    z[st.dims[1]] = xy[1];
+    drawDigit(live, decode(st.model, z));
+    label.textContent = `z${st.dims[0] + 1} = ${xy[0].toFixed(2)}, z${st.dims[1] + 1} = ${xy[1].toFixed(2)}`;
+    const now = performance.now();
+    frames.push(now);
+    frames = frames.filter((t) => now - t < 1000);
+    root.dataset.decodes = String(Number(root.dataset.decodes || 0) + 1);
+    rate.textContent = frames.length > 2 ? `${frames.length} decodes/s` : "";
+  }
+
+  function schedule(xy) {
+    const first = pending === null;
+    pending = xy;
+    if (first) {
+      requestAnimationFrame(() => {
+        if (pending) show(pending);
+        pending = null;
+      });
+    }
+  }
+
+  mapDiv.addEventListener("pointermove", (e) => {
+    const xy = toLatent(e);
+    if (xy) schedule(xy);
+  });
+  mapDiv.addEventListener("pointerdown", (e) => {
+    if (toLatent(e)) dragging = true;
+  });
+  mapDiv.addEventListener("pointerup", (e) => {
+    const xy = toLatent(e);
+    if (dragging && xy) {
+      root.__state.commit(xy.map((v) => Math.round(v * 1000) / 1000));
+    }
+    dragging = false;
+  });
+  mapDiv.addEventListener("pointerleave", () => {
+    dragging = false;
+    const st = root.__state;
+    drawDigit(live, decode(st.model, Float32Array.from(st.z)));
+    label.textContent = "selected z";
+  });
+}
+
+export default function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  if (data.plotly) ensurePlotly(data.plotly);
+  if (data.assets) G.models[data.token] = unpack(data.assets);
+  const model = G.models[data.token];
+  if (!model || !window.Plotly) {
+    setTriggerValue("missing", data.token);
+    return;
+  }
+  let root = parentElement.querySelector(".vae-explorer");
+  if (!root) {
+    root = buildDom(parentElement);
+    attachPointer(root);
+  }
+  root.__state = {
+    model, z: data.z, dims: data.dims,
+    commit: (xy) => setTriggerValue("commit", xy),
+  };
+  const mapDiv = root.querySelector(".vae-map");
+  const key = `${data.token}|${data.dims}|${data.height}`;
+  if (root.dataset.key !== key) {
+    const kind = webglAvailable() ? "scattergl" : "scatter";
+    Plotly.react(mapDiv, traces(model, kind), layout(data), {
+      displayModeBar: false, responsive: true,
+    });
+    root.dataset.key = key;
+    root.dataset.kind = kind;
+  } else {
+    Plotly.relayout(mapDiv, { shapes: layout(data).shapes });
+  }
+  const marker = mapDiv.data.length - 1;
+  Plotly.restyle(mapDiv, { x: [[data.z[data.dims[0]]]], y: [[data.z[data.dims[1]]]] }, [marker]);
+  root.dataset.z = data.z.map((v) => v.toFixed(3)).join(",");
+  drawDigit(root.querySelector(".vae-live"), decode(model, Float32Array.from(data.z)));
+  root.querySelector(".vae-z").textContent = "selected z";
+}

@@ -1,0 +1,93 @@
+"""The latent map with live client-side decoding, as a Streamlit v2 component.
+
+Python sends the browser the model's decoder and map points once per session
+(and Plotly's JavaScript once); later reruns send only the current z, so a
+slider move never resends the 10,000-point figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from vaeapp.browser_assets import model_token, pack_model
+from vaeapp.store import LoadedModel
+from vaeapp.ui import keys
+
+MAP_HEIGHT = 480
+_JS = (Path(__file__).with_name("explorer.js")).read_text(encoding="utf-8")
+_CSS = """
+.vae-explorer { display: flex; gap: 12px; align-items: flex-start; }
+.vae-map { flex: 1 1 auto; min-width: 0; cursor: crosshair; touch-action: none; }
+.vae-side { flex: 0 0 168px; text-align: center; font-size: 0.85rem; }
+.vae-live { width: 168px; height: 168px; image-rendering: pixelated;
+  border-radius: 6px; background: #000; }
+.vae-caption { font-weight: 600; margin-bottom: 4px; }
+.vae-z { font-variant-numeric: tabular-nums; margin-top: 4px; min-height: 1.2em; }
+.vae-rate { color: #888; font-size: 0.75rem; min-height: 1em; }
+"""
+
+
+@st.cache_resource(show_spinner=False)
+def _component() -> Callable[..., Any]:
+    return st.components.v2.component(
+        "vaeapp.latent_explorer", js=_JS, css=_CSS, isolate_styles=False
+    )
+
+
+@st.cache_resource(show_spinner=False)
+def _plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _packed(path: str, token: str, dims: tuple[int, int], _model: LoadedModel) -> dict:
+    return pack_model(_model, dims)
+
+
+def _on_missing() -> None:
+    """The browser lacks cached assets (a reload): send them again."""
+    st.session_state[keys.SENT_TOKENS] = set()
+    st.session_state[keys.PLOTLY_SENT] = False
+
+
+def latent_explorer(
+    model: LoadedModel,
+    z: list[float],
+    dims: tuple[int, int],
+    axis_range: tuple[float, float],
+    grid_rect: tuple[float, float, float, float] | None,
+    on_commit: Callable[[], None],
+    key: str = "explorer",
+) -> Any:
+    """Mount the map; ``on_commit`` runs when a click or release picks a z,
+    which is then in ``st.session_state[key].commit`` as ``[x, y]``."""
+    token = f"{model_token(model)}-{dims[0]}-{dims[1]}"
+    sent = st.session_state.setdefault(keys.SENT_TOKENS, set())
+    data: dict[str, Any] = {
+        "token": token,
+        "z": [float(v) for v in z],
+        "dims": list(dims),
+        "range": list(axis_range),
+        "grid_rect": list(grid_rect) if grid_rect else None,
+        "height": MAP_HEIGHT,
+        "axis_titles": [f"z{dims[0] + 1}", f"z{dims[1] + 1}"],
+    }
+    if token not in sent:
+        data["assets"] = _packed(str(model.record.path), token, dims, model)
+        sent.add(token)
+    if not st.session_state.get(keys.PLOTLY_SENT):
+        data["plotly"] = _plotly_js()
+        st.session_state[keys.PLOTLY_SENT] = True
+    return _component()(
+        data=data,
+        key=key,
+        on_commit_change=on_commit,
+        on_missing_change=_on_missing,
+        height=MAP_HEIGHT + 8,
+    )

@@ -1,0 +1,35 @@
+"""The manifold grid picture, clickable cell by cell (a Streamlit v2 component)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from vaeapp.images import png_bytes
+from vaeapp.config import IMAGE_SIDE
+
+_JS = Path(__file__).with_name("grid_click.js").read_text(encoding="utf-8")
+_CSS = """
+img.vae-grid { width: 100%; max-width: 640px; image-rendering: pixelated;
+  cursor: pointer; border-radius: 6px; display: block; }
+"""
+
+
+@st.cache_resource(show_spinner=False)
+def _component() -> Callable[..., Any]:
+    return st.components.v2.component(
+        "vaeapp.grid_click", js=_JS, css=_CSS, isolate_styles=False
+    )
+
+
+def grid_picture(picture, n: int, on_cell: Callable[[], None], key: str = "grid") -> Any:
+    """Show ``picture`` ``(n * 28, n * 28)`` uint8; ``on_cell`` runs on a click,
+    with ``st.session_state[key].cell == [row, col]``."""
+    if picture.shape != (n * IMAGE_SIDE, n * IMAGE_SIDE):
+        raise ValueError(f"grid picture has shape {picture.shape}, expected n * 28 squared")
+    src = "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode()
+    return _component()(data={"src": src, "n": n}, key=key, on_cell_change=on_cell)

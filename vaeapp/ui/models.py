@@ -1,0 +1,78 @@
+"""Which model a session explores, loaded once per server and shared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from vaeapp.store import (
+    CONFIG_FILE,
+    PRETRAINED_DIR,
+    Listing,
+    LoadedModel,
+    ModelFolderError,
+    best_pretrained,
+    list_models,
+    load_model,
+    remove_stale_temps,
+    trained_dir,
+)
+from vaeapp.ui import keys
+
+
+@st.cache_resource(show_spinner=False)
+def _startup_cleanup() -> list[Path]:
+    """Once per server: delete temporary folders left by killed writers."""
+    return remove_stale_temps(trained_dir())
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _load(path: str, stamp: float) -> LoadedModel:
+    return load_model(Path(path))
+
+
+def load_cached(path: Path) -> LoadedModel:
+    """Load ``path`` (cached per folder and its config's modification time)."""
+    try:
+        stamp = (Path(path) / CONFIG_FILE).stat().st_mtime
+    except OSError:
+        raise ModelFolderError(f"{Path(path).name}: {CONFIG_FILE} is missing") from None
+    return _load(str(path), stamp)
+
+
+@st.cache_data(show_spinner=False, ttl=3)
+def listings() -> list[Listing]:
+    """Pretrained then trained model folders, usable or not."""
+    return list_models(PRETRAINED_DIR) + list_models(trained_dir())
+
+
+def default_model_path() -> Path:
+    return best_pretrained("mnist")
+
+
+def active_model() -> LoadedModel | None:
+    """The session's model; falls back to the best pretrained one if it fails."""
+    _startup_cleanup()
+    chosen = st.session_state.get(keys.ACTIVE_MODEL)
+    if chosen:
+        try:
+            return load_cached(Path(chosen))
+        except ModelFolderError as error:
+            st.session_state[keys.MESSAGE] = f"Model {Path(chosen).name} is unusable: {error}"
+            st.session_state.pop(keys.ACTIVE_MODEL, None)
+    try:
+        path = default_model_path()
+        st.session_state[keys.ACTIVE_MODEL] = str(path)
+        return load_cached(path)
+    except ModelFolderError as error:
+        st.error(str(error))
+        return None
+
+
+def switch_to(path: str | Path) -> None:
+    """Make ``path`` the session's model; z restarts at the origin."""
+    st.session_state[keys.ACTIVE_MODEL] = str(path)
+    st.session_state.pop(keys.Z, None)
+    for key in [k for k in st.session_state if str(k).startswith(keys.SLIDER_PREFIX)]:
+        del st.session_state[key]

@@ -1,0 +1,225 @@
+"""The explorer page: latent map with pad, sliders, decoded digit, manifold grid."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from vaeapp.images import digit_image, png_bytes
+from vaeapp.latent import MAP_LIMIT, Z_LIMIT, clean_z, parse_z_text
+from vaeapp.manifold import (
+    GRID_N_DEFAULT,
+    GRID_N_MAX,
+    GRID_Q_DEFAULT,
+    SPACINGS,
+    check_grid,
+    grid_axis,
+    manifold,
+)
+from vaeapp.store import LoadedModel
+from vaeapp.ui import keys
+from vaeapp.ui.explorer import latent_explorer
+from vaeapp.ui.grid_view import grid_picture
+from vaeapp.ui.models import active_model
+from vaeapp.ui.sidebar import sidebar
+
+DIGIT_SCALE = 8
+MAX_SLIDERS_SHOWN = 4
+_RERUN_APP = "_rerun_app"
+
+
+def _slider_key(i: int) -> str:
+    return f"{keys.SLIDER_PREFIX}{i}"
+
+
+def set_z(values: object, latent_dim: int) -> None:
+    """Validate ``values`` and make it the session's z, sliders included."""
+    z, problem = clean_z(values, latent_dim)
+    if problem:
+        st.session_state[keys.MESSAGE] = problem
+    st.session_state[keys.Z] = z
+    for i, value in enumerate(z):
+        st.session_state[_slider_key(i)] = value
+
+
+def _init_z(model: LoadedModel) -> None:
+    """Start at the origin or the URL's ``?z=``; re-check z set from outside."""
+    latent_dim = model.record.model.latent_dim
+    current = st.session_state.get(keys.Z)
+    if current is None:
+        text = st.query_params.get("z")
+        if text is not None:
+            z, problem = parse_z_text(text, latent_dim)
+            if problem:
+                st.session_state[keys.MESSAGE] = f"URL parameter z: {problem}"
+            set_z(z, latent_dim)
+        else:
+            set_z([0.0] * latent_dim, latent_dim)
+        return
+    z, problem = clean_z(current, latent_dim)
+    if problem or any(_slider_key(i) not in st.session_state for i in range(latent_dim)):
+        set_z(current, latent_dim)
+
+
+def _on_slider(latent_dim: int) -> None:
+    set_z([st.session_state[_slider_key(i)] for i in range(latent_dim)], latent_dim)
+
+
+def _on_commit(model: LoadedModel, dims: tuple[int, int]) -> None:
+    xy = st.session_state["explorer"].commit
+    latent_dim = model.record.model.latent_dim
+    z = list(st.session_state[keys.Z])
+    if not isinstance(xy, list) or len(xy) != 2:
+        st.session_state[keys.MESSAGE] = "ignored a malformed click from the map"
+        return
+    z[dims[0]], z[dims[1]] = xy
+    set_z(z, latent_dim)
+
+
+def _sliders(latent_dim: int) -> None:
+    def one(i: int) -> None:
+        st.slider(
+            f"z{i + 1}",
+            min_value=-Z_LIMIT,
+            max_value=Z_LIMIT,
+            step=0.01,
+            key=_slider_key(i),
+            on_change=_on_slider,
+            args=(latent_dim,),
+        )
+
+    for i in range(min(latent_dim, MAX_SLIDERS_SHOWN)):
+        one(i)
+    if latent_dim > MAX_SLIDERS_SHOWN:
+        with st.expander(f"Dimensions {MAX_SLIDERS_SHOWN + 1} to {latent_dim}"):
+            for i in range(MAX_SLIDERS_SHOWN, latent_dim):
+                one(i)
+
+
+def _grid_rect() -> tuple[float, float, float, float] | None:
+    if not st.session_state.get(keys.GRID_SHOW_EXTENT):
+        return None
+    try:
+        axis = grid_axis(
+            st.session_state[keys.GRID_N], st.session_state[keys.GRID_Q],
+            st.session_state[keys.GRID_SPACING],
+        )
+    except (ValueError, KeyError):
+        return None
+    lo, hi = float(axis[0]), float(axis[-1])
+    return (lo, hi, lo, hi)
+
+
+@st.fragment
+def explorer_section(model: LoadedModel) -> None:
+    """Map, live pad, sliders and the decoded digit: reruns on its own."""
+    latent_dim = model.record.model.latent_dim
+    dims = (0, 1)
+    message = st.session_state.pop(keys.MESSAGE, None)
+    if message:
+        st.warning(message)
+    left, right = st.columns([3, 1], gap="medium")
+    with left:
+        latent_explorer(
+            model,
+            st.session_state[keys.Z],
+            dims,
+            (-MAP_LIMIT, MAP_LIMIT),
+            _grid_rect(),
+            on_commit=lambda: _on_commit(model, dims),
+        )
+    with right:
+        z = np.asarray(st.session_state[keys.Z], dtype=np.float32)
+        picture = digit_image(model.vae.decode(z)[0], DIGIT_SCALE)
+        st.image(picture, caption="Decoded at the selected z", width=28 * DIGIT_SCALE)
+        st.markdown(" ".join(f"`z{i + 1} = {v:+.2f}`" for i, v in enumerate(z)))
+        _sliders(latent_dim)
+        st.download_button(
+            "Download digit (PNG)", png_bytes(picture), file_name="digit.png",
+            mime="image/png", key="download_digit",
+        )
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _grid_image(
+    token: str, n: int, q: float, spacing: str, base: tuple[float, ...], _model: LoadedModel
+) -> np.ndarray:
+    return manifold(_model.vae.decode, n, q, spacing, np.asarray(base, np.float32))
+
+
+def _on_cell(model: LoadedModel, axis: np.ndarray) -> None:
+    cell = st.session_state["grid"].cell
+    n = axis.shape[0]
+    if not (isinstance(cell, list) and len(cell) == 2 and all(0 <= c < n for c in cell)):
+        return
+    row, col = cell
+    z = list(st.session_state[keys.Z])
+    z[0], z[1] = float(axis[col]), float(axis[n - 1 - row])
+    set_z(z, model.record.model.latent_dim)
+    st.session_state[_RERUN_APP] = True
+
+
+@st.fragment
+def grid_section(model: LoadedModel) -> None:
+    """The manifold grid and its controls: reruns on its own."""
+    if st.session_state.pop(_RERUN_APP, False):
+        st.rerun(scope="app")
+    st.subheader("Manifold grid")
+    c1, c2, c3, c4 = st.columns([2, 2, 2, 2])
+    c1.slider("Grid size n", 2, GRID_N_MAX, key=keys.GRID_N)
+    c2.number_input(
+        "Quantile q", min_value=0.001, max_value=0.499, step=0.01, format="%.3f",
+        key=keys.GRID_Q,
+    )
+    c3.radio("Spacing", SPACINGS, key=keys.GRID_SPACING, horizontal=True)
+    c4.checkbox(
+        "Show extent on map", key=keys.GRID_SHOW_EXTENT,
+        on_change=lambda: st.session_state.__setitem__(_RERUN_APP, True),
+    )
+    n, q = st.session_state[keys.GRID_N], st.session_state[keys.GRID_Q]
+    spacing = st.session_state[keys.GRID_SPACING]
+    try:
+        check_grid(n, q, spacing)
+    except ValueError as error:
+        st.error(str(error))
+        return
+    base = tuple(float(v) for v in st.session_state[keys.Z])
+    picture = _grid_image(str(model.record.path), n, q, spacing, base, model)
+    axis = grid_axis(n, q, spacing)
+    st.caption(
+        f"{n}x{n} digits decoded at z1, z2 in [{axis[0]:.2f}, {axis[-1]:.2f}] "
+        f"({spacing} spacing). Click a cell to move z there."
+    )
+    grid_picture(picture, n, on_cell=lambda: _on_cell(model, axis))
+    st.download_button(
+        "Download grid (PNG)", png_bytes(picture), file_name="manifold.png",
+        mime="image/png", key="download_grid",
+    )
+
+
+def _init_grid_state() -> None:
+    st.session_state.setdefault(keys.GRID_N, GRID_N_DEFAULT)
+    st.session_state.setdefault(keys.GRID_Q, GRID_Q_DEFAULT)
+    st.session_state.setdefault(keys.GRID_SPACING, SPACINGS[0])
+    st.session_state.setdefault(keys.GRID_SHOW_EXTENT, False)
+
+
+def main() -> None:
+    """Draw the whole page."""
+    st.set_page_config(page_title="VAE latent explorer", page_icon="🔢", layout="wide")
+    model = active_model()
+    if model is None:
+        st.error("No usable model: the shipped pretrained models are missing or damaged.")
+        st.stop()
+    sidebar(model)
+    record = model.record
+    st.title("VAE latent explorer")
+    st.caption(
+        f"{record.name}: {record.model.describe()}, test negative ELBO "
+        f"{record.test_neg_elbo:.1f} nats. Move over the map to decode live; click to "
+        "select z."
+    )
+    _init_z(model)
+    _init_grid_state()
+    explorer_section(model)
+    grid_section(model)
