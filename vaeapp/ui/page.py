@@ -131,7 +131,10 @@ def explorer_section(model: LoadedModel) -> None:
     with right:
         z = np.asarray(st.session_state[keys.Z], dtype=np.float32)
         picture = digit_image(model.vae.decode(z)[0], DIGIT_SCALE)
-        st.image(picture, caption="Decoded at the selected z", width=28 * DIGIT_SCALE)
+        st.image(
+            picture, caption="Decoded at the selected z", width=28 * DIGIT_SCALE,
+            output_format="PNG",
+        )
         st.markdown(" ".join(f"`z{i + 1} = {v:+.2f}`" for i, v in enumerate(z)))
         _sliders(latent_dim)
         st.download_button(
@@ -198,10 +201,18 @@ def grid_section(model: LoadedModel) -> None:
 
 
 def _init_grid_state() -> None:
-    st.session_state.setdefault(keys.GRID_N, GRID_N_DEFAULT)
-    st.session_state.setdefault(keys.GRID_Q, GRID_Q_DEFAULT)
-    st.session_state.setdefault(keys.GRID_SPACING, SPACINGS[0])
-    st.session_state.setdefault(keys.GRID_SHOW_EXTENT, False)
+    """Defaults, and a reset with a message if state was set to bad values."""
+    state = st.session_state
+    state.setdefault(keys.GRID_N, GRID_N_DEFAULT)
+    state.setdefault(keys.GRID_Q, GRID_Q_DEFAULT)
+    state.setdefault(keys.GRID_SPACING, SPACINGS[0])
+    state.setdefault(keys.GRID_SHOW_EXTENT, False)
+    try:
+        check_grid(state[keys.GRID_N], state[keys.GRID_Q], state[keys.GRID_SPACING])
+    except ValueError as error:
+        st.error(f"{error}; the grid settings were reset.")
+        state[keys.GRID_N], state[keys.GRID_Q] = GRID_N_DEFAULT, GRID_Q_DEFAULT
+        state[keys.GRID_SPACING] = SPACINGS[0]
 
 
 def main() -> None:
