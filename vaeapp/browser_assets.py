@@ -35,8 +35,12 @@ def pack_model(model: LoadedModel, dims: tuple[int, int] = (0, 1)) -> dict[str, 
     ``(n_in, n_out)``; ``points`` is ``(n, 2)`` float32, ``labels`` ``(n,)`` uint8.
     """
     layers = [
-        {"n_in": int(d.kernel.shape[0]), "n_out": int(d.kernel.shape[1]),
-         "w": b64(d.kernel), "b": b64(d.bias)}
+        {
+            "n_in": int(d.kernel.shape[0]),
+            "n_out": int(d.kernel.shape[1]),
+            "w": b64(d.kernel),
+            "b": b64(d.bias),
+        }
         for d in model.vae.decoder_layers()
     ]
     points = model.latent_mean[:, list(dims)]

@@ -120,8 +120,11 @@ class ModelConfig:
         return f"{layers} ({name})" if name else layers
 
     def to_dict(self) -> dict[str, Any]:
-        return {"hidden": list(self.hidden), "latent_dim": self.latent_dim,
-                "beta": self.beta}
+        return {
+            "hidden": list(self.hidden),
+            "latent_dim": self.latent_dim,
+            "beta": self.beta,
+        }
 
     @classmethod
     def from_dict(cls, data: Any) -> ModelConfig:
@@ -172,7 +175,9 @@ class TrainConfig:
         _check_choice("dataset", self.dataset, DATASETS)
         _check_int("steps per execution", self.steps_per_execution, 0, 1_000_000)
         if not isinstance(self.jit_compile, bool):
-            raise ValueError(f"jit_compile must be true or false, got {self.jit_compile!r}")
+            raise ValueError(
+                f"jit_compile must be true or false, got {self.jit_compile!r}"
+            )
         _check_int("grid size", self.grid_size, 0, 30)
 
     def to_dict(self) -> dict[str, Any]:
@@ -186,12 +191,15 @@ class TrainConfig:
 def _from_dict(cls: type, data: Any) -> Any:
     """Build ``cls`` from a JSON object, refusing unknown or mistyped keys."""
     if not isinstance(data, dict):
-        raise ValueError(f"{cls.__name__} must be a JSON object, got {type(data).__name__}")
+        raise ValueError(
+            f"{cls.__name__} must be a JSON object, got {type(data).__name__}"
+        )
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - names
     if unknown:
         raise ValueError(
-            f"{cls.__name__} has unknown keys {sorted(unknown)}; allowed: {sorted(names)}"
+            f"{cls.__name__} has unknown keys {sorted(unknown)}; "
+            f"allowed: {sorted(names)}"
         )
     try:
         return cls(**data)

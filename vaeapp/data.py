@@ -25,8 +25,16 @@ from vaeapp.config import DATASETS, IMAGE_SIDE, N_PIXELS
 CLASS_NAMES: dict[str, tuple[str, ...]] = {
     "mnist": tuple(str(d) for d in range(10)),
     "fashion_mnist": (
-        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
     ),
 }
 
@@ -75,10 +83,14 @@ def how_to_supply(dataset: str) -> str:
 
 
 def resolve_path(dataset: str, path: str | os.PathLike | None = None) -> Path | None:
-    """The local data path to use: ``path``, else the environment variable, else None."""
+    """The local data path: ``path``, else the environment variable, else None."""
     if dataset not in DATASETS:
-        raise DataError(f"dataset must be one of {', '.join(DATASETS)}; got {dataset!r}")
-    chosen = path if path not in (None, "") else os.environ.get(env_var(dataset)) or None
+        raise DataError(
+            f"dataset must be one of {', '.join(DATASETS)}; got {dataset!r}"
+        )
+    chosen = (
+        path if path not in (None, "") else os.environ.get(env_var(dataset)) or None
+    )
     return Path(chosen).expanduser() if chosen is not None else None
 
 
@@ -97,13 +109,16 @@ def availability(dataset: str, path: str | os.PathLike | None = None) -> str | N
     try:
         socket.create_connection(_DOWNLOAD_HOST, timeout=1.5).close()
     except OSError:
-        return f"no {dataset} data here and no network to download it: " + how_to_supply(
-            dataset
+        return (
+            f"no {dataset} data here and no network to download it: "
+            + how_to_supply(dataset)
         )
     return None
 
 
-def load_dataset(dataset: str = "mnist", path: str | os.PathLike | None = None) -> Dataset:
+def load_dataset(
+    dataset: str = "mnist", path: str | os.PathLike | None = None
+) -> Dataset:
     """Load ``dataset`` from ``path``, the environment variable, or Keras's download.
 
     Raises DataError with a one-line message when nothing can be read.
@@ -139,7 +154,9 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as npz:
             missing = [k for k in IDX_FILES if k not in npz.files]
             if missing:
-                raise DataError(f"{path} lacks arrays {missing}; it must hold {list(IDX_FILES)}")
+                raise DataError(
+                    f"{path} lacks arrays {missing}; it must hold {list(IDX_FILES)}"
+                )
             return {k: npz[k] for k in IDX_FILES}
     except DataError:
         raise
@@ -162,7 +179,8 @@ def _read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """Read one IDX file (gzip or plain) of uint8 images ``(n, 28, 28)`` or labels ``(n,)``."""
+    """Read one IDX file (gzip or plain): uint8 images ``(n, 28, 28)`` or labels
+    ``(n,)``."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as handle:
@@ -183,7 +201,9 @@ def read_idx(path: Path) -> np.ndarray:
         raise DataError(f"{path} is not an IDX file of uint8 images or labels")
     expected = int(np.prod(shape))
     if len(raw) - offset != expected:
-        raise DataError(f"{path} holds {len(raw) - offset} bytes of data, expected {expected}")
+        raise DataError(
+            f"{path} holds {len(raw) - offset} bytes of data, expected {expected}"
+        )
     return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(shape)
 
 
@@ -193,7 +213,8 @@ def _to_dataset(name: str, source: str, arrays: dict[str, np.ndarray]) -> Datase
         x, y = np.asarray(arrays[f"x_{split}"]), np.asarray(arrays[f"y_{split}"])
         if x.ndim != 3 or x.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
             raise DataError(
-                f"x_{split} must have shape (n, {IMAGE_SIDE}, {IMAGE_SIDE}), got {x.shape}"
+                f"x_{split} must have shape (n, {IMAGE_SIDE}, {IMAGE_SIDE}), "
+                f"got {x.shape}"
             )
         if y.shape != (x.shape[0],):
             raise DataError(f"y_{split} must have shape ({x.shape[0]},), got {y.shape}")

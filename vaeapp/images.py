@@ -17,7 +17,7 @@ def to_uint8(pixels: np.ndarray) -> np.ndarray:
 
 
 def digit_image(pixels: np.ndarray, scale: int = 10) -> np.ndarray:
-    """One decoded digit ``(784,)`` -> ``(28 * scale, 28 * scale)`` uint8, nearest-neighbour."""
+    """One digit ``(784,)`` -> ``(28 * scale, 28 * scale)`` uint8, nearest-neighbour."""
     image = to_uint8(pixels).reshape(IMAGE_SIDE, IMAGE_SIDE)
     return upscale(image, scale)
 
@@ -30,5 +30,7 @@ def upscale(image: np.ndarray, scale: int) -> np.ndarray:
 def png_bytes(image: np.ndarray) -> bytes:
     """A 2-D uint8 array as PNG file bytes."""
     buffer = io.BytesIO()
-    Image.fromarray(np.asarray(image, dtype=np.uint8), mode="L").save(buffer, format="PNG")
+    Image.fromarray(np.asarray(image, dtype=np.uint8), mode="L").save(
+        buffer, format="PNG"
+    )
     return buffer.getvalue()

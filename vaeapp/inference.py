@@ -15,7 +15,11 @@ import h5py
 import numpy as np
 
 from vaeapp.config import N_PIXELS, ModelConfig
-from vaeapp.model_layout import decoder_layer_shapes, encoder_layer_shapes, h5_dense_paths
+from vaeapp.model_layout import (
+    decoder_layer_shapes,
+    encoder_layer_shapes,
+    h5_dense_paths,
+)
 
 
 class WeightsError(ValueError):
@@ -61,7 +65,8 @@ class NumpyVAE:
         return sigmoid(self.logits_head(h))
 
     def encode(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Images ``(n, 784)`` in [0, 1] -> ``(mean, log_var)``, each ``(n, latent_dim)``."""
+        """Images ``(n, 784)`` in [0, 1] -> ``(mean, log_var)``, each
+        ``(n, latent_dim)``."""
         h = np.asarray(x, dtype=np.float32).reshape(-1, N_PIXELS)
         for layer in self.encoder_hidden:
             h = _relu(layer(h))
@@ -97,8 +102,20 @@ def read_dense_arrays(
     missing, of the wrong shape, or not finite.
     """
     expected = {
-        **dict(zip(h5_dense_paths(config)["encoder"], encoder_layer_shapes(config))),
-        **dict(zip(h5_dense_paths(config)["decoder"], decoder_layer_shapes(config))),
+        **dict(
+            zip(
+                h5_dense_paths(config)["encoder"],
+                encoder_layer_shapes(config),
+                strict=True,
+            )
+        ),
+        **dict(
+            zip(
+                h5_dense_paths(config)["decoder"],
+                decoder_layer_shapes(config),
+                strict=True,
+            )
+        ),
     }
     try:
         with h5py.File(weights_path, "r") as handle:
@@ -112,7 +129,9 @@ def read_dense_arrays(
     except WeightsError:
         raise
     except (OSError, KeyError, ValueError, TypeError) as error:
-        raise WeightsError(f"cannot read weights {Path(weights_path).name}: {error}") from None
+        raise WeightsError(
+            f"cannot read weights {Path(weights_path).name}: {error}"
+        ) from None
 
 
 def _refuse_links(handle: h5py.File) -> None:
@@ -123,7 +142,9 @@ def _refuse_links(handle: h5py.File) -> None:
         for key in group:
             link = group.get(key, getlink=True)
             if not isinstance(link, h5py.HardLink):
-                raise WeightsError(f"weights file holds a link ({type(link).__name__}) at {key}")
+                raise WeightsError(
+                    f"weights file holds a link ({type(link).__name__}) at {key}"
+                )
             item = group[key]
             if isinstance(item, h5py.Group):
                 stack.append(item)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vaeapp.progress import Progress, read_progress
-from vaeapp.store import pid_alive, check_name, trained_dir, write_json
+from vaeapp.store import check_name, pid_alive, trained_dir, write_json
 
 LOCK_NAME = ".training.lock"
 JOBS_DIR = ".jobs"
@@ -44,7 +44,9 @@ class Job:
 
     def log_tail(self, lines: int = 5) -> str:
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            return "\n".join(
+                self.log_path.read_text(errors="replace").splitlines()[-lines:]
+            )
         except OSError:
             return ""
 
@@ -123,9 +125,17 @@ def start_job(args: list[str], name: str, root: Path | None = None) -> Job:
     jobs.mkdir(exist_ok=True)
     progress_path, log_path = jobs / f"{name}.progress.json", jobs / f"{name}.log"
     command = [
-        sys.executable, "-m", "vaeapp.train", *args,
-        "--out", str(root), "--name", name,
-        "--progress-file", str(progress_path), "--quiet",
+        sys.executable,
+        "-m",
+        "vaeapp.train",
+        *args,
+        "--out",
+        str(root),
+        "--name",
+        name,
+        "--progress-file",
+        str(progress_path),
+        "--quiet",
     ]
     try:
         with open(log_path, "wb") as log:
@@ -144,8 +154,13 @@ def start_job(args: list[str], name: str, root: Path | None = None) -> Job:
     job = Job(child.pid, name, progress_path, log_path, time.time())
     write_json(
         root / LOCK_NAME,
-        {"pid": job.pid, "name": name, "progress": str(progress_path),
-         "log": str(log_path), "started": job.started},
+        {
+            "pid": job.pid,
+            "name": name,
+            "progress": str(progress_path),
+            "log": str(log_path),
+            "started": job.started,
+        },
     )
     return job
 

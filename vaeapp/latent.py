@@ -18,8 +18,12 @@ def clean_z(values: object, latent_dim: int) -> tuple[list[float], str | None]:
     finite values beyond the range are clamped. The message says what was
     changed, or is None when ``values`` was fine.
     """
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence | np.ndarray):
-        return [0.0] * latent_dim, f"latent point must be a list of {latent_dim} numbers"
+    if isinstance(values, (str, bytes)) or not isinstance(
+        values, Sequence | np.ndarray
+    ):
+        return [
+            0.0
+        ] * latent_dim, f"latent point must be a list of {latent_dim} numbers"
     items = list(values)
     if len(items) != latent_dim:
         return [0.0] * latent_dim, (
@@ -36,7 +40,9 @@ def clean_z(values: object, latent_dim: int) -> tuple[list[float], str | None]:
             value = 0.0
         elif abs(value) > Z_LIMIT:
             clamped = math.copysign(Z_LIMIT, value)
-            problems.append(f"z{i + 1}={value:g} is outside +-{Z_LIMIT:g} (set to {clamped:g})")
+            problems.append(
+                f"z{i + 1}={value:g} is outside +-{Z_LIMIT:g} (set to {clamped:g})"
+            )
             value = clamped
         out.append(value)
     return out, ("; ".join(problems) or None)

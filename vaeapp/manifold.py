@@ -21,17 +21,25 @@ SPACINGS = ("quantile", "linear")
 
 
 def check_grid(n: int, q: float, spacing: str = "quantile") -> None:
-    """Raise ValueError unless ``2 <= n <= 30``, ``0 < q < 0.5`` and spacing is known."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not (
-        2 <= n <= GRID_N_MAX
+    """Raise ValueError unless ``2 <= n <= 30``, ``0 < q < 0.5`` and a known spacing."""
+    if (
+        isinstance(n, bool)
+        or not isinstance(n, (int, np.integer))
+        or not (2 <= n <= GRID_N_MAX)
     ):
-        raise ValueError(f"grid size n must be a whole number from 2 to {GRID_N_MAX}, got {n!r}")
-    if isinstance(q, bool) or not isinstance(q, (int, float)) or not (
-        math.isfinite(q) and 0.0 < q < 0.5
+        raise ValueError(
+            f"grid size n must be a whole number from 2 to {GRID_N_MAX}, got {n!r}"
+        )
+    if (
+        isinstance(q, bool)
+        or not isinstance(q, (int, float))
+        or not (math.isfinite(q) and 0.0 < q < 0.5)
     ):
         raise ValueError(f"quantile q must be strictly between 0 and 0.5, got {q!r}")
     if spacing not in SPACINGS:
-        raise ValueError(f"spacing must be one of {', '.join(SPACINGS)}, got {spacing!r}")
+        raise ValueError(
+            f"spacing must be one of {', '.join(SPACINGS)}, got {spacing!r}"
+        )
 
 
 def grid_axis(n: int, q: float, spacing: str = "quantile") -> np.ndarray:
@@ -70,7 +78,11 @@ def tile(images: np.ndarray, n: int) -> np.ndarray:
     """``(n * n, 784)`` images in [0, 1] -> one ``(n * 28, n * 28)`` uint8 picture."""
     side = IMAGE_SIDE
     pixels = np.clip(np.rint(np.asarray(images) * 255.0), 0, 255).astype(np.uint8)
-    return pixels.reshape(n, n, side, side).transpose(0, 2, 1, 3).reshape(n * side, n * side)
+    return (
+        pixels.reshape(n, n, side, side)
+        .transpose(0, 2, 1, 3)
+        .reshape(n * side, n * side)
+    )
 
 
 def manifold(

@@ -20,7 +20,7 @@ def _keras_names(count: int) -> list[str]:
 def encoder_layer_shapes(config: ModelConfig) -> list[tuple[int, int]]:
     """``(n_in, n_out)`` of the encoder's dense layers in creation order."""
     widths = (N_PIXELS, *config.hidden)
-    hidden = list(zip(widths[:-1], widths[1:]))
+    hidden = list(zip(widths[:-1], widths[1:], strict=True))
     head = (config.hidden[-1], config.latent_dim)
     return [*hidden, head, head]
 
@@ -28,7 +28,7 @@ def encoder_layer_shapes(config: ModelConfig) -> list[tuple[int, int]]:
 def decoder_layer_shapes(config: ModelConfig) -> list[tuple[int, int]]:
     """``(n_in, n_out)`` of the decoder's dense layers in creation order."""
     widths = (config.latent_dim, *reversed(config.hidden), N_PIXELS)
-    return list(zip(widths[:-1], widths[1:]))
+    return list(zip(widths[:-1], widths[1:], strict=True))
 
 
 def h5_dense_paths(config: ModelConfig) -> dict[str, list[str]]:

@@ -153,7 +153,9 @@ def read_record(folder: Path) -> ModelRecord:
     source = config.get("data_source")
     if not isinstance(source, str):
         raise ModelFolderError(f"{CONFIG_FILE} lacks a data_source string")
-    if not isinstance(metrics, dict) or not _finite_number(metrics.get("test_neg_elbo")):
+    if not isinstance(metrics, dict) or not _finite_number(
+        metrics.get("test_neg_elbo")
+    ):
         raise ModelFolderError(f"{METRICS_FILE} lacks a finite test_neg_elbo")
     if not isinstance(metrics.get("history", []), list):
         raise ModelFolderError(f"{METRICS_FILE} history is not a list")
@@ -161,8 +163,10 @@ def read_record(folder: Path) -> ModelRecord:
 
 
 def _finite_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(
-        value
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
     )
 
 
@@ -190,7 +194,9 @@ def _read_latents(path: Path, config: ModelConfig) -> tuple[np.ndarray, ...]:
     n = labels.shape[0] if labels.ndim == 1 else -1
     shape = (n, config.latent_dim)
     if n <= 0 or mean.shape != shape or log_var.shape != shape:
-        raise ModelFolderError(f"{path.name} arrays do not match latent size {config.latent_dim}")
+        raise ModelFolderError(
+            f"{path.name} arrays do not match latent size {config.latent_dim}"
+        )
     if not (np.isfinite(mean).all() and np.isfinite(log_var).all()):
         raise ModelFolderError(f"{path.name} holds NaN or infinite values")
     if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() > 9:
@@ -211,7 +217,7 @@ def _read_snapshots(path: Path) -> dict[int, np.ndarray]:
     side = grids.shape[1]
     if grids.dtype != np.uint8 or side != grids.shape[2] or side % IMAGE_SIDE:
         raise ModelFolderError(f"{path.name} grids must be uint8 (n, g*28, g*28)")
-    return {int(e): g for e, g in zip(epochs, grids)}
+    return {int(e): g for e, g in zip(epochs, grids, strict=True)}
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -333,12 +339,16 @@ def list_models(*parents: Path) -> list[Listing]:
 def best_pretrained(dataset: str = "mnist") -> Path:
     """The shipped model of ``dataset`` with the lowest test negative ELBO."""
     if dataset not in DATASETS:
-        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {dataset!r}")
+        raise ValueError(
+            f"dataset must be one of {', '.join(DATASETS)}; got {dataset!r}"
+        )
     usable = [
         item.record
         for item in list_models(PRETRAINED_DIR)
         if item.record is not None and item.record.dataset == dataset
     ]
     if not usable:
-        raise ModelFolderError(f"no usable pretrained {dataset} model in {PRETRAINED_DIR}")
+        raise ModelFolderError(
+            f"no usable pretrained {dataset} model in {PRETRAINED_DIR}"
+        )
     return min(usable, key=lambda r: r.test_neg_elbo).path

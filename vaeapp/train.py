@@ -140,8 +140,11 @@ def _callbacks(
             write_progress(progress_path, progress)
             if tty:
                 bar = "#" * int(30 * fraction)
-                print(f"\repoch {len(history) + 1}/{config.epochs} [{bar:<30}]",
-                      end="", flush=True)
+                print(
+                    f"\repoch {len(history) + 1}/{config.epochs} [{bar:<30}]",
+                    end="",
+                    flush=True,
+                )
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             logs = logs or {}
@@ -155,8 +158,9 @@ def _callbacks(
                 "test_kl": float(logs.get("val_kl", math.nan)),
                 "test_neg_elbo": float(logs.get("val_neg_elbo", math.nan)),
                 "kl_weight": float(model.kl_weight.numpy()),
-                "learning_rate": float(keras.ops.convert_to_numpy(
-                    model.optimizer.learning_rate)),
+                "learning_rate": float(
+                    keras.ops.convert_to_numpy(model.optimizer.learning_rate)
+                ),
                 "seconds": time.perf_counter() - self.started,
             }
             if not all(math.isfinite(v) for v in row.values()):
@@ -183,12 +187,16 @@ def _snapshot(model: Any, model_config: ModelConfig, n: int) -> np.ndarray:
     """A small manifold grid ``(n * 28, n * 28)`` uint8 from the Keras decoder."""
     import keras
 
-    z = grid_points(n, GRID_Q_DEFAULT, base=np.zeros(model_config.latent_dim, np.float32))
+    z = grid_points(
+        n, GRID_Q_DEFAULT, base=np.zeros(model_config.latent_dim, np.float32)
+    )
     logits = model.decoder(z, training=False)
     return tile(keras.ops.convert_to_numpy(keras.ops.sigmoid(logits)), n)
 
 
-def evaluate(model: Any, x: np.ndarray, samples: int = EVAL_SAMPLES) -> dict[str, float]:
+def evaluate(
+    model: Any, x: np.ndarray, samples: int = EVAL_SAMPLES
+) -> dict[str, float]:
     """Test-set reconstruction, KL and negative ELBO in nats, averaged over
     ``samples`` independent draws of z per image (each draw is an unbiased
     estimate; averaging lowers its variance)."""
@@ -197,7 +205,8 @@ def evaluate(model: Any, x: np.ndarray, samples: int = EVAL_SAMPLES) -> dict[str
         for _ in range(samples)
     ]
     return {
-        f"test_{k}": float(np.mean([r[k] for r in runs])) for k in ("recon", "kl", "neg_elbo")
+        f"test_{k}": float(np.mean([r[k] for r in runs]))
+        for k in ("recon", "kl", "neg_elbo")
     }
 
 
@@ -251,7 +260,9 @@ def train_model(
         verbose=0,
     )
     if stop_flag[0]:
-        raise TrainingStopped(f"cancelled after {len(history)} epochs; nothing was saved")
+        raise TrainingStopped(
+            f"cancelled after {len(history)} epochs; nothing was saved"
+        )
     if len(history) < config.epochs:
         raise TrainingStopped(
             f"the loss became NaN or infinite in epoch {len(history) + 1} "
@@ -283,9 +294,13 @@ def save_result(result: TrainResult, parent: Path, name: str) -> Path:
         clean.save_weights(str(folder / WEIGHTS_FILE))
         write_json(
             folder / CONFIG_FILE,
-            config_document(result.model_config, result.train_config, result.data_source),
+            config_document(
+                result.model_config, result.train_config, result.data_source
+            ),
         )
-        write_json(folder / METRICS_FILE, {**result.test_metrics, "history": result.history})
+        write_json(
+            folder / METRICS_FILE, {**result.test_metrics, "history": result.history}
+        )
         np.savez_compressed(
             folder / LATENTS_FILE,
             mean=result.latent_mean,
@@ -319,44 +334,90 @@ def build_parser() -> argparse.ArgumentParser:
         "folder that the app can open.",
     )
     arch = parser.add_argument_group("model")
-    arch.add_argument("--preset", choices=tuple(PRESETS), default="tutorial",
-                      help="architecture preset (default: tutorial, 784-256-2)")
-    arch.add_argument("--hidden", type=parse_hidden, default=None,
-                      help="hidden widths from the input inwards, e.g. 512,256 "
-                      "(overrides the preset)")
+    arch.add_argument(
+        "--preset",
+        choices=tuple(PRESETS),
+        default="tutorial",
+        help="architecture preset (default: tutorial, 784-256-2)",
+    )
+    arch.add_argument(
+        "--hidden",
+        type=parse_hidden,
+        default=None,
+        help="hidden widths from the input inwards, e.g. 512,256 "
+        "(overrides the preset)",
+    )
     arch.add_argument("--latent-dim", type=int, default=2, help="latent size, 2 to 32")
     arch.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
     run = parser.add_argument_group("training")
     run.add_argument("--epochs", type=int, default=defaults.epochs)
     run.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    run.add_argument("--lr", type=float, default=defaults.learning_rate,
-                     help="(initial) learning rate")
+    run.add_argument(
+        "--lr",
+        type=float,
+        default=defaults.learning_rate,
+        help="(initial) learning rate",
+    )
     run.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
-    run.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule,
-                     help="learning-rate schedule (cosine decays to --final-lr-fraction)")
-    run.add_argument("--final-lr-fraction", type=float, default=defaults.final_lr_fraction)
-    run.add_argument("--kl-warmup", type=int, default=defaults.kl_warmup,
-                     help="epochs over which the KL weight ramps from 0 to beta")
-    run.add_argument("--train-size", type=int, default=defaults.train_size,
-                     help="train on this many images (0: all)")
+    run.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default=defaults.schedule,
+        help="learning-rate schedule (cosine decays to --final-lr-fraction)",
+    )
+    run.add_argument(
+        "--final-lr-fraction", type=float, default=defaults.final_lr_fraction
+    )
+    run.add_argument(
+        "--kl-warmup",
+        type=int,
+        default=defaults.kl_warmup,
+        help="epochs over which the KL weight ramps from 0 to beta",
+    )
+    run.add_argument(
+        "--train-size",
+        type=int,
+        default=defaults.train_size,
+        help="train on this many images (0: all)",
+    )
     run.add_argument("--seed", type=int, default=defaults.seed)
-    run.add_argument("--steps-per-execution", type=int, default=0,
-                     help="batches per compiled call (0: automatic)")
+    run.add_argument(
+        "--steps-per-execution",
+        type=int,
+        default=0,
+        help="batches per compiled call (0: automatic)",
+    )
     run.add_argument("--no-jit", action="store_true", help="do not compile with XLA")
-    run.add_argument("--grid-size", type=int, default=defaults.grid_size,
-                     help="side of the manifold grid saved after chosen epochs (0: none)")
+    run.add_argument(
+        "--grid-size",
+        type=int,
+        default=defaults.grid_size,
+        help="side of the manifold grid saved after chosen epochs (0: none)",
+    )
     io = parser.add_argument_group("data and output")
     io.add_argument("--dataset", choices=DATASETS, default=defaults.dataset)
-    io.add_argument("--data", default=None,
-                    help="local data: a Keras-layout .npz or a folder of IDX files "
-                    "(default: $VAEAPP_MNIST_DATA / $VAEAPP_FASHION_MNIST_DATA, "
-                    "else Keras's download)")
-    io.add_argument("--out", type=Path, default=None,
-                    help="folder to write the model folder into (default: $VAEAPP_HOME "
-                    "or ./runs)")
-    io.add_argument("--name", default=None, help="model folder name (default: generated)")
-    io.add_argument("--progress-file", type=Path, default=None,
-                    help="JSON file to write progress to (used by the app)")
+    io.add_argument(
+        "--data",
+        default=None,
+        help="local data: a Keras-layout .npz or a folder of IDX files "
+        "(default: $VAEAPP_MNIST_DATA / $VAEAPP_FASHION_MNIST_DATA, "
+        "else Keras's download)",
+    )
+    io.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder to write the model folder into (default: $VAEAPP_HOME or ./runs)",
+    )
+    io.add_argument(
+        "--name", default=None, help="model folder name (default: generated)"
+    )
+    io.add_argument(
+        "--progress-file",
+        type=Path,
+        default=None,
+        help="JSON file to write progress to (used by the app)",
+    )
     io.add_argument("--quiet", action="store_true", help="print only the final line")
     return parser
 
@@ -385,7 +446,9 @@ def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfi
 
 def default_name(model: ModelConfig, train: TrainConfig) -> str:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return f"{train.dataset}-{model.preset_name or 'custom'}-z{model.latent_dim}-{stamp}"
+    return (
+        f"{train.dataset}-{model.preset_name or 'custom'}-z{model.latent_dim}-{stamp}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -426,8 +489,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         path = save_result(result, parent, name)
     except TrainingStopped as stopped:
-        return fail(CANCELLED if stop_flag[0] else FAILED, str(stopped),
-                    130 if stop_flag[0] else 1)
+        return fail(
+            CANCELLED if stop_flag[0] else FAILED,
+            str(stopped),
+            130 if stop_flag[0] else 1,
+        )
     except (DataError, ValueError, OSError) as error:
         return fail(FAILED, str(error), 1)
     except KeyboardInterrupt:
@@ -437,7 +503,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress.history = result.history
     write_progress(args.progress_file, progress)
     print(
-        f"saved {path}  test negative ELBO {result.test_metrics['test_neg_elbo']:.2f} nats "
+        f"saved {path}  test negative ELBO "
+        f"{result.test_metrics['test_neg_elbo']:.2f} nats "
         f"(recon {result.test_metrics['test_recon']:.2f} + KL "
         f"{result.test_metrics['test_kl']:.2f})"
     )

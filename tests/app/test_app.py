@@ -121,8 +121,10 @@ def test_bad_grid_settings_in_state_never_break_the_grid(bad_n: int) -> None:
     assert at.slider(key="grid_n").value == n
 
 
-def test_retrain_one_epoch_finishes_and_switches(small_mnist: Path, isolated_home: Path) -> None:
-    """A 1-epoch retrain on a small subset runs, publishes a model and switches to it."""
+def test_retrain_one_epoch_finishes_and_switches(
+    small_mnist: Path, isolated_home: Path
+) -> None:
+    """A 1-epoch retrain on a small subset publishes a model and switches to it."""
     at = _app().run()
     form = at.sidebar
     form.number_input[0].set_value(1)  # epochs

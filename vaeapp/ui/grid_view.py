@@ -9,8 +9,8 @@ from typing import Any
 
 import streamlit as st
 
-from vaeapp.images import png_bytes
 from vaeapp.config import IMAGE_SIDE
+from vaeapp.images import png_bytes
 
 _JS = Path(__file__).with_name("grid_click.js").read_text(encoding="utf-8")
 _CSS = """
@@ -26,10 +26,14 @@ def _component() -> Callable[..., Any]:
     )
 
 
-def grid_picture(picture, n: int, on_cell: Callable[[], None], key: str = "grid") -> Any:
+def grid_picture(
+    picture, n: int, on_cell: Callable[[], None], key: str = "grid"
+) -> Any:
     """Show ``picture`` ``(n * 28, n * 28)`` uint8; ``on_cell`` runs on a click,
     with ``st.session_state[key].cell == [row, col]``."""
     if picture.shape != (n * IMAGE_SIDE, n * IMAGE_SIDE):
-        raise ValueError(f"grid picture has shape {picture.shape}, expected n * 28 squared")
+        raise ValueError(
+            f"grid picture has shape {picture.shape}, expected n * 28 squared"
+        )
     src = "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode()
     return _component()(data={"src": src, "n": n}, key=key, on_cell_change=on_cell)

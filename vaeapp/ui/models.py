@@ -59,7 +59,9 @@ def active_model() -> LoadedModel | None:
         try:
             return load_cached(Path(chosen))
         except ModelFolderError as error:
-            st.session_state[keys.MESSAGE] = f"Model {Path(chosen).name} is unusable: {error}"
+            st.session_state[keys.MESSAGE] = (
+                f"Model {Path(chosen).name} is unusable: {error}"
+            )
             st.session_state.pop(keys.ACTIVE_MODEL, None)
     try:
         path = default_model_path()

@@ -57,7 +57,9 @@ def _init_z(model: LoadedModel) -> None:
             set_z([0.0] * latent_dim, latent_dim)
         return
     z, problem = clean_z(current, latent_dim)
-    if problem or any(_slider_key(i) not in st.session_state for i in range(latent_dim)):
+    if problem or any(
+        _slider_key(i) not in st.session_state for i in range(latent_dim)
+    ):
         set_z(current, latent_dim)
 
 
@@ -101,7 +103,8 @@ def _grid_rect() -> tuple[float, float, float, float] | None:
         return None
     try:
         axis = grid_axis(
-            st.session_state[keys.GRID_N], st.session_state[keys.GRID_Q],
+            st.session_state[keys.GRID_N],
+            st.session_state[keys.GRID_Q],
             st.session_state[keys.GRID_SPACING],
         )
     except (ValueError, KeyError):
@@ -132,20 +135,30 @@ def explorer_section(model: LoadedModel) -> None:
         z = np.asarray(st.session_state[keys.Z], dtype=np.float32)
         picture = digit_image(model.vae.decode(z)[0], DIGIT_SCALE)
         st.image(
-            picture, caption="Decoded at the selected z", width=28 * DIGIT_SCALE,
+            picture,
+            caption="Decoded at the selected z",
+            width=28 * DIGIT_SCALE,
             output_format="PNG",
         )
         st.markdown(" ".join(f"`z{i + 1} = {v:+.2f}`" for i, v in enumerate(z)))
         _sliders(latent_dim)
         st.download_button(
-            "Download digit (PNG)", png_bytes(picture), file_name="digit.png",
-            mime="image/png", key="download_digit",
+            "Download digit (PNG)",
+            png_bytes(picture),
+            file_name="digit.png",
+            mime="image/png",
+            key="download_digit",
         )
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _grid_image(
-    token: str, n: int, q: float, spacing: str, base: tuple[float, ...], _model: LoadedModel
+    token: str,
+    n: int,
+    q: float,
+    spacing: str,
+    base: tuple[float, ...],
+    _model: LoadedModel,
 ) -> np.ndarray:
     return manifold(_model.vae.decode, n, q, spacing, np.asarray(base, np.float32))
 
@@ -153,7 +166,9 @@ def _grid_image(
 def _on_cell(model: LoadedModel, axis: np.ndarray) -> None:
     cell = st.session_state["grid"].cell
     n = axis.shape[0]
-    if not (isinstance(cell, list) and len(cell) == 2 and all(0 <= c < n for c in cell)):
+    if not (
+        isinstance(cell, list) and len(cell) == 2 and all(0 <= c < n for c in cell)
+    ):
         return
     row, col = cell
     z = list(st.session_state[keys.Z])
@@ -171,12 +186,17 @@ def grid_section(model: LoadedModel) -> None:
     c1, c2, c3, c4 = st.columns([2, 2, 2, 2])
     c1.slider("Grid size n", 2, GRID_N_MAX, key=keys.GRID_N)
     c2.number_input(
-        "Quantile q", min_value=0.001, max_value=0.499, step=0.01, format="%.3f",
+        "Quantile q",
+        min_value=0.001,
+        max_value=0.499,
+        step=0.01,
+        format="%.3f",
         key=keys.GRID_Q,
     )
     c3.radio("Spacing", SPACINGS, key=keys.GRID_SPACING, horizontal=True)
     c4.checkbox(
-        "Show extent on map", key=keys.GRID_SHOW_EXTENT,
+        "Show extent on map",
+        key=keys.GRID_SHOW_EXTENT,
         on_change=lambda: st.session_state.__setitem__(_RERUN_APP, True),
     )
     n, q = st.session_state[keys.GRID_N], st.session_state[keys.GRID_Q]
@@ -195,8 +215,11 @@ def grid_section(model: LoadedModel) -> None:
     )
     grid_picture(picture, n, on_cell=lambda: _on_cell(model, axis))
     st.download_button(
-        "Download grid (PNG)", png_bytes(picture), file_name="manifold.png",
-        mime="image/png", key="download_grid",
+        "Download grid (PNG)",
+        png_bytes(picture),
+        file_name="manifold.png",
+        mime="image/png",
+        key="download_grid",
     )
 
 
@@ -220,7 +243,9 @@ def main() -> None:
     st.set_page_config(page_title="VAE latent explorer", page_icon="🔢", layout="wide")
     model = active_model()
     if model is None:
-        st.error("No usable model: the shipped pretrained models are missing or damaged.")
+        st.error(
+            "No usable model: the shipped pretrained models are missing or damaged."
+        )
         st.stop()
     sidebar(model)
     record = model.record

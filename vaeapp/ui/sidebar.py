@@ -63,7 +63,9 @@ def _switcher(model: LoadedModel) -> None:
         on_change=lambda: switch_to(st.session_state[_MODEL_PICK]),
     )
     if model.record.path.parent != PRETRAINED_DIR:
-        st.button("Restore pretrained model", on_click=lambda: switch_to(default_model_path()))
+        st.button(
+            "Restore pretrained model", on_click=lambda: switch_to(default_model_path())
+        )
     if broken:
         with st.expander(f"{len(broken)} unusable model folder(s)"):
             for item in broken:
@@ -91,12 +93,19 @@ def _retrain_form() -> None:
         hidden_widths = parse_widths(hidden)
         ModelConfig(hidden=hidden_widths, latent_dim=int(latent), beta=float(beta))
         TrainConfig(
-            epochs=int(epochs), batch_size=int(batch), learning_rate=float(lr),
-            optimizer=optimizer, train_size=int(size), seed=int(seed), dataset=dataset,
+            epochs=int(epochs),
+            batch_size=int(batch),
+            learning_rate=float(lr),
+            optimizer=optimizer,
+            train_size=int(size),
+            seed=int(seed),
+            dataset=dataset,
         )
         limit = int(size) or 60000
         if int(batch) > limit:
-            raise ValueError(f"batch size {batch} is larger than the {limit} training images")
+            raise ValueError(
+                f"batch size {batch} is larger than the {limit} training images"
+            )
     except (ValueError, TypeError) as error:
         st.error(f"Cannot train: {error}")
         return
@@ -105,11 +114,26 @@ def _retrain_form() -> None:
         st.error(f"Cannot train: {reason}")
         return
     args = [
-        "--hidden", ",".join(str(w) for w in hidden_widths),
-        "--latent-dim", str(int(latent)), "--beta", str(float(beta)),
-        "--epochs", str(int(epochs)), "--batch-size", str(int(batch)),
-        "--lr", str(float(lr)), "--optimizer", optimizer, "--dataset", dataset,
-        "--train-size", str(int(size)), "--seed", str(int(seed)),
+        "--hidden",
+        ",".join(str(w) for w in hidden_widths),
+        "--latent-dim",
+        str(int(latent)),
+        "--beta",
+        str(float(beta)),
+        "--epochs",
+        str(int(epochs)),
+        "--batch-size",
+        str(int(batch)),
+        "--lr",
+        str(float(lr)),
+        "--optimizer",
+        optimizer,
+        "--dataset",
+        dataset,
+        "--train-size",
+        str(int(size)),
+        "--seed",
+        str(int(seed)),
     ]
     name = f"{dataset}-z{int(latent)}-{time.strftime('%Y%m%d-%H%M%S')}"
     try:
@@ -120,19 +144,30 @@ def _retrain_form() -> None:
     except (ValueError, OSError) as error:
         st.error(f"Cannot start training: {error}")
         return
-    st.session_state[_WATCHED_JOB] = {"name": job.name, "progress": str(job.progress_path)}
+    st.session_state[_WATCHED_JOB] = {
+        "name": job.name,
+        "progress": str(job.progress_path),
+    }
     st.rerun()
 
 
 def _curves(history: list[dict[str, float]]) -> go.Figure:
     epochs = [row["epoch"] for row in history]
     figure = go.Figure()
-    for key, label in (("recon", "reconstruction"), ("kl", "KL"),
-                       ("test_neg_elbo", "test −ELBO")):
-        figure.add_scatter(x=epochs, y=[row[key] for row in history], name=label,
-                           mode="lines+markers")
-    figure.update_layout(height=220, margin=dict(l=10, r=10, t=10, b=10),
-                         legend=dict(orientation="h"), xaxis_title="epoch")
+    for key, label in (
+        ("recon", "reconstruction"),
+        ("kl", "KL"),
+        ("test_neg_elbo", "test −ELBO"),
+    ):
+        figure.add_scatter(
+            x=epochs, y=[row[key] for row in history], name=label, mode="lines+markers"
+        )
+    figure.update_layout(
+        height=220,
+        margin=dict(l=10, r=10, t=10, b=10),
+        legend=dict(orientation="h"),
+        xaxis_title="epoch",
+    )
     return figure
 
 
@@ -144,12 +179,16 @@ def _job_status() -> None:
         st.session_state[_SAW_JOB] = True
         progress = job.progress()
         mine = watched is not None and watched["name"] == job.name
-        st.markdown(f"**Training** `{job.name}`" + ("" if mine else " (started elsewhere)"))
+        st.markdown(
+            f"**Training** `{job.name}`" + ("" if mine else " (started elsewhere)")
+        )
         if progress is not None and progress.epochs:
             done = progress.epoch + (0 if progress.fraction >= 1 else progress.fraction)
-            st.progress(min(1.0, done / progress.epochs),
-                        text=f"epoch {min(progress.epoch + 1, progress.epochs)} of "
-                        f"{progress.epochs}")
+            st.progress(
+                min(1.0, done / progress.epochs),
+                text=f"epoch {min(progress.epoch + 1, progress.epochs)} of "
+                f"{progress.epochs}",
+            )
             if progress.history:
                 st.plotly_chart(_curves(progress.history), key="train_curves")
         else:
