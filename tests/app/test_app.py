@@ -126,11 +126,11 @@ def test_retrain_one_epoch_finishes_and_switches(
 ) -> None:
     """A 1-epoch retrain on a small subset publishes a model and switches to it."""
     at = _app().run()
-    form = at.sidebar
-    form.number_input[0].set_value(1)  # epochs
-    form.number_input[1].set_value(50)  # batch size
-    form.text_input[0].set_value("16")  # hidden widths
-    form.number_input[5].set_value(200)  # training images
+    fields = {n.label: n for n in at.sidebar.number_input}
+    fields["Epochs"].set_value(1)
+    fields["Batch size"].set_value(50)
+    fields["Training images (0: all)"].set_value(200)
+    at.sidebar.text_input[0].set_value("16")  # hidden widths
     at.sidebar.button[0].click()  # the form's submit button
     at.run()
     assert not at.exception

@@ -22,9 +22,10 @@ from vaeapp.ui import keys
 
 
 @st.cache_resource(show_spinner=False)
-def _startup_cleanup() -> list[Path]:
-    """Once per server: delete temporary folders left by killed writers."""
-    return remove_stale_temps(trained_dir())
+def _startup_cleanup(trained: str) -> list[Path]:
+    """Once per server (and models folder): delete temporary folders left by
+    killed writers."""
+    return remove_stale_temps(Path(trained))
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -42,9 +43,13 @@ def load_cached(path: Path) -> LoadedModel:
 
 
 @st.cache_data(show_spinner=False, ttl=3)
+def _listings(trained: str) -> list[Listing]:
+    return list_models(PRETRAINED_DIR) + list_models(Path(trained))
+
+
 def listings() -> list[Listing]:
-    """Pretrained then trained model folders, usable or not."""
-    return list_models(PRETRAINED_DIR) + list_models(trained_dir())
+    """Pretrained then trained model folders, usable or not (cached for 3 s)."""
+    return _listings(str(trained_dir()))
 
 
 def default_model_path() -> Path:
@@ -53,7 +58,7 @@ def default_model_path() -> Path:
 
 def active_model() -> LoadedModel | None:
     """The session's model; falls back to the best pretrained one if it fails."""
-    _startup_cleanup()
+    _startup_cleanup(str(trained_dir()))
     chosen = st.session_state.get(keys.ACTIVE_MODEL)
     if chosen:
         try:

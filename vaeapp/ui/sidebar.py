@@ -9,7 +9,14 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from vaeapp import jobs
-from vaeapp.config import DATASETS, OPTIMIZERS, ModelConfig, TrainConfig, parse_widths
+from vaeapp.config import (
+    DATASETS,
+    LR_MAX,
+    OPTIMIZERS,
+    ModelConfig,
+    TrainConfig,
+    parse_widths,
+)
 from vaeapp.data import availability
 from vaeapp.progress import CANCELLED, DONE, FAILED, read_progress
 from vaeapp.store import PRETRAINED_DIR, LoadedModel
@@ -81,7 +88,9 @@ def _retrain_form() -> None:
         latent = c1.number_input("Latent size", 2, 32, 2)
         hidden = c2.text_input("Hidden widths", "256", help="e.g. 256, or 512,256")
         beta = c1.number_input("Beta", 0.0, 100.0, 1.0, step=0.1)
-        lr = c2.number_input("Learning rate", 1e-6, 1.0, 1e-3, format="%.5f", step=1e-4)
+        lr = c2.number_input(
+            "Learning rate", 0.0, LR_MAX, 1e-3, format="%.5f", step=1e-4
+        )
         optimizer = c1.selectbox("Optimizer", OPTIMIZERS)
         dataset = c2.selectbox("Data", DATASETS)
         size = c1.number_input("Training images (0: all)", 0, 60000, 10000, step=1000)

@@ -1,0 +1,94 @@
+"""AppTest tests of bad input and damaged files: the page keeps serving."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from vaeapp.store import CONFIG_FILE, WEIGHTS_FILE, best_pretrained
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+
+
+def _sidebar_text(at: AppTest) -> str:
+    parts = [m.value for m in at.sidebar.markdown]
+    parts += [e.label for e in at.sidebar.expander]
+    return "\n".join(parts)
+
+
+def _errors(at: AppTest) -> str:
+    return "\n".join(e.value for e in [*at.error, *at.sidebar.error])
+
+
+def _fill_form(at: AppTest, *, lr: float, hidden: str = "16") -> None:
+    """Set the Retrain form for a tiny 1-epoch run with learning rate ``lr``."""
+    fields = {n.label: n for n in at.sidebar.number_input}
+    fields["Epochs"].set_value(1)
+    fields["Batch size"].set_value(50)
+    fields["Learning rate"].set_value(lr)
+    fields["Training images (0: all)"].set_value(200)
+    at.sidebar.text_input[0].set_value(hidden)
+
+
+def test_corrupt_model_folders_are_listed_as_unusable(isolated_home: Path) -> None:
+    """Broken model folders are listed with a reason; the app starts on the pretrained."""
+    good = best_pretrained()
+    bad_json = isolated_home / "bad-json"
+    shutil.copytree(good, bad_json)
+    (bad_json / CONFIG_FILE).write_text("{not json")
+    missing = isolated_home / "missing-weights"
+    shutil.copytree(good, missing)
+    (missing / WEIGHTS_FILE).unlink()
+    at = _app().run()
+    assert not at.exception
+    text = _sidebar_text(at)
+    assert "2 unusable model folder(s)" in text
+    assert "not valid JSON" in text and "missing model.weights.h5" in text
+    assert good.name in text
+
+
+def test_learning_rate_zero_is_refused_in_the_page(isolated_home: Path) -> None:
+    """A learning rate of 0 gives a clear error and starts nothing."""
+    at = _app().run()
+    _fill_form(at, lr=0.0)
+    at.sidebar.button[0].click().run()
+    assert "learning rate must be" in _errors(at)
+    assert not (isolated_home / ".training.lock").exists()
+
+
+def test_bad_hidden_widths_are_refused_in_the_page(isolated_home: Path) -> None:
+    """Hidden widths that are not numbers give a clear error and start nothing."""
+    at = _app().run()
+    _fill_form(at, lr=1e-3, hidden="wide")
+    at.sidebar.button[0].click().run()
+    assert "hidden widths must be" in _errors(at)
+    assert not (isolated_home / ".training.lock").exists()
+
+
+def test_diverging_training_keeps_the_active_model(
+    small_mnist: Path, isolated_home: Path
+) -> None:
+    """A learning rate of 1e6 makes the loss NaN: nothing is published, model unchanged."""
+    at = _app().run()
+    active = at.session_state["active_model"]
+    _fill_form(at, lr=1e6)
+    at.sidebar.button[0].click().run()
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        at.run()
+        if any("Training failed" in w.value for w in at.warning):
+            break
+    else:
+        pytest.fail("training did not stop in time")
+    assert any("NaN" in w.value for w in at.warning)
+    assert at.session_state["active_model"] == active
+    assert [p.name for p in isolated_home.iterdir() if not p.name.startswith(".")] == []
