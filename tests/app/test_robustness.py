@@ -39,7 +39,7 @@ def _fill_form(at: AppTest, *, lr: float, hidden: str = "16") -> None:
 
 
 def test_corrupt_model_folders_are_listed_as_unusable(isolated_home: Path) -> None:
-    """Broken model folders are listed with a reason; the app starts on the pretrained."""
+    """Broken model folders are listed with a reason; the pretrained one still opens."""
     good = best_pretrained()
     bad_json = isolated_home / "bad-json"
     shutil.copytree(good, bad_json)
@@ -76,7 +76,7 @@ def test_bad_hidden_widths_are_refused_in_the_page(isolated_home: Path) -> None:
 def test_diverging_training_keeps_the_active_model(
     small_mnist: Path, isolated_home: Path
 ) -> None:
-    """A learning rate of 1e6 makes the loss NaN: nothing is published, model unchanged."""
+    """Learning rate 1e6 makes the loss NaN: nothing published, model unchanged."""
     at = _app().run()
     active = at.session_state["active_model"]
     _fill_form(at, lr=1e6)

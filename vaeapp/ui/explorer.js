@@ -87,6 +87,16 @@ function traces(model, kind) {
     });
   }
   out.push({
+    type: "scatter", mode: "lines+markers", name: "path", x: [], y: [],
+    line: { color: "#111", width: 2, dash: "dot" }, marker: { size: 6, color: "#111" },
+    hoverinfo: "skip", showlegend: false,
+  });
+  out.push({
+    type: "scatter", mode: "markers", name: "samples", x: [], y: [],
+    marker: { size: 10, symbol: "star", color: "#ffd43b", line: { width: 1, color: "#111" } },
+    hoverinfo: "skip", showlegend: false,
+  });
+  out.push({
     type: "scatter", mode: "markers", name: "z", x: [0], y: [0],
     marker: { size: 16, symbol: "x-thin", line: { width: 3, color: "#111" } },
     hoverinfo: "skip", showlegend: false,
@@ -235,8 +245,16 @@ export default function (component) {
   } else {
     Plotly.relayout(mapDiv, { shapes: layout(data).shapes });
   }
-  const marker = mapDiv.data.length - 1;
-  Plotly.restyle(mapDiv, { x: [[data.z[data.dims[0]]]], y: [[data.z[data.dims[1]]]] }, [marker]);
+  // The last three traces: interpolation path, prior samples, current z.
+  const n = mapDiv.data.length;
+  const xy = (pts) => [pts.map((p) => p[0]), pts.map((p) => p[1])];
+  const [px, py] = xy(data.path || []);
+  const [sx, sy] = xy(data.samples || []);
+  Plotly.restyle(
+    mapDiv,
+    { x: [px, sx, [data.z[data.dims[0]]]], y: [py, sy, [data.z[data.dims[1]]]] },
+    [n - 3, n - 2, n - 1],
+  );
   root.dataset.z = data.z.map((v) => v.toFixed(3)).join(",");
   drawDigit(root.querySelector(".vae-live"), decode(model, Float32Array.from(data.z)));
   root.querySelector(".vae-z").textContent = "selected z";

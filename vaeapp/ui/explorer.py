@@ -63,10 +63,16 @@ def latent_explorer(
     axis_range: tuple[float, float],
     grid_rect: tuple[float, float, float, float] | None,
     on_commit: Callable[[], None],
+    path: list[list[float]] | None = None,
+    samples: list[list[float]] | None = None,
     key: str = "explorer",
 ) -> Any:
     """Mount the map; ``on_commit`` runs when a click or release picks a z,
-    which is then in ``st.session_state[key].commit`` as ``[x, y]``."""
+    which is then in ``st.session_state[key].commit`` as ``[x, y]``.
+
+    ``path`` and ``samples`` are lists of ``[x, y]`` points in the shown
+    dimensions, drawn as an interpolation path and as prior samples.
+    """
     token = f"{model_token(model)}-{dims[0]}-{dims[1]}"
     sent = st.session_state.setdefault(keys.SENT_TOKENS, set())
     data: dict[str, Any] = {
@@ -77,6 +83,8 @@ def latent_explorer(
         "grid_rect": list(grid_rect) if grid_rect else None,
         "height": MAP_HEIGHT,
         "axis_titles": [f"z{dims[0] + 1}", f"z{dims[1] + 1}"],
+        "path": path or [],
+        "samples": samples or [],
     }
     if token not in sent:
         data["assets"] = _packed(str(model.record.path), token, dims, model)

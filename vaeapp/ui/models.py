@@ -80,6 +80,7 @@ def active_model() -> LoadedModel | None:
 def switch_to(path: str | Path) -> None:
     """Make ``path`` the session's model; z restarts at the origin."""
     st.session_state[keys.ACTIVE_MODEL] = str(path)
-    st.session_state.pop(keys.Z, None)
+    for key in (keys.Z, keys.SAVED_Z, keys.OVERLAY_PATH, keys.OVERLAY_SAMPLES):
+        st.session_state.pop(key, None)
     for key in [k for k in st.session_state if str(k).startswith(keys.SLIDER_PREFIX)]:
         del st.session_state[key]

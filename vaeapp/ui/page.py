@@ -22,10 +22,10 @@ from vaeapp.ui.explorer import latent_explorer
 from vaeapp.ui.grid_view import grid_picture
 from vaeapp.ui.models import active_model
 from vaeapp.ui.sidebar import sidebar
+from vaeapp.ui.tools import tools_section
 
 DIGIT_SCALE = 8
 MAX_SLIDERS_SHOWN = 4
-_RERUN_APP = "_rerun_app"
 
 
 def _slider_key(i: int) -> str:
@@ -113,6 +113,12 @@ def _grid_rect() -> tuple[float, float, float, float] | None:
     return (lo, hi, lo, hi)
 
 
+def _overlay(key: str, dims: tuple[int, int], latent_dim: int) -> list[list[float]]:
+    """Points stored under ``key`` (full z each), projected on the map's ``dims``."""
+    points = st.session_state.get(key) or []
+    return [[p[dims[0]], p[dims[1]]] for p in points if len(p) == latent_dim]
+
+
 @st.fragment
 def explorer_section(model: LoadedModel) -> None:
     """Map, live pad, sliders and the decoded digit: reruns on its own."""
@@ -130,6 +136,8 @@ def explorer_section(model: LoadedModel) -> None:
             (-MAP_LIMIT, MAP_LIMIT),
             _grid_rect(),
             on_commit=lambda: _on_commit(model, dims),
+            path=_overlay(keys.OVERLAY_PATH, dims, latent_dim),
+            samples=_overlay(keys.OVERLAY_SAMPLES, dims, latent_dim),
         )
     with right:
         z = np.asarray(st.session_state[keys.Z], dtype=np.float32)
@@ -174,13 +182,13 @@ def _on_cell(model: LoadedModel, axis: np.ndarray) -> None:
     z = list(st.session_state[keys.Z])
     z[0], z[1] = float(axis[col]), float(axis[n - 1 - row])
     set_z(z, model.record.model.latent_dim)
-    st.session_state[_RERUN_APP] = True
+    st.session_state[keys.RERUN_APP] = True
 
 
 @st.fragment
 def grid_section(model: LoadedModel) -> None:
     """The manifold grid and its controls: reruns on its own."""
-    if st.session_state.pop(_RERUN_APP, False):
+    if st.session_state.pop(keys.RERUN_APP, False):
         st.rerun(scope="app")
     st.subheader("Manifold grid")
     c1, c2, c3, c4 = st.columns([2, 2, 2, 2])
@@ -197,7 +205,7 @@ def grid_section(model: LoadedModel) -> None:
     c4.checkbox(
         "Show extent on map",
         key=keys.GRID_SHOW_EXTENT,
-        on_change=lambda: st.session_state.__setitem__(_RERUN_APP, True),
+        on_change=lambda: st.session_state.__setitem__(keys.RERUN_APP, True),
     )
     n, q = st.session_state[keys.GRID_N], st.session_state[keys.GRID_Q]
     spacing = st.session_state[keys.GRID_SPACING]
@@ -259,3 +267,4 @@ def main() -> None:
     _init_grid_state()
     explorer_section(model)
     grid_section(model)
+    tools_section(model)
