@@ -79,7 +79,16 @@ def _switcher(model: LoadedModel) -> None:
                 st.markdown(f"- `{item.name}`: {item.problem}")
 
 
+@st.cache_data(show_spinner=False, ttl=60)
+def _data_problems() -> dict[str, str | None]:
+    """Per dataset, why training data cannot be had (None: it can)."""
+    return {name: availability(name) for name in DATASETS}
+
+
 def _retrain_form() -> None:
+    problems = _data_problems()
+    if all(problems.values()):
+        st.warning(f"Retrain cannot run here: {problems[DATASETS[0]]}")
     with st.form("retrain"):
         st.markdown("**Retrain**")
         c1, c2 = st.columns(2)
@@ -118,6 +127,7 @@ def _retrain_form() -> None:
     except (ValueError, TypeError) as error:
         st.error(f"Cannot train: {error}")
         return
+    _data_problems.clear()
     reason = availability(dataset)
     if reason:
         st.error(f"Cannot train: {reason}")
