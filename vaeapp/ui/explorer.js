@@ -51,15 +51,19 @@ function decode(model, z) {
   return h;
 }
 
+// Draws 784 intensities; returns how many were not finite (shown as black).
 function drawDigit(canvas, pixels) {
   const ctx = canvas.getContext("2d");
   const img = ctx.createImageData(28, 28);
+  let bad = 0;
   for (let i = 0; i < 784; i++) {
-    const v = Math.round(255 * pixels[i]);
+    if (!Number.isFinite(pixels[i])) bad++;
+    const v = Number.isFinite(pixels[i]) ? Math.round(255 * pixels[i]) : 0;
     img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = v;
     img.data[4 * i + 3] = 255;
   }
   ctx.putImageData(img, 0, 0);
+  return bad;
 }
 
 function webglAvailable() {
@@ -173,7 +177,8 @@ function attachPointer(root) {
     const z = Float32Array.from(st.z);
     z[st.dims[0]] = xy[0];
     z[st.dims[1]] = xy[1];
-    drawDigit(live, decode(st.model, z));
+    const bad = drawDigit(live, decode(st.model, z));
+    if (bad) root.dataset.nonfinite = String(Number(root.dataset.nonfinite || 0) + bad);
     label.textContent = `z${st.dims[0] + 1} = ${xy[0].toFixed(2)}, z${st.dims[1] + 1} = ${xy[1].toFixed(2)}`;
     const now = performance.now();
     frames.push(now);
