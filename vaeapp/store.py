@@ -222,7 +222,9 @@ def _read_snapshots(path: Path) -> dict[int, np.ndarray]:
 
 def write_json(path: Path, data: Any) -> None:
     """Write JSON atomically: a temporary file in the same folder, then rename."""
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".json", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".json", dir=path.parent
+    )
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             os.fchmod(handle.fileno(), 0o644)

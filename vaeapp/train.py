@@ -474,6 +474,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = args.name or default_name(model_config, train_config)
         parent = (args.out or trained_dir()).expanduser()
         check_name(name)
+        if parent.exists() and not parent.is_dir():
+            raise ValueError(f"--out {parent} is not a folder")
         if (parent / name).exists():
             raise ValueError(f"a model named {name!r} already exists in {parent}")
         progress.epochs = train_config.epochs
@@ -487,6 +489,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             verbose=not args.quiet,
             stop_flag=stop_flag,
         )
+        if stop_flag[0]:
+            raise TrainingStopped("cancelled before saving; nothing was saved")
         path = save_result(result, parent, name)
     except TrainingStopped as stopped:
         return fail(
