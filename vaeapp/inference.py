@@ -135,8 +135,9 @@ def read_dense_arrays(
 
 
 def _refuse_links(handle: h5py.File) -> None:
-    """Refuse soft and external links anywhere in the file."""
-    stack = [handle]
+    """Refuse soft and external links, external or virtual storage, and any
+    object reached twice (hard-link cycles), anywhere in the file."""
+    stack, seen = [handle], {handle.id}
     while stack:
         group = stack.pop()
         for key in group:
@@ -146,10 +147,13 @@ def _refuse_links(handle: h5py.File) -> None:
                     f"weights file holds a link ({type(link).__name__}) at {key}"
                 )
             item = group[key]
+            if item.id in seen:
+                raise WeightsError(f"weights file reaches an object twice at {key}")
+            seen.add(item.id)
             if isinstance(item, h5py.Group):
                 stack.append(item)
-            elif item.external:
-                raise WeightsError(f"weights file holds external storage at {key}")
+            elif item.external or item.is_virtual:
+                raise WeightsError(f"weights file holds outside storage at {key}")
 
 
 def _read(handle: h5py.File, path: str, shape: tuple[int, ...]) -> np.ndarray:

@@ -131,7 +131,7 @@ def _read_json(path: Path) -> Any:
         raise ModelFolderError(f"{path.name} is larger than {MAX_JSON_BYTES} bytes")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise ModelFolderError(f"{path.name} is not valid JSON: {error}") from None
 
 
@@ -188,7 +188,7 @@ def _read_latents(path: Path, config: ModelConfig) -> tuple[np.ndarray, ...]:
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in ("mean", "log_var", "labels")}
-    except (OSError, ValueError, KeyError, EOFError) as error:
+    except (OSError, ValueError, KeyError, EOFError, MemoryError) as error:
         raise ModelFolderError(f"{path.name} is unreadable: {error}") from None
     mean, log_var, labels = arrays["mean"], arrays["log_var"], arrays["labels"]
     n = labels.shape[0] if labels.ndim == 1 else -1
@@ -210,7 +210,7 @@ def _read_snapshots(path: Path) -> dict[int, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as npz:
             epochs, grids = npz["epochs"], npz["grids"]
-    except (OSError, ValueError, KeyError, EOFError) as error:
+    except (OSError, ValueError, KeyError, EOFError, MemoryError) as error:
         raise ModelFolderError(f"{path.name} is unreadable: {error}") from None
     if epochs.ndim != 1 or grids.ndim != 3 or grids.shape[0] != epochs.shape[0]:
         raise ModelFolderError(f"{path.name} has inconsistent shapes")

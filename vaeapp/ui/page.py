@@ -123,10 +123,12 @@ def _overlay(key: str, dims: tuple[int, int], latent_dim: int) -> list[list[floa
 def explorer_section(model: LoadedModel) -> None:
     """Map, live pad, sliders and the decoded digit: reruns on its own."""
     latent_dim = model.record.model.latent_dim
-    dims = (0, 1)
+    dims = map_dims(latent_dim)
     message = st.session_state.pop(keys.MESSAGE, None)
     if message:
         st.warning(message)
+    if latent_dim > 2:
+        _dims_picker(latent_dim)
     left, right = st.columns([3, 1], gap="medium")
     with left:
         latent_explorer(
@@ -166,9 +168,37 @@ def _grid_image(
     q: float,
     spacing: str,
     base: tuple[float, ...],
+    dims: tuple[int, int],
     _model: LoadedModel,
 ) -> np.ndarray:
-    return manifold(_model.vae.decode, n, q, spacing, np.asarray(base, np.float32))
+    base_z = np.asarray(base, np.float32)
+    return manifold(_model.vae.decode, n, q, spacing, base_z, dims)
+
+
+def map_dims(latent_dim: int) -> tuple[int, int]:
+    """The two latent dimensions shown on the map and varied by the grid."""
+    x, y = st.session_state.get(keys.MAP_DIMS, (0, 1))
+    if not (0 <= x < latent_dim and 0 <= y < latent_dim and x != y):
+        x, y = 0, 1
+    return x, y
+
+
+def _dim_name(i: int) -> str:
+    return f"z{i + 1}"
+
+
+def _dims_picker(latent_dim: int) -> None:
+    """For more than two latent dimensions: choose the two the map shows."""
+    x, y = map_dims(latent_dim)
+    options = list(range(latent_dim))
+    c1, c2, _ = st.columns([1, 1, 4])
+    new_x = c1.selectbox("Map x", options, index=x, format_func=_dim_name, key="map_x")
+    new_y = c2.selectbox("Map y", options, index=y, format_func=_dim_name, key="map_y")
+    if new_x == new_y:
+        st.warning("Choose two different dimensions for the map.")
+    elif (new_x, new_y) != (x, y):
+        st.session_state[keys.MAP_DIMS] = (new_x, new_y)
+        st.rerun(scope="app")
 
 
 def _on_cell(model: LoadedModel, axis: np.ndarray) -> None:
@@ -179,9 +209,11 @@ def _on_cell(model: LoadedModel, axis: np.ndarray) -> None:
     ):
         return
     row, col = cell
+    latent_dim = model.record.model.latent_dim
+    x, y = map_dims(latent_dim)
     z = list(st.session_state[keys.Z])
-    z[0], z[1] = float(axis[col]), float(axis[n - 1 - row])
-    set_z(z, model.record.model.latent_dim)
+    z[x], z[y] = float(axis[col]), float(axis[n - 1 - row])
+    set_z(z, latent_dim)
     st.session_state[keys.RERUN_APP] = True
 
 
@@ -215,10 +247,12 @@ def grid_section(model: LoadedModel) -> None:
         st.error(str(error))
         return
     base = tuple(float(v) for v in st.session_state[keys.Z])
-    picture = _grid_image(str(model.record.path), n, q, spacing, base, model)
+    dims = map_dims(model.record.model.latent_dim)
+    picture = _grid_image(str(model.record.path), n, q, spacing, base, dims, model)
     axis = grid_axis(n, q, spacing)
     st.caption(
-        f"{n}x{n} digits decoded at z1, z2 in [{axis[0]:.2f}, {axis[-1]:.2f}] "
+        f"{n}x{n} digits decoded at z{dims[0] + 1}, z{dims[1] + 1} in "
+        f"[{axis[0]:.2f}, {axis[-1]:.2f}], other dimensions at the current z "
         f"({spacing} spacing). Click a cell to move z there."
     )
     grid_picture(picture, n, on_cell=lambda: _on_cell(model, axis))

@@ -38,7 +38,7 @@ def _model_info(model: LoadedModel) -> None:
         "Beta": f"{record.model.beta:g}",
         "Epochs": record.epochs_trained,
         "Test −ELBO": f"{record.test_neg_elbo:.2f} nats",
-        "Data": f"{record.dataset} ({record.data_source})",
+        "Data": f"{record.dataset} (`{record.data_source.replace('`', '')}`)",
         "Optimizer": f"{record.train.optimizer}, lr {record.train.learning_rate:g}, "
         f"{record.train.schedule}",
     }

@@ -162,7 +162,7 @@ def _curves(model: LoadedModel) -> None:
     if not history:
         st.info("This model has no per-epoch history.")
         return
-    epochs = [row["epoch"] for row in history]
+    epochs = list(range(1, len(history) + 1))
     figure = go.Figure()
     for key, label in (
         ("recon", "train reconstruction"),
@@ -170,7 +170,8 @@ def _curves(model: LoadedModel) -> None:
         ("kl", "train KL"),
         ("test_neg_elbo", "test −ELBO"),
     ):
-        figure.add_scatter(x=epochs, y=[row[key] for row in history], name=label)
+        values = [row.get(key) if isinstance(row, dict) else None for row in history]
+        figure.add_scatter(x=epochs, y=values, name=label)
     figure.update_layout(
         height=320,
         margin=dict(l=10, r=10, t=10, b=10),

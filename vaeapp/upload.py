@@ -1,0 +1,345 @@
+"""Import a model zip made by this app's download button, safely.
+
+The zip must hold the model folder's files at its root and nothing else:
+``config.json``, ``metrics.json``, ``model.weights.h5``, ``latents.npz`` and,
+optionally, ``snapshots.npz``. Everything is checked before anything is
+published: the archive's size, every member's name, type, flags and declared
+size (enforced again while unpacking, in chunks), the JSON documents, the inner
+layout of the ``.npz`` files, the HDF5 object graph, and finally, through
+:func:`vaeapp.store.publish`, the full :func:`vaeapp.store.load_model` check
+(configs, weight shapes against the config, finiteness, no HDF5 links). Nothing
+is ever executed or unpickled: a ``.keras`` file or any other member is refused
+by name and never opened. Nothing on disk changes unless the model is valid.
+No Streamlit and no TensorFlow here.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import re
+import stat
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from vaeapp.config import EPOCHS_MAX
+from vaeapp.store import (
+    CONFIG_FILE,
+    LATENTS_FILE,
+    MAX_JSON_BYTES,
+    METRICS_FILE,
+    MODEL_FILES,
+    REQUIRED_FILES,
+    SNAPSHOTS_FILE,
+    WEIGHTS_FILE,
+    ModelFolderError,
+    check_name,
+    publish,
+)
+
+MAX_ZIP_BYTES = 20_000_000  # the uploaded archive itself
+MAX_UNPACKED_BYTES = 50_000_000  # all members together, and each .npz's arrays
+MAX_RATIO = 100  # uncompressed / compressed size of any member
+MAX_H5_OBJECTS = 10_000  # groups and datasets in the weights file
+MAX_SOURCE_CHARS = 500  # config.json's data_source, shown in the sidebar
+CHUNK_BYTES = 1 << 20
+CONFIG_KEYS = frozenset({"format_version", "model", "train", "data_source"})
+# The per-epoch curves of the Tools tab read these keys from every history row.
+HISTORY_KEYS = ("epoch", "recon", "kl", "test_recon", "test_neg_elbo")
+DEFAULT_NAME = "uploaded-model"
+_MB = 1_000_000
+
+
+class UploadError(ValueError):
+    """An uploaded model zip was refused; the message says why, in one line."""
+
+
+def _one_line(text: Any, limit: int = 300) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _shown(name: str) -> str:
+    return repr(name) if len(name) <= 60 else repr(name[:57] + "...")
+
+
+def import_model_zip(data: bytes, parent: Path, name: str) -> Path:
+    """Check the model zip ``data`` and publish it as ``parent/name``.
+
+    Returns the new folder. Raises :class:`UploadError` with a one-line reason
+    if anything is wrong, in which case nothing on disk has changed (``parent``
+    may have been created, empty, if the zip itself passed the first checks).
+    """
+    if isinstance(data, (bytearray, memoryview)):
+        data = bytes(data)
+    if not isinstance(data, bytes):
+        raise UploadError(f"the upload must be bytes, got {type(data).__name__}")
+    if not data:
+        raise UploadError("the upload is empty")
+    if len(data) > MAX_ZIP_BYTES:
+        raise UploadError(
+            f"the upload is {len(data) / _MB:.1f} MB; "
+            f"the limit is {MAX_ZIP_BYTES / _MB:.0f} MB"
+        )
+    try:
+        check_name(name)
+    except ValueError as error:
+        raise UploadError(_one_line(error)) from None
+    parent = Path(parent)
+    if os.path.lexists(parent / name):
+        raise UploadError(f"a model named {name!r} already exists")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
+        raise UploadError("the upload is not a valid zip archive") from None
+    with archive:
+        members = _check_members(archive)
+
+        def write_files(folder: Path) -> None:
+            _extract(archive, members, folder)
+            _check_json(folder)
+            _check_npz(folder / LATENTS_FILE)
+            if (folder / SNAPSHOTS_FILE).exists():
+                _check_npz(folder / SNAPSHOTS_FILE)
+            _check_weights(folder / WEIGHTS_FILE)
+
+        try:
+            return publish(parent, name, write_files)
+        except ModelFolderError as error:
+            raise UploadError(f"not a valid model: {_one_line(error)}") from None
+        except FileExistsError:
+            raise UploadError(f"a model named {name!r} already exists") from None
+
+
+def _check_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """Every member must be one allowed file at the root, plain and bounded."""
+    members = archive.infolist()
+    seen: set[str] = set()
+    total = 0
+    for info in members:
+        name = info.filename
+        if name != info.orig_filename or name not in MODEL_FILES:
+            raise UploadError(
+                f"the zip holds {_shown(info.orig_filename)}, which is not a model "
+                f"file; allowed at the zip's root: {', '.join(MODEL_FILES)}"
+            )
+        if name in seen:
+            raise UploadError(f"the zip holds {name} more than once")
+        seen.add(name)
+        if info.flag_bits & 0x1:
+            raise UploadError(f"{name} is encrypted in the zip")
+        mode = info.external_attr >> 16
+        if mode and not stat.S_ISREG(mode):
+            raise UploadError(f"{name} is not a regular file in the zip (a link?)")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise UploadError(f"{name} uses an unsupported compression method")
+        total += info.file_size
+        if total > MAX_UNPACKED_BYTES:
+            raise UploadError(
+                f"the zip unpacks to more than {MAX_UNPACKED_BYTES / _MB:.0f} MB"
+            )
+        if info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise UploadError(
+                f"{name} is compressed more than {MAX_RATIO} to 1 (a zip bomb?)"
+            )
+    missing = [f for f in REQUIRED_FILES if f not in seen]
+    if missing:
+        raise UploadError(f"the zip lacks {', '.join(missing)}")
+    return members
+
+
+def _extract(
+    archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], folder: Path
+) -> None:
+    """Unpack in chunks, holding every member to its header and the limits."""
+    total = 0
+    for info in members:
+        limit = min(info.file_size, MAX_RATIO * max(info.compress_size, 1))
+        written = 0
+        try:
+            with (
+                archive.open(info) as source,
+                open(folder / info.filename, "xb") as out,
+            ):
+                while chunk := source.read(CHUNK_BYTES):
+                    written += len(chunk)
+                    if written > limit or total + written > MAX_UNPACKED_BYTES:
+                        raise UploadError(
+                            f"{info.filename} unpacks to more than its zip header "
+                            "or the size limits allow (a zip bomb?)"
+                        )
+                    out.write(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+            raise UploadError(
+                f"{info.filename} is corrupt in the zip: {_one_line(error)}"
+            ) from None
+        total += written
+
+
+def _read_json(path: Path) -> Any:
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise UploadError(f"{path.name} is larger than {MAX_JSON_BYTES} bytes")
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise UploadError(
+            f"{path.name} is not valid JSON: {_one_line(error, 120)}"
+        ) from None
+
+
+def _finite(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+def _check_json(folder: Path) -> None:
+    """What the store leaves open: unknown keys, the shown source, the history."""
+    config = _read_json(folder / CONFIG_FILE)
+    if not isinstance(config, dict):
+        raise UploadError(f"{CONFIG_FILE} is not a JSON object")
+    unknown = set(config) - CONFIG_KEYS
+    if unknown:
+        raise UploadError(
+            f"{CONFIG_FILE} has unknown keys {sorted(unknown)}; "
+            f"allowed: {sorted(CONFIG_KEYS)}"
+        )
+    source = config.get("data_source")
+    if isinstance(source, str) and (
+        len(source) > MAX_SOURCE_CHARS
+        or not source.isprintable()
+        or any(c in source for c in "[]<>")
+    ):
+        raise UploadError(
+            f"{CONFIG_FILE} data_source must be at most {MAX_SOURCE_CHARS} "
+            "printable characters without [ ] < >"
+        )
+    metrics = _read_json(folder / METRICS_FILE)
+    if not isinstance(metrics, dict):
+        raise UploadError(f"{METRICS_FILE} is not a JSON object")
+    history = metrics.get("history", [])
+    if not isinstance(history, list) or len(history) > EPOCHS_MAX:
+        raise UploadError(
+            f"{METRICS_FILE} history must be a list of at most {EPOCHS_MAX} epochs"
+        )
+    for row in history:
+        if (
+            not isinstance(row, dict)
+            or not all(key in row for key in HISTORY_KEYS)
+            or not all(_finite(value) for value in row.values())
+            or not isinstance(row["epoch"], int)
+        ):
+            raise UploadError(
+                f"{METRICS_FILE} history rows must map {', '.join(HISTORY_KEYS)} "
+                "(and any others) to finite numbers"
+            )
+
+
+def _check_npz(path: Path) -> None:
+    """Bound what ``np.load`` will allocate: sizes declared inside the .npz."""
+    try:
+        with zipfile.ZipFile(path) as npz:
+            total = 0
+            for info in npz.infolist():
+                if info.flag_bits & 0x1:
+                    raise UploadError(f"{path.name} holds an encrypted member")
+                total += info.file_size
+                if total > MAX_UNPACKED_BYTES:
+                    raise UploadError(
+                        f"{path.name} unpacks to more than "
+                        f"{MAX_UNPACKED_BYTES / _MB:.0f} MB"
+                    )
+                if info.filename.endswith(".npy"):
+                    with npz.open(info) as member:
+                        _check_npy_header(member, info, path.name)
+    except UploadError:
+        raise
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError, zlib.error) as error:
+        raise UploadError(
+            f"{path.name} is not a valid .npz file: {_one_line(error, 120)}"
+        ) from None
+
+
+def _check_npy_header(member: Any, info: zipfile.ZipInfo, npz_name: str) -> None:
+    version = np.lib.format.read_magic(member)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+    else:
+        raise UploadError(f"{npz_name}: {info.filename} has npy version {version}")
+    if dtype.hasobject:
+        raise UploadError(f"{npz_name}: {info.filename} holds Python objects")
+    if math.prod(shape) * dtype.itemsize > info.file_size:
+        raise UploadError(
+            f"{npz_name}: {info.filename} declares more data than it holds"
+        )
+
+
+def _check_weights(path: Path) -> None:
+    """Walk the HDF5 graph once: no links, cycles, virtual or external data."""
+    try:
+        with h5py.File(path, "r") as handle:
+            seen = {handle["/"].id}
+            stack = [handle]
+            while stack:
+                group = stack.pop()
+                for key in group:
+                    link = group.get(key, getlink=True)
+                    if not isinstance(link, h5py.HardLink):
+                        raise UploadError(
+                            f"{WEIGHTS_FILE} holds a link ({type(link).__name__})"
+                        )
+                    item = group[key]
+                    if item.id in seen:
+                        raise UploadError(
+                            f"{WEIGHTS_FILE} reaches one object twice (a cycle?)"
+                        )
+                    seen.add(item.id)
+                    if len(seen) > MAX_H5_OBJECTS:
+                        raise UploadError(
+                            f"{WEIGHTS_FILE} holds more than {MAX_H5_OBJECTS} objects"
+                        )
+                    if isinstance(item, h5py.Group):
+                        stack.append(item)
+                    elif not isinstance(item, h5py.Dataset):
+                        raise UploadError(f"{WEIGHTS_FILE} holds an unknown object")
+                    elif item.is_virtual or item.external:
+                        raise UploadError(
+                            f"{WEIGHTS_FILE} holds data stored in other files"
+                        )
+    except UploadError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError) as error:
+        raise UploadError(
+            f"cannot read {WEIGHTS_FILE}: {_one_line(error, 120)}"
+        ) from None
+
+
+def suggest_name(filename: str, parent: Path) -> str:
+    """A safe folder name, unused in ``parent``, from an uploaded file's name.
+
+    ``"My model (2).zip"`` -> ``"My-model-2"``, then ``"My-model-2-2"`` and so
+    on if taken; ``"uploaded-model"`` when nothing usable is left.
+    """
+    base = re.split(r"[\\/]", str(filename or ""))[-1]
+    if base.lower().endswith(".zip"):
+        base = base[:-4]
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", base)
+    stem = re.sub(r"\.{2,}", ".", stem)
+    stem = stem.strip("._-")[:56].rstrip("._-") or DEFAULT_NAME
+    parent = Path(parent)
+    candidate, number = stem, 1
+    while os.path.lexists(parent / candidate):
+        number += 1
+        candidate = f"{stem}-{number}"
+    return check_name(candidate)
