@@ -101,6 +101,10 @@ function traces(model, kind) {
     hoverinfo: "skip", showlegend: false,
   });
   out.push({
+    type: "scatter", mode: "lines", name: "posterior", x: [], y: [],
+    line: { color: "#c92a2a", width: 2 }, hoverinfo: "skip", showlegend: false,
+  });
+  out.push({
     type: "scatter", mode: "markers", name: "z", x: [0], y: [0],
     marker: { size: 16, symbol: "x-thin", line: { width: 3, color: "#111" } },
     hoverinfo: "skip", showlegend: false,
@@ -250,15 +254,20 @@ export default function (component) {
   } else {
     Plotly.relayout(mapDiv, { shapes: layout(data).shapes });
   }
-  // The last three traces: interpolation path, prior samples, current z.
+  // The last four traces: interpolation path, prior samples, the posterior
+  // ellipse of an encoded digit, current z.
   const n = mapDiv.data.length;
   const xy = (pts) => [pts.map((p) => p[0]), pts.map((p) => p[1])];
   const [px, py] = xy(data.path || []);
   const [sx, sy] = xy(data.samples || []);
+  const [ex, ey] = xy(data.ellipse || []);
   Plotly.restyle(
     mapDiv,
-    { x: [px, sx, [data.z[data.dims[0]]]], y: [py, sy, [data.z[data.dims[1]]]] },
-    [n - 3, n - 2, n - 1],
+    {
+      x: [px, sx, ex, [data.z[data.dims[0]]]],
+      y: [py, sy, ey, [data.z[data.dims[1]]]],
+    },
+    [n - 4, n - 3, n - 2, n - 1],
   );
   root.dataset.z = data.z.map((v) => v.toFixed(3)).join(",");
   drawDigit(root.querySelector(".vae-live"), decode(model, Float32Array.from(data.z)));

@@ -17,3 +17,5 @@ OVERLAY_PATH = "overlay_path"  # list[list[float]]: interpolation path on the ma
 OVERLAY_SAMPLES = "overlay_samples"  # list[list[float]]: prior samples on the map
 SAMPLE_SEED = "sample_seed"  # int: bumped by each "Draw" of prior samples
 RERUN_APP = "rerun_app"  # bool: a fragment's callback changed what the map shows
+OWN_DIGIT = "own_digit"  # (784,) float array: the user's preprocessed digit
+OWN_ERROR = "own_error"  # str: why the user's last picture was refused

@@ -16,30 +16,18 @@ from vaeapp.manifold import (
     grid_axis,
     manifold,
 )
+from vaeapp.preprocess import posterior_ellipse
 from vaeapp.store import LoadedModel
 from vaeapp.ui import keys
 from vaeapp.ui.explorer import latent_explorer
 from vaeapp.ui.grid_view import grid_picture
+from vaeapp.ui.latent_state import set_z, slider_key
 from vaeapp.ui.models import active_model
 from vaeapp.ui.sidebar import sidebar
 from vaeapp.ui.tools import tools_section
 
 DIGIT_SCALE = 8
 MAX_SLIDERS_SHOWN = 4
-
-
-def _slider_key(i: int) -> str:
-    return f"{keys.SLIDER_PREFIX}{i}"
-
-
-def set_z(values: object, latent_dim: int) -> None:
-    """Validate ``values`` and make it the session's z, sliders included."""
-    z, problem = clean_z(values, latent_dim)
-    if problem:
-        st.session_state[keys.MESSAGE] = problem
-    st.session_state[keys.Z] = z
-    for i, value in enumerate(z):
-        st.session_state[_slider_key(i)] = value
 
 
 def _init_z(model: LoadedModel) -> None:
@@ -57,14 +45,12 @@ def _init_z(model: LoadedModel) -> None:
             set_z([0.0] * latent_dim, latent_dim)
         return
     z, problem = clean_z(current, latent_dim)
-    if problem or any(
-        _slider_key(i) not in st.session_state for i in range(latent_dim)
-    ):
+    if problem or any(slider_key(i) not in st.session_state for i in range(latent_dim)):
         set_z(current, latent_dim)
 
 
 def _on_slider(latent_dim: int) -> None:
-    set_z([st.session_state[_slider_key(i)] for i in range(latent_dim)], latent_dim)
+    set_z([st.session_state[slider_key(i)] for i in range(latent_dim)], latent_dim)
 
 
 def _on_commit(model: LoadedModel, dims: tuple[int, int]) -> None:
@@ -85,7 +71,7 @@ def _sliders(latent_dim: int) -> None:
             min_value=-Z_LIMIT,
             max_value=Z_LIMIT,
             step=0.01,
-            key=_slider_key(i),
+            key=slider_key(i),
             on_change=_on_slider,
             args=(latent_dim,),
         )
@@ -119,6 +105,16 @@ def _overlay(key: str, dims: tuple[int, int], latent_dim: int) -> list[list[floa
     return [[p[dims[0]], p[dims[1]]] for p in points if len(p) == latent_dim]
 
 
+def _own_digit_ellipse(model: LoadedModel, dims: tuple[int, int]) -> list:
+    """The 2-sigma posterior outline of the user's encoded digit, if any."""
+    digit = st.session_state.get(keys.OWN_DIGIT)
+    if digit is None:
+        return []
+    mean, log_var = model.vae.encode(digit[None])
+    index = list(dims)
+    return posterior_ellipse(mean[0, index], log_var[0, index], k=2.0).tolist()
+
+
 @st.fragment
 def explorer_section(model: LoadedModel) -> None:
     """Map, live pad, sliders and the decoded digit: reruns on its own."""
@@ -140,6 +136,7 @@ def explorer_section(model: LoadedModel) -> None:
             on_commit=lambda: _on_commit(model, dims),
             path=_overlay(keys.OVERLAY_PATH, dims, latent_dim),
             samples=_overlay(keys.OVERLAY_SAMPLES, dims, latent_dim),
+            ellipse=_own_digit_ellipse(model, dims),
         )
     with right:
         z = np.asarray(st.session_state[keys.Z], dtype=np.float32)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Callable
 
 import numpy as np
 import plotly.graph_objects as go
@@ -22,8 +23,14 @@ from vaeapp.analysis import (
 from vaeapp.config import IMAGE_SIDE
 from vaeapp.data import CLASS_NAMES
 from vaeapp.images import png_bytes, to_uint8, upscale
+from vaeapp.preprocess import ImageError, preprocess
 from vaeapp.store import MODEL_FILES, LoadedModel
 from vaeapp.ui import keys
+from vaeapp.ui.draw_canvas import draw_canvas, drawing_bytes
+from vaeapp.ui.latent_state import set_z
+
+DRAW_KEY = "draw_canvas"
+UPLOAD_KEY = "own_upload"
 
 STRIP_SCALE = 3
 
@@ -228,26 +235,96 @@ def _download(model: LoadedModel) -> None:
     )
 
 
+def _use_picture(read: Callable[[], bytes]) -> None:
+    """Preprocess the user's picture; keep it, or the reason it was refused."""
+    try:
+        st.session_state[keys.OWN_DIGIT] = preprocess(read())
+        st.session_state.pop(keys.OWN_ERROR, None)
+    except ImageError as error:
+        st.session_state[keys.OWN_ERROR] = str(error)
+    _request_map_update()
+
+
+def _use_drawing() -> None:
+    _use_picture(lambda: drawing_bytes(st.session_state[DRAW_KEY].drawing))
+
+
+def _use_upload() -> None:
+    upload = st.session_state.get(UPLOAD_KEY)
+    if upload is not None:
+        _use_picture(upload.getvalue)
+
+
+def _go_to(z: list[float], latent_dim: int) -> None:
+    set_z(z, latent_dim)
+    _request_map_update()
+
+
+def _own_digit(model: LoadedModel) -> None:
+    pad, shown = st.columns([1, 2])
+    with pad:
+        draw_canvas(_use_drawing, key=DRAW_KEY)
+        st.file_uploader(
+            "…or upload a PNG or JPEG",
+            type=["png", "jpg", "jpeg"],
+            key=UPLOAD_KEY,
+            on_change=_use_upload,
+        )
+    error = st.session_state.get(keys.OWN_ERROR)
+    if error:
+        shown.error(f"Picture refused: {error}")
+    digit = st.session_state.get(keys.OWN_DIGIT)
+    if digit is None:
+        shown.info("Draw a digit and press Encode, or upload a picture of one.")
+        return
+    mean, log_var = model.vae.encode(digit[None])
+    pair = np.stack([digit, model.vae.decode(mean)[0]])
+    shown.image(
+        strip(pair, scale=6),
+        output_format="PNG",
+        caption="preprocessed 28×28 input | reconstruction from its mean",
+    )
+    sigma = np.exp(0.5 * log_var[0])
+    shown.markdown(
+        "Posterior mean "
+        + ", ".join(
+            f"z{i + 1} = {m:+.2f} (σ {s:.2f})"
+            for i, (m, s) in enumerate(zip(mean[0], sigma, strict=True))
+        )
+        + ". Its 2-sigma ellipse is drawn in red on the map."
+    )
+    shown.button(
+        "Move z to this digit",
+        key="own_go",
+        on_click=_go_to,
+        args=([float(v) for v in mean[0]], model.record.model.latent_dim),
+    )
+
+
 @st.fragment
 def tools_section(model: LoadedModel) -> None:
     """The tools, in tabs; a fragment so their widgets rerun only this part."""
     if st.session_state.pop(keys.RERUN_APP, False):
         st.rerun(scope="app")
     st.subheader("Tools")
-    tabs = st.tabs(
-        [
-            "Interpolate",
-            "Neighbours",
-            "Sample",
-            "Training curves",
-            "Latent dimensions",
-            "Download model",
-        ]
+    names = [
+        "Encode your digit",
+        "Interpolate",
+        "Neighbours",
+        "Sample",
+        "Training curves",
+        "Latent dimensions",
+        "Download model",
+    ]
+    tools = (
+        _own_digit,
+        _interpolation,
+        _neighbours,
+        _sampling,
+        _curves,
+        _dimensions,
+        _download,
     )
-    for tab, tool in zip(
-        tabs,
-        (_interpolation, _neighbours, _sampling, _curves, _dimensions, _download),
-        strict=True,
-    ):
+    for tab, tool in zip(st.tabs(names), tools, strict=True):
         with tab:
             tool(model)
