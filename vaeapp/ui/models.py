@@ -52,6 +52,11 @@ def listings() -> list[Listing]:
     return _listings(str(trained_dir()))
 
 
+def listings_clear() -> None:
+    """Forget cached listings (after a model was added)."""
+    _listings.clear()
+
+
 def default_model_path() -> Path:
     return best_pretrained("mnist")
 

@@ -19,14 +19,17 @@ from vaeapp.config import (
 )
 from vaeapp.data import availability
 from vaeapp.progress import CANCELLED, DONE, FAILED, read_progress
-from vaeapp.store import PRETRAINED_DIR, LoadedModel
+from vaeapp.store import PRETRAINED_DIR, LoadedModel, trained_dir
 from vaeapp.ui import keys
-from vaeapp.ui.models import default_model_path, listings, switch_to
+from vaeapp.ui.models import default_model_path, listings, listings_clear, switch_to
+from vaeapp.upload import UploadError, import_model_zip, suggest_name
 
 POLL_SECONDS = 1.0
 _MODEL_PICK = "model_pick"
 _WATCHED_JOB = "watched_job"
 _SAW_JOB = "saw_job"
+_UPLOAD = "model_upload"
+_UPLOAD_RESULT = "model_upload_result"
 
 
 def _model_info(model: LoadedModel) -> None:
@@ -73,6 +76,7 @@ def _switcher(model: LoadedModel) -> None:
         st.button(
             "Restore pretrained model", on_click=lambda: switch_to(default_model_path())
         )
+    _upload()
     if broken:
         with st.expander(f"{len(broken)} unusable model folder(s)"):
             for item in broken:
@@ -83,6 +87,36 @@ def _switcher(model: LoadedModel) -> None:
 def _data_problems() -> dict[str, str | None]:
     """Per dataset, why training data cannot be had (None: it can)."""
     return {name: availability(name) for name in DATASETS}
+
+
+def _import_upload() -> None:
+    """Validate and import the uploaded zip; nothing on disk changes if refused."""
+    upload = st.session_state.get(_UPLOAD)
+    if upload is None:
+        return
+    parent = trained_dir()
+    try:
+        path = import_model_zip(
+            upload.getvalue(), parent, suggest_name(upload.name, parent)
+        )
+    except UploadError as error:
+        st.session_state[_UPLOAD_RESULT] = f"Upload refused: {error}"
+        return
+    listings_clear()
+    switch_to(path)
+    st.session_state[_UPLOAD_RESULT] = f"Imported {path.name}; now exploring it."
+
+
+def _upload() -> None:
+    st.file_uploader(
+        "Upload a model zip (made by this app)",
+        type=["zip"],
+        key=_UPLOAD,
+        on_change=_import_upload,
+    )
+    result = st.session_state.pop(_UPLOAD_RESULT, None)
+    if result:
+        (st.error if result.startswith("Upload refused") else st.success)(result)
 
 
 def _retrain_form() -> None:

@@ -1,0 +1,96 @@
+"""AppTest tests of uploads: model zips in the sidebar, digit pictures in the tools."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from vaeapp.store import MODEL_FILES, best_pretrained
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+
+
+def _tree_hash(folder: Path) -> str:
+    digest = hashlib.sha256()
+    if folder.exists():
+        for path in sorted(folder.rglob("*")):
+            digest.update(str(path.relative_to(folder)).encode())
+            if path.is_file():
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _model_uploader(at: AppTest):
+    return next(u for u in at.sidebar.file_uploader if "model zip" in u.label)
+
+
+def _digit_uploader(at: AppTest):
+    return next(u for u in at.main.file_uploader if "PNG or JPEG" in u.label)
+
+
+def _messages(at: AppTest) -> str:
+    boxes = [*at.error, *at.sidebar.error, *at.success, *at.sidebar.success]
+    return "\n".join(b.value for b in boxes)
+
+
+def test_a_model_zip_made_by_the_app_is_imported_and_opened(
+    isolated_home: Path,
+) -> None:
+    """Uploading a zipped model folder imports it and switches to it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in MODEL_FILES:
+            if (best_pretrained() / name).is_file():
+                archive.write(best_pretrained() / name, arcname=name)
+    at = _app().run()
+    _model_uploader(at).upload("shared-model.zip", buffer.getvalue()).run()
+    assert not at.exception
+    assert "Imported shared-model" in _messages(at)
+    assert (isolated_home / "shared-model" / "model.weights.h5").is_file()
+    assert at.session_state["active_model"] == str(isolated_home / "shared-model")
+
+
+def test_random_bytes_as_a_model_zip_are_refused(isolated_home: Path) -> None:
+    """A non-zip upload is refused with a message and nothing on disk changes."""
+    before = _tree_hash(isolated_home)
+    at = _app().run()
+    active = at.session_state["active_model"]
+    _model_uploader(at).upload("evil.zip", os.urandom(4096)).run()
+    assert not at.exception
+    assert "Upload refused" in _messages(at)
+    assert _tree_hash(isolated_home) == before
+    assert at.session_state["active_model"] == active
+
+
+def test_an_uploaded_digit_picture_is_encoded_and_drawn_on_the_map() -> None:
+    """A PNG of a digit is preprocessed to 28x28 and its posterior ellipse is sent."""
+    picture = np.full((120, 90), 255, np.uint8)
+    picture[20:100, 40:52] = 0  # a dark vertical stroke on white paper: a "1"
+    png = io.BytesIO()
+    Image.fromarray(picture).save(png, format="PNG")
+    at = _app().run()
+    _digit_uploader(at).upload("one.png", png.getvalue(), "image/png").run()
+    assert not at.exception
+    digit = at.session_state["own_digit"]
+    assert digit.shape == (784,) and 0 <= digit.min() and digit.max() == 1.0
+    assert any("Posterior mean" in m.value for m in at.markdown)
+
+
+def test_a_text_file_named_png_is_refused_as_a_picture() -> None:
+    """A text file uploaded as a digit picture gives a clear refusal."""
+    at = _app().run()
+    _digit_uploader(at).upload("note.png", b"hello, not a picture", "image/png").run()
+    assert not at.exception
+    assert "Picture refused" in _messages(at)
+    assert "own_digit" not in at.session_state
