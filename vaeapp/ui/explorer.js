@@ -207,7 +207,11 @@ function attachPointer(root) {
     if (xy) schedule(xy);
   });
   mapDiv.addEventListener("pointerdown", (e) => {
-    if (toLatent(e)) dragging = true;
+    if (!toLatent(e)) return;
+    dragging = true;
+    // Plotly covers the page on mousedown; capture the pointer so the release
+    // still reaches the map.
+    mapDiv.setPointerCapture(e.pointerId);
   });
   mapDiv.addEventListener("pointerup", (e) => {
     const xy = toLatent(e);
@@ -217,7 +221,9 @@ function attachPointer(root) {
     dragging = false;
   });
   mapDiv.addEventListener("pointerleave", () => {
-    dragging = false;
+    if (dragging) return;
+    frames = [];
+    rate.textContent = "";
     const st = root.__state;
     drawDigit(live, decode(st.model, Float32Array.from(st.z)));
     label.textContent = "selected z";

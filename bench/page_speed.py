@@ -1,0 +1,477 @@
+"""Page speed of the explorer, measured in headless Chromium.
+
+Command line: ``python bench/page_speed.py [--runs N] [--live-seconds S]``.
+
+Starts ``streamlit run app.py`` on a free localhost port (``VAEAPP_HOME`` in a
+temporary folder, so no trained models show up), drives Debian's Chromium
+(``/usr/bin/chromium``) with Playwright's sync API and prints a table of:
+
+1. first page: seconds from spawning the server process until the map's
+   ``.main-svg``, the decoded digit and the manifold grid are all visible in a
+   fresh browser session (the browser is launched before the spawn and not
+   counted), with the websocket bytes received until then; a second fresh
+   session on the now warm server is shown too;
+2. change to digit: milliseconds from an input to the new decoded digit on
+   screen (its ``src`` changed and the image loaded), median and p95 over
+   ``--runs`` ArrowRight presses on the z1 slider and ``--runs`` clicks on
+   the map;
+3. live decodes per second in the browser while the pointer moves over the
+   map for ``--live-seconds`` (the ``data-decodes`` counter of
+   ``.vae-explorer``), with Playwright's ``page.mouse.move`` in small steps
+   (this is bounded by how many pointer events Playwright delivers, shown
+   too), and with a script in the page dispatching one ``pointermove`` per
+   animation frame (bounded by the frame rate);
+4. server side, in this process: the 15x15 and 30x30 manifold grids decoded
+   with NumPy by the best pretrained model (median over ``--grid-runs``), and,
+   as a proxy for the explorer fragment's own run time, one decode plus
+   ``digit_image`` plus ``png_bytes`` (Streamlit's own overhead and its image
+   encoding are not included).
+
+Timings are as measured; on a busy machine they are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+]
+VIEWPORT = {"width": 1400, "height": 1000}
+MAP_SVG = ".vae-map .main-svg"
+DIGIT_CAPTION = "Decoded at the selected z"  # the explorer's st.image caption
+DIGIT_IMG = f'[data-testid="stImage"]:has-text("{DIGIT_CAPTION}") img'
+GRID_IMG = "img.vae-grid"
+Z1_SLIDER = '[data-testid="stSlider"] input[type="range"][aria-label="z1"]'
+SERVER_TIMEOUT_S = 120.0
+CHANGE_TIMEOUT_MS = 15_000
+CLICK_TIMEOUT_MS = 5_000
+
+DIGIT_SCALE = 8  # as vaeapp.ui.page.DIGIT_SCALE (importing the page needs a runtime)
+GOAL_FIRST_PAGE_S = 2.5
+GOAL_CHANGE_MS = 150.0
+GOAL_LIVE_PER_S = 30.0
+GOAL_GRID_MS = {15: 5.0, 30: 20.0}
+
+_JS_DIGIT = """const digitImg = () => {
+  for (const el of document.querySelectorAll('[data-testid="stImage"]')) {
+    if (el.textContent.includes('Decoded at the selected z')) {
+      return el.querySelector('img');
+    }
+  }
+  return null;
+};"""
+
+
+def _with_digit(js: str) -> str:
+    """``js`` with its ``DIGIT_IMG_JS`` line replaced by ``digitImg()``'s code."""
+    return js.replace("DIGIT_IMG_JS", _JS_DIGIT)
+
+
+_JS_SRC = _with_digit(
+    """() => {
+  DIGIT_IMG_JS
+  const img = digitImg();
+  return img ? img.getAttribute('src') : null;
+}"""
+)
+_JS_SRC_CHANGED = _with_digit(
+    """(old) => {
+  DIGIT_IMG_JS
+  const img = digitImg();
+  return !!img && img.getAttribute('src') !== old && img.complete
+    && img.naturalWidth > 0;
+}"""
+)
+_JS_DECODES = (
+    "() => Number(document.querySelector('.vae-explorer').dataset.decodes || 0)"
+)
+_JS_FRAME_MOVES = """async ([seconds, x0, y0, r]) => {
+  const root = document.querySelector('.vae-explorer');
+  const target = document.querySelector('.vae-map .nsewdrag');
+  const count = () => Number(root.dataset.decodes || 0);
+  const frame = () => new Promise((done) => requestAnimationFrame(done));
+  const c0 = count(), t0 = performance.now();
+  let frames = 0;
+  while (performance.now() - t0 < seconds * 1000) {
+    await frame();
+    const a = ((performance.now() - t0) / 1500) * 2 * Math.PI;
+    target.dispatchEvent(new PointerEvent('pointermove', {
+      bubbles: true, clientX: x0 + r * Math.cos(a), clientY: y0 + r * Math.sin(a),
+    }));
+    frames += 1;
+  }
+  await frame();
+  const dt = (performance.now() - t0) / 1000;
+  return [(count() - c0) / dt, frames / dt];
+}"""
+_JS_TO_PAGE = """([x, y]) => {
+  const map = document.querySelector('.vae-map');
+  const f = map._fullLayout, box = map.getBoundingClientRect();
+  return [box.left + f.xaxis._offset + f.xaxis.l2p(x),
+          box.top + f.yaxis._offset + f.yaxis.l2p(y)];
+}"""
+
+
+def free_port() -> int:
+    """A localhost TCP port that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+            return reply.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start_server(home: Path, log_path: Path) -> tuple[subprocess.Popen, str, float]:
+    """Spawn ``streamlit run app.py``; return the process, its URL and the
+    ``perf_counter`` time of the spawn (the server may not answer yet)."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "streamlit", "run", "app.py",
+        "--server.headless", "true", "--server.port", str(port),
+        "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    env = dict(os.environ, VAEAPP_HOME=str(home), TF_CPP_MIN_LOG_LEVEL="2")
+    spawned = time.perf_counter()
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    return process, f"http://127.0.0.1:{port}", spawned
+
+
+def wait_answering(process: subprocess.Popen, url: str, log_path: Path) -> None:
+    """Poll the health endpoint until it answers; raise if the server dies."""
+    deadline = time.perf_counter() + SERVER_TIMEOUT_S
+    while not _answers(url):
+        if process.poll() is not None or time.perf_counter() > deadline:
+            log = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
+            raise RuntimeError(f"streamlit did not come up on {url}:\n{log}")
+        time.sleep(0.05)
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def open_page(browser: Any, url: str) -> tuple[Any, list[tuple[float, int]]]:
+    """A new session's page with map, digit and grid visible, and the
+    ``(perf_counter time, size)`` of each websocket message received until then."""
+    page = browser.new_context(viewport=VIEWPORT).new_page()
+    frames: list[tuple[float, int]] = []
+
+    def watch(socket: Any) -> None:
+        socket.on(
+            "framereceived",
+            lambda frame: frames.append((time.perf_counter(), len(frame or b""))),
+        )
+
+    page.on("websocket", watch)
+    page.goto(url, timeout=SERVER_TIMEOUT_S * 1000)
+    for selector in (MAP_SVG, DIGIT_IMG, GRID_IMG):
+        page.wait_for_selector(
+            selector, state="visible", timeout=SERVER_TIMEOUT_S * 1000
+        )
+    page.remove_listener("websocket", watch)
+    return page, list(frames)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile (0..1) by linear interpolation."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _time_change(page: Any, act: Callable[[], None], timeout_ms: int) -> float | None:
+    """Milliseconds from ``act()`` to a new digit on screen; None on timeout."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    old = page.evaluate(_JS_SRC)
+    start = time.perf_counter()
+    act()
+    try:
+        page.wait_for_function(
+            _JS_SRC_CHANGED, arg=old, polling="raf", timeout=timeout_ms
+        )
+    except PlaywrightTimeout:
+        return None
+    return (time.perf_counter() - start) * 1000.0
+
+
+def slider_changes(page: Any, runs: int) -> list[float]:
+    """ArrowRight (ArrowLeft near the end) on z1, timed to the new digit."""
+    slider = page.locator(Z1_SLIDER)
+    slider.focus()
+    times = []
+    for _ in range(runs):
+        key = "ArrowRight" if float(slider.input_value()) < 3.9 else "ArrowLeft"
+        ms = _time_change(page, lambda k=key: page.keyboard.press(k), CHANGE_TIMEOUT_MS)
+        if ms is None:
+            raise RuntimeError(f"no new digit {CHANGE_TIMEOUT_MS} ms after {key}")
+        times.append(ms)
+    return times
+
+
+def click_changes(page: Any, runs: int) -> list[float]:
+    """Clicks on distinct map points, timed to the new digit; stops at the first
+    click that changes nothing within CLICK_TIMEOUT_MS (returns what it has)."""
+    times = []
+    for i in range(runs):
+        x = -3.5 + 7.0 * i / max(runs - 1, 1)
+        y = 3.5 if i % 2 else 2.5
+        point = page.evaluate(_JS_TO_PAGE, [x, y])
+        ms = _time_change(page, lambda p=point: page.mouse.click(*p), CLICK_TIMEOUT_MS)
+        if ms is None:
+            break
+        times.append(ms)
+    page.mouse.move(2, 2)
+    return times
+
+
+def live_rate(page: Any, seconds: float) -> tuple[float, float]:
+    """(decodes per second, pointer events sent per second) while the pointer
+    circles over the map in small steps for ``seconds``."""
+    import math
+
+    centre = page.evaluate(_JS_TO_PAGE, [0.0, 0.0])
+    edge = page.evaluate(_JS_TO_PAGE, [3.0, 0.0])
+    radius = edge[0] - centre[0]
+    page.mouse.move(centre[0] + radius, centre[1])
+    page.wait_for_timeout(200)
+    count0 = page.evaluate(_JS_DECODES)
+    moves = 0
+    start = time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        angle = 2 * math.pi * elapsed / 1.5
+        page.mouse.move(
+            centre[0] + radius * math.cos(angle), centre[1] + radius * math.sin(angle)
+        )
+        moves += 1
+    elapsed = time.perf_counter() - start
+    page.wait_for_timeout(50)
+    count1 = page.evaluate(_JS_DECODES)
+    page.mouse.move(2, 2)
+    return (count1 - count0) / elapsed, moves / elapsed
+
+
+def frame_rate_decodes(page: Any, seconds: float) -> tuple[float, float]:
+    """(decodes per second, frames per second) when a script dispatches one
+    pointermove on the map per animation frame for ``seconds``: whether live
+    decoding keeps up with the display rather than with Playwright's events."""
+    centre = page.evaluate(_JS_TO_PAGE, [0.0, 0.0])
+    edge = page.evaluate(_JS_TO_PAGE, [3.0, 0.0])
+    rate = page.evaluate(_JS_FRAME_MOVES, [seconds, *centre, edge[0] - centre[0]])
+    page.mouse.move(2, 2)
+    return rate[0], rate[1]
+
+
+def server_side(grid_runs: int) -> dict[str, Any]:
+    """(median, fastest) milliseconds of the grid decodes and the digit-path
+    proxy, and the model's name."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import numpy as np
+
+    from vaeapp.images import digit_image, png_bytes
+    from vaeapp.manifold import manifold
+    from vaeapp.store import best_pretrained, load_model
+
+    model = load_model(best_pretrained())
+    decode = model.vae.decode
+
+    def median_ms(work: Callable[[], object]) -> tuple[float, float]:
+        work()  # warm-up
+        times = []
+        for _ in range(grid_runs):
+            start = time.perf_counter()
+            work()
+            times.append((time.perf_counter() - start) * 1000.0)
+        return statistics.median(times), min(times)
+
+    z = np.array([0.5, -0.25], np.float32)
+    return {
+        "model": model.record.name,
+        "grid15": median_ms(lambda: manifold(decode, 15)),
+        "grid30": median_ms(lambda: manifold(decode, 30)),
+        "digit": median_ms(lambda: png_bytes(digit_image(decode(z)[0], DIGIT_SCALE))),
+    }
+
+
+def _row(name: str, value: str, goal: str, ok: bool | None) -> str:
+    verdict = "-" if ok is None else ("ok" if ok else "MISSED")
+    return f"{name:<58} {value:>18}  {goal:<8} {verdict}"
+
+
+def _stats(times: list[float]) -> tuple[float, float]:
+    return statistics.median(times), percentile(times, 0.95)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--runs", type=int, default=20, help="slider changes and map clicks (20)"
+    )
+    parser.add_argument(
+        "--live-seconds", type=float, default=3.0, help="pointer-move time (3 s)"
+    )
+    parser.add_argument(
+        "--grid-runs", type=int, default=50, help="grid decodes to time (50)"
+    )
+    args = parser.parse_args(argv)
+    if args.runs < 1 or args.grid_runs < 1 or args.live_seconds <= 0:
+        parser.error("--runs and --grid-runs must be >= 1, --live-seconds > 0")
+    if not Path(CHROMIUM).exists():
+        parser.error(f"Chromium not found at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        parser.error("the playwright package is not installed")
+
+    print(
+        f"load average: {', '.join(f'{v:.1f}' for v in os.getloadavg())} "
+        f"on {os.cpu_count()} CPUs"
+    )
+    with tempfile.TemporaryDirectory(prefix="page_speed-") as tmp:
+        home, log_path = Path(tmp) / "home", Path(tmp) / "server.log"
+        home.mkdir()
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS
+            )
+            process, url, spawned = start_server(home, log_path)
+            try:
+                wait_answering(process, url, log_path)
+                answering = time.perf_counter() - spawned
+                page, frames = open_page(browser, url)
+                first_page = time.perf_counter() - spawned
+                start = time.perf_counter()
+                open_page(browser, url)[0].context.close()
+                warm_page = time.perf_counter() - start
+                slider_ms = slider_changes(page, args.runs)
+                click_ms = click_changes(page, args.runs)
+                decodes, moves = live_rate(page, args.live_seconds)
+                frame_decodes, frame_rate = frame_rate_decodes(page, args.live_seconds)
+            finally:
+                stop_server(process)
+                browser.close()
+    server = server_side(args.grid_runs)
+
+    largest = max(frames, key=lambda item: item[1], default=(spawned, 0))
+    lines = [
+        f"{'measure':<58} {'measured':>18}  {'goal':<8} verdict",
+        _row("server answers /_stcore/health (s)", f"{answering:.2f}", "", None),
+        _row(
+            "first full page from spawn (s)",
+            f"{first_page:.2f}",
+            f"<= {GOAL_FIRST_PAGE_S}",
+            first_page <= GOAL_FIRST_PAGE_S,
+        ),
+        _row(
+            "  websocket bytes to first page (largest)",
+            f"{sum(size for _, size in frames) / 1e6:.1f} MB ({largest[1] / 1e6:.1f})",
+            "",
+            None,
+        ),
+        _row(
+            "  largest websocket message arrived, from spawn (s)",
+            f"{largest[0] - spawned:.2f}",
+            "",
+            None,
+        ),
+        _row("full page, new session, warm server (s)", f"{warm_page:.2f}", "", None),
+    ]
+    for label, times in (("slider ArrowRight", slider_ms), ("map click", click_ms)):
+        name = f"{label} -> new digit, median / p95 (ms)"
+        if times:
+            median, p95 = _stats(times)
+            value = f"{median:.0f} / {p95:.0f} (n={len(times)})"
+            lines.append(
+                _row(name, value, f"<= {GOAL_CHANGE_MS:.0f}", median <= GOAL_CHANGE_MS)
+            )
+        else:
+            value = "no change"
+            lines.append(_row(name, value, f"<= {GOAL_CHANGE_MS:.0f}", False))
+    lines.append(
+        _row(
+            "live decodes while pointer moves (/s)",
+            f"{decodes:.1f}",
+            f">= {GOAL_LIVE_PER_S:.0f}",
+            decodes >= GOAL_LIVE_PER_S,
+        )
+    )
+    lines.append(_row("  pointer events sent (/s)", f"{moves:.0f}", "", None))
+    lines.append(
+        _row(
+            "live decodes, one pointermove per frame (/s)",
+            f"{frame_decodes:.1f}",
+            f">= {GOAL_LIVE_PER_S:.0f}",
+            frame_decodes >= GOAL_LIVE_PER_S,
+        )
+    )
+    lines.append(_row("  animation frames (/s)", f"{frame_rate:.0f}", "", None))
+    for n in (15, 30):
+        ms, fastest = server[f"grid{n}"]
+        goal = GOAL_GRID_MS[n]
+        lines.append(
+            _row(
+                f"grid {n}x{n} NumPy decode, median (fastest) (ms)",
+                f"{ms:.2f} ({fastest:.2f})",
+                f"< {goal:g}",
+                ms < goal,
+            )
+        )
+    lines.append(
+        _row(
+            "digit proxy: decode+digit_image+png, median (fastest) (ms)",
+            "{:.2f} ({:.2f})".format(*server["digit"]),
+            "",
+            None,
+        )
+    )
+    print(f"model (server side): {server['model']}; runs: {args.runs}")
+    print("\n".join(lines))
+    if len(click_ms) < args.runs:
+        print(
+            f"note: only {len(click_ms)} of {args.runs} map clicks changed the digit "
+            f"within {CLICK_TIMEOUT_MS} ms; the rest were not timed"
+        )
+    print(
+        "note: the digit proxy leaves out Streamlit's rerun overhead and st.image's "
+        "own encoding; the fragment's full run time is not measured directly"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""Fixtures for the browser tests: a real ``streamlit run app.py`` and Chromium.
+
+The server is started once per test session on a free localhost port, with
+``VAEAPP_HOME`` pointing into pytest's temporary folder (so models trained
+elsewhere never show up), and killed at the end. The tests drive Debian's
+Chromium through Playwright's sync API; Playwright's own browser download is
+not used. Without ``/usr/bin/chromium`` or the ``playwright`` package the tests
+are skipped.
+
+The page takes several seconds to load (Plotly and the model are sent to the
+browser once per session), so the tests share one page, in file order; each
+test is written so that it does not depend on what the previous ones did.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+]
+SERVER_START_TIMEOUT_S = 90.0
+PAGE_LOAD_TIMEOUT_MS = 120_000
+VIEWPORT = {"width": 1400, "height": 1000}
+
+# Selectors of the page's main parts (see vaeapp/ui/explorer.js, grid_click.js).
+MAP_SVG = ".vae-map .main-svg"
+DIGIT_CAPTION = "Decoded at the selected z"
+DIGIT_IMG = f'[data-testid="stImage"]:has-text("{DIGIT_CAPTION}") img'
+GRID_IMG = "img.vae-grid"
+
+if str(REPO) not in sys.path:  # the tests read app defaults from vaeapp
+    sys.path.insert(0, str(REPO))
+
+_SCREENSHOTS: list[Path] = []
+
+
+def browser_missing_reason() -> str | None:
+    """Why the browser tests cannot run here, or None when they can."""
+    if not CHROMIUM.exists():
+        return f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install playwright)"
+    return None
+
+
+def free_port() -> int:
+    """A localhost TCP port that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+            if reply.status != 200:
+                return False
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            return reply.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _tail(path: Path, chars: int = 3000) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")[-chars:]
+    except OSError:
+        return "(no server log)"
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``streamlit run app.py`` on a free port; yields its URL, kills it at the end."""
+    reason = browser_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    folder = tmp_path_factory.mktemp("streamlit")
+    home = folder / "vaeapp_home"
+    home.mkdir()
+    log_path = folder / "server.log"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, VAEAPP_HOME=str(home), TF_CPP_MIN_LOG_LEVEL="2")
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while not _answers(url):
+            if process.poll() is not None:
+                pytest.fail(
+                    f"streamlit exited with code {process.returncode} before "
+                    f"answering:\n{_tail(log_path)}"
+                )
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"streamlit did not answer on {url} within "
+                    f"{SERVER_START_TIMEOUT_S:.0f} s:\n{_tail(log_path)}"
+                )
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright."""
+    reason = browser_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def app_page(browser: Any, server_url: str) -> Iterator[Any]:
+    """The app, loaded once per module, with map, digit and grid visible.
+
+    ``page.errors`` collects uncaught JavaScript errors.
+    """
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.set_default_timeout(30_000)
+    page.goto(server_url, timeout=PAGE_LOAD_TIMEOUT_MS)
+    for selector in (MAP_SVG, DIGIT_IMG, GRID_IMG):
+        page.wait_for_selector(selector, state="visible", timeout=PAGE_LOAD_TIMEOUT_MS)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(
+    app_page: Any, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Any]:
+    """The shared app page; a full-page screenshot is saved in ``tmp_path``
+    after the test, passed or failed."""
+    yield app_page
+    path = tmp_path / f"{request.node.name}.png"
+    try:
+        app_page.screenshot(path=str(path), full_page=True)
+    except Exception as error:  # noqa: BLE001 - a screenshot must not hide the result
+        print(f"screenshot failed: {error}")
+        return
+    _SCREENSHOTS.append(path)
+    request.node.user_properties.append(("screenshot", str(path)))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """List the screenshots the browser tests saved."""
+    if _SCREENSHOTS:
+        terminalreporter.write_sep("-", "browser screenshots")
+        for path in _SCREENSHOTS:
+            terminalreporter.write_line(str(path))

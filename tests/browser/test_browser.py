@@ -1,0 +1,295 @@
+"""Browser tests of the explorer page in real Chromium (see conftest.py).
+
+The tests share one page and run in file order; each reads the state it starts
+from, so none relies on an earlier one having passed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+if not Path("/usr/bin/chromium").exists():
+    pytest.skip("Chromium not found at /usr/bin/chromium", allow_module_level=True)
+pytest.importorskip(
+    "playwright.sync_api", reason="the playwright package is not installed"
+)
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
+
+from vaeapp.manifold import GRID_N_DEFAULT, GRID_Q_DEFAULT, grid_axis  # noqa: E402
+
+DIGIT_CAPTION = "Decoded at the selected z"  # the explorer's st.image caption
+DIGIT_IMG = f'[data-testid="stImage"]:has-text("{DIGIT_CAPTION}") img'
+GRID_IMG = "img.vae-grid"
+LIVE_CANVAS = 'canvas[data-testid="vae-live"]'
+# Streamlit 1.67 sliders are react-aria sliders: a visually hidden
+# <input type="range" aria-label="..."> (no [role="slider"] attribute).
+SLIDER = '[data-testid="stSlider"] input[type="range"][aria-label="{}"]'
+SETTLE_MS = 30_000  # reruns can be slow on a loaded machine
+# Corners of the map, tried in turn: the first with no test-set point within
+# EMPTY_RADIUS that is not the current z is clicked.
+CLICK_TARGETS = ((3.5, 3.5), (-3.5, 3.5), (3.5, -3.5), (-3.5, -3.5))
+EMPTY_RADIUS = 0.3
+
+# JavaScript that finds the explorer's decoded digit (other st.image's exist).
+_JS_DIGIT = """const digitImg = () => {
+  for (const el of document.querySelectorAll('[data-testid="stImage"]')) {
+    if (el.textContent.includes('Decoded at the selected z')) {
+      return el.querySelector('img');
+    }
+  }
+  return null;
+};"""
+
+
+def _with_digit(js: str) -> str:
+    """``js`` with its ``DIGIT_IMG_JS`` line replaced by ``digitImg()``'s code."""
+    return js.replace("DIGIT_IMG_JS", _JS_DIGIT)
+
+
+_JS_STATE = _with_digit(
+    """() => {
+  DIGIT_IMG_JS
+  const root = document.querySelector('.vae-explorer');
+  const map = document.querySelector('.vae-map');
+  const marker = map && map.data ? map.data.at(-1) : null;
+  const img = digitImg();
+  return {
+    z: root ? root.dataset.z : null,
+    decodes: root ? Number(root.dataset.decodes || 0) : 0,
+    marker: marker ? [marker.x[0], marker.y[0]] : null,
+    src: img ? img.getAttribute('src') : null,
+  };
+}"""
+)
+
+_JS_Z_NEAR = """([x, y, tol]) => {
+  const root = document.querySelector('.vae-explorer');
+  if (!root || !root.dataset.z) return false;
+  const [zx, zy] = root.dataset.z.split(',').map(Number);
+  return Math.abs(zx - x) <= tol && Math.abs(zy - y) <= tol;
+}"""
+
+_JS_SRC_CHANGED = _with_digit(
+    """(old) => {
+  DIGIT_IMG_JS
+  const img = digitImg();
+  return !!img && img.getAttribute('src') !== old && img.complete
+    && img.naturalWidth > 0;
+}"""
+)
+
+
+def _state(page: Any) -> dict[str, Any]:
+    return page.evaluate(_JS_STATE)
+
+
+def _z_from_data(text: str) -> tuple[float, float]:
+    x, y = (float(v) for v in text.split(",")[:2])
+    return x, y
+
+
+def _shown_z(page: Any) -> dict[str, float]:
+    """The ``z1 = +0.00`` code spans under the decoded digit, as numbers."""
+    shown: dict[str, float] = {}
+    for text in page.locator('[data-testid="stMarkdown"] code').all_inner_texts():
+        match = re.fullmatch(r"(z\d+) = ([+-]\d+\.\d+)", text.strip())
+        if match:  # the first ones are the explorer's
+            shown.setdefault(match.group(1), float(match.group(2)))
+    return shown
+
+
+def _wait_shown_z(page: Any, x: float, y: float, tol: float) -> dict[str, float]:
+    """Wait until the code spans show about (x, y); return what they show."""
+    page.wait_for_function(
+        """([x, y, tol]) => {
+          const v = {};
+          const spans = document.querySelectorAll('[data-testid="stMarkdown"] code');
+          for (const c of spans) {
+            const m = c.textContent.trim().match(/^(z\\d+) = ([+-]\\d+\\.\\d+)$/);
+            if (m && !(m[1] in v)) v[m[1]] = Number(m[2]);
+          }
+          return Math.abs(v.z1 - x) <= tol && Math.abs(v.z2 - y) <= tol;
+        }""",
+        arg=[x, y, tol],
+        timeout=SETTLE_MS,
+    )
+    return _shown_z(page)
+
+
+def _plot_area(page: Any) -> dict[str, Any]:
+    """Plotly's plot-area rectangle on the page and the axes' actual ranges.
+
+    The y axis is anchored to x (equal scale), so Plotly widens the x range
+    beyond [-4.5, 4.5] when the plot area is wider than tall.
+    """
+    box = page.locator(".vae-map .nsewdrag").bounding_box()
+    ranges = page.evaluate(
+        """() => { const f = document.querySelector('.vae-map')._fullLayout;
+                   return [f.xaxis.range, f.yaxis.range]; }"""
+    )
+    return {"box": box, "x": ranges[0], "y": ranges[1]}
+
+
+def _latent_to_page(page: Any, x: float, y: float) -> tuple[float, float]:
+    area = _plot_area(page)
+    box, (x0, x1), (y0, y1) = area["box"], area["x"], area["y"]
+    px = box["x"] + (x - x0) / (x1 - x0) * box["width"]
+    py = box["y"] + (y1 - y) / (y1 - y0) * box["height"]  # y points up
+    return px, py
+
+
+def _nearest_point(page: Any, x: float, y: float) -> float:
+    """Distance from (x, y) to the nearest point of the map's digit traces."""
+    return page.evaluate(
+        """([x, y]) => {
+          let best = Infinity;
+          for (const t of document.querySelector('.vae-map').data) {
+            if (t.showlegend === false) continue;  // overlays and the marker
+            for (let i = 0; i < t.x.length; i++) {
+              best = Math.min(best, Math.hypot(t.x[i] - x, t.y[i] - y));
+            }
+          }
+          return best;
+        }""",
+        [x, y],
+    )
+
+
+def _canvas_url(page: Any) -> str:
+    return page.eval_on_selector(LIVE_CANVAS, "c => c.toDataURL()")
+
+
+def test_page_renders_map_legend_and_digit(page: Any) -> None:
+    """The page shows the map with a legend entry per digit, the digit and the grid."""
+    assert page.locator(".vae-map .main-svg").first.is_visible()
+    traces = page.evaluate(
+        "() => document.querySelector('.vae-map').data.map(t => [t.name, t.showlegend])"
+    )
+    digit_traces = [name for name, legend in traces if legend is not False]
+    assert digit_traces == [str(d) for d in range(10)]
+    assert page.locator(".vae-map .legend .traces").count() == 10
+    assert page.locator(DIGIT_IMG).is_visible()
+    assert page.eval_on_selector(DIGIT_IMG, "img => img.naturalWidth") > 0
+    assert page.locator(GRID_IMG).is_visible()
+    assert page.errors == []
+
+
+def test_click_on_empty_map_area_selects_that_z(page: Any) -> None:
+    """A click on an empty spot of the map selects that z: digit, sliders, marker."""
+    before = _state(page)
+    area = _plot_area(page)
+    assert area["y"] == pytest.approx([-4.5, 4.5], abs=1e-6)
+    current = _z_from_data(before["z"])
+    x, y = next(
+        (cx, cy)
+        for cx, cy in CLICK_TARGETS
+        if _nearest_point(page, cx, cy) > EMPTY_RADIUS
+        and max(abs(cx - current[0]), abs(cy - current[1])) > 0.5
+    )
+    assert area["x"][0] <= x <= area["x"][1] and area["y"][0] <= y <= area["y"][1]
+    page.mouse.click(*_latent_to_page(page, x, y))
+    try:
+        page.wait_for_function(_JS_Z_NEAR, arg=[x, y, 0.05], timeout=10_000)
+        committed = True
+    except PlaywrightTimeout:
+        committed = False
+    assert committed, (
+        f"a click on the map at latent ({x}, {y}) did not commit z within 10 s: "
+        f".vae-explorer data-z is still {_state(page)['z']!r} (was {before['z']!r}); "
+        "does the map's pointerup listener ever see the release?"
+    )
+    page.wait_for_function(_JS_SRC_CHANGED, arg=before["src"], timeout=SETTLE_MS)
+    shown = _wait_shown_z(page, x, y, 0.05)
+    after = _state(page)
+    assert after["src"] != before["src"]
+    assert shown["z1"] == pytest.approx(x, abs=0.05)
+    assert shown["z2"] == pytest.approx(y, abs=0.05)
+    assert after["marker"] == pytest.approx([x, y], abs=0.05)
+
+
+def test_pointer_moves_redraw_live_canvas(page: Any) -> None:
+    """Hovering over the map redraws the live canvas in the browser; z is unchanged."""
+    start = _state(page)
+    a = _latent_to_page(page, -3.0, 3.0)
+    b = _latent_to_page(page, 3.0, -3.0)
+    page.mouse.move(a[0] - 40, a[1], steps=4)
+    page.mouse.move(*a, steps=4)
+    page.wait_for_function(
+        "n => Number(document.querySelector('.vae-explorer').dataset.decodes || 0) > n",
+        arg=start["decodes"],
+    )
+    page.wait_for_timeout(100)  # let the last requested frame draw
+    at_a = _state(page)["decodes"]
+    canvas_a = _canvas_url(page)
+    page.mouse.move(*b, steps=12)
+    page.wait_for_function(
+        """([n, url]) => Number(document.querySelector('.vae-explorer').dataset.decodes)
+             > n && document.querySelector('canvas[data-testid="vae-live"]').toDataURL()
+             !== url""",
+        arg=[at_a, canvas_a],
+    )
+    end = _state(page)
+    assert _canvas_url(page) != canvas_a
+    assert end["decodes"] > at_a > start["decodes"]
+    assert end["z"] == start["z"]  # hovering never commits
+    assert page.locator('[data-testid="vae-live-z"]').inner_text().startswith("z1 = ")
+    page.mouse.move(5, 5)  # leave the map
+
+
+def test_slider_change_moves_marker(page: Any) -> None:
+    """A keyboard change of the z1 slider moves the map's marker and data-z to it."""
+    slider = page.locator(SLIDER.format("z1"))
+    before = _state(page)
+    current = float(slider.input_value())
+    key, target = ("End", 4.0) if current < 4.0 else ("Home", -4.0)
+    _, z2 = _z_from_data(before["z"])
+    slider.focus()
+    page.keyboard.press(key)
+    page.wait_for_function(_JS_Z_NEAR, arg=[target, z2, 1e-3], timeout=SETTLE_MS)
+    page.wait_for_function(_JS_SRC_CHANGED, arg=before["src"], timeout=SETTLE_MS)
+    after = _state(page)
+    assert after["z"] != before["z"]
+    assert after["marker"][0] == pytest.approx(target, abs=1e-6)
+    assert after["marker"][1] == pytest.approx(z2, abs=1e-3)
+    assert float(slider.input_value()) == pytest.approx(target)
+    assert _wait_shown_z(page, target, z2, 0.01)["z1"] == pytest.approx(target)
+
+
+def test_grid_cell_click_moves_marker_to_cell(page: Any) -> None:
+    """A grid-cell click selects its z (top-left: lowest z1, highest z2)."""
+    grid = page.locator(GRID_IMG)
+    grid.scroll_into_view_if_needed()
+    n = int(grid.get_attribute("data-n"))
+    assert n == GRID_N_DEFAULT == 15
+    axis = [float(v) for v in grid_axis(n, GRID_Q_DEFAULT)]
+    before = _state(page)
+    row, col = 0, 0
+    target = (axis[0], axis[-1])  # top-left cell
+    if all(
+        abs(v - t) < 1e-3
+        for v, t in zip(_z_from_data(before["z"]), target, strict=True)
+    ):
+        row, col, target = n - 1, n - 1, (axis[-1], axis[0])  # already there
+    box = grid.bounding_box()
+    grid.click(
+        position={
+            "x": (col + 0.5) * box["width"] / n,
+            "y": (row + 0.5) * box["height"] / n,
+        }
+    )
+    page.wait_for_function(_JS_Z_NEAR, arg=[*target, 1e-3], timeout=SETTLE_MS)
+    page.wait_for_function(_JS_SRC_CHANGED, arg=before["src"], timeout=SETTLE_MS)
+    shown = _wait_shown_z(page, *target, 0.006)
+    after = _state(page)
+    assert after["marker"] == pytest.approx(list(target), abs=1e-3)
+    assert shown["z1"] == pytest.approx(target[0], abs=0.006)
+    assert shown["z2"] == pytest.approx(target[1], abs=0.006)
+    if (row, col) == (0, 0):
+        assert target[0] < 0 < target[1]
+    page.wait_for_selector(GRID_IMG, state="visible")
+    assert page.errors == []
