@@ -23,7 +23,7 @@ BETA_MIN, BETA_MAX = 0.0, 100.0
 EPOCHS_MAX = 10_000
 BATCH_MAX = 60_000
 LR_MIN, LR_MAX = 1e-6, 1e6
-OPTIMIZERS = ("adam", "rmsprop", "sgd")
+OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 SCHEDULES = ("constant", "cosine")
 DATASETS = ("mnist", "fashion_mnist")
 
@@ -144,6 +144,7 @@ class TrainConfig:
     batch_size: int = 100
     learning_rate: float = 1e-3
     optimizer: str = "adam"
+    weight_decay: float = 0.004
     schedule: str = "cosine"
     final_lr_fraction: float = 0.01
     kl_warmup: int = 0
@@ -163,6 +164,11 @@ class TrainConfig:
             _check_float("learning rate", self.learning_rate, LR_MIN, LR_MAX),
         )
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        object.__setattr__(
+            self,
+            "weight_decay",
+            _check_float("weight decay", self.weight_decay, 0.0, 1.0),
+        )
         _check_choice("schedule", self.schedule, SCHEDULES)
         object.__setattr__(
             self,

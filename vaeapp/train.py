@@ -98,6 +98,8 @@ def build_optimizer(config: TrainConfig, steps_per_epoch: int) -> Any:
         )
     if config.optimizer == "adam":
         return keras.optimizers.Adam(rate)
+    if config.optimizer == "adamw":  # decoupled weight decay (Loshchilov & Hutter 2019)
+        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay)
     if config.optimizer == "rmsprop":
         return keras.optimizers.RMSprop(rate)
     return keras.optimizers.SGD(rate, momentum=0.9)
@@ -360,6 +362,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
     run.add_argument(
+        "--weight-decay",
+        type=float,
+        default=defaults.weight_decay,
+        help="decoupled weight decay (adamw only)",
+    )
+    run.add_argument(
         "--schedule",
         choices=SCHEDULES,
         default=defaults.schedule,
@@ -431,6 +439,7 @@ def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfi
         batch_size=args.batch_size,
         learning_rate=args.lr,
         optimizer=args.optimizer,
+        weight_decay=args.weight_decay,
         schedule=args.schedule,
         final_lr_fraction=args.final_lr_fraction,
         kl_warmup=args.kl_warmup,
