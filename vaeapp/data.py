@@ -12,9 +12,11 @@ Nothing here imports TensorFlow unless a download is actually needed.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import socket
 import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,7 +187,7 @@ def read_idx(path: Path) -> np.ndarray:
     try:
         with opener(path, "rb") as handle:
             raw = handle.read()
-    except (OSError, EOFError) as error:
+    except (OSError, EOFError, zlib.error) as error:
         raise DataError(f"cannot read {path}: {error}") from None
     if len(raw) < 8:
         raise DataError(f"{path} is too short to be an IDX file")
@@ -199,7 +201,7 @@ def read_idx(path: Path) -> np.ndarray:
         shape, offset = (count,), 8
     else:
         raise DataError(f"{path} is not an IDX file of uint8 images or labels")
-    expected = int(np.prod(shape))
+    expected = math.prod(shape)
     if len(raw) - offset != expected:
         raise DataError(
             f"{path} holds {len(raw) - offset} bytes of data, expected {expected}"

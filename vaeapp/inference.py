@@ -152,6 +152,10 @@ def _refuse_links(handle: h5py.File) -> None:
             seen.add(item.id)
             if isinstance(item, h5py.Group):
                 stack.append(item)
+            elif not isinstance(item, h5py.Dataset):
+                raise WeightsError(
+                    f"weights file holds a {type(item).__name__} at {key}"
+                )
             elif item.external or item.is_virtual:
                 raise WeightsError(f"weights file holds outside storage at {key}")
 

@@ -313,6 +313,9 @@ def remove_stale_temps(parent: Path) -> list[Path]:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (pids of 0 or less never count)."""
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -323,7 +326,8 @@ def pid_alive(pid: int) -> bool:
 
 
 def list_models(*parents: Path) -> list[Listing]:
-    """Every model folder under ``parents``, usable or not, sorted by name."""
+    """Every model folder under ``parents``, usable or not, sorted by name
+    within each parent."""
     found = []
     for parent in parents:
         if not Path(parent).is_dir():

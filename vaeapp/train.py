@@ -85,6 +85,16 @@ def subset(data: Dataset, size: int, seed: int) -> np.ndarray:
     return data.x_train[np.sort(rng.permutation(data.x_train.shape[0])[:size])]
 
 
+def check_batch_size(config: TrainConfig, available: int) -> None:
+    """Raise ValueError if a batch is larger than the images trained on."""
+    count = min(config.train_size or available, available)
+    if config.batch_size > count:
+        raise ValueError(
+            f"batch size {config.batch_size} is larger than the {count} "
+            "training images; choose at most that many"
+        )
+
+
 def build_optimizer(config: TrainConfig, steps_per_epoch: int) -> Any:
     """The optimizer with its learning-rate schedule."""
     import keras
@@ -232,11 +242,7 @@ def train_model(
 
     keras.utils.set_random_seed(config.seed)
     x_train = subset(data, config.train_size, config.seed)
-    if config.batch_size > x_train.shape[0]:
-        raise ValueError(
-            f"batch size {config.batch_size} is larger than the {x_train.shape[0]} "
-            "training images; choose at most that many"
-        )
+    check_batch_size(config, data.x_train.shape[0])
     steps = math.ceil(x_train.shape[0] / config.batch_size)
     per_execution = config.steps_per_execution or min(AUTO_STEPS_PER_EXECUTION, steps)
     model = VAE(model_config, seed=config.seed)
@@ -470,7 +476,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def fail(state: str, message: str, code: int) -> int:
         progress.state, progress.message = state, message
-        write_progress(args.progress_file, progress)
+        try:
+            write_progress(args.progress_file, progress)
+        except OSError as error:
+            message += f" (and the progress file could not be written: {error})"
         print(f"error: {message}" if state == FAILED else message, file=sys.stderr)
         return code
 
@@ -490,6 +499,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress.epochs = train_config.epochs
         write_progress(args.progress_file, progress)
         data = load_dataset(train_config.dataset, args.data)
+        check_batch_size(train_config, data.x_train.shape[0])
         result = train_model(
             model_config,
             train_config,

@@ -1,0 +1,145 @@
+"""Training in-process: helpers, argument parsing, NaN stop and cancellation."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+
+import numpy as np
+import pytest
+from unit_helpers import synthetic_arrays, tiny_train_config, write_npz
+
+from vaeapp.config import ModelConfig
+from vaeapp.progress import FAILED, read_progress
+
+
+@pytest.fixture(scope="module")
+def train():
+    import vaeapp.train
+
+    return vaeapp.train
+
+
+@pytest.fixture
+def keep_sigterm_handler():
+    """main() installs a SIGTERM handler; put the previous one back afterwards."""
+    previous = signal.getsignal(signal.SIGTERM)
+    yield
+    signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.mark.parametrize("epochs", [1, 2, 5, 24, 25, 200, 10_000])
+def test_snapshot_epochs_are_increasing_bounded_and_include_the_last(train, epochs):
+    """snapshot_epochs gives at most 24 distinct epochs from 1 to the last."""
+    picks = train.snapshot_epochs(epochs)
+    assert picks[0] == 1 and picks[-1] == epochs
+    assert picks == sorted(set(picks)) and len(picks) <= 24
+
+
+def test_subset_takes_a_seeded_sorted_sample(train, dataset):
+    """subset() returns all images for size 0, else a reproducible sample."""
+    assert train.subset(dataset, 0, 0) is dataset.x_train
+    assert train.subset(dataset, 10**6, 0) is dataset.x_train
+    a, b = train.subset(dataset, 50, 1), train.subset(dataset, 50, 1)
+    assert a.shape == (50, 784)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, train.subset(dataset, 50, 2))
+
+
+def test_parse_hidden(train):
+    """'512,256' parses to (512, 256); non-numbers raise ArgumentTypeError."""
+    assert train.parse_hidden("512,256") == (512, 256)
+    assert train.parse_hidden("16") == (16,)
+    with pytest.raises(
+        argparse.ArgumentTypeError, match="comma-separated whole numbers"
+    ):
+        train.parse_hidden("16,abc")
+
+
+def test_configs_from_args_maps_every_option(train):
+    """Command-line options become the matching ModelConfig and TrainConfig fields."""
+    argv = (
+        "--preset deep --latent-dim 5 --beta 0.5 --epochs 3 --batch-size 7 --lr 0.01 "
+        "--optimizer sgd --schedule constant --kl-warmup 2 --train-size 100 --seed 9 "
+        "--no-jit --grid-size 0 --dataset fashion_mnist"
+    ).split()
+    args = train.build_parser().parse_args(argv)
+    model, config = train.configs_from_args(args)
+    assert model == ModelConfig(hidden=(512, 256), latent_dim=5, beta=0.5)
+    assert (config.epochs, config.batch_size, config.learning_rate) == (3, 7, 0.01)
+    assert (config.optimizer, config.schedule, config.kl_warmup) == (
+        "sgd",
+        "constant",
+        2,
+    )
+    assert (config.train_size, config.seed, config.jit_compile) == (100, 9, False)
+    assert (config.grid_size, config.dataset) == (0, "fashion_mnist")
+    hidden_args = train.build_parser().parse_args(
+        ["--hidden", "64,32", "--preset", "deep"]
+    )
+    assert train.configs_from_args(hidden_args)[0].hidden == (64, 32)
+
+
+def test_batch_larger_than_training_set_is_refused(train, dataset):
+    """train_model refuses a batch size above the number of training images."""
+    config = tiny_train_config(batch_size=201)
+    with pytest.raises(
+        ValueError, match="batch size 201 is larger than the 200 training"
+    ):
+        train.train_model(ModelConfig(hidden=(16,)), config, dataset, verbose=False)
+    config = tiny_train_config(batch_size=60, train_size=50)
+    with pytest.raises(
+        ValueError, match="batch size 60 is larger than the 50 training"
+    ):
+        train.train_model(ModelConfig(hidden=(16,)), config, dataset, verbose=False)
+
+
+def test_diverging_run_stops_and_publishes_nothing(
+    train, tmp_path, monkeypatch, capsys, keep_sigterm_handler
+):
+    """lr 1.0 SGD, beta 100: loss turns NaN, TrainingStopped, exit 1, no folder."""
+    raised = []
+    real_train_model = train.train_model
+
+    def spy(*args, **kwargs):
+        try:
+            return real_train_model(*args, **kwargs)
+        except Exception as error:
+            raised.append(error)
+            raise
+
+    monkeypatch.setattr(train, "train_model", spy)
+    npz = write_npz(tmp_path / "data.npz", synthetic_arrays())
+    out, progress = tmp_path / "out", tmp_path / "p.json"
+    settings = (
+        "--train-size 200 --batch-size 50 --hidden 16 --epochs 2 --lr 1.0 "
+        "--optimizer sgd --schedule constant --beta 100 --seed 0 --no-jit "
+        "--grid-size 0 --quiet --name diverged"
+    ).split()
+    code = train.main(
+        ["--data", str(npz), "--out", str(out), "--progress-file", str(progress)]
+        + settings
+    )
+    assert len(raised) == 1 and isinstance(raised[0], train.TrainingStopped)
+    assert "NaN or infinite" in str(raised[0])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the loss became NaN or infinite in epoch ")
+    assert "nothing was saved" in err
+    assert not (out / "diverged").exists()
+    assert not out.exists() or list(out.iterdir()) == []
+    state = read_progress(progress)
+    assert state is not None and state.state == FAILED
+    assert "NaN" in state.message
+
+
+def test_stop_flag_cancels_training(train, dataset):
+    """A set stop flag ends training with TrainingStopped saying it was cancelled."""
+    with pytest.raises(train.TrainingStopped, match="cancelled after"):
+        train.train_model(
+            ModelConfig(hidden=(16,)),
+            tiny_train_config(epochs=3, grid_size=0),
+            dataset,
+            verbose=False,
+            stop_flag=[True],
+        )
