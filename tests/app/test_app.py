@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import math
-import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
+from app_helpers import component_data, new_app, run_until_warning, walk
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -21,30 +19,10 @@ ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60
 
 
-def _app() -> AppTest:
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-
-
-def _walk(node: Any, kind: str) -> list[Any]:
-    found = [node] if getattr(node, "type", None) == kind else []
-    children = getattr(node, "children", None)
-    if isinstance(children, dict):
-        for child in children.values():
-            found += _walk(child, kind)
-    return found
-
-
 def _digit_url(at: AppTest) -> str:
-    images = _walk(at._tree[0], "image")
+    images = list(walk(at._tree[0], "image"))
     assert images, "no decoded digit image on the page"
     return images[0].proto.imgs[0].url
-
-
-def _component_data(at: AppTest, name: str) -> dict:
-    for node in _walk(at._tree[0], "bidi_component"):
-        if node.proto.component_name == name:
-            return json.loads(node.proto.json)
-    raise AssertionError(f"component {name} not on the page")
 
 
 def _markdown(at: AppTest) -> str:
@@ -55,34 +33,34 @@ def _markdown(at: AppTest) -> str:
 
 def test_app_loads_the_shipped_model() -> None:
     """The page loads the best pretrained model with no exception."""
-    at = _app().run()
+    at = new_app().run()
     assert not at.exception
     assert at.title[0].value == "VAE latent explorer"
     best = read_record(best_pretrained())
     assert best.name in _markdown(at)
-    data = _component_data(at, "vaeapp.latent_explorer")
+    data = component_data(at, "vaeapp.latent_explorer")
     assert data["assets"]["count"] == 10_000
     assert data["z"] == [0.0, 0.0]
 
 
 def test_moving_a_slider_changes_the_decoded_image() -> None:
     """Moving z1 decodes a new digit and moves the map marker."""
-    at = _app().run()
+    at = new_app().run()
     before = _digit_url(at)
     at.slider(key="z_slider_0").set_value(2.5).run()
     assert not at.exception
     assert _digit_url(at) != before
     assert "z1 = +2.50" in _markdown(at)
-    data = _component_data(at, "vaeapp.latent_explorer")
+    data = component_data(at, "vaeapp.latent_explorer")
     assert data["z"][0] == pytest.approx(2.5)
     assert "assets" not in data, "the map's points must not be resent on a slider move"
 
 
 def test_grid_has_n_by_n_cells() -> None:
     """The manifold grid shows n x n decoded digits for the chosen n."""
-    at = _app().run()
+    at = new_app().run()
     at.slider(key="grid_n").set_value(7).run()
-    data = _component_data(at, "vaeapp.grid_click")
+    data = component_data(at, "vaeapp.grid_click")
     assert data["n"] == 7
     png = base64.b64decode(data["src"].split(",", 1)[1])
     assert Image.open(io.BytesIO(png)).size == (7 * 28, 7 * 28)
@@ -90,33 +68,33 @@ def test_grid_has_n_by_n_cells() -> None:
 
 def test_bad_latent_values_in_state_are_refused() -> None:
     """NaN and huge latent values set through session state are reported and fixed."""
-    at = _app().run()
+    at = new_app().run()
     at.session_state["z"] = [math.nan, 1e30]
     at.run()
     assert not at.exception
     warnings = " ".join(w.value for w in at.warning)
     assert "not a finite number" in warnings and "outside" in warnings
-    z = _component_data(at, "vaeapp.latent_explorer")["z"]
+    z = component_data(at, "vaeapp.latent_explorer")["z"]
     assert z == [0.0, 4.0]
     assert np.isfinite(z).all()
 
 
 def test_latent_point_from_the_url() -> None:
     """A ?z= query parameter sets the starting latent point."""
-    at = _app()
+    at = new_app()
     at.query_params["z"] = "1.5,-0.5"
     at.run()
-    assert _component_data(at, "vaeapp.latent_explorer")["z"] == [1.5, -0.5]
+    assert component_data(at, "vaeapp.latent_explorer")["z"] == [1.5, -0.5]
 
 
 @pytest.mark.parametrize("bad_n", [0, 1, -5, 10**6])
 def test_bad_grid_settings_in_state_never_break_the_grid(bad_n: int) -> None:
     """A grid size outside 2..30 set through session state still gives a valid grid."""
-    at = _app().run()
+    at = new_app().run()
     at.session_state["grid_n"] = bad_n
     at.run()
     assert not at.exception
-    n = _component_data(at, "vaeapp.grid_click")["n"]
+    n = component_data(at, "vaeapp.grid_click")["n"]
     assert 2 <= n <= 30
     assert at.slider(key="grid_n").value == n
 
@@ -125,7 +103,7 @@ def test_retrain_one_epoch_finishes_and_switches(
     small_mnist: Path, isolated_home: Path
 ) -> None:
     """A 1-epoch retrain on a small subset publishes a model and switches to it."""
-    at = _app().run()
+    at = new_app().run()
     fields = {n.label: n for n in at.sidebar.number_input}
     fields["Epochs"].set_value(1)
     fields["Batch size"].set_value(50)
@@ -135,14 +113,7 @@ def test_retrain_one_epoch_finishes_and_switches(
     at.run()
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        time.sleep(1)
-        at.run()
-        if any("Training finished" in w.value for w in at.warning):
-            break
-    else:
-        pytest.fail("training did not finish in time")
+    run_until_warning(at, "Training finished")
     trained = [p for p in isolated_home.iterdir() if not p.name.startswith(".")]
     assert len(trained) == 1
     assert trained[0].name in _markdown(at)

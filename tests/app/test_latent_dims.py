@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
+from app_helpers import explorer_data
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _explorer(at: AppTest) -> dict:
-    def walk(node):
-        if getattr(node, "type", None) == "bidi_component":
-            yield node
-        children = getattr(node, "children", None)
-        if isinstance(children, dict):
-            for child in children.values():
-                yield from walk(child)
-
-    for node in walk(at._tree[0]):
-        if node.proto.component_name == "vaeapp.latent_explorer":
-            return json.loads(node.proto.json)
-    raise AssertionError("latent map not on the page")
 
 
 def test_five_dimensional_model_gets_sliders_and_chosen_map_dims(
@@ -59,9 +44,9 @@ def test_five_dimensional_model_gets_sliders_and_chosen_map_dims(
     assert len([s for s in at.slider if s.key.startswith("z_slider_")]) == 5
     at.selectbox(key="map_x").set_value(2).run()
     at.selectbox(key="map_y").set_value(4).run()
-    data = _explorer(at)
+    data = explorer_data(at)
     assert data["dims"] == [2, 4]
     assert data["assets"]["points"], "new dimensions resend the map's points"
     assert len(data["z"]) == 5
     at.slider(key="z_slider_4").set_value(1.25).run()
-    assert _explorer(at)["z"][4] == 1.25
+    assert explorer_data(at)["z"][4] == 1.25

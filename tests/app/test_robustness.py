@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
-import pytest
+from app_helpers import new_app, run_until_warning
 from streamlit.testing.v1 import AppTest
 
 from vaeapp.store import CONFIG_FILE, WEIGHTS_FILE, best_pretrained
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _app() -> AppTest:
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
 
 
 def _sidebar_text(at: AppTest) -> str:
@@ -47,7 +42,7 @@ def test_corrupt_model_folders_are_listed_as_unusable(isolated_home: Path) -> No
     missing = isolated_home / "missing-weights"
     shutil.copytree(good, missing)
     (missing / WEIGHTS_FILE).unlink()
-    at = _app().run()
+    at = new_app().run()
     assert not at.exception
     text = _sidebar_text(at)
     assert "2 unusable model folder(s)" in text
@@ -57,7 +52,7 @@ def test_corrupt_model_folders_are_listed_as_unusable(isolated_home: Path) -> No
 
 def test_learning_rate_zero_is_refused_in_the_page(isolated_home: Path) -> None:
     """A learning rate of 0 gives a clear error and starts nothing."""
-    at = _app().run()
+    at = new_app().run()
     _fill_form(at, lr=0.0)
     at.sidebar.button[0].click().run()
     assert "learning rate must be" in _errors(at)
@@ -66,7 +61,7 @@ def test_learning_rate_zero_is_refused_in_the_page(isolated_home: Path) -> None:
 
 def test_bad_hidden_widths_are_refused_in_the_page(isolated_home: Path) -> None:
     """Hidden widths that are not numbers give a clear error and start nothing."""
-    at = _app().run()
+    at = new_app().run()
     _fill_form(at, lr=1e-3, hidden="wide")
     at.sidebar.button[0].click().run()
     assert "hidden widths must be" in _errors(at)
@@ -77,18 +72,11 @@ def test_diverging_training_keeps_the_active_model(
     small_mnist: Path, isolated_home: Path
 ) -> None:
     """Learning rate 1e6 makes the loss NaN: nothing published, model unchanged."""
-    at = _app().run()
+    at = new_app().run()
     active = at.session_state["active_model"]
     _fill_form(at, lr=1e6)
     at.sidebar.button[0].click().run()
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        time.sleep(1)
-        at.run()
-        if any("Training failed" in w.value for w in at.warning):
-            break
-    else:
-        pytest.fail("training did not stop in time")
+    run_until_warning(at, "Training failed")
     assert any("NaN" in w.value for w in at.warning)
     assert at.session_state["active_model"] == active
     assert [p.name for p in isolated_home.iterdir() if not p.name.startswith(".")] == []

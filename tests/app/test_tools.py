@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
-from streamlit.testing.v1 import AppTest
+from app_helpers import explorer_data, new_app
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _app() -> AppTest:
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-
-
-def _explorer_data(at: AppTest) -> dict:
-    def walk(node):
-        if getattr(node, "type", None) == "bidi_component":
-            yield node
-        children = getattr(node, "children", None)
-        if isinstance(children, dict):
-            for child in children.values():
-                yield from walk(child)
-
-    for node in walk(at._tree[0]):
-        if node.proto.component_name == "vaeapp.latent_explorer":
-            return json.loads(node.proto.json)
-    raise AssertionError("latent map not on the page")
-
-
 def test_tools_are_all_present() -> None:
     """The six tool tabs render without exception."""
-    at = _app().run()
+    at = new_app().run()
     assert not at.exception
     labels = [t.label for t in at.tabs]
     for name in (
@@ -48,24 +28,24 @@ def test_tools_are_all_present() -> None:
 
 def test_prior_samples_are_marked_on_the_map() -> None:
     """Drawing prior samples puts that many stars on the latent map."""
-    at = _app().run()
+    at = new_app().run()
     at.slider(key="sample_count").set_value(5).run()
     at.button(key="draw").click().run()
     assert not at.exception
-    samples = _explorer_data(at)["samples"]
+    samples = explorer_data(at)["samples"]
     assert len(samples) == 5
     assert np.isfinite(samples).all()
 
 
 def test_interpolation_path_runs_from_a_to_current_z() -> None:
     """The path shown on the map starts at the saved point A and ends at z."""
-    at = _app().run()
+    at = new_app().run()
     at.slider(key="z_slider_0").set_value(-1.0).run()
     at.button(key="save_a").click().run()
     at.slider(key="z_slider_0").set_value(2.0).run()
     at.slider(key="z_slider_1").set_value(1.0).run()
     at.button(key="show_path").click().run()
-    path = _explorer_data(at)["path"]
+    path = explorer_data(at)["path"]
     assert len(path) == at.slider(key="interp_steps").value
     assert path[0] == [-1.0, 0.0]
     assert path[-1] == [2.0, 1.0]
@@ -73,7 +53,7 @@ def test_interpolation_path_runs_from_a_to_current_z() -> None:
 
 def test_neighbours_table_lists_eight_sorted_distances() -> None:
     """The neighbours table holds 8 test digits, nearest first."""
-    at = _app().run()
+    at = new_app().run()
     table = at.dataframe[0].value
     assert len(table) == 8
     distances = table["distance"].tolist()

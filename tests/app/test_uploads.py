@@ -9,16 +9,13 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+from app_helpers import new_app
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from vaeapp.store import MODEL_FILES, best_pretrained
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _app() -> AppTest:
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
 
 
 def _tree_hash(folder: Path) -> str:
@@ -53,7 +50,7 @@ def test_a_model_zip_made_by_the_app_is_imported_and_opened(
         for name in MODEL_FILES:
             if (best_pretrained() / name).is_file():
                 archive.write(best_pretrained() / name, arcname=name)
-    at = _app().run()
+    at = new_app().run()
     _model_uploader(at).upload("shared-model.zip", buffer.getvalue()).run()
     assert not at.exception
     assert "Imported shared-model" in _messages(at)
@@ -64,7 +61,7 @@ def test_a_model_zip_made_by_the_app_is_imported_and_opened(
 def test_random_bytes_as_a_model_zip_are_refused(isolated_home: Path) -> None:
     """A non-zip upload is refused with a message and nothing on disk changes."""
     before = _tree_hash(isolated_home)
-    at = _app().run()
+    at = new_app().run()
     active = at.session_state["active_model"]
     _model_uploader(at).upload("evil.zip", os.urandom(4096)).run()
     assert not at.exception
@@ -79,7 +76,7 @@ def test_an_uploaded_digit_picture_is_encoded_and_drawn_on_the_map() -> None:
     picture[20:100, 40:52] = 0  # a dark vertical stroke on white paper: a "1"
     png = io.BytesIO()
     Image.fromarray(picture).save(png, format="PNG")
-    at = _app().run()
+    at = new_app().run()
     _digit_uploader(at).upload("one.png", png.getvalue(), "image/png").run()
     assert not at.exception
     digit = at.session_state["own_digit"]
@@ -89,7 +86,7 @@ def test_an_uploaded_digit_picture_is_encoded_and_drawn_on_the_map() -> None:
 
 def test_a_text_file_named_png_is_refused_as_a_picture() -> None:
     """A text file uploaded as a digit picture gives a clear refusal."""
-    at = _app().run()
+    at = new_app().run()
     _digit_uploader(at).upload("note.png", b"hello, not a picture", "image/png").run()
     assert not at.exception
     assert "Picture refused" in _messages(at)

@@ -1,0 +1,52 @@
+"""Helpers shared by the AppTest tests."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def new_app() -> AppTest:
+    """The app, not yet run."""
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+
+
+def walk(node: Any, kind: str) -> Iterator[Any]:
+    """Every element of type ``kind`` under ``node``."""
+    if getattr(node, "type", None) == kind:
+        yield node
+    children = getattr(node, "children", None)
+    if isinstance(children, dict):
+        for child in children.values():
+            yield from walk(child, kind)
+
+
+def component_data(at: AppTest, name: str) -> dict:
+    """The data last sent to the v2 component called ``name``."""
+    for node in walk(at._tree[0], "bidi_component"):
+        if node.proto.component_name == name:
+            return json.loads(node.proto.json)
+    raise AssertionError(f"component {name} not on the page")
+
+
+def explorer_data(at: AppTest) -> dict:
+    return component_data(at, "vaeapp.latent_explorer")
+
+
+def run_until_warning(at: AppTest, text: str, timeout: float = 180) -> None:
+    """Rerun every second until a warning containing ``text`` shows."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        at.run()
+        if any(text in w.value for w in at.warning):
+            return
+    pytest.fail(f"no warning with {text!r} within {timeout:.0f} s")
