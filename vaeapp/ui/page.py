@@ -44,7 +44,7 @@ def _init_z(model: LoadedModel) -> None:
         else:
             set_z([0.0] * latent_dim, latent_dim)
         return
-    z, problem = clean_z(current, latent_dim)
+    _, problem = clean_z(current, latent_dim)
     if problem or any(slider_key(i) not in st.session_state for i in range(latent_dim)):
         set_z(current, latent_dim)
 
