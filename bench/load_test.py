@@ -35,7 +35,9 @@ ARGS = [
     "--disable-gpu",
     "--disable-background-networking",
 ]
-DIGIT = '[data-testid="stImage"] img'
+DIGIT = '[data-testid="stImage"]:has-text("Decoded at the selected z") img'
+# Streamlit 1.67 sliders: a hidden <input type="range" aria-label="z1">.
+SLIDER = '[data-testid="stSlider"] input[type="range"][aria-label="{}"]'
 
 
 @dataclass
@@ -109,16 +111,16 @@ async def start_retrain(page) -> None:
 
 async def slider_change(page, session: Session) -> None:
     before = await page.get_attribute(DIGIT, "src")
-    slider = page.locator('[data-testid="stSlider"] [role="slider"]').nth(
-        random.randrange(2)
-    )
+    slider = page.locator(SLIDER.format(random.choice(["z1", "z2"])))
     await slider.focus()
     start = time.perf_counter()
     await page.keyboard.press(random.choice(["ArrowRight", "ArrowLeft"]))
     await page.wait_for_function(
-        "([sel, old]) => { const i = document.querySelector(sel);"
+        "(old) => { const i = [...document.querySelectorAll("
+        "'[data-testid=stImage]')].find((e) => e.textContent.includes("
+        "'Decoded at the selected z'))?.querySelector('img');"
         " return i && i.src !== old && i.complete; }",
-        arg=[DIGIT, before],
+        arg=before,
         timeout=15000,
     )
     session.latencies_ms.append(1000 * (time.perf_counter() - start))
