@@ -189,7 +189,7 @@ def test_parse_widths():
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("optimizer", "adagrad", "optimizer must be one of adam, rmsprop, sgd"),
+        ("optimizer", "adagrad", "optimizer must be one of adam, adamw, rmsprop, sgd"),
         ("schedule", "step", "schedule must be one of constant, cosine"),
         ("dataset", "cifar10", "dataset must be one of mnist, fashion_mnist"),
         ("final_lr_fraction", 1.5, r"final learning-rate fraction must be in \[0, 1\]"),
