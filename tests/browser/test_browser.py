@@ -56,12 +56,14 @@ _JS_STATE = _with_digit(
   DIGIT_IMG_JS
   const root = document.querySelector('.vae-explorer');
   const map = document.querySelector('.vae-map');
-  const marker = map && map.data ? map.data.at(-1) : null;
+  // The marker is the last layout shape: one stroke of the cross centred on z.
+  const shapes = map && map.layout ? map.layout.shapes || [] : [];
+  const marker = shapes.length ? shapes.at(-1) : null;
   const img = digitImg();
   return {
     z: root ? root.dataset.z : null,
     decodes: root ? Number(root.dataset.decodes || 0) : 0,
-    marker: marker ? [marker.x[0], marker.y[0]] : null,
+    marker: marker ? [(marker.x0 + marker.x1) / 2, (marker.y0 + marker.y1) / 2] : null,
     src: img ? img.getAttribute('src') : null,
   };
 }"""

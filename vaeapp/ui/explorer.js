@@ -90,37 +90,42 @@ function traces(model, kind) {
       hovertemplate: model.names[d] + "<extra></extra>",
     });
   }
-  out.push({
-    type: "scatter", mode: "lines+markers", name: "path", x: [], y: [],
-    line: { color: "#111", width: 2, dash: "dot" }, marker: { size: 6, color: "#111" },
-    hoverinfo: "skip", showlegend: false,
-  });
-  out.push({
-    type: "scatter", mode: "markers", name: "samples", x: [], y: [],
-    marker: { size: 10, symbol: "star", color: "#ffd43b", line: { width: 1, color: "#111" } },
-    hoverinfo: "skip", showlegend: false,
-  });
-  out.push({
-    type: "scatter", mode: "lines", name: "posterior", x: [], y: [],
-    line: { color: "#c92a2a", width: 2 }, hoverinfo: "skip", showlegend: false,
-  });
-  out.push({
-    type: "scatter", mode: "markers", name: "z", x: [0], y: [0],
-    marker: { size: 16, symbol: "x-thin", line: { width: 3, color: "#111" } },
-    hoverinfo: "skip", showlegend: false,
-  });
+  return out;
+}
+
+// Everything drawn over the points is a layout shape, so moving it is one
+// relayout of the SVG layer: the 10,000 WebGL points are never redrawn.
+function svgPath(points, close) {
+  if (!points || points.length < 2) return null;
+  const d = points.map((p, k) => `${k ? "L" : "M"}${p[0]},${p[1]}`).join(" ");
+  return close ? `${d} Z` : d;
+}
+
+function shapes(data) {
+  const out = [];
+  if (data.grid_rect) {
+    const [x0, x1, y0, y1] = data.grid_rect;
+    out.push({ type: "rect", x0, x1, y0, y1,
+               line: { color: "#444", width: 1, dash: "dot" } });
+  }
+  const path = svgPath(data.path, false);
+  if (path) out.push({ type: "path", path, line: { color: "#111", width: 2, dash: "dot" } });
+  const ellipse = svgPath(data.ellipse, true);
+  if (ellipse) out.push({ type: "path", path: ellipse, line: { color: "#c92a2a", width: 2 } });
+  const r = 0.07;
+  for (const [x, y] of data.samples || []) {
+    out.push({ type: "circle", x0: x - r, x1: x + r, y0: y - r, y1: y + r,
+               fillcolor: "#ffd43b", line: { color: "#111", width: 1 } });
+  }
+  const x = data.z[data.dims[0]], y = data.z[data.dims[1]], m = 0.18;
+  const cross = { color: "#111", width: 3 };
+  out.push({ type: "line", x0: x - m, x1: x + m, y0: y - m, y1: y + m, line: cross });
+  out.push({ type: "line", x0: x - m, x1: x + m, y0: y + m, y1: y - m, line: cross });
   return out;
 }
 
 function layout(data) {
   const r = data.range;
-  const shapes = [];
-  if (data.grid_rect) {
-    const [x0, x1, y0, y1] = data.grid_rect;
-    shapes.push({
-      type: "rect", x0, x1, y0, y1, line: { color: "#444", width: 1, dash: "dot" },
-    });
-  }
   return {
     margin: { l: 44, r: 8, t: 8, b: 40 },
     height: data.height,
@@ -130,7 +135,7 @@ function layout(data) {
     yaxis: { range: r, title: { text: data.axis_titles[1] }, zeroline: false, fixedrange: true,
              scaleanchor: "x" },
     legend: { orientation: "h", y: 1.0, yanchor: "bottom", x: 0, itemsizing: "constant" },
-    shapes,
+    shapes: shapes(data),
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "#fafafa",
   };
@@ -257,24 +262,14 @@ export default function (component) {
     });
     root.dataset.key = key;
     root.dataset.kind = kind;
-  } else {
-    Plotly.relayout(mapDiv, { shapes: layout(data).shapes });
+    root.dataset.shapes = "";
   }
-  // The last four traces: interpolation path, prior samples, the posterior
-  // ellipse of an encoded digit, current z.
-  const n = mapDiv.data.length;
-  const xy = (pts) => [pts.map((p) => p[0]), pts.map((p) => p[1])];
-  const [px, py] = xy(data.path || []);
-  const [sx, sy] = xy(data.samples || []);
-  const [ex, ey] = xy(data.ellipse || []);
-  Plotly.restyle(
-    mapDiv,
-    {
-      x: [px, sx, ex, [data.z[data.dims[0]]]],
-      y: [py, sy, ey, [data.z[data.dims[1]]]],
-    },
-    [n - 4, n - 3, n - 2, n - 1],
-  );
+  const next = shapes(data);
+  const text = JSON.stringify(next);
+  if (root.dataset.shapes !== text) {
+    if (root.dataset.shapes) Plotly.relayout(mapDiv, { shapes: next });
+    root.dataset.shapes = text;
+  }
   root.dataset.z = data.z.map((v) => v.toFixed(3)).join(",");
   drawDigit(root.querySelector(".vae-live"), decode(model, Float32Array.from(data.z)));
   root.querySelector(".vae-z").textContent = "selected z";
