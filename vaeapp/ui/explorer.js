@@ -16,12 +16,25 @@ function fromB64(text, Type) {
   return new Type(bytes.buffer);
 }
 
+// IEEE half-precision bits (Uint16Array) -> Float32Array.
+function halfToFloat(bits) {
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) {
+    const h = bits[i], sign = h & 0x8000 ? -1 : 1;
+    const exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
+    out[i] = exp === 0 ? sign * 2 ** -14 * (frac / 1024)
+      : exp === 31 ? (frac ? NaN : sign * Infinity)
+      : sign * 2 ** (exp - 15) * (1 + frac / 1024);
+  }
+  return out;
+}
+
 function unpack(assets) {
   return {
     latentDim: assets.latent_dim,
     layers: assets.layers.map((l) => ({
       nIn: l.n_in, nOut: l.n_out,
-      w: fromB64(l.w, Float32Array), b: fromB64(l.b, Float32Array),
+      w: halfToFloat(fromB64(l.w16, Uint16Array)), b: fromB64(l.b, Float32Array),
     })),
     points: fromB64(assets.points, Float32Array),
     labels: fromB64(assets.labels, Uint8Array),
