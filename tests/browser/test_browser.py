@@ -7,6 +7,7 @@ from, so none relies on an earlier one having passed.
 from __future__ import annotations
 
 import re
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -295,3 +296,42 @@ def test_grid_cell_click_moves_marker_to_cell(page: Any) -> None:
         assert target[0] < 0 < target[1]
     page.wait_for_selector(GRID_IMG, state="visible")
     assert page.errors == []
+
+
+def test_drawing_a_digit_encodes_it_and_draws_its_ellipse(page: Any) -> None:
+    """Strokes on the pad, then Encode, show the input, its posterior and ellipse."""
+    pad = page.locator('[data-testid="vae-draw-pad"]')
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.15)
+    page.mouse.down()
+    for step in range(1, 21):
+        page.mouse.move(
+            box["x"] + box["width"] * 0.5,
+            box["y"] + box["height"] * (0.15 + 0.035 * step),
+        )
+    page.mouse.up()
+    page.locator('[data-testid="vae-draw-encode"]').click()
+    page.get_by_text("Posterior mean").wait_for(timeout=30_000)
+    page.wait_for_function(
+        "() => (document.querySelector('.vae-map').layout.shapes || [])"
+        ".some(s => s.type === 'path' && s.line.color === '#c92a2a')",
+        timeout=30_000,
+    )
+    assert page.errors == []
+
+
+def test_digit_download_is_a_png_of_the_selected_digit(
+    page: Any, tmp_path: Path
+) -> None:
+    """The digit download button gives a 224x224 PNG file."""
+    button = page.get_by_role("button", name="Download digit (PNG)")
+    button.scroll_into_view_if_needed()
+    with page.expect_download() as info:
+        button.click()
+    path = tmp_path / "digit.png"
+    info.value.save_as(path)
+    data = path.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = struct.unpack(">II", data[16:24])
+    assert (width, height) == (224, 224)
