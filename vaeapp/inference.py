@@ -134,6 +134,24 @@ def read_dense_arrays(
         ) from None
 
 
+MAX_H5_OBJECTS = 10_000  # groups and datasets a weights file may hold
+
+
+def check_h5_structure(path: str | Path) -> None:
+    """Refuse a weights file holding anything but plain groups and datasets.
+
+    Raises WeightsError for links, outside storage, cycles, other object kinds,
+    more than MAX_H5_OBJECTS objects, or a file that is not HDF5.
+    """
+    try:
+        with h5py.File(path, "r") as handle:
+            _refuse_links(handle)
+    except WeightsError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError) as error:
+        raise WeightsError(f"cannot read {Path(path).name}: {error}") from None
+
+
 def _refuse_links(handle: h5py.File) -> None:
     """Refuse soft and external links, external or virtual storage, and any
     object reached twice (hard-link cycles), anywhere in the file."""
@@ -150,6 +168,10 @@ def _refuse_links(handle: h5py.File) -> None:
             if item.id in seen:
                 raise WeightsError(f"weights file reaches an object twice at {key}")
             seen.add(item.id)
+            if len(seen) > MAX_H5_OBJECTS:
+                raise WeightsError(
+                    f"weights file holds more than {MAX_H5_OBJECTS} objects"
+                )
             if isinstance(item, h5py.Group):
                 stack.append(item)
             elif not isinstance(item, h5py.Dataset):
@@ -157,7 +179,9 @@ def _refuse_links(handle: h5py.File) -> None:
                     f"weights file holds a {type(item).__name__} at {key}"
                 )
             elif item.external or item.is_virtual:
-                raise WeightsError(f"weights file holds outside storage at {key}")
+                raise WeightsError(
+                    f"weights file holds data stored in other files (storage at {key})"
+                )
 
 
 def _read(handle: h5py.File, path: str, shape: tuple[int, ...]) -> np.ndarray:

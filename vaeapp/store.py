@@ -153,16 +153,15 @@ def read_record(folder: Path) -> ModelRecord:
     source = config.get("data_source")
     if not isinstance(source, str):
         raise ModelFolderError(f"{CONFIG_FILE} lacks a data_source string")
-    if not isinstance(metrics, dict) or not _finite_number(
-        metrics.get("test_neg_elbo")
-    ):
+    if not isinstance(metrics, dict) or not finite_number(metrics.get("test_neg_elbo")):
         raise ModelFolderError(f"{METRICS_FILE} lacks a finite test_neg_elbo")
     if not isinstance(metrics.get("history", []), list):
         raise ModelFolderError(f"{METRICS_FILE} history is not a list")
     return ModelRecord(folder, model, train, source, metrics)
 
 
-def _finite_number(value: Any) -> bool:
+def finite_number(value: Any) -> bool:
+    """Whether ``value`` is an int or float (not bool) that is finite."""
     return (
         isinstance(value, (int, float))
         and not isinstance(value, bool)

@@ -26,10 +26,10 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 
 from vaeapp.config import EPOCHS_MAX
+from vaeapp.inference import WeightsError, check_h5_structure
 from vaeapp.store import (
     CONFIG_FILE,
     LATENTS_FILE,
@@ -41,13 +41,13 @@ from vaeapp.store import (
     WEIGHTS_FILE,
     ModelFolderError,
     check_name,
+    finite_number,
     publish,
 )
 
 MAX_ZIP_BYTES = 20_000_000  # the uploaded archive itself
 MAX_UNPACKED_BYTES = 50_000_000  # all members together, and each .npz's arrays
 MAX_RATIO = 100  # uncompressed / compressed size of any member
-MAX_H5_OBJECTS = 10_000  # groups and datasets in the weights file
 MAX_SOURCE_CHARS = 500  # config.json's data_source, shown in the sidebar
 CHUNK_BYTES = 1 << 20
 CONFIG_KEYS = frozenset({"format_version", "model", "train", "data_source"})
@@ -194,14 +194,6 @@ def _read_json(path: Path) -> Any:
         ) from None
 
 
-def _finite(value: Any) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
-
-
 def _check_json(folder: Path) -> None:
     """What the store leaves open: unknown keys, the shown source, the history."""
     config = _read_json(folder / CONFIG_FILE)
@@ -235,7 +227,7 @@ def _check_json(folder: Path) -> None:
         if (
             not isinstance(row, dict)
             or not all(key in row for key in HISTORY_KEYS)
-            or not all(_finite(value) for value in row.values())
+            or not all(finite_number(value) for value in row.values())
             or not isinstance(row["epoch"], int)
         ):
             raise UploadError(
@@ -288,41 +280,9 @@ def _check_npy_header(member: Any, info: zipfile.ZipInfo, npz_name: str) -> None
 def _check_weights(path: Path) -> None:
     """Walk the HDF5 graph once: no links, cycles, virtual or external data."""
     try:
-        with h5py.File(path, "r") as handle:
-            seen = {handle["/"].id}
-            stack = [handle]
-            while stack:
-                group = stack.pop()
-                for key in group:
-                    link = group.get(key, getlink=True)
-                    if not isinstance(link, h5py.HardLink):
-                        raise UploadError(
-                            f"{WEIGHTS_FILE} holds a link ({type(link).__name__})"
-                        )
-                    item = group[key]
-                    if item.id in seen:
-                        raise UploadError(
-                            f"{WEIGHTS_FILE} reaches one object twice (a cycle?)"
-                        )
-                    seen.add(item.id)
-                    if len(seen) > MAX_H5_OBJECTS:
-                        raise UploadError(
-                            f"{WEIGHTS_FILE} holds more than {MAX_H5_OBJECTS} objects"
-                        )
-                    if isinstance(item, h5py.Group):
-                        stack.append(item)
-                    elif not isinstance(item, h5py.Dataset):
-                        raise UploadError(f"{WEIGHTS_FILE} holds an unknown object")
-                    elif item.is_virtual or item.external:
-                        raise UploadError(
-                            f"{WEIGHTS_FILE} holds data stored in other files"
-                        )
-    except UploadError:
-        raise
-    except (OSError, KeyError, ValueError, TypeError) as error:
-        raise UploadError(
-            f"cannot read {WEIGHTS_FILE}: {_one_line(error, 120)}"
-        ) from None
+        check_h5_structure(path)
+    except WeightsError as error:
+        raise UploadError(_one_line(error, 200)) from None
 
 
 def suggest_name(filename: str, parent: Path) -> str:
