@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from vaeapp.analysis import (
@@ -86,15 +86,23 @@ def test_kl_per_dimension_matches_the_closed_form() -> None:
         max_size=2,
     )
 )
+@example([0.0, "0"])
+@example(["1e30", "nan"])
 def test_clean_z_always_gives_finite_values_in_range(values: list) -> None:
     """Whatever comes in, clean_z returns finite values within the slider range."""
     z, message = clean_z(values, 2)
     assert len(z) == 2
     assert all(math.isfinite(v) and abs(v) <= Z_LIMIT for v in z)
-    fine = all(
-        isinstance(v, float) and math.isfinite(v) and abs(v) <= Z_LIMIT for v in values
-    )
+    fine = all(math.isfinite(n) and abs(n) <= Z_LIMIT for n in map(_as_number, values))
     assert (message is None) == fine
+
+
+def _as_number(value: object) -> float:
+    """What a URL or widget value means as a number: numeric text counts, else NaN."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def test_parse_z_text_reports_wrong_lengths() -> None:
