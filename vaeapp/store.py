@@ -5,7 +5,9 @@ A model folder holds:
 - ``config.json``: format version, model config, training config, data source;
 - ``metrics.json``: final test-set figures and per-epoch history;
 - ``model.weights.h5``: the weights, stored once (Keras format, read by h5py);
-- ``latents.npz``: the encoded test set (``mean``, ``log_var``, ``labels``);
+- ``latents.npz``: the encoded test set (``mean``, ``log_var``, ``labels``) and
+  the test images (``images``, uint8 ``(n, 784)``) unless they are the official
+  test set shipped in :mod:`vaeapp.testsets`;
 - ``snapshots.npz``: a small manifold grid after chosen epochs (optional).
 
 A new folder is written under a temporary name in the same parent and renamed
@@ -28,8 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from vaeapp.config import DATASETS, IMAGE_SIDE, ModelConfig, TrainConfig
+from vaeapp.config import DATASETS, IMAGE_SIDE, N_PIXELS, ModelConfig, TrainConfig
 from vaeapp.inference import NumpyVAE, WeightsError, load_numpy_vae
+from vaeapp.testsets import shipped_images
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -37,6 +40,7 @@ METRICS_FILE = "metrics.json"
 WEIGHTS_FILE = "model.weights.h5"
 LATENTS_FILE = "latents.npz"
 SNAPSHOTS_FILE = "snapshots.npz"
+IMAGES_KEY = "images"  # optional test images inside LATENTS_FILE
 REQUIRED_FILES = (CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, LATENTS_FILE)
 MODEL_FILES = (*REQUIRED_FILES, SNAPSHOTS_FILE)
 TEMP_PREFIX = ".tmp-"
@@ -113,7 +117,8 @@ class LoadedModel:
 
     ``latent_mean`` and ``latent_log_var`` are ``(n_test, latent_dim)`` float32,
     ``labels`` ``(n_test,)`` uint8; ``snapshots`` maps epoch -> ``(g * 28, g * 28)``
-    uint8 grids.
+    uint8 grids; ``test_images`` is ``(n_test, 784)`` uint8 (0..255), or None
+    for a folder saved without them.
     """
 
     record: ModelRecord
@@ -122,6 +127,7 @@ class LoadedModel:
     latent_log_var: np.ndarray
     labels: np.ndarray
     snapshots: dict[int, np.ndarray]
+    test_images: np.ndarray | None = None
 
 
 def _read_json(path: Path) -> Any:
@@ -176,17 +182,26 @@ def load_model(folder: Path) -> LoadedModel:
         vae = load_numpy_vae(Path(folder) / WEIGHTS_FILE, record.model)
     except WeightsError as error:
         raise ModelFolderError(str(error)) from None
-    mean, log_var, labels = _read_latents(Path(folder) / LATENTS_FILE, record.model)
+    mean, log_var, labels, images = _read_latents(
+        Path(folder) / LATENTS_FILE, record.model
+    )
+    if images is None:
+        images = shipped_images(record.dataset, labels)
     snapshots = _read_snapshots(Path(folder) / SNAPSHOTS_FILE)
-    for array in (mean, log_var, labels, *snapshots.values()):
+    arrays = (mean, log_var, labels, *snapshots.values())
+    for array in (*arrays, images) if images is not None else arrays:
         array.flags.writeable = False  # shared across sessions: never mutated
-    return LoadedModel(record, vae, mean, log_var, labels, snapshots)
+    return LoadedModel(record, vae, mean, log_var, labels, snapshots, images)
 
 
-def _read_latents(path: Path, config: ModelConfig) -> tuple[np.ndarray, ...]:
+def _read_latents(
+    path: Path, config: ModelConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(mean, log_var, labels, images or None)`` from ``latents.npz``."""
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in ("mean", "log_var", "labels")}
+            images = npz[IMAGES_KEY] if IMAGES_KEY in npz.files else None
     except (OSError, ValueError, KeyError, EOFError, MemoryError) as error:
         raise ModelFolderError(f"{path.name} is unreadable: {error}") from None
     mean, log_var, labels = arrays["mean"], arrays["log_var"], arrays["labels"]
@@ -200,7 +215,24 @@ def _read_latents(path: Path, config: ModelConfig) -> tuple[np.ndarray, ...]:
         raise ModelFolderError(f"{path.name} holds NaN or infinite values")
     if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() > 9:
         raise ModelFolderError(f"{path.name} labels must be integers 0 to 9")
-    return mean.astype(np.float32), log_var.astype(np.float32), labels.astype(np.uint8)
+    if images is not None and (
+        images.dtype != np.uint8 or images.shape != (n, N_PIXELS)
+    ):
+        raise ModelFolderError(
+            f"{path.name} images must be uint8 ({n}, {N_PIXELS}), "
+            f"got {images.dtype} {images.shape}"
+        )
+    return (
+        mean.astype(np.float32),
+        log_var.astype(np.float32),
+        labels.astype(np.uint8),
+        images,
+    )
+
+
+def images_as_bytes(x: np.ndarray) -> np.ndarray:
+    """Pixels in [0, 1] ``(n, 784)`` float -> uint8 0..255, as stored on disk."""
+    return np.rint(np.clip(np.asarray(x, np.float32), 0.0, 1.0) * 255).astype(np.uint8)
 
 
 def _read_snapshots(path: Path) -> dict[int, np.ndarray]:

@@ -33,16 +33,19 @@ from vaeapp.manifold import GRID_Q_DEFAULT, grid_points, tile
 from vaeapp.progress import CANCELLED, DONE, FAILED, RUNNING, Progress, write_progress
 from vaeapp.store import (
     CONFIG_FILE,
+    IMAGES_KEY,
     LATENTS_FILE,
     METRICS_FILE,
     SNAPSHOTS_FILE,
     WEIGHTS_FILE,
     check_name,
     config_document,
+    images_as_bytes,
     publish,
     trained_dir,
     write_json,
 )
+from vaeapp.testsets import is_shipped
 
 EVAL_BATCH = 1000
 EVAL_SAMPLES = 10
@@ -69,6 +72,7 @@ class TrainResult:
     latent_log_var: np.ndarray
     labels: np.ndarray
     snapshots: dict[int, np.ndarray]
+    test_images: np.ndarray  # (n_test, 784) float32 in [0, 1]
 
 
 def snapshot_epochs(epochs: int, count: int = MAX_SNAPSHOTS) -> list[int]:
@@ -289,6 +293,7 @@ def train_model(
         latent_log_var=np.asarray(log_var, np.float32),
         labels=data.y_test,
         snapshots=snapshots,
+        test_images=data.x_test,
     )
 
 
@@ -309,11 +314,14 @@ def save_result(result: TrainResult, parent: Path, name: str) -> Path:
         write_json(
             folder / METRICS_FILE, {**result.test_metrics, "history": result.history}
         )
+        images = images_as_bytes(result.test_images)
+        shipped = is_shipped(result.train_config.dataset, images, result.labels)
         np.savez_compressed(
             folder / LATENTS_FILE,
             mean=result.latent_mean,
             log_var=result.latent_log_var,
             labels=result.labels,
+            **({} if shipped else {IMAGES_KEY: images}),
         )
         if result.snapshots:
             epochs = sorted(result.snapshots)
