@@ -26,6 +26,16 @@ LR_MIN, LR_MAX = 1e-6, 1e6
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 SCHEDULES = ("constant", "cosine")
 DATASETS = ("mnist", "fashion_mnist")
+ARCHITECTURES = ("dense", "conv")
+
+# The conv architecture halves the image side twice with stride-2 convolutions
+# (28 -> 14 -> 7) and the decoder doubles it back, so it has exactly two
+# convolution layers each side; ``filters`` sets their channel counts.
+CONV_LAYERS = 2
+CONV_KERNEL, CONV_STRIDE = 3, 2
+CONV_SIDE = IMAGE_SIDE // CONV_STRIDE**CONV_LAYERS  # 7: side of the innermost map
+FILTERS_MIN, FILTERS_MAX = 1, 256
+FILTERS_DEFAULT = (32, 64)
 
 PRESETS: dict[str, tuple[int, ...]] = {
     # The Keras tutorial's architecture: 784 -> 256 -> 2 -> 256 -> 784.
@@ -33,15 +43,24 @@ PRESETS: dict[str, tuple[int, ...]] = {
     # Two hidden layers each side: 784 -> 512 -> 256 -> 2 -> 256 -> 512 -> 784.
     "deep": (512, 256),
 }
+# Presets of the conv architecture (with FILTERS_DEFAULT), by hidden widths:
+# 28x28x1 -> conv 32 -> conv 64 -> 3136 -> 256 -> 2, decoder
+# 2 -> 256 -> 3136 -> deconv 64 -> deconv 32 -> deconv 1 (the Keras VAE example's
+# layers, with a 256-wide dense layer each side).
+CONV_PRESETS: dict[str, tuple[int, ...]] = {"conv": (256,)}
+PRESET_NAMES = (*PRESETS, *CONV_PRESETS)
 
 
-def parse_widths(text: str) -> tuple[int, ...]:
-    """``"512,256"`` -> ``(512, 256)``; raises ValueError for anything else."""
+def parse_widths(text: str, what: str = "hidden widths") -> tuple[int, ...]:
+    """``"512,256"`` -> ``(512, 256)``; raises ValueError for anything else.
+
+    ``what`` names the numbers in the error message (e.g. ``"filters"``).
+    """
     try:
         return tuple(int(part) for part in str(text).split(",") if part.strip())
     except ValueError:
         raise ValueError(
-            f"hidden widths must be comma-separated whole numbers, got {text!r}"
+            f"{what} must be comma-separated whole numbers, got {text!r}"
         ) from None
 
 
@@ -74,15 +93,22 @@ def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The architecture of a dense VAE on 28x28 images.
+    """The architecture of a VAE on 28x28 images.
 
-    ``hidden`` lists the encoder's hidden widths from the input inwards; the
-    decoder mirrors it. ``beta`` weights the KL term of the training loss.
+    ``architecture`` is ``"dense"`` (fully connected layers only) or ``"conv"``
+    (two stride-2 convolutions with ``filters`` channels before the dense layers,
+    and two stride-2 transposed convolutions plus a 1-channel one after them in
+    the decoder). ``hidden`` lists the encoder's dense hidden widths from the
+    input inwards; the decoder mirrors it. ``filters`` only applies to the conv
+    architecture and must keep its default for a dense one. ``beta`` weights
+    the KL term of the training loss.
     """
 
     hidden: tuple[int, ...] = PRESETS["tutorial"]
     latent_dim: int = 2
     beta: float = 1.0
+    architecture: str = "dense"
+    filters: tuple[int, ...] = FILTERS_DEFAULT
 
     def __post_init__(self) -> None:
         hidden = tuple(self.hidden) if isinstance(self.hidden, list) else self.hidden
@@ -98,36 +124,75 @@ class ModelConfig:
         object.__setattr__(
             self, "beta", _check_float("beta", self.beta, BETA_MIN, BETA_MAX)
         )
+        _check_choice("architecture", self.architecture, ARCHITECTURES)
+        filters = self.filters
+        if isinstance(filters, list):
+            filters = tuple(filters)
+        if not isinstance(filters, tuple) or len(filters) != CONV_LAYERS:
+            raise ValueError(
+                f"filters must list {CONV_LAYERS} channel counts (one per "
+                f"convolution layer), got {self.filters!r}"
+            )
+        for count in filters:
+            _check_int("filter count", count, FILTERS_MIN, FILTERS_MAX)
+        if self.architecture == "dense" and filters != FILTERS_DEFAULT:
+            raise ValueError(
+                f"filters apply only to the conv architecture; a dense model "
+                f"must keep the default {FILTERS_DEFAULT}, got {filters}"
+            )
+        object.__setattr__(self, "filters", filters)
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> ModelConfig:
-        """The named preset (``tutorial`` or ``deep``) with optional overrides."""
-        _check_choice("preset", name, tuple(PRESETS))
+        """The named preset (one of PRESET_NAMES) with optional overrides."""
+        _check_choice("preset", name, PRESET_NAMES)
+        if name in CONV_PRESETS:
+            return cls(
+                **{"hidden": CONV_PRESETS[name], "architecture": "conv", **overrides}
+            )
         return cls(hidden=PRESETS[name], **overrides)
 
     @property
     def preset_name(self) -> str | None:
         """The preset this architecture matches, or None for a custom one."""
-        for name, hidden in PRESETS.items():
+        if self.architecture == "conv":
+            if self.filters != FILTERS_DEFAULT:
+                return None
+            presets = CONV_PRESETS
+        else:
+            presets = PRESETS
+        for name, hidden in presets.items():
             if hidden == self.hidden:
                 return name
         return None
 
     def describe(self) -> str:
-        """A one-line human description, e.g. ``784-256-2 (tutorial)``."""
-        layers = "-".join(str(n) for n in (N_PIXELS, *self.hidden, self.latent_dim))
+        """A one-line human description, e.g. ``784-256-2 (tutorial)`` or
+        ``784-conv32-conv64-256-2 (conv)``."""
+        conv = self.architecture == "conv"
+        convs = [f"conv{n}" for n in self.filters] if conv else []
+        layers = "-".join(
+            str(n) for n in (N_PIXELS, *convs, *self.hidden, self.latent_dim)
+        )
         name = self.preset_name
         return f"{layers} ({name})" if name else layers
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """JSON-ready settings; ``filters`` is written for conv models only."""
+        data: dict[str, Any] = {
             "hidden": list(self.hidden),
             "latent_dim": self.latent_dim,
             "beta": self.beta,
+            "architecture": self.architecture,
         }
+        if self.architecture == "conv":
+            data["filters"] = list(self.filters)
+        return data
 
     @classmethod
     def from_dict(cls, data: Any) -> ModelConfig:
+        """From :meth:`to_dict`'s JSON; a document without ``architecture``
+        (written before the conv option existed) describes a dense model."""
         return _from_dict(cls, data)
 
 
