@@ -15,11 +15,7 @@ import h5py
 import numpy as np
 
 from vaeapp.config import N_PIXELS, ModelConfig
-from vaeapp.model_layout import (
-    decoder_layer_shapes,
-    encoder_layer_shapes,
-    h5_dense_paths,
-)
+from vaeapp.model_layout import decoder_layers, encoder_layers, h5_dense_paths
 
 
 class WeightsError(ValueError):
@@ -102,20 +98,8 @@ def read_dense_arrays(
     missing, of the wrong shape, or not finite.
     """
     expected = {
-        **dict(
-            zip(
-                h5_dense_paths(config)["encoder"],
-                encoder_layer_shapes(config),
-                strict=True,
-            )
-        ),
-        **dict(
-            zip(
-                h5_dense_paths(config)["decoder"],
-                decoder_layer_shapes(config),
-                strict=True,
-            )
-        ),
+        spec.path: spec.kernel_shape
+        for spec in encoder_layers(config) + decoder_layers(config)
     }
     try:
         with h5py.File(weights_path, "r") as handle:

@@ -1,8 +1,17 @@
 """The variational autoencoder in Keras 3 (Kingma & Welling 2014, "Auto-Encoding
 Variational Bayes", arXiv:1312.6114).
 
-Layer names are part of the saved-model format: :mod:`vaeapp.inference` reads
-the same ``.weights.h5`` file by these names to run the model in NumPy.
+Two architectures share the interface: images in as ``(batch, 784)`` pixels in
+[0, 1], logits out as ``(batch, 784)``. The dense one has fully connected layers
+only; the conv one (as in the Keras VAE example) reshapes the image to
+28x28x1, runs two stride-2 convolutions and the dense layers, and its decoder
+projects z to a 7x7 feature map that two stride-2 transposed convolutions and a
+1-channel one turn back into 28x28 logits.
+
+The order in which layers are created is part of the saved-model format: Keras
+names the weight groups by layer class and order, and :mod:`vaeapp.inference`
+reads the same ``.weights.h5`` file at the paths :mod:`vaeapp.model_layout`
+lists to run the model in NumPy.
 """
 
 from __future__ import annotations
@@ -12,7 +21,14 @@ from typing import Any
 import keras
 from keras import ops
 
-from vaeapp.config import N_PIXELS, ModelConfig
+from vaeapp.config import (
+    CONV_KERNEL,
+    CONV_SIDE,
+    CONV_STRIDE,
+    IMAGE_SIDE,
+    N_PIXELS,
+    ModelConfig,
+)
 
 ENCODER_NAME, DECODER_NAME = "encoder", "decoder"
 MEAN_LAYER, LOG_VAR_LAYER, LOGITS_LAYER = "z_mean", "z_log_var", "x_logits"
@@ -25,6 +41,14 @@ def encoder_hidden_name(i: int) -> str:
 
 def decoder_hidden_name(i: int) -> str:
     return f"dec_hidden_{i}"
+
+
+def encoder_conv_name(i: int) -> str:
+    return f"enc_conv_{i}"
+
+
+def decoder_conv_name(i: int) -> str:
+    return f"dec_deconv_{i}"
 
 
 @keras.saving.register_keras_serializable(package="vaeapp")
@@ -75,6 +99,18 @@ def reconstruction_loss(x: Any, logits: Any) -> Any:
 def build_encoder(config: ModelConfig) -> keras.Model:
     """``(batch, 784)`` -> ``[mean, log_var]``, each ``(batch, latent_dim)``."""
     x = inputs = keras.Input(shape=(N_PIXELS,), name="image")
+    if config.architecture == "conv":
+        x = keras.layers.Reshape((IMAGE_SIDE, IMAGE_SIDE, 1), name="image_2d")(x)
+        for i, filters in enumerate(config.filters):
+            x = keras.layers.Conv2D(
+                filters,
+                CONV_KERNEL,
+                strides=CONV_STRIDE,
+                padding="same",
+                activation="relu",
+                name=encoder_conv_name(i),
+            )(x)
+        x = keras.layers.Flatten(name="enc_flatten")(x)
     for i, width in enumerate(config.hidden):
         x = keras.layers.Dense(width, activation="relu", name=encoder_hidden_name(i))(x)
     mean = keras.layers.Dense(config.latent_dim, name=MEAN_LAYER)(x)
@@ -87,7 +123,27 @@ def build_decoder(config: ModelConfig) -> keras.Model:
     x = inputs = keras.Input(shape=(config.latent_dim,), name="z")
     for i, width in enumerate(reversed(config.hidden)):
         x = keras.layers.Dense(width, activation="relu", name=decoder_hidden_name(i))(x)
-    logits = keras.layers.Dense(N_PIXELS, name=LOGITS_LAYER)(x)
+    if config.architecture != "conv":
+        logits = keras.layers.Dense(N_PIXELS, name=LOGITS_LAYER)(x)
+        return keras.Model(inputs, logits, name=DECODER_NAME)
+    channels = config.filters[-1]
+    x = keras.layers.Dense(
+        CONV_SIDE * CONV_SIDE * channels, activation="relu", name="dec_project"
+    )(x)
+    x = keras.layers.Reshape((CONV_SIDE, CONV_SIDE, channels), name="dec_map")(x)
+    for i, filters in enumerate(reversed(config.filters)):
+        x = keras.layers.Conv2DTranspose(
+            filters,
+            CONV_KERNEL,
+            strides=CONV_STRIDE,
+            padding="same",
+            activation="relu",
+            name=decoder_conv_name(i),
+        )(x)
+    x = keras.layers.Conv2DTranspose(
+        1, CONV_KERNEL, padding="same", name=f"{LOGITS_LAYER}_map"
+    )(x)
+    logits = keras.layers.Flatten(name=LOGITS_LAYER)(x)
     return keras.Model(inputs, logits, name=DECODER_NAME)
 
 

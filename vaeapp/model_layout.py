@@ -1,48 +1,202 @@
-"""Where each dense layer's weights sit in a Keras ``.weights.h5`` file, and
-the shapes they must have, for a given :class:`ModelConfig`.
+"""Where each layer's weights sit in a Keras ``.weights.h5`` file, the shapes
+they must have, and how each layer maps its input, for a given
+:class:`ModelConfig`.
 
 Keras 3 names the groups in a weights file by layer class and order within
-each sub-model (``dense``, ``dense_1``, ...), not by layer name. The model in
-:mod:`vaeapp.model` creates its layers in the order listed here: encoder hidden
-layers, mean head, log-variance head; decoder hidden layers, logits head. This
-module is pure Python so the NumPy inference path can use it without Keras.
+each sub-model (``conv2d``, ``conv2d_1``, ``dense``, ``dense_1``,
+``conv2d_transpose``, ...), not by layer name; layers without weights
+(reshape, flatten) get empty groups of their own and are not listed here. The
+model in :mod:`vaeapp.model` creates its layers in the order listed here:
+
+- encoder: [conv layers,] dense hidden layers, mean head, log-variance head;
+- decoder: dense hidden layers, [the dense projection to the innermost feature
+  map, the transposed conv layers, the last of which gives logits,] or for a
+  dense model the dense logits head.
+
+Every layer is described on flattened arrays: a feature map ``(h, w, c)`` is
+stored channels-last and flattened row-major, as Keras's ``Reshape`` and
+``Flatten`` do, so an image is its 784 pixels in reading order either way.
+This module is pure Python so the NumPy inference path can use it without Keras.
 """
 
 from __future__ import annotations
 
-from vaeapp.config import N_PIXELS, ModelConfig
+import math
+from dataclasses import dataclass
+
+from vaeapp.config import (
+    CONV_KERNEL,
+    CONV_SIDE,
+    CONV_STRIDE,
+    IMAGE_SIDE,
+    N_PIXELS,
+    ModelConfig,
+)
+
+DENSE, CONV, CONV_TRANSPOSE = "dense", "conv", "conv_transpose"
+# Group-name stems Keras derives from the layer classes.
+_KERAS_STEMS = {DENSE: "dense", CONV: "conv2d", CONV_TRANSPOSE: "conv2d_transpose"}
 
 
-def _keras_names(count: int) -> list[str]:
-    return ["dense" if i == 0 else f"dense_{i}" for i in range(count)]
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer with weights: where they are stored and what it computes.
+
+    ``kind`` is ``"dense"``, ``"conv"`` or ``"conv_transpose"``; ``kernel_shape``
+    is Keras's layout: ``(n_in, n_out)``, ``(k, k, c_in, c_out)`` for a
+    convolution and ``(k, k, c_out, c_in)`` for a transposed one. ``in_shape``
+    and ``out_shape`` are ``(n,)`` for dense layers and ``(h, w, c)`` for
+    convolutions. ``pad`` is ``(top, left)``: for a convolution, the zero rows
+    and columns added before the input ("same" padding puts any odd one after);
+    for a transposed convolution, the rows and columns cropped from the start
+    of its full ``((h - 1) * stride + k)``-sided output.
+    """
+
+    kind: str
+    path: str
+    kernel_shape: tuple[int, ...]
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    stride: int = 1
+    pad: tuple[int, int] = (0, 0)
+
+    @property
+    def bias_shape(self) -> tuple[int]:
+        return (self.out_shape[-1],)
+
+    @property
+    def n_in(self) -> int:
+        """Flat input size."""
+        return math.prod(self.in_shape)
+
+    @property
+    def n_out(self) -> int:
+        """Flat output size."""
+        return math.prod(self.out_shape)
+
+    @property
+    def parameters(self) -> int:
+        return math.prod(self.kernel_shape) + self.bias_shape[0]
 
 
-def encoder_layer_shapes(config: ModelConfig) -> list[tuple[int, int]]:
-    """``(n_in, n_out)`` of the encoder's dense layers in creation order."""
-    widths = (N_PIXELS, *config.hidden)
-    hidden = list(zip(widths[:-1], widths[1:], strict=True))
-    head = (config.hidden[-1], config.latent_dim)
-    return [*hidden, head, head]
+def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """``(output size, padding before)`` of a "same" convolution over ``size``.
+
+    As TensorFlow defines it: the output has ``ceil(size / stride)`` positions
+    and the total padding ``max((out - 1) * stride + kernel - size, 0)`` is split
+    with the smaller half before.
+    """
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return out, total // 2
 
 
-def decoder_layer_shapes(config: ModelConfig) -> list[tuple[int, int]]:
-    """``(n_in, n_out)`` of the decoder's dense layers in creation order."""
-    widths = (config.latent_dim, *reversed(config.hidden), N_PIXELS)
-    return list(zip(widths[:-1], widths[1:], strict=True))
+def _conv(path: str, shape_in: tuple[int, ...], filters: int) -> LayerSpec:
+    side, channels = shape_in[0], shape_in[2]
+    out, pad = same_padding(side, CONV_KERNEL, CONV_STRIDE)
+    return LayerSpec(
+        CONV,
+        path,
+        (CONV_KERNEL, CONV_KERNEL, channels, filters),
+        shape_in,
+        (out, out, filters),
+        CONV_STRIDE,
+        (pad, pad),
+    )
+
+
+def _conv_transpose(
+    path: str, shape_in: tuple[int, ...], filters: int, stride: int
+) -> LayerSpec:
+    side, channels = shape_in[0], shape_in[2]
+    out = side * stride
+    # A "same" transposed convolution is the gradient of the "same" convolution
+    # from ``out`` back to ``side``: it crops what that convolution padded.
+    _, crop = same_padding(out, CONV_KERNEL, stride)
+    return LayerSpec(
+        CONV_TRANSPOSE,
+        path,
+        (CONV_KERNEL, CONV_KERNEL, filters, channels),
+        shape_in,
+        (out, out, filters),
+        stride,
+        (crop, crop),
+    )
+
+
+def _dense(path: str, n_in: int, n_out: int) -> LayerSpec:
+    return LayerSpec(DENSE, path, (n_in, n_out), (n_in,), (n_out,))
+
+
+class _Namer:
+    """Keras's group names within one sub-model: ``stem``, ``stem_1``, ..."""
+
+    def __init__(self, part: str) -> None:
+        self.part, self.counts = part, dict.fromkeys(_KERAS_STEMS, 0)
+
+    def __call__(self, kind: str) -> str:
+        count = self.counts[kind]
+        self.counts[kind] += 1
+        stem = _KERAS_STEMS[kind]
+        return f"{self.part}/layers/{stem if count == 0 else f'{stem}_{count}'}"
+
+
+def encoder_layers(config: ModelConfig) -> list[LayerSpec]:
+    """The encoder's layers with weights in creation order; the last two are
+    the mean and log-variance heads, the others are followed by ReLU."""
+    name = _Namer("encoder")
+    layers: list[LayerSpec] = []
+    n_in = N_PIXELS
+    if config.architecture == "conv":
+        shape: tuple[int, ...] = (IMAGE_SIDE, IMAGE_SIDE, 1)
+        for filters in config.filters:
+            layers.append(_conv(name(CONV), shape, filters))
+            shape = layers[-1].out_shape
+        n_in = math.prod(shape)
+    for width in config.hidden:
+        layers.append(_dense(name(DENSE), n_in, width))
+        n_in = width
+    layers.append(_dense(name(DENSE), n_in, config.latent_dim))
+    layers.append(_dense(name(DENSE), n_in, config.latent_dim))
+    return layers
+
+
+def decoder_layers(config: ModelConfig) -> list[LayerSpec]:
+    """The decoder's layers with weights in creation order; the last gives
+    logits ``(784,)``, the others are followed by ReLU."""
+    name = _Namer("decoder")
+    layers: list[LayerSpec] = []
+    n_in = config.latent_dim
+    for width in reversed(config.hidden):
+        layers.append(_dense(name(DENSE), n_in, width))
+        n_in = width
+    if config.architecture != "conv":
+        return [*layers, _dense(name(DENSE), n_in, N_PIXELS)]
+    channels = config.filters[-1]
+    layers.append(_dense(name(DENSE), n_in, CONV_SIDE * CONV_SIDE * channels))
+    shape: tuple[int, ...] = (CONV_SIDE, CONV_SIDE, channels)
+    for filters in reversed(config.filters):
+        layers.append(
+            _conv_transpose(name(CONV_TRANSPOSE), shape, filters, CONV_STRIDE)
+        )
+        shape = layers[-1].out_shape
+    layers.append(_conv_transpose(name(CONV_TRANSPOSE), shape, 1, 1))
+    return layers
 
 
 def h5_dense_paths(config: ModelConfig) -> dict[str, list[str]]:
     """HDF5 group paths of the dense layers, per sub-model, in creation order."""
     return {
-        part: [f"{part}/layers/{name}" for name in _keras_names(len(shapes))]
-        for part, shapes in (
-            ("encoder", encoder_layer_shapes(config)),
-            ("decoder", decoder_layer_shapes(config)),
+        part: [spec.path for spec in specs if spec.kind == DENSE]
+        for part, specs in (
+            ("encoder", encoder_layers(config)),
+            ("decoder", decoder_layers(config)),
         )
     }
 
 
 def parameter_count(config: ModelConfig) -> int:
     """Number of trainable parameters of the whole VAE."""
-    shapes = encoder_layer_shapes(config) + decoder_layer_shapes(config)
-    return sum(n_in * n_out + n_out for n_in, n_out in shapes)
+    return sum(
+        spec.parameters for spec in encoder_layers(config) + decoder_layers(config)
+    )
