@@ -8,6 +8,7 @@ the architecture our own config describes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,18 @@ import h5py
 import numpy as np
 
 from vaeapp.config import N_PIXELS, ModelConfig
-from vaeapp.model_layout import decoder_layers, encoder_layers, h5_dense_paths
+from vaeapp.model_layout import (
+    CONV,
+    CONV_TRANSPOSE,
+    LayerSpec,
+    decoder_layers,
+    encoder_layers,
+)
+
+# Images per block in the convolution layers: their intermediate arrays grow
+# with k * k times the feature map, so a 900-point manifold grid is processed
+# in blocks that stay in cache-sized tens of MB instead of one array of 200 MB.
+CONV_BLOCK = 64
 
 
 class WeightsError(ValueError):
@@ -30,7 +42,95 @@ class Dense:
     bias: np.ndarray
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        """``(n, n_in)`` -> ``(n, n_out)``."""
         return x @ self.kernel + self.bias
+
+
+@dataclass(frozen=True)
+class Conv2D:
+    """A convolution with "same" padding, as Keras's ``Conv2D`` computes it.
+
+    ``kernel (k, k, c_in, c_out)``, ``bias (c_out,)``; ``spec`` gives the input
+    and output feature maps ``(h, w, c)``, the stride and the padding. Inputs
+    and outputs are flattened channels-last maps, ``(n, h * w * c)``.
+    """
+
+    kernel: np.ndarray
+    bias: np.ndarray
+    spec: LayerSpec
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """``(n, h_in * w_in * c_in)`` -> ``(n, h_out * w_out * c_out)``."""
+        return _in_blocks(self._block, x, self.spec.n_out)
+
+    def _block(self, x: np.ndarray) -> np.ndarray:
+        (h, w, c), (oh, ow, co) = self.spec.in_shape, self.spec.out_shape
+        k, s, (top, left) = self.kernel.shape[0], self.spec.stride, self.spec.pad
+        n = x.shape[0]
+        bottom = max((oh - 1) * s + k - h, 0) - top
+        right = max((ow - 1) * s + k - w, 0) - left
+        padded = np.pad(
+            x.reshape(n, h, w, c), ((0, 0), (top, bottom), (left, right), (0, 0))
+        )
+        # im2col: every output position's k x k x c_in patch as one row, so the
+        # whole convolution is a single matrix product.
+        windows = np.lib.stride_tricks.sliding_window_view(padded, (k, k), (1, 2))
+        patches = windows[:, ::s, ::s].transpose(0, 1, 2, 4, 5, 3)
+        columns = patches.reshape(n * oh * ow, k * k * c)
+        out = columns @ self.kernel.reshape(k * k * c, co) + self.bias
+        return out.reshape(n, oh * ow * co)
+
+
+@dataclass(frozen=True)
+class ConvTranspose2D:
+    """A transposed convolution with "same" padding, as Keras's
+    ``Conv2DTranspose`` computes it (the gradient of the matching ``Conv2D``).
+
+    ``kernel (k, k, c_out, c_in)`` (Keras's layout), ``bias (c_out,)``;
+    ``spec`` as for :class:`Conv2D`, its ``pad`` being what is cropped from the
+    start of the full output. Inputs and outputs are flattened channels-last.
+    """
+
+    kernel: np.ndarray
+    bias: np.ndarray
+    spec: LayerSpec
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """``(n, h_in * w_in * c_in)`` -> ``(n, h_out * w_out * c_out)``."""
+        return _in_blocks(self._block, x, self.spec.n_out)
+
+    def _block(self, x: np.ndarray) -> np.ndarray:
+        (h, w, c), (oh, ow, co) = self.spec.in_shape, self.spec.out_shape
+        k, s, (top, left) = self.kernel.shape[0], self.spec.stride, self.spec.pad
+        n = x.shape[0]
+        # One matrix product gives every input pixel's k x k x c_out
+        # contribution; each kernel tap's contributions are then added to the
+        # output pixels it reaches, a strided slice per tap.
+        weights = self.kernel.transpose(3, 0, 1, 2).reshape(c, k * k * co)
+        taps = (x.reshape(n * h * w, c) @ weights).reshape(n, h, w, k, k, co)
+        full = np.zeros((n, (h - 1) * s + k, (w - 1) * s + k, co), np.float32)
+        for a in range(k):
+            for b in range(k):
+                full[:, a : a + (h - 1) * s + 1 : s, b : b + (w - 1) * s + 1 : s] += (
+                    taps[:, :, :, a, b]
+                )
+        out = full[:, top : top + oh, left : left + ow] + self.bias
+        return out.reshape(n, oh * ow * co)
+
+
+Layer = Dense | Conv2D | ConvTranspose2D
+
+
+def _in_blocks(
+    block: Callable[[np.ndarray], np.ndarray], x: np.ndarray, n_out: int
+) -> np.ndarray:
+    """``block`` applied to ``x`` ``(n, n_in)`` CONV_BLOCK rows at a time."""
+    if x.shape[0] <= CONV_BLOCK:
+        return block(x)
+    out = np.empty((x.shape[0], n_out), np.float32)
+    for start in range(0, x.shape[0], CONV_BLOCK):
+        out[start : start + CONV_BLOCK] = block(x[start : start + CONV_BLOCK])
+    return out
 
 
 def _relu(x: np.ndarray) -> np.ndarray:
@@ -44,14 +144,21 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class NumpyVAE:
-    """Encoder and decoder of a dense VAE as NumPy arrays (float32)."""
+    """Encoder and decoder of a dense or conv VAE as NumPy arrays (float32).
+
+    ``encoder_hidden`` and ``decoder_hidden`` are the layers followed by ReLU
+    (for a conv model, the encoder's convolutions come first and the decoder's
+    dense projection and transposed convolutions last); ``logits_head`` is a
+    dense layer or, for a conv model, the last transposed convolution. Every
+    layer maps flat arrays ``(n, features)``.
+    """
 
     config: ModelConfig
-    encoder_hidden: tuple[Dense, ...]
+    encoder_hidden: tuple[Layer, ...]
     mean_head: Dense
     log_var_head: Dense
-    decoder_hidden: tuple[Dense, ...]
-    logits_head: Dense
+    decoder_hidden: tuple[Layer, ...]
+    logits_head: Layer
 
     def decode(self, z: np.ndarray) -> np.ndarray:
         """Latent points ``(n, latent_dim)`` -> pixel means ``(n, 784)`` in [0, 1]."""
@@ -68,54 +175,64 @@ class NumpyVAE:
             h = _relu(layer(h))
         return self.mean_head(h), self.log_var_head(h)
 
-    def decoder_layers(self) -> list[Dense]:
-        """The decoder's dense layers in order, the last giving logits."""
+    def decoder_layers(self) -> list[Layer]:
+        """The decoder's layers in order, the last giving logits."""
         return [*self.decoder_hidden, self.logits_head]
+
+
+def _layer(spec: LayerSpec, kernel: np.ndarray, bias: np.ndarray) -> Layer:
+    if spec.kind == CONV:
+        return Conv2D(kernel, bias, spec)
+    if spec.kind == CONV_TRANSPOSE:
+        return ConvTranspose2D(kernel, bias, spec)
+    return Dense(kernel, bias)
 
 
 def load_numpy_vae(weights_path: str | Path, config: ModelConfig) -> NumpyVAE:
     """Read ``weights_path`` (a Keras ``.weights.h5``) into a :class:`NumpyVAE`."""
-    arrays = read_dense_arrays(weights_path, config)
-    enc = [Dense(*arrays[path]) for path in h5_dense_paths(config)["encoder"]]
-    dec = [Dense(*arrays[path]) for path in h5_dense_paths(config)["decoder"]]
-    n = len(config.hidden)
+    arrays = read_layer_arrays(weights_path, config)
+    enc = [_layer(spec, *arrays[spec.path]) for spec in encoder_layers(config)]
+    dec = [_layer(spec, *arrays[spec.path]) for spec in decoder_layers(config)]
     return NumpyVAE(
         config=config,
-        encoder_hidden=tuple(enc[:n]),
-        mean_head=enc[n],
-        log_var_head=enc[n + 1],
-        decoder_hidden=tuple(dec[:n]),
-        logits_head=dec[n],
+        encoder_hidden=tuple(enc[:-2]),
+        mean_head=enc[-2],  # the layout's heads are dense layers
+        log_var_head=enc[-1],
+        decoder_hidden=tuple(dec[:-1]),
+        logits_head=dec[-1],
     )
 
 
-def read_dense_arrays(
+def read_layer_arrays(
     weights_path: str | Path, config: ModelConfig
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Kernel and bias of every dense layer, keyed by HDF5 group path.
+    """Kernel and bias of every layer with weights (dense, conv or transposed
+    conv), keyed by HDF5 group path, in the shapes model_layout lists.
 
     Raises WeightsError if the file is not HDF5, holds any link, or any array is
     missing, of the wrong shape, or not finite.
     """
-    expected = {
-        spec.path: spec.kernel_shape
-        for spec in encoder_layers(config) + decoder_layers(config)
-    }
+    specs = encoder_layers(config) + decoder_layers(config)
     try:
         with h5py.File(weights_path, "r") as handle:
             _refuse_links(handle)
-            out = {}
-            for path, (n_in, n_out) in expected.items():
-                kernel = _read(handle, f"{path}/vars/0", (n_in, n_out))
-                bias = _read(handle, f"{path}/vars/1", (n_out,))
-                out[path] = (kernel, bias)
-            return out
+            return {
+                spec.path: (
+                    _read(handle, f"{spec.path}/vars/0", spec.kernel_shape),
+                    _read(handle, f"{spec.path}/vars/1", spec.bias_shape),
+                )
+                for spec in specs
+            }
     except WeightsError:
         raise
     except (OSError, KeyError, ValueError, TypeError) as error:
         raise WeightsError(
             f"cannot read weights {Path(weights_path).name}: {error}"
         ) from None
+
+
+# The name from before conv layers existed; it reads dense and conv layers alike.
+read_dense_arrays = read_layer_arrays
 
 
 MAX_H5_OBJECTS = 10_000  # groups and datasets a weights file may hold

@@ -15,6 +15,13 @@ from vaeapp.config import (
     PRESET_NAMES,
     ModelConfig,
 )
+from vaeapp.inference import (
+    CONV_BLOCK,
+    Conv2D,
+    ConvTranspose2D,
+    WeightsError,
+    load_numpy_vae,
+)
 from vaeapp.model_layout import (
     decoder_layers,
     encoder_layers,
@@ -26,6 +33,9 @@ from vaeapp.store import PRETRAINED_DIR, read_record
 TINY_CONV = ModelConfig(
     architecture="conv", filters=(4, 8), hidden=(16, 8), latent_dim=3
 )
+# Float32 sums in another order than TensorFlow's differ in the last bits; over
+# at most a few hundred terms per output that stays well below this.
+PARITY_TOL = 1e-5
 
 SHIPPED = ("mnist-tutorial", "mnist-deep", "fashion-tutorial")
 
@@ -212,3 +222,109 @@ def test_conv_vae_keeps_the_flat_interface(model_module):
     names = [layer.name for layer in vae.decoder.layers]
     assert names[-1] == model_module.LOGITS_LAYER
     assert model_module.decoder_conv_name(0) in names
+
+
+@pytest.fixture(scope="module")
+def keras_conv(model_module, tmp_path_factory):
+    """A tiny conv VAE with spread-out random weights, and its saved weights file.
+
+    Kernels are scaled up and biases made non-zero so that decoded pixels span
+    (0, 1) instead of sitting near 0.5, which would make any parity test easy,
+    and encoded means reach a few units, as a trained model's do.
+    """
+    vae = model_module.VAE(TINY_CONV, seed=0)
+    rng = np.random.default_rng(1)
+    for part, scale in ((vae.encoder, 1.5), (vae.decoder, 3.0)):
+        for variable in part.trainable_variables:
+            value = np.asarray(variable.numpy())
+            if value.ndim == 1:
+                value = rng.normal(0, 0.3, value.shape)
+            else:
+                value = value * scale
+            variable.assign(value.astype(np.float32))
+    path = tmp_path_factory.mktemp("conv") / "model.weights.h5"
+    vae.save_weights(str(path))
+    return vae, path
+
+
+def _keras_numpy(keras_tensor):
+    import keras
+
+    return np.asarray(keras.ops.convert_to_numpy(keras_tensor))
+
+
+def test_numpy_conv_decoder_matches_keras(keras_conv):
+    """NumPy decode of a conv model equals Keras's sigmoid(decoder) within 1e-5."""
+    vae, path = keras_conv
+    numpy_vae = load_numpy_vae(path, TINY_CONV)
+    assert isinstance(numpy_vae.logits_head, ConvTranspose2D)
+    z = np.random.default_rng(2).normal(0, 2, (3 * CONV_BLOCK + 5, 3))
+    z = z.astype(np.float32)
+    want = 1.0 / (1.0 + np.exp(-_keras_numpy(vae.decoder(z)).astype(np.float64)))
+    got = numpy_vae.decode(z)
+    assert got.shape == (z.shape[0], 784) and got.dtype == np.float32
+    assert want.std() > 0.1  # the pixels really vary
+    assert np.abs(got - want).max() < PARITY_TOL
+
+
+def test_numpy_conv_encoder_matches_keras(keras_conv):
+    """NumPy encode of a conv model equals Keras's mean and log_var within 1e-5."""
+    vae, path = keras_conv
+    numpy_vae = load_numpy_vae(path, TINY_CONV)
+    assert isinstance(numpy_vae.encoder_hidden[0], Conv2D)
+    x = np.random.default_rng(3).random((2 * CONV_BLOCK + 7, 784)).astype(np.float32)
+    want_mean, want_log_var = (_keras_numpy(t) for t in vae.encoder(x))
+    mean, log_var = numpy_vae.encode(x)
+    assert mean.shape == log_var.shape == (x.shape[0], 3)
+    assert np.abs(want_mean).max() > 1.0  # a scale at which 1e-5 means something
+    assert np.abs(mean - want_mean).max() < PARITY_TOL
+    assert np.abs(log_var - want_log_var).max() < PARITY_TOL
+
+
+def test_conv_decode_of_one_point_equals_its_row_in_a_batch(keras_conv):
+    """Decoding in blocks gives each point the same pixels as decoding it alone."""
+    numpy_vae = load_numpy_vae(keras_conv[1], TINY_CONV)
+    z = np.random.default_rng(4).normal(0, 1, (2 * CONV_BLOCK + 1, 3))
+    batch = numpy_vae.decode(z)
+    for i in (0, CONV_BLOCK, 2 * CONV_BLOCK):
+        np.testing.assert_allclose(numpy_vae.decode(z[i]), batch[i : i + 1], atol=1e-6)
+
+
+def test_conv_weights_read_against_other_filters_are_refused(keras_conv):
+    """Reading a conv file with a config of other filters raises WeightsError."""
+    other = ModelConfig(
+        architecture="conv", filters=(4, 16), hidden=(16, 8), latent_dim=3
+    )
+    with pytest.raises(WeightsError, match=r"expected \(3, 3, 4, 16\)"):
+        load_numpy_vae(keras_conv[1], other)
+    with pytest.raises(WeightsError):
+        load_numpy_vae(keras_conv[1], ModelConfig(hidden=(16, 8), latent_dim=3))
+
+
+def test_non_finite_conv_kernel_is_refused(keras_conv, tmp_path):
+    """A NaN in a transposed-conv kernel raises WeightsError naming its path."""
+    path = tmp_path / "model.weights.h5"
+    path.write_bytes(keras_conv[1].read_bytes())
+    kernel = f"{decoder_layers(TINY_CONV)[-1].path}/vars/0"
+    with h5py.File(path, "r+") as handle:
+        values = handle[kernel][()]
+        values[0, 0, 0, 0] = np.nan
+        handle[kernel][...] = values
+    with pytest.raises(WeightsError, match="conv2d_transpose_2/vars/0 holds NaN"):
+        load_numpy_vae(path, TINY_CONV)
+
+
+def test_conv_model_trains_publishes_and_loads(dataset, tmp_path):
+    """A conv model trains, is published (checked by loading) and loads as conv."""
+    from unit_helpers import tiny_train_config
+
+    from vaeapp.store import load_model
+    from vaeapp.train import save_result, train_model
+
+    config = ModelConfig(architecture="conv", filters=(2, 4), hidden=(8,))
+    result = train_model(config, tiny_train_config(epochs=1), dataset, verbose=False)
+    assert np.isfinite(result.test_metrics["test_neg_elbo"])
+    loaded = load_model(save_result(result, tmp_path, "conv-model"))
+    assert loaded.record.model == config
+    mean, _ = loaded.vae.encode(dataset.x_test[:20])
+    np.testing.assert_allclose(mean, loaded.latent_mean[:20], atol=PARITY_TOL)
