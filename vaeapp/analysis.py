@@ -1,9 +1,67 @@
-"""Questions asked of a latent space, answered in NumPy: neighbours, paths,
-prior samples and how much each latent dimension is used."""
+"""Questions asked of a latent space, answered in NumPy: a test digit's
+encoding and reconstruction, neighbours, paths, prior samples and how much each
+latent dimension is used."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Protocol
+
 import numpy as np
+
+# Decoded pixels are clipped this far from 0 and 1 before taking logs, as
+# Keras does for probabilities; the per-pixel loss is capped near 16 nats.
+PIXEL_EPS = 1e-7
+
+
+class Codec(Protocol):
+    """What inspection needs of a model: NumPy encode and decode."""
+
+    def encode(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def decode(self, z: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """One image through the VAE.
+
+    ``image``, ``reconstruction`` (decoded at the posterior mean) and ``error``
+    (reconstruction minus image) are ``(784,)`` float32; ``mean`` and ``sigma``
+    are the posterior's ``(latent_dim,)``; ``recon_loss`` is the Bernoulli
+    negative log-likelihood of the image under the reconstruction, summed over
+    pixels, and ``kl`` the KL of the posterior to N(0, I), both in nats.
+    """
+
+    image: np.ndarray
+    reconstruction: np.ndarray
+    error: np.ndarray
+    mean: np.ndarray
+    sigma: np.ndarray
+    recon_loss: float
+    kl: float
+
+
+def inspect_digit(model: Codec, image: np.ndarray) -> Inspection:
+    """Encode ``image`` (``(784,)`` in [0, 1]) and decode its posterior mean."""
+    x = np.asarray(image, np.float32).reshape(-1)
+    if x.shape != (784,) or not np.isfinite(x).all() or x.min() < 0 or x.max() > 1:
+        raise ValueError("image must be 784 finite pixel values in [0, 1]")
+    mean, log_var = (a[0] for a in model.encode(x[None]))
+    recon = model.decode(mean[None])[0].astype(np.float32)
+    p = np.clip(recon.astype(np.float64), PIXEL_EPS, 1.0 - PIXEL_EPS)
+    nll = -(x * np.log(p) + (1.0 - x) * np.log1p(-p)).sum()
+    kl = -0.5 * float(np.sum(1.0 + log_var - np.square(mean) - np.exp(log_var)))
+    return Inspection(
+        image=x,
+        reconstruction=recon,
+        error=recon - x,
+        mean=mean.astype(np.float32),
+        sigma=np.exp(0.5 * log_var).astype(np.float32),
+        recon_loss=float(nll),
+        kl=kl,
+    )
+
 
 INTERP_MIN, INTERP_MAX = 8, 16
 SAMPLES_MAX = 32

@@ -34,3 +34,19 @@ def png_bytes(image: np.ndarray) -> bytes:
         buffer, format="PNG"
     )
     return buffer.getvalue()
+
+
+def error_image(error: np.ndarray, scale: int = 10) -> np.ndarray:
+    """Signed per-pixel error ``(784,)`` in [-1, 1] -> RGB ``(28s, 28s, 3)`` uint8.
+
+    Red where the reconstruction is brighter than the image, blue where it is
+    darker, white where they agree.
+    """
+    e = np.clip(np.nan_to_num(np.asarray(error, np.float32)), -1.0, 1.0)
+    e = e.reshape(IMAGE_SIDE, IMAGE_SIDE)
+    fade = np.rint(255.0 * (1.0 - np.abs(e))).astype(np.uint8)
+    full = np.full_like(fade, 255)
+    red = np.where(e > 0, full, fade)
+    blue = np.where(e < 0, full, fade)
+    rgb = np.stack([red, fade, blue], axis=-1)
+    return np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from app_helpers import explorer_data, new_app
+from app_helpers import explorer_data, new_app, walk
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,3 +58,10 @@ def test_neighbours_table_lists_eight_sorted_distances() -> None:
     assert len(table) == 8
     distances = table["distance"].tolist()
     assert distances == sorted(distances)
+
+
+def test_neighbours_show_the_test_images_themselves() -> None:
+    """With the shipped test images, the strip shows real test digits, not decodes."""
+    at = new_app().run()
+    captions = [img.proto.imgs[0].caption for img in walk(at._tree[0], "image")]
+    assert "The nearest test digits, nearest first" in captions

@@ -11,6 +11,7 @@ import struct
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 if not Path("/usr/bin/chromium").exists():
@@ -335,3 +336,41 @@ def test_digit_download_is_a_png_of_the_selected_digit(
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
     width, height = struct.unpack(">II", data[16:24])
     assert (width, height) == (224, 224)
+
+
+def test_click_on_a_data_point_inspects_that_test_digit(page: Any) -> None:
+    """A click on a test point opens its panel, moves z there, draws its ellipse."""
+    from vaeapp.store import best_pretrained, load_model
+
+    means = load_model(best_pretrained()).latent_mean
+    inside = np.flatnonzero(np.abs(means).max(axis=1) < 3.0)
+    # An isolated point, so the click cannot land nearer to another one.
+    gaps = [np.sort(np.linalg.norm(means - means[i], axis=1))[1] for i in inside[:400]]
+    index = int(inside[int(np.argmax(gaps))])
+    x, y = (float(v) for v in means[index])
+    page.locator(".vae-map").scroll_into_view_if_needed()
+    px, py = _latent_to_page(page, x, y)
+    page.mouse.move(px - 30, py)
+    page.mouse.move(px, py, steps=5)
+    page.mouse.click(px, py)
+    panel = page.locator(".st-key-inspect_panel")
+    panel.get_by_text(f"Test digit #{index}").wait_for(timeout=SETTLE_MS)
+    pictures = panel.locator('[data-testid="stImage"] img')
+    assert pictures.count() == 3
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.st-key-inspect_panel img')]"
+        ".every(img => img.complete && img.naturalWidth === 140)",
+        timeout=SETTLE_MS,
+    )
+    page.wait_for_function(_JS_Z_NEAR, arg=[x, y, 0.01], timeout=SETTLE_MS)
+    page.wait_for_function(
+        "([x, s]) => Math.abs(Number(document.querySelector(s).value) - x) < 0.01",
+        arg=[x, SLIDER.format("z1")],
+        timeout=SETTLE_MS,
+    )
+    page.wait_for_function(
+        "() => (document.querySelector('.vae-map').layout.shapes || [])"
+        ".some(s => s.type === 'path' && s.line.color === '#1971c2')",
+        timeout=SETTLE_MS,
+    )
+    assert page.errors == []

@@ -10,13 +10,15 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from vaeapp.analysis import (
+    inspect_digit,
     interpolate,
     kl_per_dimension,
     nearest_neighbours,
     prior_samples,
 )
+from vaeapp.images import error_image
 from vaeapp.latent import Z_LIMIT, clean_z, parse_z_text
-from vaeapp.store import best_pretrained, load_model
+from vaeapp.store import PRETRAINED_DIR, best_pretrained, load_model
 
 
 def test_neighbours_are_the_nearest_and_sorted() -> None:
@@ -111,3 +113,55 @@ def test_parse_z_text_reports_wrong_lengths() -> None:
     assert z == [0.0, 0.0] and "2 values" in message
     z, message = parse_z_text("0.5,-1e30", 2)
     assert z == [0.5, -Z_LIMIT] and "outside" in message
+
+
+class _Flat:
+    """A codec whose posterior is N(0.5, 1) in 2-D and whose decoder says 0.5."""
+
+    def encode(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.full((len(x), 2), 0.5, np.float32), np.zeros((len(x), 2), np.float32)
+
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        return np.full((len(z), 784), 0.5, np.float32)
+
+
+def test_inspect_digit_losses_match_hand_computation() -> None:
+    """A decoder saying 0.5 everywhere costs 784 ln 2 nats; KL matches the formula."""
+    result = inspect_digit(_Flat(), np.linspace(0, 1, 784))
+    assert result.recon_loss == pytest.approx(784 * math.log(2), rel=1e-6)
+    assert result.kl == pytest.approx(2 * 0.5 * 0.25)
+    np.testing.assert_allclose(result.error, 0.5 - np.linspace(0, 1, 784), atol=1e-6)
+    np.testing.assert_allclose(result.sigma, [1.0, 1.0])
+
+
+def test_inspect_digit_on_a_test_image_uses_its_stored_mean() -> None:
+    """Inspecting shipped test digit 7 gives its stored mean and the decode there."""
+    model = load_model(PRETRAINED_DIR / "mnist-tutorial")
+    image = model.test_images[7] / np.float32(255)
+    result = inspect_digit(model.vae, image)
+    np.testing.assert_allclose(result.mean, model.latent_mean[7], atol=1e-4)
+    np.testing.assert_allclose(
+        result.sigma, np.exp(0.5 * model.latent_log_var[7]), rtol=1e-4
+    )
+    np.testing.assert_allclose(
+        result.reconstruction, model.vae.decode(result.mean)[0], atol=1e-6
+    )
+    assert 0 < result.recon_loss < 400 and result.kl > 0
+
+
+@pytest.mark.parametrize("bad", [np.zeros(10), np.full(784, np.nan), np.full(784, 2.0)])
+def test_inspect_digit_refuses_bad_images(bad: np.ndarray) -> None:
+    """Wrong sizes, NaN or out-of-range pixels raise ValueError."""
+    with pytest.raises(ValueError, match="784 finite pixel values"):
+        inspect_digit(_Flat(), bad)
+
+
+def test_error_image_colours_the_sign_of_the_error() -> None:
+    """Too bright is red, too dark is blue, no error is white; upscaled crisply."""
+    error = np.zeros(784, np.float32)
+    error[0], error[1] = 1.0, -1.0
+    picture = error_image(error, scale=2)
+    assert picture.shape == (56, 56, 3)
+    assert picture[0, 0].tolist() == [255, 0, 0]
+    assert picture[0, 2].tolist() == [0, 0, 255]
+    assert picture[0, 4].tolist() == [255, 255, 255]

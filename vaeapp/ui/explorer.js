@@ -6,6 +6,7 @@
 // is cached on window, keyed by the model's token; later renders carry only z.
 
 const G = (window.__vaeapp = window.__vaeapp || { models: {} });
+const POINT_PICK_PX = 6; // how near a data point a release must be to pick it
 const PALETTE = [
   "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
   "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
@@ -88,15 +89,19 @@ function webglAvailable() {
   }
 }
 
-function traces(model, kind) {
+// One trace per class; ``index[c][k]`` is the test-set index of trace c's
+// k-th point, so a hovered point can be named to Python.
+function traces(model, kind, index) {
   const out = [];
   for (let d = 0; d < model.names.length; d++) {
-    const xs = [], ys = [];
+    const xs = [], ys = [], ids = [];
     for (let i = 0; i < model.count; i++) {
       if (model.labels[i] !== d) continue;
       xs.push(model.points[2 * i]);
       ys.push(model.points[2 * i + 1]);
+      ids.push(i);
     }
+    index.push(ids);
     out.push({
       type: kind, mode: "markers", name: model.names[d], x: xs, y: ys,
       marker: { size: 4, color: PALETTE[d], opacity: 0.65 },
@@ -123,8 +128,10 @@ function shapes(data) {
   }
   const path = svgPath(data.path, false);
   if (path) out.push({ type: "path", path, line: { color: "#111", width: 2, dash: "dot" } });
-  const ellipse = svgPath(data.ellipse, true);
-  if (ellipse) out.push({ type: "path", path: ellipse, line: { color: "#c92a2a", width: 2 } });
+  for (const e of data.ellipses || []) {
+    const outline = svgPath(e.points, true);
+    if (outline) out.push({ type: "path", path: outline, line: { color: e.color, width: 2 } });
+  }
   const r = 0.07;
   for (const [x, y] of data.samples || []) {
     out.push({ type: "circle", x0: x - r, x1: x + r, y0: y - r, y1: y + r,
@@ -144,6 +151,7 @@ function layout(data) {
     height: data.height,
     dragmode: false,
     hovermode: "closest",
+    hoverdistance: POINT_PICK_PX,
     xaxis: { range: r, title: { text: data.axis_titles[0] }, zeroline: false, fixedrange: true },
     yaxis: { range: r, title: { text: data.axis_titles[1] }, zeroline: false, fixedrange: true,
              scaleanchor: "x" },
@@ -181,7 +189,7 @@ function attachPointer(root) {
   const live = root.querySelector(".vae-live");
   const label = root.querySelector(".vae-z");
   const rate = root.querySelector(".vae-rate");
-  let pending = null, dragging = false, frames = [];
+  let pending = null, dragging = false, frames = [], down = null;
 
   function toLatent(event) {
     const full = mapDiv._fullLayout;
@@ -192,6 +200,26 @@ function attachPointer(root) {
     const py = event.clientY - box.top - ya._offset;
     if (px < 0 || py < 0 || px > xa._length || py > ya._length) return null;
     return [xa.p2l(px), ya.p2l(py)];
+  }
+
+  // The visible test point within POINT_PICK_PX of the pointer, nearest
+  // first: its test-set index, or null. A release there inspects that digit.
+  function pickPoint(event) {
+    const full = mapDiv._fullLayout, index = root.__traceIndex, pts = root.__state.model.points;
+    if (!full || !index) return null;
+    const xa = full.xaxis, ya = full.yaxis;
+    const box = mapDiv.getBoundingClientRect();
+    const px = event.clientX - box.left - xa._offset;
+    const py = event.clientY - box.top - ya._offset;
+    let best = null, bestD = POINT_PICK_PX;
+    (mapDiv._fullData || []).forEach((trace, c) => {
+      if (trace.visible !== true || !index[c]) return;
+      for (const i of index[c]) {
+        const d = Math.hypot(xa.l2p(pts[2 * i]) - px, ya.l2p(pts[2 * i + 1]) - py);
+        if (d <= bestD) { bestD = d; best = i; }
+      }
+    });
+    return best;
   }
 
   function show(xy) {
@@ -227,6 +255,7 @@ function attachPointer(root) {
   mapDiv.addEventListener("pointerdown", (e) => {
     if (!toLatent(e)) return;
     dragging = true;
+    down = { x: e.clientX, y: e.clientY };
     // Plotly covers the page on mousedown; capture the pointer so the release
     // still reaches the map.
     mapDiv.setPointerCapture(e.pointerId);
@@ -234,7 +263,12 @@ function attachPointer(root) {
   mapDiv.addEventListener("pointerup", (e) => {
     const xy = toLatent(e);
     if (dragging && xy) {
-      root.__state.commit(xy.map((v) => Math.round(v * 1000) / 1000));
+      const st = root.__state;
+      const still = down && Math.hypot(e.clientX - down.x, e.clientY - down.y) <= POINT_PICK_PX;
+      const hit = still ? pickPoint(e) : null;
+      const point = hit === null || hit === undefined ? null
+        : [st.model.points[2 * hit], st.model.points[2 * hit + 1], hit];
+      st.commit(point || xy.map((v) => Math.round(v * 1000) / 1000));
     }
     dragging = false;
   });
@@ -270,9 +304,11 @@ export default function (component) {
   const key = `${data.token}|${data.dims}|${data.height}`;
   if (root.dataset.key !== key) {
     const kind = webglAvailable() ? "scattergl" : "scatter";
-    Plotly.react(mapDiv, traces(model, kind), layout(data), {
+    const index = [];
+    Plotly.react(mapDiv, traces(model, kind, index), layout(data), {
       displayModeBar: false, responsive: true,
     });
+    root.__traceIndex = index;
     root.dataset.key = key;
     root.dataset.kind = kind;
     root.dataset.shapes = "";

@@ -65,15 +65,16 @@ def latent_explorer(
     on_commit: Callable[[], None],
     path: list[list[float]] | None = None,
     samples: list[list[float]] | None = None,
-    ellipse: list[list[float]] | None = None,
+    ellipses: list[tuple[list[list[float]], str]] | None = None,
     key: str = "explorer",
 ) -> Any:
     """Mount the map; ``on_commit`` runs when a click or release picks a z,
-    which is then in ``st.session_state[key].commit`` as ``[x, y]``.
+    which is then in ``st.session_state[key].commit`` as ``[x, y]``, or as
+    ``[x, y, i]`` when the release was on test point ``i`` (x, y its mean).
 
-    ``path``, ``samples`` and ``ellipse`` are lists of ``[x, y]`` points in the
-    shown dimensions, drawn as an interpolation path, prior samples and the
-    posterior outline of an encoded digit.
+    ``path`` and ``samples`` are lists of ``[x, y]`` points in the shown
+    dimensions, drawn as an interpolation path and prior samples; ``ellipses``
+    are ``(outline, css colour)`` pairs, e.g. posterior outlines.
     """
     token = f"{model_token(model)}-{dims[0]}-{dims[1]}"
     sent = st.session_state.setdefault(keys.SENT_TOKENS, set())
@@ -87,7 +88,7 @@ def latent_explorer(
         "axis_titles": [f"z{dims[0] + 1}", f"z{dims[1] + 1}"],
         "path": path or [],
         "samples": samples or [],
-        "ellipse": ellipse or [],
+        "ellipses": [{"points": p, "color": c} for p, c in ellipses or []],
     }
     if token not in sent:
         data["assets"] = _packed(str(model.record.path), token, dims, model)

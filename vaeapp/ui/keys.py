@@ -19,3 +19,4 @@ SAMPLE_SEED = "sample_seed"  # int: bumped by each "Draw" of prior samples
 RERUN_APP = "rerun_app"  # bool: a fragment's callback changed what the map shows
 OWN_DIGIT = "own_digit"  # (784,) float array: the user's preprocessed digit
 OWN_ERROR = "own_error"  # str: why the user's last picture was refused
+INSPECT = "inspect_index"  # int: the test digit picked on the map, or absent

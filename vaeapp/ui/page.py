@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from vaeapp.browser_assets import model_token
 from vaeapp.images import digit_image, png_bytes
 from vaeapp.latent import MAP_LIMIT, Z_LIMIT, clean_z, parse_z_text
 from vaeapp.manifold import (
@@ -21,12 +22,14 @@ from vaeapp.store import LoadedModel
 from vaeapp.ui import keys
 from vaeapp.ui.explorer import latent_explorer
 from vaeapp.ui.grid_view import grid_picture
+from vaeapp.ui.inspect_view import inspect_panel, inspected_ellipse, pick
 from vaeapp.ui.latent_state import set_z, slider_key
 from vaeapp.ui.models import active_model
 from vaeapp.ui.sidebar import sidebar
 from vaeapp.ui.tools import tools_section
 
 DIGIT_SCALE = 8
+OWN_DIGIT_COLOUR = "#c92a2a"
 MAX_SLIDERS_SHOWN = 4
 
 
@@ -54,13 +57,22 @@ def _on_slider(latent_dim: int) -> None:
 
 
 def _on_commit(model: LoadedModel, dims: tuple[int, int]) -> None:
-    xy = st.session_state["explorer"].commit
+    """A click on the map: ``[x, y]`` sets z there; ``[x, y, i]`` (a release on
+    test point ``i``) moves z to that point's mean and inspects it."""
+    value = st.session_state["explorer"].commit
     latent_dim = model.record.model.latent_dim
-    z = list(st.session_state[keys.Z])
-    if not isinstance(xy, list) or len(xy) != 2:
+    if not isinstance(value, list) or len(value) not in (2, 3):
         st.session_state[keys.MESSAGE] = "ignored a malformed click from the map"
         return
-    z[dims[0]], z[dims[1]] = xy
+    if len(value) == 3:
+        problem = pick(model, value[2])
+        if problem:
+            st.session_state[keys.MESSAGE] = problem
+            return
+        set_z(model.latent_mean[value[2]].tolist(), latent_dim)
+        return
+    z = list(st.session_state[keys.Z])
+    z[dims[0]], z[dims[1]] = value
     set_z(z, latent_dim)
 
 
@@ -105,14 +117,20 @@ def _overlay(key: str, dims: tuple[int, int], latent_dim: int) -> list[list[floa
     return [[p[dims[0]], p[dims[1]]] for p in points if len(p) == latent_dim]
 
 
-def _own_digit_ellipse(model: LoadedModel, dims: tuple[int, int]) -> list:
-    """The 2-sigma posterior outline of the user's encoded digit, if any."""
+def _ellipses(model: LoadedModel, dims: tuple[int, int]) -> list:
+    """2-sigma posterior outlines: the user's own digit (red) and the
+    inspected test digit (blue), where there are such."""
+    out = []
     digit = st.session_state.get(keys.OWN_DIGIT)
-    if digit is None:
-        return []
-    mean, log_var = model.vae.encode(digit[None])
-    index = list(dims)
-    return posterior_ellipse(mean[0, index], log_var[0, index], k=2.0).tolist()
+    if digit is not None:
+        mean, log_var = model.vae.encode(digit[None])
+        index = list(dims)
+        outline = posterior_ellipse(mean[0, index], log_var[0, index], k=2.0)
+        out.append((outline.tolist(), OWN_DIGIT_COLOUR))
+    inspected = inspected_ellipse(model, dims)
+    if inspected:
+        out.append(inspected)
+    return out
 
 
 @st.fragment
@@ -136,8 +154,9 @@ def explorer_section(model: LoadedModel) -> None:
             on_commit=lambda: _on_commit(model, dims),
             path=_overlay(keys.OVERLAY_PATH, dims, latent_dim),
             samples=_overlay(keys.OVERLAY_SAMPLES, dims, latent_dim),
-            ellipse=_own_digit_ellipse(model, dims),
+            ellipses=_ellipses(model, dims),
         )
+        inspect_panel(model, model_token(model))
     with right:
         z = np.asarray(st.session_state[keys.Z], dtype=np.float32)
         picture = digit_image(model.vae.decode(z)[0], DIGIT_SCALE)

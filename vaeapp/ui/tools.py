@@ -107,12 +107,13 @@ def _neighbours(model: LoadedModel) -> None:
     st.markdown(
         f"Predicted class at z by its 8 nearest test digits: **{names[predicted]}**"
     )
-    images = model.vae.decode(model.latent_mean[index])
-    st.image(
-        strip(images),
-        output_format="PNG",
-        caption="Reconstructions from the neighbours' latent means",
-    )
+    if model.test_images is not None:
+        images = model.test_images[index] / np.float32(255)
+        caption = "The nearest test digits, nearest first"
+    else:  # a folder saved without its test images
+        images = model.vae.decode(model.latent_mean[index])
+        caption = "Reconstructions from the neighbours' latent means"
+    st.image(strip(images), output_format="PNG", caption=caption)
     st.dataframe(
         {
             "test #": index.tolist(),

@@ -1,0 +1,110 @@
+"""Inspect a test digit picked on the map: the image, its reconstruction from
+the posterior mean, the per-pixel error, and its posterior and losses."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from vaeapp.analysis import Inspection, inspect_digit
+from vaeapp.data import CLASS_NAMES
+from vaeapp.images import digit_image, error_image
+from vaeapp.preprocess import posterior_ellipse
+from vaeapp.store import LoadedModel
+from vaeapp.ui import keys
+
+SCALE = 5  # 140 px pictures: three fit beside each other under the map
+ELLIPSE_COLOUR = "#1971c2"
+
+
+def inspected_index(model: LoadedModel) -> int | None:
+    """The test digit this session inspects, if it is a valid index."""
+    index = st.session_state.get(keys.INSPECT)
+    count = model.labels.shape[0]
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        return None
+    return int(index) if 0 <= index < count else None
+
+
+def pick(model: LoadedModel, index: object) -> str | None:
+    """Inspect test digit ``index``; returns why it was refused, or None."""
+    count = model.labels.shape[0]
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        return f"ignored a test-point pick that is not a whole number: {index!r}"
+    if not 0 <= index < count:
+        return f"ignored test point {index}: there are {count} (0 to {count - 1})"
+    st.session_state[keys.INSPECT] = int(index)
+    return None
+
+
+def inspected_ellipse(
+    model: LoadedModel, dims: tuple[int, int]
+) -> tuple[list[list[float]], str] | None:
+    """The inspected digit's 2-sigma posterior outline in ``dims``, if any."""
+    index = inspected_index(model)
+    if index is None:
+        return None
+    d = list(dims)
+    outline = posterior_ellipse(
+        model.latent_mean[index, d], model.latent_log_var[index, d], k=2.0
+    )
+    return outline.tolist(), ELLIPSE_COLOUR
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _inspection(token: str, index: int, _model: LoadedModel) -> Inspection:
+    image = _model.test_images[index] / np.float32(255)
+    return inspect_digit(_model.vae, image)
+
+
+def _close() -> None:
+    st.session_state.pop(keys.INSPECT, None)
+
+
+def inspect_panel(model: LoadedModel, token: str) -> None:
+    """The panel under the map; a hint when no test digit is picked."""
+    index = inspected_index(model)
+    if index is None:
+        st.caption("Click a data point on the map to inspect that test digit.")
+        return
+    names = CLASS_NAMES[model.record.dataset]
+    label = names[model.labels[index]]
+    with st.container(border=True, key="inspect_panel"):
+        head, close = st.columns([6, 1])
+        head.markdown(f"**Test digit #{index}**, labelled **{label}**")
+        close.button("Close", key="inspect_close", on_click=_close)
+        if model.test_images is None:
+            st.info(
+                "This model folder holds no test images: only its encoding is "
+                "shown (the blue ellipse on the map)."
+            )
+            _posterior_text(model.latent_mean[index], model.latent_log_var[index])
+            return
+        result = _inspection(token, index, model)
+        c1, c2, c3, c4 = st.columns([1, 1, 1, 2])
+        c1.image(digit_image(result.image, SCALE), caption="Test image")
+        c2.image(
+            digit_image(result.reconstruction, SCALE),
+            caption="Reconstruction from the mean",
+        )
+        c3.image(
+            error_image(result.error, SCALE),
+            caption="Error: red too bright, blue too dark",
+        )
+        with c4:
+            st.markdown(
+                f"Reconstruction loss **{result.recon_loss:.1f} nats**  \n"
+                f"KL to the prior **{result.kl:.2f} nats**  \n"
+                f"Mean absolute pixel error {np.abs(result.error).mean():.3f}"
+            )
+            _posterior_text(result.mean, 2.0 * np.log(result.sigma))
+
+
+def _posterior_text(mean: np.ndarray, log_var: np.ndarray) -> None:
+    sigma = np.exp(0.5 * np.asarray(log_var, np.float64))
+    st.markdown(
+        "  \n".join(
+            f"`z{i + 1}`: mean {m:+.3f}, sigma {s:.3f}"
+            for i, (m, s) in enumerate(zip(mean, sigma, strict=True))
+        )
+    )
