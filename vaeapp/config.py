@@ -166,15 +166,15 @@ class ModelConfig:
                 return name
         return None
 
-    def describe(self) -> str:
+    def describe(self, with_preset: bool = True) -> str:
         """A one-line human description, e.g. ``784-256-2 (tutorial)`` or
-        ``784-conv32-conv64-256-2 (conv)``."""
+        ``784-conv32-conv64-256-2 (conv)``; the preset's name only if asked."""
         conv = self.architecture == "conv"
         convs = [f"conv{n}" for n in self.filters] if conv else []
         layers = "-".join(
             str(n) for n in (N_PIXELS, *convs, *self.hidden, self.latent_dim)
         )
-        name = self.preset_name
+        name = self.preset_name if with_preset else None
         return f"{layers} ({name})" if name else layers
 
     def to_dict(self) -> dict[str, Any]:

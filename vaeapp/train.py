@@ -20,9 +20,11 @@ from typing import Any
 import numpy as np
 
 from vaeapp.config import (
+    ARCHITECTURES,
     DATASETS,
+    FILTERS_DEFAULT,
     OPTIMIZERS,
-    PRESETS,
+    PRESET_NAMES,
     SCHEDULES,
     ModelConfig,
     TrainConfig,
@@ -342,8 +344,20 @@ def parse_hidden(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def parse_filters(text: str) -> tuple[int, ...]:
+    """``"32,64"`` -> ``(32, 64)``."""
+    try:
+        return parse_widths(text, "filters")
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     defaults = TrainConfig()
+    presets = "; ".join(
+        f"{name}: {ModelConfig.preset(name).describe(with_preset=False)}"
+        for name in PRESET_NAMES
+    )
     parser = argparse.ArgumentParser(
         prog="python -m vaeapp.train",
         description="Train a VAE on MNIST or Fashion-MNIST and save it as a model "
@@ -352,16 +366,31 @@ def build_parser() -> argparse.ArgumentParser:
     arch = parser.add_argument_group("model")
     arch.add_argument(
         "--preset",
-        choices=tuple(PRESETS),
+        choices=PRESET_NAMES,
         default="tutorial",
-        help="architecture preset (default: tutorial, 784-256-2)",
+        help=f"architecture preset (default: tutorial). {presets}",
+    )
+    arch.add_argument(
+        "--architecture",
+        choices=ARCHITECTURES,
+        default=None,
+        help="dense: fully connected layers only; conv: two stride-2 Conv2D "
+        "layers before the dense ones and Conv2DTranspose layers after them "
+        "(default: the preset's, dense for tutorial and deep)",
     )
     arch.add_argument(
         "--hidden",
         type=parse_hidden,
         default=None,
-        help="hidden widths from the input inwards, e.g. 512,256 "
+        help="dense hidden widths from the input inwards, e.g. 512,256 "
         "(overrides the preset)",
+    )
+    arch.add_argument(
+        "--filters",
+        type=parse_filters,
+        default=None,
+        help="channels of the two convolution layers, conv architecture only "
+        f"(default: {','.join(map(str, FILTERS_DEFAULT))})",
     )
     arch.add_argument("--latent-dim", type=int, default=2, help="latent size, 2 to 32")
     arch.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
@@ -446,8 +475,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
     """Validated configs from parsed arguments; raises ValueError."""
-    hidden = args.hidden if args.hidden is not None else PRESETS[args.preset]
-    model = ModelConfig(hidden=hidden, latent_dim=args.latent_dim, beta=args.beta)
+    preset = ModelConfig.preset(args.preset)
+    model = ModelConfig(
+        hidden=args.hidden if args.hidden is not None else preset.hidden,
+        latent_dim=args.latent_dim,
+        beta=args.beta,
+        architecture=args.architecture or preset.architecture,
+        filters=args.filters if args.filters is not None else FILTERS_DEFAULT,
+    )
     train = TrainConfig(
         epochs=args.epochs,
         batch_size=args.batch_size,

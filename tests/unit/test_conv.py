@@ -328,3 +328,54 @@ def test_conv_model_trains_publishes_and_loads(dataset, tmp_path):
     assert loaded.record.model == config
     mean, _ = loaded.vae.encode(dataset.x_test[:20])
     np.testing.assert_allclose(mean, loaded.latent_mean[:20], atol=PARITY_TOL)
+
+
+def _configs(argv: str) -> ModelConfig:
+    from vaeapp.train import build_parser, configs_from_args
+
+    return configs_from_args(build_parser().parse_args(argv.split()))[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ("--preset conv", ModelConfig.preset("conv")),
+        ("--architecture conv", ModelConfig(architecture="conv", hidden=(256,))),
+        (
+            "--preset deep --architecture conv --filters 8,16 --latent-dim 4",
+            ModelConfig(
+                architecture="conv", filters=(8, 16), hidden=(512, 256), latent_dim=4
+            ),
+        ),
+        ("--preset conv --hidden 64", ModelConfig(architecture="conv", hidden=(64,))),
+        ("--preset conv --architecture dense", ModelConfig(hidden=(256,))),
+        ("", ModelConfig.preset("tutorial")),
+    ],
+)
+def test_cli_builds_the_architecture_from_preset_and_options(argv, expected):
+    """--preset conv, --architecture and --filters become the ModelConfig fields."""
+    assert _configs(argv) == expected
+
+
+def test_cli_refuses_filters_for_a_dense_model_and_bad_filter_text():
+    """--filters with a dense model raises ValueError; non-numbers fail parsing."""
+    import argparse
+
+    from vaeapp.train import parse_filters
+
+    with pytest.raises(ValueError, match="filters apply only to the conv"):
+        _configs("--filters 8,16")
+    with pytest.raises(ValueError, match="filters must list 2 channel counts"):
+        _configs("--architecture conv --filters 8")
+    with pytest.raises(argparse.ArgumentTypeError, match="filters must be comma-sep"):
+        parse_filters("8,x")
+
+
+def test_cli_help_documents_architecture_filters_and_presets():
+    """--help lists --architecture {dense,conv}, --filters and every preset."""
+    from vaeapp.train import build_parser
+
+    text = " ".join(build_parser().format_help().split())
+    assert "--architecture {dense,conv}" in text and "--filters FILTERS" in text
+    assert "--preset {tutorial,deep,conv}" in text
+    assert "conv: 784-conv32-conv64-256-2" in text and "deep: 784-512-256-2" in text
