@@ -1,7 +1,8 @@
 """What the browser needs to draw the latent map and decode live, packed small.
 
-Arrays travel as base64 of little-endian float32 (or uint8) bytes: a few
-hundred kB for the tutorial decoder instead of megabytes of JSON numbers.
+Arrays travel as base64 of little-endian float32 (or uint8) bytes, kernels as
+float16: a few hundred kB for the tutorial decoder instead of megabytes of JSON
+numbers. ``vaeapp/ui/decoder.js`` unpacks and runs the decoder layers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from vaeapp.data import CLASS_NAMES
+from vaeapp.inference import ConvTranspose2D, Dense, NumpyVAE
 from vaeapp.store import LoadedModel
 
 
@@ -28,27 +30,77 @@ def model_token(model: LoadedModel) -> str:
     return hashlib.sha1(key.encode()).hexdigest()[:12]
 
 
+def pack_decoder(vae: NumpyVAE) -> list[dict[str, Any]]:
+    """The decoder's layers as JSON-ready dicts for ``vaeapp/ui/decoder.js``.
+
+    Each layer has a ``"kind"``; the layers with weights also carry ``"n_in"``
+    and ``"n_out"`` (flat sizes), ``"w16"`` (the kernel as base64 float16),
+    ``"b"`` (the bias as base64 float32) and ``"activation"`` (``"relu"``, or
+    ``"sigmoid"`` on the last layer, which turns logits into pixel means):
+
+    - ``"dense"``: ``w16`` is the row-major ``(n_in, n_out)`` kernel;
+    - ``"reshape"``: ``{"shape": [h, w, c]}``, no weights; the flat values are
+      already a channels-last ``(h, w, c)`` map, so it only names the shape;
+    - ``"conv_transpose"``: ``"in_shape"`` ``[h, w, c_in]``, ``"out_shape"``
+      ``[h_out, w_out, c_out]``, ``"kernel"`` (side k), ``"stride"`` and
+      ``"pad"`` ``[top, left]`` (rows and columns cropped from the start of the
+      full ``(h - 1) * stride + k`` output); ``w16`` is the kernel row-major as
+      ``(c_in, k, k, c_out)``, so each input channel's taps are contiguous.
+    """
+    # Kernels travel as float16, half the bytes; the tests bound the live
+    # preview's difference from the float32 server decode at 0.01 per pixel.
+    layers = vae.decoder_layers()
+    packed: list[dict[str, Any]] = []
+    for k, layer in enumerate(layers):
+        activation = "sigmoid" if k == len(layers) - 1 else "relu"
+        if isinstance(layer, ConvTranspose2D):
+            spec = layer.spec
+            if not packed or packed[-1]["kind"] != "conv_transpose":
+                packed.append({"kind": "reshape", "shape": list(spec.in_shape)})
+            packed.append(
+                {
+                    "kind": "conv_transpose",
+                    "n_in": spec.n_in,
+                    "n_out": spec.n_out,
+                    "in_shape": list(spec.in_shape),
+                    "out_shape": list(spec.out_shape),
+                    "kernel": int(layer.kernel.shape[0]),
+                    "stride": spec.stride,
+                    "pad": list(spec.pad),
+                    "w16": b64(layer.kernel.transpose(3, 0, 1, 2), "<f2"),
+                    "b": b64(layer.bias),
+                    "activation": activation,
+                }
+            )
+        elif isinstance(layer, Dense):
+            packed.append(
+                {
+                    "kind": "dense",
+                    "n_in": int(layer.kernel.shape[0]),
+                    "n_out": int(layer.kernel.shape[1]),
+                    "w16": b64(layer.kernel, "<f2"),
+                    "b": b64(layer.bias),
+                    "activation": activation,
+                }
+            )
+        else:
+            raise ValueError(
+                f"cannot pack a {type(layer).__name__} decoder layer for the "
+                "browser; allowed: Dense, ConvTranspose2D"
+            )
+    return packed
+
+
 def pack_model(model: LoadedModel, dims: tuple[int, int] = (0, 1)) -> dict[str, Any]:
     """Decoder layers, map points (means in ``dims``) and labels, for the browser.
 
-    Each layer is ``{"n_in", "n_out", "w16", "b"}`` with ``w16`` the row-major
-    ``(n_in, n_out)`` kernel in float16 and ``b`` the float32 bias; ``points``
-    is ``(n, 2)`` float32, ``labels`` ``(n,)`` uint8.
+    ``layers`` is :func:`pack_decoder`'s list (dense layers keep the
+    ``{"n_in", "n_out", "w16", "b"}`` fields they always had); ``points`` is
+    ``(n, 2)`` float32, ``labels`` ``(n,)`` uint8.
     """
-    # Kernels travel as float16, half the bytes; the live preview differs from
-    # the float32 server decode by at most 0.004 per pixel (tested).
-    layers = [
-        {
-            "n_in": int(d.kernel.shape[0]),
-            "n_out": int(d.kernel.shape[1]),
-            "w16": b64(d.kernel, "<f2"),
-            "b": b64(d.bias),
-        }
-        for d in model.vae.decoder_layers()
-    ]
     points = model.latent_mean[:, list(dims)]
     return {
-        "layers": layers,
+        "layers": pack_decoder(model.vae),
         "latent_dim": model.record.model.latent_dim,
         "points": b64(points),
         "labels": b64(model.labels, "u1"),

@@ -21,6 +21,7 @@ from vaeapp.inference import (
     ConvTranspose2D,
     WeightsError,
     load_numpy_vae,
+    sigmoid,
 )
 from vaeapp.model_layout import (
     decoder_layers,
@@ -379,3 +380,99 @@ def test_cli_help_documents_architecture_filters_and_presets():
     assert "--architecture {dense,conv}" in text and "--filters FILTERS" in text
     assert "--preset {tutorial,deep,conv}" in text
     assert "conv: 784-conv32-conv64-256-2" in text and "deep: 784-512-256-2" in text
+
+
+def _decode_packed(packed: list[dict], z: np.ndarray) -> np.ndarray:
+    """What decoder.js computes, in NumPy, from pack_decoder's layers."""
+    import base64
+
+    def array(text: str, dtype: str) -> np.ndarray:
+        return np.frombuffer(base64.b64decode(text), dtype).astype(np.float32)
+
+    h = np.atleast_2d(np.asarray(z, np.float32))
+    for layer in packed:
+        if layer["kind"] == "reshape":
+            assert h.shape[1] == np.prod(layer["shape"])
+            continue
+        w, b = array(layer["w16"], "<f2"), array(layer["b"], "<f4")
+        if layer["kind"] == "dense":
+            h = h @ w.reshape(layer["n_in"], layer["n_out"]) + b
+        else:
+            (ih, iw, c), (oh, ow, co) = layer["in_shape"], layer["out_shape"]
+            k, s, (top, left) = layer["kernel"], layer["stride"], layer["pad"]
+            taps = np.einsum(
+                "nyxc,cabo->nyxabo", h.reshape(-1, ih, iw, c), w.reshape(c, k, k, co)
+            )
+            full = np.zeros((h.shape[0], (ih - 1) * s + k, (iw - 1) * s + k, co))
+            for a in range(k):
+                for bb in range(k):
+                    full[
+                        :, a : a + (ih - 1) * s + 1 : s, bb : bb + (iw - 1) * s + 1 : s
+                    ] += taps[:, :, :, a, bb]
+            h = (full[:, top : top + oh, left : left + ow] + b).reshape(len(h), -1)
+        h = sigmoid(h) if layer["activation"] == "sigmoid" else np.maximum(h, 0)
+    return h
+
+
+def _rounded_to_float16(vae):
+    """``vae`` with every decoder kernel rounded to float16, as the browser gets it."""
+    import dataclasses
+
+    def rounded(layer):
+        kernel = layer.kernel.astype(np.float16).astype(np.float32)
+        return dataclasses.replace(layer, kernel=kernel)
+
+    return dataclasses.replace(
+        vae,
+        decoder_hidden=tuple(rounded(layer) for layer in vae.decoder_hidden),
+        logits_head=rounded(vae.logits_head),
+    )
+
+
+def test_packed_conv_decoder_layout_and_float16_accuracy(keras_conv):
+    """pack_decoder's conv layers decode exactly like the model with float16
+    kernels, and within 0.02 per pixel of the float32 model (whose kernels are
+    inflated threefold per layer, which amplifies the rounding)."""
+    from vaeapp.browser_assets import pack_decoder
+
+    numpy_vae = load_numpy_vae(keras_conv[1], TINY_CONV)
+    packed = pack_decoder(numpy_vae)
+    kinds = ["dense"] * 3 + ["reshape"] + ["conv_transpose"] * 3
+    assert [layer["kind"] for layer in packed] == kinds
+    assert packed[3]["shape"] == [7, 7, 8]
+    last = packed[-1]
+    assert (last["in_shape"], last["out_shape"], last["stride"], last["pad"]) == (
+        [28, 28, 4],
+        [28, 28, 1],
+        1,
+        [1, 1],
+    )
+    assert (packed[4]["stride"], packed[4]["pad"], packed[4]["kernel"]) == (
+        2,
+        [0, 0],
+        3,
+    )
+    activations = [layer.get("activation") for layer in packed if "w16" in layer]
+    assert activations == ["relu"] * 5 + ["sigmoid"]
+    json.dumps(packed)  # plain JSON, ready for the component
+    z = np.random.default_rng(5).normal(0, 1.5, (50, 3)).astype(np.float32)
+    got = _decode_packed(packed, z)
+    assert np.abs(got - _rounded_to_float16(numpy_vae).decode(z)).max() < 1e-5
+    assert np.abs(got - numpy_vae.decode(z)).max() < 0.02
+
+
+def test_packed_dense_decoder_keeps_its_fields():
+    """Dense layers keep n_in, n_out, w16, b and gain kind and activation."""
+    from vaeapp.browser_assets import pack_decoder
+
+    folder = PRETRAINED_DIR / "mnist-tutorial"
+    vae = load_numpy_vae(folder / "model.weights.h5", read_record(folder).model)
+    packed = pack_decoder(vae)
+    fields = {"kind", "n_in", "n_out", "w16", "b", "activation"}
+    assert [set(layer) for layer in packed] == [fields, fields]
+    shapes = [(layer["n_in"], layer["n_out"]) for layer in packed]
+    assert shapes == [(2, 256), (256, 784)]
+    z = np.random.default_rng(6).normal(0, 1, (50, 2)).astype(np.float32)
+    got = _decode_packed(packed, z)
+    assert np.abs(got - _rounded_to_float16(vae).decode(z)).max() < 1e-5
+    assert np.abs(got - vae.decode(z)).max() < 0.01

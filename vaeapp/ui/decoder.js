@@ -1,0 +1,163 @@
+// The VAE's decoder in the browser: z -> 784 pixel intensities, for live
+// previews. A plain script with no imports: it defines fromB64, halfToFloat,
+// unpackDecoder and decode at the top level.
+//
+// The layers arrive as vaeapp.browser_assets.pack_decoder writes them: each has
+// a "kind"; those with weights carry n_in, n_out, w16 (the kernel, base64
+// float16), b (the bias, base64 float32) and an activation ("relu", or
+// "sigmoid" on the last, giving pixel means). Values flow as flat
+// Float32Arrays; a feature map (h, w, c) is channels-last, row-major.
+//   dense:          w16 is the (n_in, n_out) kernel, row-major.
+//   reshape:        shape [h, w, c]; names the map the flat values already are.
+//   conv_transpose: in_shape [h, w, c_in], out_shape [h_out, w_out, c_out],
+//                   kernel (side k), stride, pad [top, left] (cropped from the
+//                   start of the full (h - 1) * stride + k output); w16 is the
+//                   kernel as (c_in, k, k, c_out), row-major.
+
+// Base64 text -> a typed array of Type over its bytes (little-endian).
+function fromB64(text, Type) {
+  const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  return new Type(bytes.buffer);
+}
+
+// IEEE half-precision bits (Uint16Array) -> Float32Array.
+function halfToFloat(bits) {
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) {
+    const h = bits[i], sign = h & 0x8000 ? -1 : 1;
+    const exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
+    out[i] = exp === 0 ? sign * 2 ** -14 * (frac / 1024)
+      : exp === 31 ? (frac ? NaN : sign * Infinity)
+      : sign * 2 ** (exp - 15) * (1 + frac / 1024);
+  }
+  return out;
+}
+
+const DECODER_ACTIVATIONS = ["relu", "sigmoid"];
+
+function product(shape) {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+function unpackWeights(packed, kernelSize, index) {
+  const w = halfToFloat(fromB64(packed.w16, Uint16Array));
+  const b = fromB64(packed.b, Float32Array);
+  const nBias = packed.kind === "dense" ? packed.n_out : packed.out_shape[2];
+  if (w.length !== kernelSize || b.length !== nBias) {
+    throw new Error(
+      `decoder layer ${index} (${packed.kind}): kernel has ${w.length} values, ` +
+      `expected ${kernelSize}; bias has ${b.length}, expected ${nBias}`);
+  }
+  if (!DECODER_ACTIVATIONS.includes(packed.activation)) {
+    throw new Error(
+      `decoder layer ${index}: activation must be one of ` +
+      `${DECODER_ACTIVATIONS.join(", ")}, got ${packed.activation}`);
+  }
+  return { w, b, activation: packed.activation };
+}
+
+// Packed layers (pack_decoder's list) -> layers decode() runs. Throws an Error
+// naming the layer when a kind is unknown, a size does not match its shape, or
+// one layer's output size is not the next one's input size.
+function unpackDecoder(packedLayers) {
+  const layers = [];
+  let size = null;
+  packedLayers.forEach((p, index) => {
+    let layer;
+    if (p.kind === "dense") {
+      layer = { kind: "dense", nIn: p.n_in, nOut: p.n_out,
+                ...unpackWeights(p, p.n_in * p.n_out, index) };
+    } else if (p.kind === "reshape") {
+      const n = product(p.shape);
+      layer = { kind: "reshape", shape: p.shape.slice(), nIn: n, nOut: n };
+    } else if (p.kind === "conv_transpose") {
+      const [, , cIn] = p.in_shape, cOut = p.out_shape[2], k = p.kernel;
+      layer = {
+        kind: "conv_transpose", nIn: product(p.in_shape), nOut: product(p.out_shape),
+        inShape: p.in_shape.slice(), outShape: p.out_shape.slice(),
+        k, stride: p.stride, pad: p.pad.slice(),
+        ...unpackWeights(p, cIn * k * k * cOut, index),
+      };
+    } else {
+      throw new Error(
+        `decoder layer ${index}: kind must be dense, reshape or conv_transpose, ` +
+        `got ${p.kind}`);
+    }
+    if (size !== null && layer.nIn !== size) {
+      throw new Error(
+        `decoder layer ${index} (${p.kind}) takes ${layer.nIn} values but the ` +
+        `layer before gives ${size}`);
+    }
+    size = layer.nOut;
+    layers.push(layer);
+  });
+  return layers;
+}
+
+function activate(out, activation) {
+  if (activation === "sigmoid") {
+    for (let j = 0; j < out.length; j++) out[j] = 1 / (1 + Math.exp(-out[j]));
+  } else {
+    for (let j = 0; j < out.length; j++) if (out[j] < 0) out[j] = 0;
+  }
+}
+
+// (n_in) -> (n_out): out = h @ w + b, skipping zero inputs (ReLU makes many).
+function denseForward(layer, h) {
+  const { nIn, nOut, w } = layer;
+  const out = new Float32Array(nOut);
+  out.set(layer.b);
+  for (let i = 0; i < nIn; i++) {
+    const v = h[i];
+    if (v === 0) continue;
+    const row = i * nOut;
+    for (let j = 0; j < nOut; j++) out[j] += v * w[row + j];
+  }
+  return out;
+}
+
+// (h * w * c_in) -> (h_out * w_out * c_out): every nonzero input value adds
+// its k x k x c_out contribution to the output pixels its taps reach.
+function convTransposeForward(layer, x) {
+  const [h, wIn, cIn] = layer.inShape, [oh, ow, cOut] = layer.outShape;
+  const { k, stride, w, b } = layer, [top, left] = layer.pad;
+  const out = new Float32Array(oh * ow * cOut);
+  for (let p = 0; p < oh * ow; p++) out.set(b, p * cOut);
+  const tapStride = k * k * cOut;
+  for (let y = 0; y < h; y++) {
+    for (let x0 = 0; x0 < wIn; x0++) {
+      const inBase = (y * wIn + x0) * cIn;
+      for (let c = 0; c < cIn; c++) {
+        const v = x[inBase + c];
+        if (v === 0) continue;
+        const wc = c * tapStride;
+        for (let a = 0; a < k; a++) {
+          const oy = y * stride + a - top;
+          if (oy < 0 || oy >= oh) continue;
+          for (let bb = 0; bb < k; bb++) {
+            const ox = x0 * stride + bb - left;
+            if (ox < 0 || ox >= ow) continue;
+            const ob = (oy * ow + ox) * cOut, wb = wc + (a * k + bb) * cOut;
+            for (let o = 0; o < cOut; o++) out[ob + o] += v * w[wb + o];
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// z (array of latent_dim numbers) -> Float32Array of 784 pixel intensities in
+// [0, 1]; model.layers is unpackDecoder's result.
+function decode(model, z) {
+  let h = Float32Array.from(z);
+  if (h.length !== model.layers[0].nIn) {
+    throw new Error(`decode: z has ${h.length} values, the decoder takes ${model.layers[0].nIn}`);
+  }
+  for (const layer of model.layers) {
+    if (layer.kind === "reshape") continue;
+    h = layer.kind === "dense" ? denseForward(layer, h) : convTransposeForward(layer, h);
+    activate(h, layer.activation);
+  }
+  return h;
+}
