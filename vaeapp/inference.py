@@ -1,4 +1,5 @@
-"""The trained VAE in plain NumPy: no TensorFlow import, safe weight reading.
+"""The trained VAE, dense or conv, in plain NumPy: no TensorFlow import, safe
+weight reading.
 
 The weights are read from the same Keras ``.weights.h5`` file that training
 writes, by h5py, as plain arrays: nothing in the file is ever executed, HDF5

@@ -430,9 +430,9 @@ def _rounded_to_float16(vae):
 
 
 def test_packed_conv_decoder_layout_and_float16_accuracy(keras_conv):
-    """pack_decoder's conv layers decode exactly like the model with float16
-    kernels, and within 0.02 per pixel of the float32 model (whose kernels are
-    inflated threefold per layer, which amplifies the rounding)."""
+    """Packed conv layers decode like float16 kernels (1e-5) and float32 (0.02)."""
+    # 0.02, not 0.01: this fixture's kernels are inflated threefold per layer,
+    # which amplifies the float16 rounding; the trained model is held to 0.01.
     from vaeapp.browser_assets import pack_decoder
 
     numpy_vae = load_numpy_vae(keras_conv[1], TINY_CONV)
