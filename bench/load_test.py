@@ -35,7 +35,7 @@ ARGS = [
     "--disable-gpu",
     "--disable-background-networking",
 ]
-DIGIT = '[data-testid="stImage"]:has-text("Decoded at the selected z") img'
+DIGIT = "img.vae-digit"  # the explorer's decoded digit
 # Streamlit 1.67 sliders: a hidden <input type="range" aria-label="z1">.
 SLIDER = '[data-testid="stSlider"] input[type="range"][aria-label="{}"]'
 
@@ -116,9 +116,7 @@ async def slider_change(page, session: Session) -> None:
     start = time.perf_counter()
     await page.keyboard.press(random.choice(["ArrowRight", "ArrowLeft"]))
     await page.wait_for_function(
-        "(old) => { const i = [...document.querySelectorAll("
-        "'[data-testid=stImage]')].find((e) => e.textContent.includes("
-        "'Decoded at the selected z'))?.querySelector('img');"
+        "(old) => { const i = document.querySelector('img.vae-digit');"
         " return i && i.src !== old && i.complete; }",
         arg=before,
         timeout=15000,

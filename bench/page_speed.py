@@ -56,8 +56,7 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1400, "height": 1000}
 MAP_SVG = ".vae-map .main-svg"
-DIGIT_CAPTION = "Decoded at the selected z"  # the explorer's st.image caption
-DIGIT_IMG = f'[data-testid="stImage"]:has-text("{DIGIT_CAPTION}") img'
+DIGIT_IMG = "img.vae-digit"  # the explorer's decoded digit
 GRID_IMG = "img.vae-grid"
 Z1_SLIDER = '[data-testid="stSlider"] input[type="range"][aria-label="z1"]'
 SERVER_TIMEOUT_S = 120.0
@@ -70,14 +69,7 @@ GOAL_CHANGE_MS = 150.0
 GOAL_LIVE_PER_S = 30.0
 GOAL_GRID_MS = {15: 5.0, 30: 20.0}
 
-_JS_DIGIT = """const digitImg = () => {
-  for (const el of document.querySelectorAll('[data-testid="stImage"]')) {
-    if (el.textContent.includes('Decoded at the selected z')) {
-      return el.querySelector('img');
-    }
-  }
-  return null;
-};"""
+_JS_DIGIT = """const digitImg = () => document.querySelector('img.vae-digit');"""
 
 
 def _with_digit(js: str) -> str:

@@ -50,3 +50,11 @@ def run_until_warning(at: AppTest, text: str, timeout: float = 180) -> None:
         if any(text in w.value for w in at.warning):
             return
     pytest.fail(f"no warning with {text!r} within {timeout:.0f} s")
+
+
+def open_tool(at: AppTest, label: str) -> AppTest:
+    """Open the tool tab called ``label`` (only the open tab runs) and rerun."""
+    from vaeapp.ui import keys
+
+    at.session_state[keys.TOOLS_TAB] = label
+    return at.run()

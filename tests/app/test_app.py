@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_helpers import component_data, new_app, run_until_warning, walk
+from app_helpers import component_data, new_app, run_until_warning
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -20,9 +20,8 @@ TIMEOUT = 60
 
 
 def _digit_url(at: AppTest) -> str:
-    images = list(walk(at._tree[0], "image"))
-    assert images, "no decoded digit image on the page"
-    return images[0].proto.imgs[0].url
+    """The data URL of the decoded digit next to the map."""
+    return component_data(at, "vaeapp.digit")["src"]
 
 
 def _markdown(at: AppTest) -> str:

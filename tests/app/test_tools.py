@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from app_helpers import explorer_data, new_app, walk
+from app_helpers import explorer_data, new_app, open_tool, walk
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +28,7 @@ def test_tools_are_all_present() -> None:
 
 def test_prior_samples_are_marked_on_the_map() -> None:
     """Drawing prior samples puts that many stars on the latent map."""
-    at = new_app().run()
+    at = open_tool(new_app().run(), "Sample")
     at.slider(key="sample_count").set_value(5).run()
     at.button(key="draw").click().run()
     assert not at.exception
@@ -39,7 +39,7 @@ def test_prior_samples_are_marked_on_the_map() -> None:
 
 def test_interpolation_path_runs_from_a_to_current_z() -> None:
     """The path shown on the map starts at the saved point A and ends at z."""
-    at = new_app().run()
+    at = open_tool(new_app().run(), "Interpolate")
     at.slider(key="z_slider_0").set_value(-1.0).run()
     at.button(key="save_a").click().run()
     at.slider(key="z_slider_0").set_value(2.0).run()
@@ -53,7 +53,7 @@ def test_interpolation_path_runs_from_a_to_current_z() -> None:
 
 def test_neighbours_table_lists_eight_sorted_distances() -> None:
     """The neighbours table holds 8 test digits, nearest first."""
-    at = new_app().run()
+    at = open_tool(new_app().run(), "Neighbours")
     table = at.dataframe[0].value
     assert len(table) == 8
     distances = table["distance"].tolist()
@@ -62,6 +62,15 @@ def test_neighbours_table_lists_eight_sorted_distances() -> None:
 
 def test_neighbours_show_the_test_images_themselves() -> None:
     """With the shipped test images, the strip shows real test digits, not decodes."""
-    at = new_app().run()
+    at = open_tool(new_app().run(), "Neighbours")
     captions = [img.proto.imgs[0].caption for img in walk(at._tree[0], "image")]
     assert "The nearest test digits, nearest first" in captions
+
+
+def test_only_the_open_tool_tab_runs() -> None:
+    """Training-curve charts are built only once their tab is opened."""
+    at = new_app().run()
+    assert not list(walk(at._tree[0], "plotly_chart"))
+    at = open_tool(at, "Training curves")
+    assert not at.exception
+    assert list(walk(at._tree[0], "plotly_chart"))

@@ -41,8 +41,7 @@ VIEWPORT = {"width": 1400, "height": 1000}
 
 # Selectors of the page's main parts (see vaeapp/ui/explorer.js, grid_click.js).
 MAP_SVG = ".vae-map .main-svg"
-DIGIT_CAPTION = "Decoded at the selected z"
-DIGIT_IMG = f'[data-testid="stImage"]:has-text("{DIGIT_CAPTION}") img'
+DIGIT_IMG = "img.vae-digit"  # the explorer's decoded digit
 GRID_IMG = "img.vae-grid"
 
 if str(REPO) not in sys.path:  # the tests read app defaults from vaeapp

@@ -24,8 +24,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 from vaeapp.manifold import GRID_N_DEFAULT, GRID_Q_DEFAULT, grid_axis  # noqa: E402
 
-DIGIT_CAPTION = "Decoded at the selected z"  # the explorer's st.image caption
-DIGIT_IMG = f'[data-testid="stImage"]:has-text("{DIGIT_CAPTION}") img'
+DIGIT_IMG = "img.vae-digit"  # the explorer's decoded digit
 GRID_IMG = "img.vae-grid"
 LIVE_CANVAS = 'canvas[data-testid="vae-live"]'
 # Streamlit 1.67 sliders are react-aria sliders: a visually hidden
@@ -38,14 +37,7 @@ CLICK_TARGETS = ((3.5, 3.5), (-3.5, 3.5), (3.5, -3.5), (-3.5, -3.5))
 EMPTY_RADIUS = 0.3
 
 # JavaScript that finds the explorer's decoded digit (other st.image's exist).
-_JS_DIGIT = """const digitImg = () => {
-  for (const el of document.querySelectorAll('[data-testid="stImage"]')) {
-    if (el.textContent.includes('Decoded at the selected z')) {
-      return el.querySelector('img');
-    }
-  }
-  return null;
-};"""
+_JS_DIGIT = """const digitImg = () => document.querySelector('img.vae-digit');"""
 
 
 def _with_digit(js: str) -> str:

@@ -20,6 +20,7 @@ from vaeapp.manifold import (
 from vaeapp.preprocess import posterior_ellipse
 from vaeapp.store import LoadedModel
 from vaeapp.ui import keys
+from vaeapp.ui.digit_view import digit_picture
 from vaeapp.ui.explorer import latent_explorer
 from vaeapp.ui.grid_view import grid_picture
 from vaeapp.ui.inspect_view import inspect_panel, inspected_ellipse, pick
@@ -29,6 +30,7 @@ from vaeapp.ui.sidebar import sidebar
 from vaeapp.ui.tools import tools_section
 
 DIGIT_SCALE = 8
+DIGIT_CAPTION = "Decoded at the selected z"
 OWN_DIGIT_COLOUR = "#c92a2a"
 MAX_SLIDERS_SHOWN = 4
 
@@ -159,18 +161,13 @@ def explorer_section(model: LoadedModel) -> None:
         inspect_panel(model, model_token(model))
     with right:
         z = np.asarray(st.session_state[keys.Z], dtype=np.float32)
-        picture = digit_image(model.vae.decode(z)[0], DIGIT_SCALE)
-        st.image(
-            picture,
-            caption="Decoded at the selected z",
-            width=28 * DIGIT_SCALE,
-            output_format="PNG",
-        )
+        pixels = model.vae.decode(z)[0]
+        digit_picture(pixels, DIGIT_CAPTION, 28 * DIGIT_SCALE)
         st.markdown(" ".join(f"`z{i + 1} = {v:+.2f}`" for i, v in enumerate(z)))
         _sliders(latent_dim)
         st.download_button(
             "Download digit (PNG)",
-            png_bytes(picture),
+            png_bytes(digit_image(pixels, DIGIT_SCALE)),
             file_name="digit.png",
             mime="image/png",
             key="download_digit",

@@ -326,6 +326,10 @@ def tools_section(model: LoadedModel) -> None:
         _dimensions,
         _download,
     )
-    for tab, tool in zip(st.tabs(names), tools, strict=True):
-        with tab:
-            tool(model)
+    # Only the open tab runs: the others (Plotly charts, the model zip) would
+    # cost every first page and every rerun of this part for nothing.
+    tabs = st.tabs(names, key=keys.TOOLS_TAB, on_change="rerun")
+    for tab, tool in zip(tabs, tools, strict=True):
+        if tab.open:
+            with tab:
+                tool(model)

@@ -1,0 +1,56 @@
+"""The decoded digit next to the map, drawn from a data URL (a v2 component).
+
+An ``st.image`` would be served as a media file: the browser fetches it over
+HTTP after each rerun, a round trip on the path from a slider move to the new
+digit. A 28x28 PNG is a few hundred bytes, so it travels inside the rerun's
+message and CSS upscales it without blur.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from vaeapp.images import png_bytes, to_uint8
+
+_JS = Path(__file__).with_name("digit_view.js").read_text(encoding="utf-8")
+_CSS = """
+.vae-digit-figure { margin: 0; text-align: center; }
+img.vae-digit { image-rendering: pixelated; border-radius: 6px; display: block;
+  background: #000; width: 100%; aspect-ratio: 1; margin: 0 auto; }
+.vae-digit-figure figcaption { color: #808495; font-size: 0.85rem; margin-top: 4px; }
+"""
+
+
+@st.cache_resource(show_spinner=False)
+def _component() -> Callable[..., Any]:
+    return st.components.v2.component(
+        "vaeapp.digit", js=_JS, css=_CSS, isolate_styles=False
+    )
+
+
+def digit_src(pixels: np.ndarray) -> str:
+    """Pixels ``(784,)`` in [0, 1] -> a ``data:image/png`` URL of the 28x28 digit."""
+    image = to_uint8(pixels).reshape(28, 28)
+    return "data:image/png;base64," + base64.b64encode(png_bytes(image)).decode()
+
+
+def digit_picture(
+    pixels: np.ndarray, caption: str, size: int, key: str = "digit"
+) -> Any:
+    """Show one decoded digit ``(784,)`` as a ``size`` x ``size`` px picture."""
+    return _component()(
+        data={
+            "src": digit_src(pixels),
+            "caption": caption,
+            "size": int(size),
+            "alt": caption,
+        },
+        key=key,
+        height=size + 28,
+    )
