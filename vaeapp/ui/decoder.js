@@ -14,9 +14,14 @@
 //                   start of the full (h - 1) * stride + k output); w16 is the
 //                   kernel as (c_in, k, k, c_out), row-major.
 
-// Base64 text -> a typed array of Type over its bytes (little-endian).
+// Base64 text -> a typed array of Type over its bytes (little-endian). A
+// plain loop over atob's output: Array.from with a mapping callback took
+// ~0.1 s per megabyte on the first page.
 function fromB64(text, Type) {
-  const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  if (Uint8Array.fromBase64) return new Type(Uint8Array.fromBase64(text).buffer);
+  const chars = atob(text);
+  const bytes = new Uint8Array(chars.length);
+  for (let i = 0; i < chars.length; i++) bytes[i] = chars.charCodeAt(i);
   return new Type(bytes.buffer);
 }
 

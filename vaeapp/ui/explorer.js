@@ -1,6 +1,6 @@
 // Latent explorer: a Plotly map of the encoded test set that doubles as a pad.
 // Moving or dragging the pointer over the map decodes the latent point under it
-// in the browser (the decoder is a few dense layers) and draws it live; a click
+// in the browser (decoder.js, dense or convolutional) and draws it live; a click
 // or release commits z to Python through the "commit" trigger. Heavy data (the
 // decoder's weights, 10,000 points, Plotly itself) arrives once per session and
 // is cached on window, keyed by the model's token; later renders carry only z.
@@ -12,62 +12,15 @@ const PALETTE = [
   "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
 ];
 
-// Base64 -> typed array. A plain loop over atob's output: Array.from with a
-// mapping callback took ~0.1 s for a megabyte on the first page.
-function fromB64(text, Type) {
-  if (Uint8Array.fromBase64) return new Type(Uint8Array.fromBase64(text).buffer);
-  const chars = atob(text);
-  const bytes = new Uint8Array(chars.length);
-  for (let i = 0; i < chars.length; i++) bytes[i] = chars.charCodeAt(i);
-  return new Type(bytes.buffer);
-}
-
-// IEEE half-precision bits (Uint16Array) -> Float32Array.
-function halfToFloat(bits) {
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) {
-    const h = bits[i], sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
-    out[i] = exp === 0 ? sign * 2 ** -14 * (frac / 1024)
-      : exp === 31 ? (frac ? NaN : sign * Infinity)
-      : sign * 2 ** (exp - 15) * (1 + frac / 1024);
-  }
-  return out;
-}
-
 function unpack(assets) {
   return {
     latentDim: assets.latent_dim,
-    layers: assets.layers.map((l) => ({
-      nIn: l.n_in, nOut: l.n_out,
-      w: halfToFloat(fromB64(l.w16, Uint16Array)), b: fromB64(l.b, Float32Array),
-    })),
+    layers: unpackDecoder(assets.layers),
     points: fromB64(assets.points, Float32Array),
     labels: fromB64(assets.labels, Uint8Array),
     count: assets.count,
     names: assets.names,
   };
-}
-
-// z (Float32Array of latentDim) -> 784 pixel intensities in [0, 1].
-function decode(model, z) {
-  let h = z;
-  model.layers.forEach((layer, k) => {
-    const out = new Float32Array(layer.nOut);
-    out.set(layer.b);
-    for (let i = 0; i < layer.nIn; i++) {
-      const v = h[i];
-      if (v === 0) continue;
-      const row = i * layer.nOut;
-      for (let j = 0; j < layer.nOut; j++) out[j] += v * layer.w[row + j];
-    }
-    const last = k === model.layers.length - 1;
-    for (let j = 0; j < layer.nOut; j++) {
-      out[j] = last ? 1 / (1 + Math.exp(-out[j])) : Math.max(out[j], 0);
-    }
-    h = out;
-  });
-  return h;
 }
 
 // Draws 784 intensities; returns how many were not finite (shown as black).

@@ -21,7 +21,11 @@ MAP_HEIGHT = 480
 # Plotly's scatter + scattergl partial bundle (see vendor/README.md): a third of
 # the full plotly.js, so the first page parses it three times faster.
 PLOTLY_BUNDLE = Path(__file__).with_name("vendor") / "plotly-gl2d-3.7.0.min.js"
-_JS = (Path(__file__).with_name("explorer.js")).read_text(encoding="utf-8")
+# decoder.js (the decoder in the browser) defines the functions explorer.js uses.
+_JS = "\n".join(
+    (Path(__file__).with_name(name)).read_text(encoding="utf-8")
+    for name in ("decoder.js", "explorer.js")
+)
 _CSS = """
 .vae-explorer { display: flex; gap: 12px; align-items: flex-start; }
 .vae-map { flex: 1 1 auto; min-width: 0; cursor: crosshair; touch-action: none; }
