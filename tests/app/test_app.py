@@ -117,3 +117,29 @@ def test_retrain_one_epoch_finishes_and_switches(
     assert len(trained) == 1
     assert trained[0].name in _markdown(at)
     assert read_record(trained[0]).epochs_trained == 1
+
+
+def test_conv_retrain_switches_to_a_live_conv_model(
+    small_mnist: Path, isolated_home: Path
+) -> None:
+    """A 1-epoch conv retrain publishes a conv model; the page decodes it live."""
+    at = new_app().run()
+    fields = {n.label: n for n in at.sidebar.number_input}
+    fields["Epochs"].set_value(1)
+    fields["Batch size"].set_value(50)
+    fields["Training images (0: all)"].set_value(200)
+    at.sidebar.text_input[0].set_value("16")  # hidden widths
+    next(r for r in at.sidebar.radio if r.label == "Architecture").set_value("conv")
+    at.sidebar.button[0].click()  # the form's submit button
+    at.run()
+    assert not at.error, [e.value for e in at.error]
+    run_until_warning(at, "Training finished")
+    trained = [p for p in isolated_home.iterdir() if not p.name.startswith(".")]
+    assert read_record(trained[0]).model.architecture == "conv"
+    assert not at.exception
+    layers = component_data(at, "vaeapp.latent_explorer")["assets"]["layers"]
+    assert "conv_transpose" in [layer["kind"] for layer in layers]
+    before = _digit_url(at)
+    at.slider(key="z_slider_0").set_value(2.0).run()
+    assert not at.exception
+    assert _digit_url(at) != before

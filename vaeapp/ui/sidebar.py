@@ -10,7 +10,9 @@ import streamlit as st
 
 from vaeapp import jobs
 from vaeapp.config import (
+    ARCHITECTURES,
     DATASETS,
+    FILTERS_DEFAULT,
     LR_MAX,
     OPTIMIZERS,
     ModelConfig,
@@ -138,12 +140,25 @@ def _retrain_form() -> None:
         dataset = c2.selectbox("Data", DATASETS)
         size = c1.number_input("Training images (0: all)", 0, 60000, 10000, step=1000)
         seed = c2.number_input("Seed", 0, 2**31 - 1, 0)
+        architecture = st.radio(
+            "Architecture",
+            ARCHITECTURES,
+            horizontal=True,
+            help="dense: fully connected layers; conv: two stride-2 convolutions "
+            f"({FILTERS_DEFAULT[0]} and {FILTERS_DEFAULT[1]} channels) before "
+            "the hidden widths, transposed convolutions in the decoder",
+        )
         submitted = st.form_submit_button("Retrain", type="primary")
     if not submitted:
         return
     try:
         hidden_widths = parse_widths(hidden)
-        ModelConfig(hidden=hidden_widths, latent_dim=int(latent), beta=float(beta))
+        ModelConfig(
+            hidden=hidden_widths,
+            latent_dim=int(latent),
+            beta=float(beta),
+            architecture=architecture,
+        )
         TrainConfig(
             epochs=int(epochs),
             batch_size=int(batch),
@@ -167,6 +182,8 @@ def _retrain_form() -> None:
         st.error(f"Cannot train: {reason}")
         return
     args = [
+        "--architecture",
+        architecture,
         "--hidden",
         ",".join(str(w) for w in hidden_widths),
         "--latent-dim",
