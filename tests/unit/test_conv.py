@@ -465,14 +465,31 @@ def test_packed_dense_decoder_keeps_its_fields():
     """Dense layers keep n_in, n_out, w16, b and gain kind and activation."""
     from vaeapp.browser_assets import pack_decoder
 
-    folder = PRETRAINED_DIR / "mnist-tutorial"
+    folder = PRETRAINED_DIR / "mnist-deep"
     vae = load_numpy_vae(folder / "model.weights.h5", read_record(folder).model)
     packed = pack_decoder(vae)
     fields = {"kind", "n_in", "n_out", "w16", "b", "activation"}
-    assert [set(layer) for layer in packed] == [fields, fields]
+    assert [set(layer) for layer in packed] == [fields] * 3
     shapes = [(layer["n_in"], layer["n_out"]) for layer in packed]
-    assert shapes == [(2, 256), (256, 784)]
+    assert shapes == [(2, 256), (256, 512), (512, 784)]
     z = np.random.default_rng(6).normal(0, 1, (50, 2)).astype(np.float32)
     got = _decode_packed(packed, z)
     assert np.abs(got - _rounded_to_float16(vae).decode(z)).max() < 1e-5
     assert np.abs(got - vae.decode(z)).max() < 0.01
+
+
+def test_shipped_conv_model_matches_its_keras_latents_and_packs_within_001():
+    """mnist-conv loads as conv; NumPy encodes like Keras did; float16 within 0.01."""
+    from vaeapp.browser_assets import pack_decoder
+    from vaeapp.store import load_model
+
+    model = load_model(PRETRAINED_DIR / "mnist-conv")
+    assert model.record.model == ModelConfig.preset("conv")
+    assert model.test_images is not None
+    # latents.npz holds the Keras encoder's means of the shipped test images
+    x = model.test_images[:500].astype(np.float32) / np.float32(255)
+    mean, _ = model.vae.encode(x)
+    assert np.abs(mean - model.latent_mean[:500]).max() < PARITY_TOL
+    z = np.random.default_rng(7).normal(0, 1, (100, 2)).astype(np.float32)
+    got = _decode_packed(pack_decoder(model.vae), z)
+    assert np.abs(got - model.vae.decode(z)).max() < 0.01
