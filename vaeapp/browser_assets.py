@@ -91,14 +91,13 @@ def pack_decoder(vae: NumpyVAE) -> list[dict[str, Any]]:
     return packed
 
 
-def pack_model(model: LoadedModel, dims: tuple[int, int] = (0, 1)) -> dict[str, Any]:
-    """Decoder layers, map points (means in ``dims``) and labels, for the browser.
+def pack_model(model: LoadedModel, points: np.ndarray) -> dict[str, Any]:
+    """Decoder layers, map points ``(n, 2)`` and labels, for the browser.
 
     ``layers`` is :func:`pack_decoder`'s list (dense layers keep the
     ``{"n_in", "n_out", "w16", "b"}`` fields they always had); ``points`` is
     ``(n, 2)`` float32, ``labels`` ``(n,)`` uint8.
     """
-    points = model.latent_mean[:, list(dims)]
     return {
         "layers": pack_decoder(model.vae),
         "latent_dim": model.record.model.latent_dim,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
 from app_helpers import explorer_data
 from streamlit.testing.v1 import AppTest
+
+from vaeapp.store import load_model
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,8 +50,22 @@ def test_five_dimensional_model_gets_sliders_and_chosen_map_dims(
     at.selectbox(key="map_x").set_value(2).run()
     at.selectbox(key="map_y").set_value(4).run()
     data = explorer_data(at)
-    assert data["dims"] == [2, 4]
+    assert data["axis_titles"] == ["z3", "z5"]
+    assert data["u"] == [0, 0, 1, 0, 0] and data["v"] == [0, 0, 0, 0, 1]
     assert data["assets"]["points"], "new dimensions resend the map's points"
     assert len(data["z"]) == 5
     at.slider(key="z_slider_4").set_value(1.25).run()
     assert explorer_data(at)["z"][4] == 1.25
+    # PCA view: the plane of the two main directions of the encoded test set.
+    at.radio(key="map_view").set_value("pca").run()
+    assert not at.exception
+    data = explorer_data(at)
+    assert data["axis_titles"][0].startswith("PC1 (")
+    u, v = np.array(data["u"]), np.array(data["v"])
+    assert u @ u == pytest.approx(1) and v @ v == pytest.approx(1)
+    assert u @ v == pytest.approx(0, abs=1e-9)
+    points = np.frombuffer(base64.b64decode(data["assets"]["points"]), "<f4")
+    np.testing.assert_allclose(points.reshape(-1, 2).mean(axis=0), 0, atol=1e-4)
+    z = np.array(data["z"])
+    mean = load_model(isolated_home / "five").latent_mean.astype(np.float64).mean(0)
+    np.testing.assert_allclose(data["marker"], [(z - mean) @ u, (z - mean) @ v])

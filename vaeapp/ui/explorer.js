@@ -95,7 +95,7 @@ function shapes(data) {
     out.push({ type: "circle", x0: x - r, x1: x + r, y0: y - r, y1: y + r,
                fillcolor: "#ffd43b", line: { color: "#111", width: 1 } });
   }
-  const x = data.z[data.dims[0]], y = data.z[data.dims[1]], m = 0.18;
+  const [x, y] = data.marker, m = 0.18;
   const cross = { color: "#111", width: 3 };
   out.push({ type: "line", x0: x - m, x1: x + m, y0: y - m, y1: y + m, line: cross });
   out.push({ type: "line", x0: x - m, x1: x + m, y0: y + m, y1: y - m, line: cross });
@@ -183,11 +183,12 @@ function attachPointer(root) {
   function show(xy) {
     const st = root.__state;
     const z = Float32Array.from(st.z);
-    z[st.dims[0]] = xy[0];
-    z[st.dims[1]] = xy[1];
+    // Move z within the map's plane only: z + dx * u + dy * v.
+    const dx = xy[0] - st.marker[0], dy = xy[1] - st.marker[1];
+    for (let k = 0; k < z.length; k++) z[k] += dx * st.u[k] + dy * st.v[k];
     const bad = drawDigit(live, decode(st.model, z));
     if (bad) root.dataset.nonfinite = String(Number(root.dataset.nonfinite || 0) + bad);
-    label.textContent = `z${st.dims[0] + 1} = ${xy[0].toFixed(2)}, z${st.dims[1] + 1} = ${xy[1].toFixed(2)}`;
+    label.textContent = `${st.titles[0]} = ${xy[0].toFixed(2)}, ${st.titles[1]} = ${xy[1].toFixed(2)}`;
     const now = performance.now();
     frames.push(now);
     frames = frames.filter((t) => now - t < 1000);
@@ -255,11 +256,12 @@ export default function (component) {
     attachPointer(root);
   }
   root.__state = {
-    model, z: data.z, dims: data.dims,
+    model, z: data.z, u: data.u, v: data.v, marker: data.marker,
+    titles: data.axis_titles.map((t) => t.split(" ")[0]),
     commit: (xy) => setTriggerValue("commit", xy),
   };
   const mapDiv = root.querySelector(".vae-map");
-  const key = `${data.token}|${data.dims}|${data.height}`;
+  const key = `${data.token}|${data.height}`;
   if (root.dataset.key !== key) {
     const kind = webglAvailable() ? "scattergl" : "scatter";
     const index = [];

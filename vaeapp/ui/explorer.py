@@ -11,9 +11,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
 from vaeapp.browser_assets import model_token, pack_model
+from vaeapp.projection import Plane
 from vaeapp.store import LoadedModel
 from vaeapp.ui import keys
 
@@ -51,8 +53,9 @@ def _plotly_js() -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _packed(path: str, token: str, dims: tuple[int, int], _model: LoadedModel) -> dict:
-    return pack_model(_model, dims)
+def _packed(token: str, _model: LoadedModel, _plane: Plane) -> dict:
+    points = _plane.coords(_model.latent_mean).astype(np.float32)
+    return pack_model(_model, points)
 
 
 def _on_missing() -> None:
@@ -64,7 +67,7 @@ def _on_missing() -> None:
 def latent_explorer(
     model: LoadedModel,
     z: list[float],
-    dims: tuple[int, int],
+    plane: Plane,
     axis_range: tuple[float, float],
     grid_rect: tuple[float, float, float, float] | None,
     on_commit: Callable[[], None],
@@ -74,29 +77,33 @@ def latent_explorer(
     key: str = "explorer",
 ) -> Any:
     """Mount the map; ``on_commit`` runs when a click or release picks a z,
-    which is then in ``st.session_state[key].commit`` as ``[x, y]``, or as
-    ``[x, y, i]`` when the release was on test point ``i`` (x, y its mean).
+    which is then in ``st.session_state[key].commit`` as map coordinates
+    ``[x, y]`` on ``plane``, or as ``[x, y, i]`` when the release was on test
+    point ``i``.
 
     ``path`` and ``samples`` are lists of ``[x, y]`` points in the shown
     dimensions, drawn as an interpolation path and prior samples; ``ellipses``
     are ``(outline, css colour)`` pairs, e.g. posterior outlines.
     """
-    token = f"{model_token(model)}-{dims[0]}-{dims[1]}"
+    token = f"{model_token(model)}-{plane.key}"
     sent = st.session_state.setdefault(keys.SENT_TOKENS, set())
     data: dict[str, Any] = {
         "token": token,
         "z": [float(v) for v in z],
-        "dims": list(dims),
+        # The browser moves z within the plane: z + dx * u + dy * v.
+        "u": plane.u.tolist(),
+        "v": plane.v.tolist(),
+        "marker": plane.coords(np.asarray(z, np.float64)).tolist(),
         "range": list(axis_range),
         "grid_rect": list(grid_rect) if grid_rect else None,
         "height": MAP_HEIGHT,
-        "axis_titles": [f"z{dims[0] + 1}", f"z{dims[1] + 1}"],
+        "axis_titles": list(plane.titles),
         "path": path or [],
         "samples": samples or [],
         "ellipses": [{"points": p, "color": c} for p, c in ellipses or []],
     }
     if token not in sent:
-        data["assets"] = _packed(str(model.record.path), token, dims, model)
+        data["assets"] = _packed(token, model, plane)
         sent.add(token)
     if not st.session_state.get(keys.PLOTLY_SENT):
         data["plotly"] = _plotly_js()

@@ -9,7 +9,7 @@ import streamlit as st
 from vaeapp.analysis import Inspection, inspect_digit
 from vaeapp.data import CLASS_NAMES
 from vaeapp.images import digit_image, error_image
-from vaeapp.preprocess import posterior_ellipse
+from vaeapp.projection import Plane
 from vaeapp.store import LoadedModel
 from vaeapp.ui import keys
 
@@ -38,15 +38,14 @@ def pick(model: LoadedModel, index: object) -> str | None:
 
 
 def inspected_ellipse(
-    model: LoadedModel, dims: tuple[int, int]
+    model: LoadedModel, plane: Plane
 ) -> tuple[list[list[float]], str] | None:
-    """The inspected digit's 2-sigma posterior outline in ``dims``, if any."""
+    """The inspected digit's 2-sigma posterior outline on the map, if any."""
     index = inspected_index(model)
     if index is None:
         return None
-    d = list(dims)
-    outline = posterior_ellipse(
-        model.latent_mean[index, d], model.latent_log_var[index, d], k=2.0
+    outline = plane.ellipse(
+        model.latent_mean[index], model.latent_log_var[index], k=2.0
     )
     return outline.tolist(), ELLIPSE_COLOUR
 

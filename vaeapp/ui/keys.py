@@ -6,6 +6,7 @@ ACTIVE_MODEL = "active_model"  # str: path of the model this session explores
 SENT_TOKENS = "sent_tokens"  # set[str]: models whose browser assets were sent
 PLOTLY_SENT = "plotly_sent"  # bool: plotly.js was sent to this browser
 MAP_DIMS = "map_dims"  # tuple[int, int]: latent dimensions shown on the map
+MAP_VIEW = "map_view"  # str: what the map shows, one of vaeapp.projection.VIEWS
 GRID_N = "grid_n"
 GRID_Q = "grid_q"
 GRID_SPACING = "grid_spacing"

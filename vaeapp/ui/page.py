@@ -17,7 +17,7 @@ from vaeapp.manifold import (
     grid_axis,
     manifold,
 )
-from vaeapp.preprocess import posterior_ellipse
+from vaeapp.projection import AXES, PCA, VIEWS, Plane, axes_plane, pca_plane
 from vaeapp.store import LoadedModel
 from vaeapp.ui import keys
 from vaeapp.ui.digit_view import digit_picture
@@ -58,7 +58,7 @@ def _on_slider(latent_dim: int) -> None:
     set_z([st.session_state[slider_key(i)] for i in range(latent_dim)], latent_dim)
 
 
-def _on_commit(model: LoadedModel, dims: tuple[int, int]) -> None:
+def _on_commit(model: LoadedModel, plane: Plane) -> None:
     """A click on the map: ``[x, y]`` sets z there; ``[x, y, i]`` (a release on
     test point ``i``) moves z to that point's mean and inspects it."""
     value = st.session_state["explorer"].commit
@@ -73,9 +73,10 @@ def _on_commit(model: LoadedModel, dims: tuple[int, int]) -> None:
             return
         set_z(model.latent_mean[value[2]].tolist(), latent_dim)
         return
-    z = list(st.session_state[keys.Z])
-    z[dims[0]], z[dims[1]] = value
-    set_z(z, latent_dim)
+    if not all(isinstance(v, (int, float)) for v in value):
+        st.session_state[keys.MESSAGE] = "ignored a malformed click from the map"
+        return
+    set_z(plane.lift(value, st.session_state[keys.Z]).tolist(), latent_dim)
 
 
 def _sliders(latent_dim: int) -> None:
@@ -113,23 +114,22 @@ def _grid_rect() -> tuple[float, float, float, float] | None:
     return (lo, hi, lo, hi)
 
 
-def _overlay(key: str, dims: tuple[int, int], latent_dim: int) -> list[list[float]]:
-    """Points stored under ``key`` (full z each), projected on the map's ``dims``."""
-    points = st.session_state.get(key) or []
-    return [[p[dims[0]], p[dims[1]]] for p in points if len(p) == latent_dim]
+def _overlay(key: str, plane: Plane, latent_dim: int) -> list[list[float]]:
+    """Points stored under ``key`` (full z each), projected on the map's plane."""
+    points = [p for p in st.session_state.get(key) or [] if len(p) == latent_dim]
+    return plane.coords(np.asarray(points)).tolist() if points else []
 
 
-def _ellipses(model: LoadedModel, dims: tuple[int, int]) -> list:
+def _ellipses(model: LoadedModel, plane: Plane) -> list:
     """2-sigma posterior outlines: the user's own digit (red) and the
     inspected test digit (blue), where there are such."""
     out = []
     digit = st.session_state.get(keys.OWN_DIGIT)
     if digit is not None:
         mean, log_var = model.vae.encode(digit[None])
-        index = list(dims)
-        outline = posterior_ellipse(mean[0, index], log_var[0, index], k=2.0)
+        outline = plane.ellipse(mean[0], log_var[0], k=2.0)
         out.append((outline.tolist(), OWN_DIGIT_COLOUR))
-    inspected = inspected_ellipse(model, dims)
+    inspected = inspected_ellipse(model, plane)
     if inspected:
         out.append(inspected)
     return out
@@ -139,24 +139,24 @@ def _ellipses(model: LoadedModel, dims: tuple[int, int]) -> list:
 def explorer_section(model: LoadedModel) -> None:
     """Map, live pad, sliders and the decoded digit: reruns on its own."""
     latent_dim = model.record.model.latent_dim
-    dims = map_dims(latent_dim)
     message = st.session_state.pop(keys.MESSAGE, None)
     if message:
         st.warning(message)
     if latent_dim > 2:
         _dims_picker(latent_dim)
+    plane = map_plane(model)
     left, right = st.columns([3, 1], gap="medium")
     with left:
         latent_explorer(
             model,
             st.session_state[keys.Z],
-            dims,
+            plane,
             (-MAP_LIMIT, MAP_LIMIT),
-            _grid_rect(),
-            on_commit=lambda: _on_commit(model, dims),
-            path=_overlay(keys.OVERLAY_PATH, dims, latent_dim),
-            samples=_overlay(keys.OVERLAY_SAMPLES, dims, latent_dim),
-            ellipses=_ellipses(model, dims),
+            _grid_rect() if plane.key != PCA else None,
+            on_commit=lambda: _on_commit(model, plane),
+            path=_overlay(keys.OVERLAY_PATH, plane, latent_dim),
+            samples=_overlay(keys.OVERLAY_SAMPLES, plane, latent_dim),
+            ellipses=_ellipses(model, plane),
         )
         inspect_panel(model, model_token(model))
     with right:
@@ -188,6 +188,20 @@ def _grid_image(
     return manifold(_model.vae.decode, n, q, spacing, base_z, dims)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _pca(token: str, _model: LoadedModel) -> Plane:
+    return pca_plane(_model.latent_mean)
+
+
+def map_plane(model: LoadedModel) -> Plane:
+    """The plane the map shows: two latent dimensions, or (for more than two
+    dimensions, when chosen) the first two principal components of the means."""
+    latent_dim = model.record.model.latent_dim
+    if latent_dim > 2 and st.session_state.get(keys.MAP_VIEW) == PCA:
+        return _pca(model_token(model), model)
+    return axes_plane(latent_dim, map_dims(latent_dim))
+
+
 def map_dims(latent_dim: int) -> tuple[int, int]:
     """The two latent dimensions shown on the map and varied by the grid."""
     x, y = st.session_state.get(keys.MAP_DIMS, (0, 1))
@@ -200,15 +214,35 @@ def _dim_name(i: int) -> str:
     return f"z{i + 1}"
 
 
+_VIEW_NAMES = {AXES: "two latent dimensions", PCA: "PCA of the means"}
+
+
 def _dims_picker(latent_dim: int) -> None:
-    """For more than two latent dimensions: choose the two the map shows."""
+    """For more than two latent dimensions: the map's view, and the two
+    dimensions it shows (and the grid varies)."""
+    state = st.session_state
+    if state.get(keys.MAP_VIEW) not in VIEWS:
+        state[keys.MAP_VIEW] = AXES
     x, y = map_dims(latent_dim)
     options = list(range(latent_dim))
-    c1, c2, _ = st.columns([1, 1, 4])
-    new_x = c1.selectbox("Map x", options, index=x, format_func=_dim_name, key="map_x")
-    new_y = c2.selectbox("Map y", options, index=y, format_func=_dim_name, key="map_y")
+    c0, c1, c2 = st.columns([3, 1, 1])
+    c0.radio(
+        "Map shows",
+        VIEWS,
+        format_func=_VIEW_NAMES.get,
+        key=keys.MAP_VIEW,
+        horizontal=True,
+        help="PCA: the plane of the two directions in which the encoded test set "
+        "varies most. Moving on the map changes z only within the shown plane.",
+    )
+    new_x = c1.selectbox(
+        "x dimension", options, index=x, format_func=_dim_name, key="map_x"
+    )
+    new_y = c2.selectbox(
+        "y dimension", options, index=y, format_func=_dim_name, key="map_y"
+    )
     if new_x == new_y:
-        st.warning("Choose two different dimensions for the map.")
+        st.warning("Choose two different dimensions for the map and grid.")
     elif (new_x, new_y) != (x, y):
         st.session_state[keys.MAP_DIMS] = (new_x, new_y)
         st.rerun(scope="app")
