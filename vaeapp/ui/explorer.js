@@ -276,7 +276,14 @@ export default function (component) {
   const next = shapes(data);
   const text = JSON.stringify(next);
   if (root.dataset.shapes !== text) {
-    if (root.dataset.shapes) Plotly.relayout(mapDiv, { shapes: next });
+    if (root.dataset.shapes) {
+      // Move the marker after this render's other components (the selected
+      // digit) have drawn: a relayout takes tens of ms on the main thread.
+      root.__shapes = next;
+      setTimeout(() => {
+        if (root.__shapes === next) Plotly.relayout(mapDiv, { shapes: next });
+      }, 0);
+    }
     root.dataset.shapes = text;
   }
   root.dataset.z = data.z.map((v) => v.toFixed(3)).join(",");

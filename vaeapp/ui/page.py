@@ -167,7 +167,8 @@ def explorer_section(model: LoadedModel) -> None:
         _sliders(latent_dim)
         st.download_button(
             "Download digit (PNG)",
-            png_bytes(digit_image(pixels, DIGIT_SCALE)),
+            # Encoded only when clicked, not on every move of z.
+            lambda: png_bytes(digit_image(pixels, DIGIT_SCALE)),
             file_name="digit.png",
             mime="image/png",
             key="download_digit",
@@ -305,7 +306,7 @@ def grid_section(model: LoadedModel) -> None:
     grid_picture(picture, n, on_cell=lambda: _on_cell(model, axis))
     st.download_button(
         "Download grid (PNG)",
-        png_bytes(picture),
+        lambda: png_bytes(picture),
         file_name="manifold.png",
         mime="image/png",
         key="download_grid",

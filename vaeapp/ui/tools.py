@@ -84,7 +84,7 @@ def _interpolation(model: LoadedModel) -> None:
     c1, c2 = st.columns(2)
     c1.download_button(
         "Download strip (PNG)",
-        png_bytes(picture),
+        lambda: png_bytes(picture),
         "interpolation.png",
         "image/png",
         key="download_strip",
