@@ -22,6 +22,9 @@ from vaeapp.store import check_name, pid_alive, trained_dir, write_json
 
 LOCK_NAME = ".training.lock"
 JOBS_DIR = ".jobs"
+# Niceness of a training run the app starts (``--nice``): on a small machine
+# the server and the people exploring come first.
+APP_NICENESS = 10
 _CHILDREN: dict[int, subprocess.Popen] = {}
 
 
@@ -136,6 +139,8 @@ def start_job(args: list[str], name: str, root: Path | None = None) -> Job:
         "--progress-file",
         str(progress_path),
         "--quiet",
+        "--nice",
+        str(APP_NICENESS),
     ]
     try:
         with open(log_path, "wb") as log:

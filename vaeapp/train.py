@@ -31,6 +31,7 @@ from vaeapp.config import (
     parse_widths,
 )
 from vaeapp.data import DataError, Dataset, load_dataset
+from vaeapp.jobs import APP_NICENESS
 from vaeapp.manifold import GRID_Q_DEFAULT, grid_points, tile
 from vaeapp.progress import CANCELLED, DONE, FAILED, RUNNING, Progress, write_progress
 from vaeapp.store import (
@@ -470,6 +471,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="JSON file to write progress to (used by the app)",
     )
     io.add_argument("--quiet", action="store_true", help="print only the final line")
+    io.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        choices=range(0, 20),
+        metavar="N",
+        help="lower this process's CPU priority by N (0 to 19); the app uses "
+        f"{APP_NICENESS} so a retrain never starves the people exploring",
+    )
     return parser
 
 
@@ -512,6 +522,8 @@ def default_name(model: ModelConfig, train: TrainConfig) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status (0 ok, 1 error, 130 cancelled)."""
     args = build_parser().parse_args(argv)
+    if args.nice and hasattr(os, "nice"):
+        os.nice(args.nice)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     progress = Progress(state="starting", pid=os.getpid())

@@ -104,6 +104,22 @@ def test_job_runs_alone_then_publishes_and_releases_lock(started: Started, npz: 
     assert [item.name for item in list_models(root)] == ["short"]
 
 
+def test_a_job_runs_at_lower_cpu_priority_than_the_app(started: Started):
+    """The training subprocess is niced by APP_NICENESS, so the server comes first."""
+    job = started.long
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        state = read_progress(job.progress_path)
+        if state is not None and state.state == RUNNING:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the job never started running")
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    expected = min(own + jobs.APP_NICENESS, 19)
+    assert os.getpriority(os.PRIO_PROCESS, job.pid) == expected
+
+
 def test_cancel_job_stops_a_running_job_without_publishing(started: Started):
     """cancel_job SIGTERMs the running job: it ends 'cancelled' and saves nothing."""
     root, job = started.long_root, started.long
