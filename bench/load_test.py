@@ -110,14 +110,14 @@ async def start_retrain(page) -> None:
 
 
 async def slider_change(page, session: Session) -> None:
-    before = await page.get_attribute(DIGIT, "src")
+    before = await page.get_attribute(DIGIT, "data-z")
     slider = page.locator(SLIDER.format(random.choice(["z1", "z2"])))
     await slider.focus()
     start = time.perf_counter()
     await page.keyboard.press(random.choice(["ArrowRight", "ArrowLeft"]))
     await page.wait_for_function(
         "(old) => { const i = document.querySelector('img.vae-digit');"
-        " return i && i.src !== old && i.complete; }",
+        " return i && i.dataset.z !== old && i.complete; }",
         arg=before,
         timeout=15000,
     )

@@ -12,7 +12,7 @@ temporary folder, so no trained models show up), drives Debian's Chromium
    counted), with the websocket bytes received until then; a second fresh
    session on the now warm server is shown too;
 2. change to digit: milliseconds from an input to the new decoded digit on
-   screen (its ``src`` changed and the image loaded), median and p95 over
+   screen (its ``data-z`` names the new z and the image loaded), median and p95 over
    ``--runs`` ArrowRight presses on the z1 slider and ``--runs`` clicks on
    the map;
 3. live decodes per second in the browser while the pointer moves over the
@@ -81,15 +81,14 @@ _JS_SRC = _with_digit(
     """() => {
   DIGIT_IMG_JS
   const img = digitImg();
-  return img ? img.getAttribute('src') : null;
+  return img ? img.dataset.z : null;
 }"""
 )
 _JS_SRC_CHANGED = _with_digit(
     """(old) => {
   DIGIT_IMG_JS
   const img = digitImg();
-  return !!img && img.getAttribute('src') !== old && img.complete
-    && img.naturalWidth > 0;
+  return !!img && img.dataset.z !== old && img.complete && img.naturalWidth > 0;
 }"""
 )
 _JS_DECODES = (

@@ -17,4 +17,6 @@ export default function (component) {
   img.style.maxWidth = `${data.size}px`;
   parentElement.querySelector("figcaption").textContent = data.caption;
   if (img.src !== data.src) img.src = data.src;
+  // The z shown: a tiny move of z can give the very same picture (src).
+  img.dataset.z = data.z;
 }

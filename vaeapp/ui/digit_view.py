@@ -41,12 +41,14 @@ def digit_src(pixels: np.ndarray) -> str:
 
 
 def digit_picture(
-    pixels: np.ndarray, caption: str, size: int, key: str = "digit"
+    pixels: np.ndarray, z: np.ndarray, caption: str, size: int, key: str = "digit"
 ) -> Any:
-    """Show one decoded digit ``(784,)`` as a ``size`` x ``size`` px picture."""
+    """Show one decoded digit ``(784,)``, decoded at ``z`` ``(latent_dim,)``,
+    as a ``size`` x ``size`` px picture."""
     return _component()(
         data={
             "src": digit_src(pixels),
+            "z": ",".join(f"{v:.4f}" for v in np.asarray(z, np.float64)),
             "caption": caption,
             "size": int(size),
             "alt": caption,

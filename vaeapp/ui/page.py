@@ -162,7 +162,7 @@ def explorer_section(model: LoadedModel) -> None:
     with right:
         z = np.asarray(st.session_state[keys.Z], dtype=np.float32)
         pixels = model.vae.decode(z)[0]
-        digit_picture(pixels, DIGIT_CAPTION, 28 * DIGIT_SCALE)
+        digit_picture(pixels, z, DIGIT_CAPTION, 28 * DIGIT_SCALE)
         st.markdown(" ".join(f"`z{i + 1} = {v:+.2f}`" for i, v in enumerate(z)))
         _sliders(latent_dim)
         st.download_button(
