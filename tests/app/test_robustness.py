@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 from app_helpers import new_app, run_until_warning
 from streamlit.testing.v1 import AppTest
 
-from vaeapp.store import CONFIG_FILE, WEIGHTS_FILE, best_pretrained
+from vaeapp import jobs
+from vaeapp.store import CONFIG_FILE, WEIGHTS_FILE, best_pretrained, load_model
+from vaeapp.ui.sidebar import BUSY_NOTE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,3 +83,31 @@ def test_diverging_training_keeps_the_active_model(
     assert any("NaN" in w.value for w in at.warning)
     assert at.session_state["active_model"] == active
     assert [p.name for p in isolated_home.iterdir() if not p.name.startswith(".")] == []
+
+
+def test_a_second_session_is_told_retrain_is_busy_and_the_run_survives(
+    small_mnist: Path, isolated_home: Path
+) -> None:
+    """Two sessions press Retrain: one run; the other sees it busy; it survives both."""
+    first, second = new_app().run(), new_app().run()
+    _fill_form(first, lr=1e-3)
+    _fill_form(second, lr=1e-3)
+    first.sidebar.button[0].click().run()
+    assert not _errors(first)
+    second.sidebar.button[0].click().run()
+    assert not second.exception and not _errors(second)
+    assert any(BUSY_NOTE == c.value for c in second.sidebar.caption)
+    assert "(started elsewhere)" in _sidebar_text(second)
+    # The starter clicks other widgets, then closes its tab; the run goes on.
+    first.slider(key="z_slider_0").set_value(1.5).run()
+    assert not first.exception
+    del first
+    deadline = time.monotonic() + 180
+    while jobs.current_job(isolated_home) is not None:
+        assert time.monotonic() < deadline, "the training run did not end in 180 s"
+        time.sleep(1)
+        second.run()
+        assert not second.exception
+    published = [p for p in isolated_home.iterdir() if not p.name.startswith(".")]
+    assert len(published) == 1
+    assert load_model(published[0]).record.epochs_trained == 1

@@ -29,6 +29,10 @@ from vaeapp.upload import UploadError, import_model_zip, suggest_name
 POLL_SECONDS = 1.0
 _MODEL_PICK = "model_pick"
 _WATCHED_JOB = "watched_job"
+BUSY_NOTE = (
+    "Retrain is busy: one training run at a time per server. Its progress shows "
+    "here; the form comes back when it ends."
+)
 _SAW_JOB = "saw_job"
 _UPLOAD = "model_upload"
 _UPLOAD_RESULT = "model_upload_result"
@@ -252,6 +256,8 @@ def _job_status() -> None:
         st.markdown(
             f"**Training** `{job.name}`" + ("" if mine else " (started elsewhere)")
         )
+        if not mine:
+            st.caption(BUSY_NOTE)
         if progress is not None and progress.epochs:
             done = progress.epoch + (0 if progress.fraction >= 1 else progress.fraction)
             st.progress(
