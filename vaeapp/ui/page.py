@@ -94,7 +94,13 @@ def _sliders(latent_dim: int) -> None:
     for i in range(min(latent_dim, MAX_SLIDERS_SHOWN)):
         one(i)
     if latent_dim > MAX_SLIDERS_SHOWN:
-        with st.expander(f"Dimensions {MAX_SLIDERS_SHOWN + 1} to {latent_dim}"):
+        first = MAX_SLIDERS_SHOWN + 1
+        label = (
+            f"Dimension {first}"
+            if first == latent_dim
+            else f"Dimensions {first} to {latent_dim}"
+        )
+        with st.expander(label):
             for i in range(MAX_SLIDERS_SHOWN, latent_dim):
                 one(i)
 
