@@ -188,8 +188,10 @@ def load_model(folder: Path) -> LoadedModel:
     if images is None:
         images = shipped_images(record.dataset, labels)
     snapshots = _read_snapshots(Path(folder) / SNAPSHOTS_FILE)
-    arrays = (mean, log_var, labels, *snapshots.values())
-    for array in (*arrays, images) if images is not None else arrays:
+    shared = [mean, log_var, labels, *snapshots.values()]
+    if images is not None:
+        shared.append(images)
+    for array in shared:
         array.flags.writeable = False  # shared across sessions: never mutated
     return LoadedModel(record, vae, mean, log_var, labels, snapshots, images)
 

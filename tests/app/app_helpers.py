@@ -58,3 +58,18 @@ def open_tool(at: AppTest, label: str) -> AppTest:
 
     at.session_state[keys.TOOLS_TAB] = label
     return at.run()
+
+
+def fill_retrain_form(
+    at: AppTest, *, lr: float = 1e-3, hidden: str = "16", architecture: str = "dense"
+) -> None:
+    """Set the Retrain form for a tiny 1-epoch run (200 images, batch 50)."""
+    fields = {n.label: n for n in at.sidebar.number_input}
+    fields["Epochs"].set_value(1)
+    fields["Batch size"].set_value(50)
+    fields["Learning rate"].set_value(lr)
+    fields["Training images (0: all)"].set_value(200)
+    at.sidebar.text_input[0].set_value(hidden)
+    next(r for r in at.sidebar.radio if r.label == "Architecture").set_value(
+        architecture
+    )

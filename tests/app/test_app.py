@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_helpers import component_data, new_app, run_until_warning
+from app_helpers import component_data, fill_retrain_form, new_app, run_until_warning
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -103,11 +103,7 @@ def test_retrain_one_epoch_finishes_and_switches(
 ) -> None:
     """A 1-epoch retrain on a small subset publishes a model and switches to it."""
     at = new_app().run()
-    fields = {n.label: n for n in at.sidebar.number_input}
-    fields["Epochs"].set_value(1)
-    fields["Batch size"].set_value(50)
-    fields["Training images (0: all)"].set_value(200)
-    at.sidebar.text_input[0].set_value("16")  # hidden widths
+    fill_retrain_form(at)
     at.sidebar.button[0].click()  # the form's submit button
     at.run()
     assert not at.exception
@@ -124,12 +120,7 @@ def test_conv_retrain_switches_to_a_live_conv_model(
 ) -> None:
     """A 1-epoch conv retrain publishes a conv model; the page decodes it live."""
     at = new_app().run()
-    fields = {n.label: n for n in at.sidebar.number_input}
-    fields["Epochs"].set_value(1)
-    fields["Batch size"].set_value(50)
-    fields["Training images (0: all)"].set_value(200)
-    at.sidebar.text_input[0].set_value("16")  # hidden widths
-    next(r for r in at.sidebar.radio if r.label == "Architecture").set_value("conv")
+    fill_retrain_form(at, architecture="conv")
     at.sidebar.button[0].click()  # the form's submit button
     at.run()
     assert not at.error, [e.value for e in at.error]

@@ -6,7 +6,7 @@ import shutil
 import time
 from pathlib import Path
 
-from app_helpers import new_app, run_until_warning
+from app_helpers import fill_retrain_form, new_app, run_until_warning
 from streamlit.testing.v1 import AppTest
 
 from vaeapp import jobs
@@ -24,16 +24,6 @@ def _sidebar_text(at: AppTest) -> str:
 
 def _errors(at: AppTest) -> str:
     return "\n".join(e.value for e in [*at.error, *at.sidebar.error])
-
-
-def _fill_form(at: AppTest, *, lr: float, hidden: str = "16") -> None:
-    """Set the Retrain form for a tiny 1-epoch run with learning rate ``lr``."""
-    fields = {n.label: n for n in at.sidebar.number_input}
-    fields["Epochs"].set_value(1)
-    fields["Batch size"].set_value(50)
-    fields["Learning rate"].set_value(lr)
-    fields["Training images (0: all)"].set_value(200)
-    at.sidebar.text_input[0].set_value(hidden)
 
 
 def test_corrupt_model_folders_are_listed_as_unusable(isolated_home: Path) -> None:
@@ -56,7 +46,7 @@ def test_corrupt_model_folders_are_listed_as_unusable(isolated_home: Path) -> No
 def test_learning_rate_zero_is_refused_in_the_page(isolated_home: Path) -> None:
     """A learning rate of 0 gives a clear error and starts nothing."""
     at = new_app().run()
-    _fill_form(at, lr=0.0)
+    fill_retrain_form(at, lr=0.0)
     at.sidebar.button[0].click().run()
     assert "learning rate must be" in _errors(at)
     assert not (isolated_home / ".training.lock").exists()
@@ -65,7 +55,7 @@ def test_learning_rate_zero_is_refused_in_the_page(isolated_home: Path) -> None:
 def test_bad_hidden_widths_are_refused_in_the_page(isolated_home: Path) -> None:
     """Hidden widths that are not numbers give a clear error and start nothing."""
     at = new_app().run()
-    _fill_form(at, lr=1e-3, hidden="wide")
+    fill_retrain_form(at, lr=1e-3, hidden="wide")
     at.sidebar.button[0].click().run()
     assert "hidden widths must be" in _errors(at)
     assert not (isolated_home / ".training.lock").exists()
@@ -77,7 +67,7 @@ def test_diverging_training_keeps_the_active_model(
     """Learning rate 1e6 makes the loss NaN: nothing published, model unchanged."""
     at = new_app().run()
     active = at.session_state["active_model"]
-    _fill_form(at, lr=1e6)
+    fill_retrain_form(at, lr=1e6)
     at.sidebar.button[0].click().run()
     run_until_warning(at, "Training failed")
     assert any("NaN" in w.value for w in at.warning)
@@ -90,8 +80,8 @@ def test_a_second_session_is_told_retrain_is_busy_and_the_run_survives(
 ) -> None:
     """Two sessions press Retrain: one run; the other sees it busy; it survives both."""
     first, second = new_app().run(), new_app().run()
-    _fill_form(first, lr=1e-3)
-    _fill_form(second, lr=1e-3)
+    fill_retrain_form(first, lr=1e-3)
+    fill_retrain_form(second, lr=1e-3)
     first.sidebar.button[0].click().run()
     assert not _errors(first)
     second.sidebar.button[0].click().run()

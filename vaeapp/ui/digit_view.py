@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from vaeapp.config import IMAGE_SIDE
 from vaeapp.images import png_bytes, to_uint8
 
 _JS = Path(__file__).with_name("digit_view.js").read_text(encoding="utf-8")
@@ -36,7 +37,7 @@ def _component() -> Callable[..., Any]:
 
 def digit_src(pixels: np.ndarray) -> str:
     """Pixels ``(784,)`` in [0, 1] -> a ``data:image/png`` URL of the 28x28 digit."""
-    image = to_uint8(pixels).reshape(28, 28)
+    image = to_uint8(pixels).reshape(IMAGE_SIDE, IMAGE_SIDE)
     return "data:image/png;base64," + base64.b64encode(png_bytes(image)).decode()
 
 
