@@ -170,7 +170,7 @@ def run_project(
     label: str, model_config: ModelConfig, config: TrainConfig, data: Dataset
 ) -> Run:
     """Train with the real :func:`vaeapp.train.train_model`, timing its epochs."""
-    from vaeapp.train import train_model
+    from vaeapp.train import AUTO_STEPS_PER_EXECUTION, train_model
 
     timer = make_timer()
     with extra_fit_callback(timer):
@@ -182,7 +182,7 @@ def run_project(
         train_cpu_seconds=timer.train_cpu_seconds,
         test_neg_elbo=result.test_metrics["test_neg_elbo"],
         jit_compile=result.model.jit_compile,
-        steps_per_execution=int(result.model.steps_per_execution),
+        steps_per_execution=config.steps_per_execution or AUTO_STEPS_PER_EXECUTION,
     )
 
 
@@ -418,8 +418,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "Times are the training part of each epoch only: callback from on_epoch_begin "
         "to on_test_begin (project runs, which validate on the test set after each "
         "epoch inside fit; that cost is the 'valid. s' column, excluded) or to "
-        "on_epoch_end (reference, no validation). The timing callback is appended to "
-        "train_model's own fit call; train_model itself is unchanged. The first epoch "
+        "on_epoch_end (reference, no validation). spe: batches per compiled call "
+        "(project: a chunk of batches looped inside one XLA call). The timing "
+        "callback is appended to train_model's own fit call; train_model itself "
+        "is unchanged. The first epoch "
         "(tracing/compilation) is shown separately and excluded from the median. "
         "CPU s/epoch: process CPU time (all threads) over the same span, less "
         "sensitive than wall time to other jobs on the machine. Test -ELBO: nats, "

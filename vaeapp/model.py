@@ -179,6 +179,36 @@ class VAE(keras.Model):
         z = self.sampling((mean, log_var))
         return self.decoder(z, training=training), mean, log_var
 
+    def train_step(self, data: Any) -> dict[str, Any]:
+        """Train on a batch ``(batch, 784)``, as Keras does, or on a chunk
+        ``(steps, batch, 784)`` of batches (:mod:`vaeapp.batches`).
+
+        A chunk takes one optimizer step per batch, in a loop that runs inside
+        this one compiled call: with ``jit_compile`` XLA compiles the loop, so a
+        chunk costs one launch instead of one per batch. Returns the epoch's
+        running metrics, like Keras's own ``train_step``.
+        """
+        import tensorflow as tf  # the loop needs the backend's tape
+
+        x = data[0] if isinstance(data, tuple) else data
+        if len(x.shape) != 3:
+            return super().train_step(data)
+        loss_tracker = next(m for m in self.metrics if m.name == "loss")
+
+        def one_batch(step: Any) -> Any:
+            batch = x[step]
+            with tf.GradientTape() as tape:
+                loss = self.compute_loss(x=batch, y_pred=self(batch, training=True))
+            grads = tape.gradient(loss, self.trainable_weights)
+            self.optimizer.apply_gradients(
+                zip(grads, self.trainable_weights, strict=True)
+            )
+            loss_tracker.update_state(loss, sample_weight=tf.shape(batch)[0])
+            return step + 1
+
+        tf.while_loop(lambda step: step < tf.shape(x)[0], one_batch, [0])
+        return {m.name: m.result() for m in self.metrics}
+
     def compute_loss(
         self,
         x: Any = None,

@@ -245,18 +245,22 @@ def train_model(
     """
     import keras
 
+    from vaeapp.batches import ShuffledChunks
     from vaeapp.model import VAE
 
     keras.utils.set_random_seed(config.seed)
     x_train = subset(data, config.train_size, config.seed)
     check_batch_size(config, data.x_train.shape[0])
-    steps = math.ceil(x_train.shape[0] / config.batch_size)
-    per_execution = config.steps_per_execution or min(AUTO_STEPS_PER_EXECUTION, steps)
+    batches = ShuffledChunks(
+        x_train,
+        config.batch_size,
+        config.steps_per_execution or AUTO_STEPS_PER_EXECUTION,
+        config.seed,
+    )
     model = VAE(model_config, seed=config.seed)
     model.compile(
-        optimizer=build_optimizer(config, steps),
+        optimizer=build_optimizer(config, batches.steps_per_epoch),
         jit_compile=config.jit_compile,
-        steps_per_execution=per_execution,
     )
     if config.kl_warmup == 0:
         model.kl_weight.assign(model_config.beta)
@@ -265,10 +269,9 @@ def train_model(
         model, model_config, config, progress_path, verbose, stop_flag
     )
     model.fit(
-        x_train,
+        batches,
         epochs=config.epochs,
-        batch_size=config.batch_size,
-        shuffle=True,
+        shuffle=False,  # batches reshuffles itself after each epoch
         validation_data=(data.x_test,),
         validation_batch_size=EVAL_BATCH,
         callbacks=callbacks,

@@ -1,0 +1,86 @@
+"""Chunked training: shuffled batch chunks, and a chunk step equal to batch steps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vaeapp.config import ModelConfig
+
+
+@pytest.fixture(scope="module")
+def batches():
+    import vaeapp.batches
+
+    return vaeapp.batches
+
+
+def rows_of(x: np.ndarray) -> np.ndarray:
+    """A row id per image: the images below hold their index in pixel 0."""
+    return x[..., 0].astype(int).ravel()
+
+
+def indexed_images(n: int) -> np.ndarray:
+    x = np.zeros((n, 784), np.float32)
+    x[:, 0] = np.arange(n)
+    return x
+
+
+def test_chunks_cover_every_image_once_with_a_short_last_batch(batches):
+    """1050 images, batch 100, 4 per chunk: chunks of 4, 4, 2 batches, then 50."""
+    chunks = batches.ShuffledChunks(indexed_images(1050), 100, 4, seed=0)
+    shapes = [chunks[i].shape for i in range(len(chunks))]
+    assert shapes == [(4, 100, 784), (4, 100, 784), (2, 100, 784), (1, 50, 784)]
+    assert chunks.steps_per_epoch == 11
+    seen = np.concatenate([rows_of(chunks[i]) for i in range(len(chunks))])
+    assert sorted(seen) == list(range(1050))
+
+
+def test_order_changes_each_epoch_and_repeats_with_the_seed(batches):
+    """A new order after each epoch; the same seed gives the same orders."""
+    first, again = (
+        batches.ShuffledChunks(indexed_images(300), 50, 2, seed=7) for _ in range(2)
+    )
+    epoch1 = rows_of(first[0])
+    assert np.array_equal(epoch1, rows_of(again[0]))
+    first.on_epoch_end()
+    epoch2 = np.concatenate([rows_of(first[i]) for i in range(len(first))])
+    assert not np.array_equal(epoch1, epoch2[: epoch1.size])
+    assert sorted(epoch2) == list(range(300))
+
+
+@pytest.mark.parametrize(("n", "batch", "steps"), [(10, 0, 1), (10, 5, 0), (0, 5, 1)])
+def test_bad_sizes_are_refused(batches, n, batch, steps):
+    """Zero batch size, zero steps per chunk or no images raise ValueError."""
+    with pytest.raises(ValueError, match="batch|images"):
+        batches.ShuffledChunks(indexed_images(n), batch, steps, seed=0)
+
+
+def test_index_past_the_end_raises_index_error(batches):
+    """Indexing past the last chunk raises IndexError, as a sequence should."""
+    chunks = batches.ShuffledChunks(indexed_images(10), 5, 1, seed=0)
+    with pytest.raises(IndexError):
+        chunks[len(chunks)]
+
+
+def test_chunk_step_equals_the_same_batches_one_by_one():
+    """Training on a chunk of 3 batches gives the weights of 3 single-batch steps."""
+    import keras
+
+    from vaeapp.model import VAE
+
+    x = np.random.default_rng(0).random((3, 16, 784), dtype=np.float32)
+
+    def fresh() -> VAE:
+        keras.utils.set_random_seed(1)
+        model = VAE(ModelConfig(hidden=(32,)), seed=3)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2), jit_compile=True)
+        return model
+
+    chunked, stepped = fresh(), fresh()
+    logs = chunked.train_on_batch(x, return_dict=True)
+    losses = [stepped.train_on_batch(batch, return_dict=True)["loss"] for batch in x]
+    for a, b in zip(chunked.get_weights(), stepped.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    assert chunked.optimizer.iterations.numpy() == 3
+    assert logs["loss"] == pytest.approx(np.mean(losses), rel=1e-5)
