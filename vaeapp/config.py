@@ -201,8 +201,10 @@ class TrainConfig:
     """How a model is trained.
 
     ``train_size`` of 0 uses the whole training set; a smaller number trains on
-    the first ``train_size`` images (for quick runs). ``kl_warmup`` epochs ramp
-    the KL weight linearly from 0 to beta (Bowman et al. 2016, sec. 3.1).
+    a seeded sample of that many images (for quick runs). ``kl_warmup`` epochs
+    ramp the KL weight linearly from 0 to beta (Bowman et al. 2016, sec. 3.1).
+    ``steps_per_execution`` batches are trained inside one compiled call (0:
+    ``vaeapp.train.AUTO_STEPS_PER_EXECUTION``); see :mod:`vaeapp.batches`.
     """
 
     epochs: int = 200
