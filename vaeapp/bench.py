@@ -170,7 +170,7 @@ def run_project(
     label: str, model_config: ModelConfig, config: TrainConfig, data: Dataset
 ) -> Run:
     """Train with the real :func:`vaeapp.train.train_model`, timing its epochs."""
-    from vaeapp.train import AUTO_STEPS_PER_EXECUTION, train_model
+    from vaeapp.train import auto_steps_per_chunk, train_model
 
     timer = make_timer()
     with extra_fit_callback(timer):
@@ -182,7 +182,8 @@ def run_project(
         train_cpu_seconds=timer.train_cpu_seconds,
         test_neg_elbo=result.test_metrics["test_neg_elbo"],
         jit_compile=result.model.jit_compile,
-        steps_per_execution=config.steps_per_execution or AUTO_STEPS_PER_EXECUTION,
+        steps_per_execution=config.steps_per_execution
+        or auto_steps_per_chunk(config.batch_size),
     )
 
 

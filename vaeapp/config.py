@@ -204,7 +204,7 @@ class TrainConfig:
     a seeded sample of that many images (for quick runs). ``kl_warmup`` epochs
     ramp the KL weight linearly from 0 to beta (Bowman et al. 2016, sec. 3.1).
     ``steps_per_execution`` batches are trained inside one compiled call (0:
-    ``vaeapp.train.AUTO_STEPS_PER_EXECUTION``); see :mod:`vaeapp.batches`.
+    ``vaeapp.train.auto_steps_per_chunk``); see :mod:`vaeapp.batches`.
     """
 
     epochs: int = 200

@@ -54,6 +54,9 @@ EVAL_BATCH = 1000
 EVAL_SAMPLES = 10
 MAX_SNAPSHOTS = 24
 AUTO_STEPS_PER_EXECUTION = 100
+# An automatic chunk holds at most this many images (31 MB as float32), so that
+# large batches do not turn a chunk into a copy of the whole training set.
+AUTO_CHUNK_IMAGES = 10_000
 PROGRESS_INTERVAL_S = 0.5
 
 
@@ -100,6 +103,12 @@ def check_batch_size(config: TrainConfig, available: int) -> None:
             f"batch size {config.batch_size} is larger than the {count} "
             "training images; choose at most that many"
         )
+
+
+def auto_steps_per_chunk(batch_size: int) -> int:
+    """Batches per compiled call when the config leaves it at 0: up to
+    AUTO_STEPS_PER_EXECUTION, and no more than AUTO_CHUNK_IMAGES images."""
+    return max(1, min(AUTO_STEPS_PER_EXECUTION, AUTO_CHUNK_IMAGES // batch_size))
 
 
 def build_optimizer(config: TrainConfig, steps_per_epoch: int) -> Any:
@@ -254,7 +263,7 @@ def train_model(
     batches = ShuffledChunks(
         x_train,
         config.batch_size,
-        config.steps_per_execution or AUTO_STEPS_PER_EXECUTION,
+        config.steps_per_execution or auto_steps_per_chunk(config.batch_size),
         config.seed,
     )
     model = VAE(model_config, seed=config.seed)

@@ -84,3 +84,13 @@ def test_chunk_step_equals_the_same_batches_one_by_one():
         np.testing.assert_allclose(a, b, atol=1e-5)
     assert chunked.optimizer.iterations.numpy() == 3
     assert logs["loss"] == pytest.approx(np.mean(losses), rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("batch", "steps"), [(1, 100), (100, 100), (128, 78), (1024, 9), (60_000, 1)]
+)
+def test_automatic_chunks_hold_at_most_ten_thousand_images(batch, steps):
+    """Automatic chunks: up to 100 batches and 10,000 images, at least 1 batch."""
+    from vaeapp.train import auto_steps_per_chunk
+
+    assert auto_steps_per_chunk(batch) == steps
