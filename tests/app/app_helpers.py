@@ -63,7 +63,12 @@ def open_tool(at: AppTest, label: str) -> AppTest:
 def fill_retrain_form(
     at: AppTest, *, lr: float = 1e-3, hidden: str = "16", architecture: str = "dense"
 ) -> None:
-    """Set the Retrain form for a tiny 1-epoch run (200 images, batch 50)."""
+    """Open the Retrain expander and set its form for a tiny 1-epoch run (200
+    images, batch 50)."""
+    from vaeapp.ui import keys
+
+    at.session_state[keys.RETRAIN_OPEN] = True
+    at.run()
     fields = {n.label: n for n in at.sidebar.number_input}
     fields["Epochs"].set_value(1)
     fields["Batch size"].set_value(50)

@@ -98,6 +98,22 @@ def test_bad_grid_settings_in_state_never_break_the_grid(bad_n: int) -> None:
     assert at.slider(key="grid_n").value == n
 
 
+def test_retrain_form_is_built_only_while_its_expander_is_open() -> None:
+    """The Retrain form's fields exist only once its sidebar expander is opened."""
+    from vaeapp.ui import keys
+
+    at = new_app().run()
+    assert not at.exception
+    assert not at.sidebar.number_input
+    at.session_state[keys.RETRAIN_OPEN] = True
+    at.run()
+    labels = {n.label for n in at.sidebar.number_input}
+    assert {"Epochs", "Batch size", "Learning rate"} <= labels
+    at.session_state[keys.RETRAIN_OPEN] = False
+    at.run()
+    assert not at.sidebar.number_input
+
+
 def test_retrain_one_epoch_finishes_and_switches(
     small_mnist: Path, isolated_home: Path
 ) -> None:

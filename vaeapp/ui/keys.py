@@ -22,3 +22,4 @@ OWN_DIGIT = "own_digit"  # (784,) float array: the user's preprocessed digit
 OWN_ERROR = "own_error"  # str: why the user's last picture was refused
 INSPECT = "inspect_index"  # int: the test digit picked on the map, or absent
 TOOLS_TAB = "tools_tab"  # str: the label of the open tool tab
+RETRAIN_OPEN = "retrain_open"  # bool: the sidebar's Retrain expander is open

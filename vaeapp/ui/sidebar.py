@@ -130,7 +130,6 @@ def _retrain_form() -> None:
     if all(problems.values()):
         st.warning(f"Retrain cannot run here: {problems[DATASETS[0]]}")
     with st.form("retrain"):
-        st.markdown("**Retrain**")
         c1, c2 = st.columns(2)
         epochs = c1.number_input("Epochs", 1, 1000, 5)
         batch = c2.number_input("Batch size", 1, 60000, 100)
@@ -303,4 +302,9 @@ def sidebar(model: LoadedModel) -> None:
         running = jobs.current_job() is not None or _WATCHED_JOB in st.session_state
         st.fragment(_job_status, run_every=POLL_SECONDS if running else None)()
         if not running:
-            _retrain_form()
+            # Built only while open: a closed form's dozen widgets would
+            # otherwise be re-rendered by the browser on every move of z.
+            retrain = st.expander("Retrain", key=keys.RETRAIN_OPEN, on_change="rerun")
+            if retrain.open:
+                with retrain:
+                    _retrain_form()
