@@ -8,6 +8,7 @@ numbers. ``vaeapp/ui/decoder.js`` unpacks and runs the decoder layers.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 from typing import Any
 
@@ -89,6 +90,21 @@ def pack_decoder(vae: NumpyVAE) -> list[dict[str, Any]]:
                 "browser; allowed: Dense, ConvTranspose2D"
             )
     return packed
+
+
+def as_browser_decodes(vae: NumpyVAE) -> NumpyVAE:
+    """``vae`` with its decoder kernels rounded to float16, as
+    :func:`pack_decoder` sends them: the decoder the browser computes with."""
+
+    def rounded(layer: Any) -> Any:
+        kernel = layer.kernel.astype(np.float16).astype(np.float32)
+        return dataclasses.replace(layer, kernel=kernel)
+
+    return dataclasses.replace(
+        vae,
+        decoder_hidden=tuple(rounded(layer) for layer in vae.decoder_hidden),
+        logits_head=rounded(vae.logits_head),
+    )
 
 
 def pack_model(model: LoadedModel, points: np.ndarray) -> dict[str, Any]:

@@ -9,7 +9,6 @@ the NumPy path, and packed by ``browser_assets.pack_decoder``.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,7 @@ pytest.importorskip(
     "playwright.sync_api", reason="the playwright package is not installed"
 )
 
-from vaeapp.browser_assets import pack_decoder  # noqa: E402
+from vaeapp.browser_assets import as_browser_decodes, pack_decoder  # noqa: E402
 from vaeapp.config import ModelConfig  # noqa: E402
 from vaeapp.inference import NumpyVAE, load_numpy_vae  # noqa: E402
 from vaeapp.model_layout import decoder_layers, encoder_layers  # noqa: E402
@@ -94,20 +93,6 @@ def random_model(folder: Path, config: ModelConfig, seed: int) -> NumpyVAE:
     return load_numpy_vae(path, config)
 
 
-def rounded_to_float16(vae: NumpyVAE) -> NumpyVAE:
-    """``vae`` with decoder kernels rounded to float16, as the browser gets them."""
-
-    def rounded(layer: Any) -> Any:
-        kernel = layer.kernel.astype(np.float16).astype(np.float32)
-        return dataclasses.replace(layer, kernel=kernel)
-
-    return dataclasses.replace(
-        vae,
-        decoder_hidden=tuple(rounded(layer) for layer in vae.decoder_hidden),
-        logits_head=rounded(vae.logits_head),
-    )
-
-
 @pytest.fixture(scope="module")
 def blank_page(browser: Any) -> Iterator[Any]:
     """A blank Chromium page with decoder.js loaded; ``page.errors`` collects
@@ -134,7 +119,7 @@ def test_js_decode_matches_numpy(blank_page, tmp_path, config):
     want = vae.decode(z)
     assert got.shape == (24, 784)
     assert want.std() > 0.1  # pixels that really vary, not all near 0.5
-    assert np.abs(got - rounded_to_float16(vae).decode(z)).max() < 1e-5
+    assert np.abs(got - as_browser_decodes(vae).decode(z)).max() < 1e-5
     assert np.abs(got - want).max() < 0.01
     assert blank_page.errors == []
 

@@ -6,7 +6,7 @@ import base64
 
 import numpy as np
 
-from vaeapp.browser_assets import pack_model
+from vaeapp.browser_assets import as_browser_decodes, pack_model
 from vaeapp.inference import sigmoid
 from vaeapp.store import best_pretrained, load_model
 
@@ -32,3 +32,20 @@ def test_float16_weights_decode_within_a_few_thousandths() -> None:
     assert packed["count"] == model.labels.shape[0]
     points = np.frombuffer(base64.b64decode(packed["points"]), "<f4").reshape(-1, 2)
     np.testing.assert_array_equal(points, model.latent_mean[:, :2])
+
+
+def test_browser_decoder_rounds_only_decoder_kernels_to_float16() -> None:
+    """as_browser_decodes rounds decoder kernels to float16; biases stay float32."""
+    vae = load_model(best_pretrained()).vae
+    seen = as_browser_decodes(vae)
+    for before, after in zip(
+        (*vae.decoder_hidden, vae.logits_head),
+        (*seen.decoder_hidden, seen.logits_head),
+        strict=True,
+    ):
+        assert np.array_equal(
+            after.kernel, before.kernel.astype(np.float16).astype(np.float32)
+        )
+        assert not np.array_equal(after.kernel, before.kernel)
+        assert np.array_equal(after.bias, before.bias)
+    assert seen.encoder_hidden is vae.encoder_hidden

@@ -414,26 +414,11 @@ def _decode_packed(packed: list[dict], z: np.ndarray) -> np.ndarray:
     return h
 
 
-def _rounded_to_float16(vae):
-    """``vae`` with every decoder kernel rounded to float16, as the browser gets it."""
-    import dataclasses
-
-    def rounded(layer):
-        kernel = layer.kernel.astype(np.float16).astype(np.float32)
-        return dataclasses.replace(layer, kernel=kernel)
-
-    return dataclasses.replace(
-        vae,
-        decoder_hidden=tuple(rounded(layer) for layer in vae.decoder_hidden),
-        logits_head=rounded(vae.logits_head),
-    )
-
-
 def test_packed_conv_decoder_layout_and_float16_accuracy(keras_conv):
     """Packed conv layers decode like float16 kernels (1e-5) and float32 (0.02)."""
     # 0.02, not 0.01: this fixture's kernels are inflated threefold per layer,
     # which amplifies the float16 rounding; the trained model is held to 0.01.
-    from vaeapp.browser_assets import pack_decoder
+    from vaeapp.browser_assets import as_browser_decodes, pack_decoder
 
     numpy_vae = load_numpy_vae(keras_conv[1], TINY_CONV)
     packed = pack_decoder(numpy_vae)
@@ -457,13 +442,13 @@ def test_packed_conv_decoder_layout_and_float16_accuracy(keras_conv):
     json.dumps(packed)  # plain JSON, ready for the component
     z = np.random.default_rng(5).normal(0, 1.5, (50, 3)).astype(np.float32)
     got = _decode_packed(packed, z)
-    assert np.abs(got - _rounded_to_float16(numpy_vae).decode(z)).max() < 1e-5
+    assert np.abs(got - as_browser_decodes(numpy_vae).decode(z)).max() < 1e-5
     assert np.abs(got - numpy_vae.decode(z)).max() < 0.02
 
 
 def test_packed_dense_decoder_keeps_its_fields():
     """Dense layers keep n_in, n_out, w16, b and gain kind and activation."""
-    from vaeapp.browser_assets import pack_decoder
+    from vaeapp.browser_assets import as_browser_decodes, pack_decoder
 
     folder = PRETRAINED_DIR / "mnist-deep"
     vae = load_numpy_vae(folder / "model.weights.h5", read_record(folder).model)
@@ -474,7 +459,7 @@ def test_packed_dense_decoder_keeps_its_fields():
     assert shapes == [(2, 256), (256, 512), (512, 784)]
     z = np.random.default_rng(6).normal(0, 1, (50, 2)).astype(np.float32)
     got = _decode_packed(packed, z)
-    assert np.abs(got - _rounded_to_float16(vae).decode(z)).max() < 1e-5
+    assert np.abs(got - as_browser_decodes(vae).decode(z)).max() < 1e-5
     assert np.abs(got - vae.decode(z)).max() < 0.01
 
 
