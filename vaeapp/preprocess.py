@@ -30,7 +30,6 @@ import struct
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
-from scipy import ndimage
 
 from vaeapp.config import IMAGE_SIDE, N_PIXELS
 
@@ -209,6 +208,8 @@ def to_mnist(gray: np.ndarray) -> np.ndarray:
 
 def _without_specks(ink: np.ndarray) -> np.ndarray:
     """``ink`` ``(H, W)`` bool without blobs under SPECK_FRACTION of the largest."""
+    from scipy import ndimage  # only when a digit is drawn: keeps the page start fast
+
     labels, count = ndimage.label(ink, structure=np.ones((3, 3), dtype=bool))
     if count <= 1:
         return ink
@@ -245,6 +246,8 @@ def _fit_box(crop: np.ndarray, box: int) -> np.ndarray:
 def _place_centred(patch: np.ndarray, side: int) -> np.ndarray:
     """Paste ``patch`` into a ``(side, side)`` zero field, shifted by whole
     pixels so its centre of mass is as near ``(side / 2, side / 2)`` as can be."""
+    from scipy import ndimage  # only when a digit is drawn: keeps the page start fast
+
     cy, cx = ndimage.center_of_mass(patch)
     if not (math.isfinite(cy) and math.isfinite(cx)):
         cy, cx = (patch.shape[0] - 1) / 2, (patch.shape[1] - 1) / 2
