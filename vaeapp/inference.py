@@ -9,7 +9,8 @@ the architecture our own config describes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,13 +51,11 @@ class Dense:
 
 
 @dataclass(frozen=True)
-class Conv2D:
-    """A convolution with "same" padding, as Keras's ``Conv2D`` computes it.
-
-    ``kernel (k, k, c_in, c_out)``, ``bias (c_out,)``; ``spec`` gives the input
-    and output feature maps ``(h, w, c)``, the stride and the padding. Inputs
-    and outputs are flattened channels-last maps, ``(n, h * w * c)``.
-    """
+class _MapLayer:
+    """A layer over flattened channels-last feature maps ``(n, h * w * c)``:
+    ``kernel``, ``bias (c_out,)`` and ``spec`` (the input and output maps
+    ``(h, w, c)``, the stride and the padding). It runs CONV_BLOCK images at a
+    time; subclasses compute one block in ``_block``."""
 
     kernel: np.ndarray
     bias: np.ndarray
@@ -65,6 +64,15 @@ class Conv2D:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """``(n, h_in * w_in * c_in)`` -> ``(n, h_out * w_out * c_out)``."""
         return _in_blocks(self._block, x, self.spec.n_out)
+
+    def _block(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Conv2D(_MapLayer):
+    """A convolution with "same" padding, as Keras's ``Conv2D`` computes it;
+    ``kernel (k, k, c_in, c_out)``."""
 
     def _block(self, x: np.ndarray) -> np.ndarray:
         (h, w, c), (oh, ow, co) = self.spec.in_shape, self.spec.out_shape
@@ -85,22 +93,11 @@ class Conv2D:
 
 
 @dataclass(frozen=True)
-class ConvTranspose2D:
+class ConvTranspose2D(_MapLayer):
     """A transposed convolution with "same" padding, as Keras's
-    ``Conv2DTranspose`` computes it (the gradient of the matching ``Conv2D``).
-
-    ``kernel (k, k, c_out, c_in)`` (Keras's layout), ``bias (c_out,)``;
-    ``spec`` as for :class:`Conv2D`, its ``pad`` being what is cropped from the
-    start of the full output. Inputs and outputs are flattened channels-last.
-    """
-
-    kernel: np.ndarray
-    bias: np.ndarray
-    spec: LayerSpec
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        """``(n, h_in * w_in * c_in)`` -> ``(n, h_out * w_out * c_out)``."""
-        return _in_blocks(self._block, x, self.spec.n_out)
+    ``Conv2DTranspose`` computes it (the gradient of the matching ``Conv2D``);
+    ``kernel (k, k, c_out, c_in)`` (Keras's layout), and ``spec.pad`` is what is
+    cropped from the start of the full output."""
 
     def _block(self, x: np.ndarray) -> np.ndarray:
         (h, w, c), (oh, ow, co) = self.spec.in_shape, self.spec.out_shape
@@ -216,26 +213,14 @@ def read_layer_arrays(
     missing, of the wrong shape, or not finite.
     """
     specs = encoder_layers(config) + decoder_layers(config)
-    try:
-        with h5py.File(weights_path, "r") as handle:
-            _refuse_links(handle)
-            return {
-                spec.path: (
-                    _read(handle, f"{spec.path}/vars/0", spec.kernel_shape),
-                    _read(handle, f"{spec.path}/vars/1", spec.bias_shape),
-                )
-                for spec in specs
-            }
-    except WeightsError:
-        raise
-    except (OSError, KeyError, ValueError, TypeError) as error:
-        raise WeightsError(
-            f"cannot read weights {Path(weights_path).name}: {error}"
-        ) from None
-
-
-# The name from before conv layers existed; it reads dense and conv layers alike.
-read_dense_arrays = read_layer_arrays
+    with _checked_h5(weights_path, "weights ") as handle:
+        return {
+            spec.path: (
+                _read(handle, f"{spec.path}/vars/0", spec.kernel_shape),
+                _read(handle, f"{spec.path}/vars/1", spec.bias_shape),
+            )
+            for spec in specs
+        }
 
 
 MAX_H5_OBJECTS = 10_000  # groups and datasets a weights file may hold
@@ -247,13 +232,23 @@ def check_h5_structure(path: str | Path) -> None:
     Raises WeightsError for links, outside storage, cycles, other object kinds,
     more than MAX_H5_OBJECTS objects, or a file that is not HDF5.
     """
+    with _checked_h5(path):
+        pass
+
+
+@contextlib.contextmanager
+def _checked_h5(path: str | Path, what: str = "") -> Iterator[h5py.File]:
+    """``path`` open for reading once :func:`_refuse_links` has passed it; any
+    error reading it, inside the block too, becomes a WeightsError
+    ``"cannot read {what}{file name}: ..."``."""
     try:
         with h5py.File(path, "r") as handle:
             _refuse_links(handle)
+            yield handle
     except WeightsError:
         raise
     except (OSError, KeyError, ValueError, TypeError) as error:
-        raise WeightsError(f"cannot read {Path(path).name}: {error}") from None
+        raise WeightsError(f"cannot read {what}{Path(path).name}: {error}") from None
 
 
 def _refuse_links(handle: h5py.File) -> None:

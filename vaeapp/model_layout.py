@@ -184,17 +184,6 @@ def decoder_layers(config: ModelConfig) -> list[LayerSpec]:
     return layers
 
 
-def h5_dense_paths(config: ModelConfig) -> dict[str, list[str]]:
-    """HDF5 group paths of the dense layers, per sub-model, in creation order."""
-    return {
-        part: [spec.path for spec in specs if spec.kind == DENSE]
-        for part, specs in (
-            ("encoder", encoder_layers(config)),
-            ("decoder", decoder_layers(config)),
-        )
-    }
-
-
 def parameter_count(config: ModelConfig) -> int:
     """Number of trainable parameters of the whole VAE."""
     return sum(

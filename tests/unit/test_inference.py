@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 
 from vaeapp.config import ModelConfig
-from vaeapp.inference import WeightsError, load_numpy_vae, read_dense_arrays, sigmoid
-from vaeapp.model_layout import h5_dense_paths
+from vaeapp.inference import WeightsError, load_numpy_vae, read_layer_arrays, sigmoid
+from vaeapp.model_layout import encoder_layers
 from vaeapp.store import WEIGHTS_FILE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 CONFIG = ModelConfig(hidden=(16,), latent_dim=2)
-FIRST = h5_dense_paths(CONFIG)["encoder"][0]  # "encoder/layers/dense"
+FIRST = encoder_layers(CONFIG)[0].path  # "encoder/layers/dense"
 KERNEL, BIAS = f"{FIRST}/vars/0", f"{FIRST}/vars/1"
 
 
@@ -48,9 +48,9 @@ def test_weights_for_another_architecture_are_refused(weights):
     with pytest.raises(
         WeightsError, match=r"has shape \(784, 16\), expected \(784, 32\)"
     ):
-        read_dense_arrays(weights, ModelConfig(hidden=(32,), latent_dim=2))
+        read_layer_arrays(weights, ModelConfig(hidden=(32,), latent_dim=2))
     with pytest.raises(WeightsError):
-        read_dense_arrays(weights, ModelConfig(hidden=(16,), latent_dim=3))
+        read_layer_arrays(weights, ModelConfig(hidden=(16,), latent_dim=3))
 
 
 def test_wrong_shape_is_refused(weights):
@@ -178,9 +178,9 @@ def test_hard_link_cycle_is_refused_without_hanging(weights):
         f["encoder/layers/loop"] = f["encoder"]
     code = (
         "import sys; from vaeapp.config import ModelConfig; "
-        "from vaeapp.inference import WeightsError, read_dense_arrays\n"
+        "from vaeapp.inference import WeightsError, read_layer_arrays\n"
         "try:\n"
-        "    read_dense_arrays(sys.argv[1], ModelConfig(hidden=(16,), latent_dim=2))\n"
+        "    read_layer_arrays(sys.argv[1], ModelConfig(hidden=(16,), latent_dim=2))\n"
         "except WeightsError as error:\n"
         "    print('refused:', error)"
     )

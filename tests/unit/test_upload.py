@@ -24,7 +24,7 @@ import pytest  # noqa: E402
 
 from vaeapp import upload  # noqa: E402
 from vaeapp.config import ModelConfig, TrainConfig  # noqa: E402
-from vaeapp.model_layout import h5_dense_paths  # noqa: E402
+from vaeapp.model_layout import encoder_layers  # noqa: E402
 from vaeapp.store import (  # noqa: E402
     CONFIG_FILE,
     LATENTS_FILE,
@@ -42,7 +42,7 @@ from vaeapp.upload import UploadError, import_model_zip, suggest_name  # noqa: E
 
 HIDDEN = (16,)
 N_LATENTS = 50
-KERNEL = h5_dense_paths(ModelConfig(hidden=HIDDEN))["encoder"][0] + "/vars/0"
+KERNEL = encoder_layers(ModelConfig(hidden=HIDDEN))[0].path + "/vars/0"
 Files = dict[str, bytes]
 
 

@@ -17,24 +17,28 @@ SCALE = 5  # 140 px pictures: three fit beside each other under the map
 ELLIPSE_COLOUR = "#1971c2"
 
 
-def inspected_index(model: LoadedModel) -> int | None:
-    """The test digit this session inspects, if it is a valid index."""
-    index = st.session_state.get(keys.INSPECT)
-    count = model.labels.shape[0]
-    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-        return None
-    return int(index) if 0 <= index < count else None
-
-
-def pick(model: LoadedModel, index: object) -> str | None:
-    """Inspect test digit ``index``; returns why it was refused, or None."""
+def _refusal(model: LoadedModel, index: object) -> str | None:
+    """Why ``index`` names no test digit of ``model``, or None if it does."""
     count = model.labels.shape[0]
     if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
         return f"ignored a test-point pick that is not a whole number: {index!r}"
     if not 0 <= index < count:
         return f"ignored test point {index}: there are {count} (0 to {count - 1})"
-    st.session_state[keys.INSPECT] = int(index)
     return None
+
+
+def inspected_index(model: LoadedModel) -> int | None:
+    """The test digit this session inspects, if it is a valid index."""
+    index = st.session_state.get(keys.INSPECT)
+    return None if _refusal(model, index) else int(index)
+
+
+def pick(model: LoadedModel, index: object) -> str | None:
+    """Inspect test digit ``index``; returns why it was refused, or None."""
+    problem = _refusal(model, index)
+    if problem is None:
+        st.session_state[keys.INSPECT] = int(index)
+    return problem
 
 
 def inspected_ellipse(
@@ -77,7 +81,8 @@ def inspect_panel(model: LoadedModel, token: str) -> None:
                 "This model folder holds no test images: only its encoding is "
                 "shown (the blue ellipse on the map)."
             )
-            _posterior_text(model.latent_mean[index], model.latent_log_var[index])
+            mean, log_var = model.latent_mean[index], model.latent_log_var[index]
+            _posterior_text(mean, np.exp(0.5 * log_var.astype(np.float64)))
             return
         result = _inspection(token, index, model)
         c1, c2, c3, c4 = st.columns([1, 1, 1, 2])
@@ -96,11 +101,11 @@ def inspect_panel(model: LoadedModel, token: str) -> None:
                 f"KL to the prior **{result.kl:.2f} nats**  \n"
                 f"Mean absolute pixel error {np.abs(result.error).mean():.3f}"
             )
-            _posterior_text(result.mean, 2.0 * np.log(result.sigma))
+            _posterior_text(result.mean, result.sigma)
 
 
-def _posterior_text(mean: np.ndarray, log_var: np.ndarray) -> None:
-    sigma = np.exp(0.5 * np.asarray(log_var, np.float64))
+def _posterior_text(mean: np.ndarray, sigma: np.ndarray) -> None:
+    """Each dimension's posterior mean and sigma (both ``(latent_dim,)``)."""
     st.markdown(
         "  \n".join(
             f"`z{i + 1}`: mean {m:+.3f}, sigma {s:.3f}"

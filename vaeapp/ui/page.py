@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from vaeapp.browser_assets import model_token
+from vaeapp.config import IMAGE_SIDE
 from vaeapp.images import digit_image, png_bytes
 from vaeapp.latent import MAP_LIMIT, Z_LIMIT, clean_z, parse_z_text
 from vaeapp.manifold import (
@@ -168,7 +169,7 @@ def explorer_section(model: LoadedModel) -> None:
     with right:
         z = np.asarray(st.session_state[keys.Z], dtype=np.float32)
         pixels = model.vae.decode(z)[0]
-        digit_picture(pixels, z, DIGIT_CAPTION, 28 * DIGIT_SCALE)
+        digit_picture(pixels, z, DIGIT_CAPTION, IMAGE_SIDE * DIGIT_SCALE)
         st.markdown(" ".join(f"`z{i + 1} = {v:+.2f}`" for i, v in enumerate(z)))
         _sliders(latent_dim)
         st.download_button(
