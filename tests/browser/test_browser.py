@@ -21,6 +21,7 @@ pytest.importorskip(
 )
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 from vaeapp.manifold import GRID_N_DEFAULT, GRID_Q_DEFAULT, grid_axis  # noqa: E402
 
@@ -347,8 +348,10 @@ def test_click_on_a_data_point_inspects_that_test_digit(page: Any) -> None:
     page.mouse.click(px, py)
     panel = page.locator(".st-key-inspect_panel")
     panel.get_by_text(f"Test digit #{index}").wait_for(timeout=SETTLE_MS)
-    pictures = panel.locator('[data-testid="stImage"] img')
-    assert pictures.count() == 3
+    # The panel's heading can arrive a message before its pictures.
+    expect(panel.locator('[data-testid="stImage"] img')).to_have_count(
+        3, timeout=SETTLE_MS
+    )
     page.wait_for_function(
         "() => [...document.querySelectorAll('.st-key-inspect_panel img')]"
         ".every(img => img.complete && img.naturalWidth === 140)",
