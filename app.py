@@ -1,5 +1,5 @@
 """Entry point: ``streamlit run app.py``. All the work lives in :mod:`vaeapp`."""
 
-from vaeapp.ui.page import main
+from vaeapp.ui.start import run
 
-main()
+run()

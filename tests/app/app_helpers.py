@@ -29,7 +29,7 @@ def walk(node: Any, kind: str) -> Iterator[Any]:
             yield from walk(child, kind)
 
 
-def component_data(at: AppTest, name: str) -> dict:
+def component_data(at: AppTest, name: str) -> Any:
     """The data last sent to the v2 component called ``name``."""
     for node in walk(at._tree[0], "bidi_component"):
         if node.proto.component_name == name:
@@ -38,7 +38,8 @@ def component_data(at: AppTest, name: str) -> dict:
 
 
 def explorer_data(at: AppTest) -> dict:
-    return component_data(at, "vaeapp.latent_explorer")
+    """The latent explorer's data (sent as a one-item list)."""
+    return component_data(at, "vaeapp.latent_explorer")[0]
 
 
 def run_until_warning(at: AppTest, text: str, timeout: float = 180) -> None:

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_helpers import component_data, fill_retrain_form, new_app, run_until_warning
+from app_helpers import (
+    component_data,
+    explorer_data,
+    fill_retrain_form,
+    new_app,
+    run_until_warning,
+    walk,
+)
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -37,9 +44,21 @@ def test_app_loads_the_shipped_model() -> None:
     assert at.title[0].value == "VAE latent explorer"
     best = read_record(best_pretrained())
     assert best.name in _markdown(at)
-    data = component_data(at, "vaeapp.latent_explorer")
+    data = explorer_data(at)
     assert data["assets"]["count"] == 10_000
     assert data["z"] == [0.0, 0.0]
+
+
+def test_plotly_bundle_is_sent_first_and_once_per_session() -> None:
+    """Plotly's bundle is the page's first component, sent on the first run only."""
+    at = new_app().run()
+    names = [n.proto.component_name for n in walk(at._tree[0], "bidi_component")]
+    assert names[0] == "vaeapp.plotly_loader"
+    bundle = component_data(at, "vaeapp.plotly_loader")[0]
+    assert bundle.startswith("/* plotly.js") and len(bundle) > 1_000_000
+    at.run()
+    assert not at.exception
+    assert component_data(at, "vaeapp.plotly_loader") == [""]
 
 
 def test_moving_a_slider_changes_the_decoded_image() -> None:
@@ -50,7 +69,7 @@ def test_moving_a_slider_changes_the_decoded_image() -> None:
     assert not at.exception
     assert _digit_url(at) != before
     assert "z1 = +2.50" in _markdown(at)
-    data = component_data(at, "vaeapp.latent_explorer")
+    data = explorer_data(at)
     assert data["z"][0] == pytest.approx(2.5)
     assert "assets" not in data, "the map's points must not be resent on a slider move"
 
@@ -73,7 +92,7 @@ def test_bad_latent_values_in_state_are_refused() -> None:
     assert not at.exception
     warnings = " ".join(w.value for w in at.warning)
     assert "not a finite number" in warnings and "outside" in warnings
-    z = component_data(at, "vaeapp.latent_explorer")["z"]
+    z = explorer_data(at)["z"]
     assert z == [0.0, 4.0]
     assert np.isfinite(z).all()
 
@@ -83,7 +102,7 @@ def test_latent_point_from_the_url() -> None:
     at = new_app()
     at.query_params["z"] = "1.5,-0.5"
     at.run()
-    assert component_data(at, "vaeapp.latent_explorer")["z"] == [1.5, -0.5]
+    assert explorer_data(at)["z"] == [1.5, -0.5]
 
 
 @pytest.mark.parametrize("bad_n", [0, 1, -5, 10**6])
@@ -144,7 +163,7 @@ def test_conv_retrain_switches_to_a_live_conv_model(
     trained = [p for p in isolated_home.iterdir() if not p.name.startswith(".")]
     assert read_record(trained[0]).model.architecture == "conv"
     assert not at.exception
-    layers = component_data(at, "vaeapp.latent_explorer")["assets"]["layers"]
+    layers = explorer_data(at)["assets"]["layers"]
     assert "conv_transpose" in [layer["kind"] for layer in layers]
     before = _digit_url(at)
     at.slider(key="z_slider_0").set_value(2.0).run()

@@ -120,13 +120,6 @@ function layout(data) {
   };
 }
 
-function ensurePlotly(src) {
-  if (window.Plotly || !src) return;
-  const script = document.createElement("script");
-  script.textContent = src;
-  document.head.appendChild(script);
-}
-
 function buildDom(parent) {
   const root = document.createElement("div");
   root.className = "vae-explorer";
@@ -241,15 +234,9 @@ function attachPointer(root) {
   });
 }
 
-export default function (component) {
-  const { data, parentElement, setTriggerValue } = component;
-  if (data.plotly) ensurePlotly(data.plotly);
-  if (data.assets) G.models[data.token] = unpack(data.assets);
+function render(component, data) {
+  const { parentElement, setTriggerValue } = component;
   const model = G.models[data.token];
-  if (!model || !window.Plotly) {
-    setTriggerValue("missing", data.token);
-    return;
-  }
   let root = parentElement.querySelector(".vae-explorer");
   if (!root) {
     root = buildDom(parentElement);
@@ -289,4 +276,27 @@ export default function (component) {
   root.dataset.z = data.z.map((v) => v.toFixed(3)).join(",");
   drawDigit(root.querySelector(".vae-live"), decode(model, Float32Array.from(data.z)));
   root.querySelector(".vae-z").textContent = "selected z";
+}
+
+export default function (component) {
+  const data = component.data[0]; // sent as a one-item list: see explorer.py
+  if (data.assets) G.models[data.token] = unpack(data.assets);
+  if (!G.models[data.token]) {
+    component.setTriggerValue("missing", data.token);
+    return;
+  }
+  if (window.Plotly) {
+    render(component, data);
+    return;
+  }
+  // Plotly's loader (plotly_loader in explorer.py) has not run yet: draw the
+  // latest render once it has.
+  G.waiting = [component, data];
+  if (!G.listening) {
+    G.listening = true;
+    window.addEventListener("vaeapp-plotly", () => {
+      if (G.waiting) render(...G.waiting);
+      G.waiting = null;
+    });
+  }
 }

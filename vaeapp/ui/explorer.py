@@ -1,8 +1,10 @@
 """The latent map with live client-side decoding, as a Streamlit v2 component.
 
-Python sends the browser the model's decoder and map points once per session
-(and Plotly's JavaScript once); later reruns send only the current z, so a
-slider move never resends the 10,000-point figure.
+Python sends the browser the model's decoder and map points once per session;
+later reruns send only the current z, so a slider move never resends the
+10,000-point figure. Plotly itself arrives through
+:mod:`vaeapp.ui.plotly_loader`, which may run after this component's first
+render: the map is then drawn as soon as Plotly is there.
 """
 
 from __future__ import annotations
@@ -20,9 +22,6 @@ from vaeapp.store import LoadedModel
 from vaeapp.ui import keys
 
 MAP_HEIGHT = 480
-# Plotly's scatter + scattergl partial bundle (see vendor/README.md): a third of
-# the full plotly.js, so the first page parses it three times faster.
-PLOTLY_BUNDLE = Path(__file__).with_name("vendor") / "plotly-gl2d-3.7.0.min.js"
 # decoder.js (the decoder in the browser) defines the functions explorer.js uses.
 _JS = "\n".join(
     (Path(__file__).with_name(name)).read_text(encoding="utf-8")
@@ -47,11 +46,6 @@ def _component() -> Callable[..., Any]:
     )
 
 
-@st.cache_resource(show_spinner=False)
-def _plotly_js() -> str:
-    return PLOTLY_BUNDLE.read_text(encoding="utf-8")
-
-
 @st.cache_data(show_spinner=False, max_entries=8)
 def _packed(token: str, _model: LoadedModel, _plane: Plane) -> dict:
     points = _plane.coords(_model.latent_mean).astype(np.float32)
@@ -59,9 +53,8 @@ def _packed(token: str, _model: LoadedModel, _plane: Plane) -> dict:
 
 
 def _on_missing() -> None:
-    """The browser lacks cached assets (a reload): send them again."""
+    """The browser lacks the model's cached assets (a reload): send them again."""
     st.session_state[keys.SENT_TOKENS] = set()
-    st.session_state[keys.PLOTLY_SENT] = False
 
 
 def latent_explorer(
@@ -105,11 +98,11 @@ def latent_explorer(
     if token not in sent:
         data["assets"] = _packed(token, model, plane)
         sent.add(token)
-    if not st.session_state.get(keys.PLOTLY_SENT):
-        data["plotly"] = _plotly_js()
-        st.session_state[keys.PLOTLY_SENT] = True
     return _component()(
-        data=data,
+        # Streamlit scans the first level of a dict ``data`` for dataframes,
+        # which imports pandas: about 1 s of the first page, measured. A
+        # one-item list goes to the browser as plain JSON, unscanned.
+        data=[data],
         key=key,
         on_commit_change=on_commit,
         on_missing_change=_on_missing,
