@@ -350,7 +350,6 @@ def main() -> None:
             "No usable model: the shipped pretrained models are missing or damaged."
         )
         st.stop()
-    sidebar(model)
     record = model.record
     st.title("VAE latent explorer")
     st.caption(
@@ -362,4 +361,6 @@ def main() -> None:
     _init_grid_state()
     explorer_section(model)
     grid_section(model)
+    # The sidebar last: the map, digit and grid reach the browser first.
+    sidebar(model)
     tools_section(model)
