@@ -102,19 +102,43 @@ def start_server(port: int, home: Path, data: str, log: Path) -> subprocess.Pope
 
 
 async def start_retrain(page) -> None:
-    """Fill the sidebar form for a short run on 10,000 images and submit it."""
+    """Open the sidebar's Retrain expander, set a short run on 10,000 images
+    and submit the form."""
     sidebar = page.locator('[data-testid="stSidebar"]')
+    await sidebar.locator('[data-testid="stExpander"] summary').click()
     epochs = sidebar.get_by_label("Epochs")
     await epochs.fill("3")
-    await sidebar.get_by_role("button", name="Retrain").click()
+    form = sidebar.locator('[data-testid="stForm"]')
+    await form.get_by_role("button", name="Retrain").click()
 
 
 async def slider_change(page, session: Session) -> None:
+    """One arrow key on z1 or z2, timed until the new digit is on screen."""
     before = await page.get_attribute(DIGIT, "data-z")
-    slider = page.locator(SLIDER.format(random.choice(["z1", "z2"])))
+    dim = random.choice([0, 1])
+    slider = page.locator(SLIDER.format(f"z{dim + 1}"))
+    if await slider.count() != 1:
+        # Mid-rerun after a model switch, the old sliders are still shown.
+        await asyncio.sleep(0.2)
+        return
+    value, low, high, step = [
+        float(await slider.get_attribute(name))
+        for name in ("value", "min", "max", "step")
+    ]
+    z = float(before.split(",")[dim])
+    # Only keys that move z: not past a limit (a map click near the edge puts z
+    # there), and not onto z itself, as when a click's rerun and a key press
+    # crossed and left the slider one step away from z.
+    keys = [
+        key
+        for key, new in (("ArrowRight", value + step), ("ArrowLeft", value - step))
+        if low - step / 2 <= new <= high + step / 2 and abs(new - z) > step / 2
+    ]
+    if not keys:
+        return
     await slider.focus()
     start = time.perf_counter()
-    await page.keyboard.press(random.choice(["ArrowRight", "ArrowLeft"]))
+    await page.keyboard.press(random.choice(keys))
     await page.wait_for_function(
         "(old) => { const i = document.querySelector('img.vae-digit');"
         " return i && i.dataset.z !== old && i.complete; }",
@@ -221,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     for session in failed:
         print(f"  session {session.index}: {session.errors[:3]}")
     print(f"exceptions in server log: {text.count('Traceback')}")
+    for trace in text.split("Traceback")[1:4]:
+        print("  Traceback" + "\n  ".join(trace.strip().splitlines()[-6:]))
     print(
         f"actions: {sum(s.actions for s in results)}, live decodes: "
         f"{sum(s.live_decodes for s in results)}, non-finite decoded pixels: "
