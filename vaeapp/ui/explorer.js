@@ -2,8 +2,9 @@
 // Moving or dragging the pointer over the map decodes the latent point under it
 // in the browser (decoder.js, dense or convolutional) and draws it live; a click
 // or release commits z to Python through the "commit" trigger. Heavy data (the
-// decoder's weights, 10,000 points, Plotly itself) arrives once per session and
-// is cached on window, keyed by the model's token; later renders carry only z.
+// decoder's weights, 10,000 points) arrives once per session and is cached on
+// window, keyed by the model's token; later renders carry only z. Plotly itself
+// comes from a loader component of its own (vaeapp/ui/plotly_loader.py).
 
 const G = (window.__vaeapp = window.__vaeapp || { models: {} });
 const POINT_PICK_PX = 6; // how near a data point a release must be to pick it
@@ -289,7 +290,7 @@ export default function (component) {
     render(component, data);
     return;
   }
-  // Plotly's loader (plotly_loader in explorer.py) has not run yet: draw the
+  // Plotly's loader (vaeapp/ui/plotly_loader.py) has not run yet: draw the
   // latest render once it has.
   G.waiting = [component, data];
   if (!G.listening) {
