@@ -1,0 +1,105 @@
+"""The explorer's and Plotly loader's scripts in real Chromium, in either order.
+
+Streamlit loads each v2 component's script on its own, so the explorer may
+render before the loader has evaluated Plotly. Both scripts are imported as
+modules into a blank page (no app server), as Streamlit does, and called with
+the data Python would send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+if not Path("/usr/bin/chromium").exists():
+    pytest.skip("Chromium not found at /usr/bin/chromium", allow_module_level=True)
+pytest.importorskip(
+    "playwright.sync_api", reason="the playwright package is not installed"
+)
+
+from vaeapp.browser_assets import pack_model  # noqa: E402
+from vaeapp.store import best_pretrained, load_model  # noqa: E402
+from vaeapp.ui.explorer import _JS as EXPLORER_JS  # noqa: E402
+from vaeapp.ui.plotly_loader import _LOADER_JS, PLOTLY_BUNDLE  # noqa: E402
+
+# Imports a component's script as Streamlit does (an ES module) and calls its
+# default export; records the triggers it sets on window.__triggers.
+_JS_MOUNT = """async ([js, data, hostId]) => {
+  window.__triggers = window.__triggers || [];
+  const url = URL.createObjectURL(new Blob([js], { type: "text/javascript" }));
+  const module = await import(url);
+  module.default({
+    data,
+    parentElement: document.getElementById(hostId),
+    setTriggerValue: (name, value) => window.__triggers.push([name, value]),
+  });
+  return window.__triggers;
+}"""
+
+
+@pytest.fixture(scope="module")
+def explorer_data() -> dict[str, Any]:
+    """What ``latent_explorer`` sends on a session's first run (2-D model)."""
+    model = load_model(best_pretrained())
+    points = model.latent_mean[:, :2].astype(np.float32)
+    return {
+        "token": "test-token",
+        "z": [0.5, -0.25],
+        "u": [1.0, 0.0],
+        "v": [0.0, 1.0],
+        "marker": [0.5, -0.25],
+        "range": [-4.0, 4.0],
+        "grid_rect": None,
+        "height": 400,
+        "axis_titles": ["z1", "z2"],
+        "path": [],
+        "samples": [],
+        "ellipses": [],
+        "assets": pack_model(model, points),
+    }
+
+
+@pytest.fixture
+def blank(browser: Any) -> Iterator[Any]:
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    page.set_content(
+        '<div id="loader"></div><div id="explorer" style="width: 900px"></div>'
+    )
+    try:
+        yield page
+    finally:
+        page.close()
+
+
+def test_explorer_draws_its_map_once_plotly_arrives_after_it(
+    blank: Any, explorer_data: dict[str, Any]
+) -> None:
+    """An explorer rendered before Plotly draws its map when the loader runs."""
+    triggers = blank.evaluate(_JS_MOUNT, [EXPLORER_JS, [explorer_data], "explorer"])
+    assert triggers == []
+    assert blank.locator(".vae-map .main-svg").count() == 0
+    bundle = PLOTLY_BUNDLE.read_text(encoding="utf-8")
+    blank.evaluate(_JS_MOUNT, [_LOADER_JS, [bundle], "loader"])
+    blank.wait_for_selector(".vae-map .main-svg", timeout=30_000)
+    assert blank.get_attribute(".vae-explorer", "data-z") == "0.500,-0.250"
+    assert blank.evaluate("() => window.__triggers") == []
+
+
+def test_explorer_draws_at_once_when_plotly_came_first(
+    blank: Any, explorer_data: dict[str, Any]
+) -> None:
+    """With Plotly already evaluated, the explorer draws in its first render."""
+    bundle = PLOTLY_BUNDLE.read_text(encoding="utf-8")
+    blank.evaluate(_JS_MOUNT, [_LOADER_JS, [bundle], "loader"])
+    blank.evaluate(_JS_MOUNT, [EXPLORER_JS, [explorer_data], "explorer"])
+    assert blank.locator(".vae-map .main-svg").count() > 0
+
+
+def test_loader_without_bundle_asks_for_it_again(blank: Any) -> None:
+    """A page that lost Plotly and gets no bundle sets the "missing" trigger."""
+    triggers = blank.evaluate(_JS_MOUNT, [_LOADER_JS, [""], "loader"])
+    assert triggers == [["missing", True]]
