@@ -27,6 +27,11 @@ function fromB64(text, Type) {
 
 // IEEE half-precision bits (Uint16Array) -> Float32Array.
 function halfToFloat(bits) {
+  if (typeof Float16Array !== "undefined") {
+    // Native conversion where the browser has Float16Array: the same values,
+    // several times faster than the loop below.
+    return new Float32Array(new Float16Array(bits.buffer, bits.byteOffset, bits.length));
+  }
   const out = new Float32Array(bits.length);
   for (let i = 0; i < bits.length; i++) {
     const h = bits[i], sign = h & 0x8000 ? -1 : 1;
