@@ -160,3 +160,24 @@ def test_js_conv_preset_decodes_fast_enough_for_live_use(
     median_ms = blank_page.evaluate(_JS_TIME, [pack_decoder(vae), [0.5, -0.3], 40])
     record_property("conv_preset_decode_ms", median_ms)
     assert 0 < median_ms < LIVE_DECODE_MS
+
+
+_JS_HALVES = """() => {
+  const bits = new Uint16Array(65536).map((_, i) => i);
+  const native = Array.from(halfToFloat(bits));
+  const saved = window.Float16Array;
+  window.Float16Array = undefined;  // the fallback loop, for older browsers
+  try {
+    return [native, Array.from(halfToFloat(bits))];
+  } finally {
+    window.Float16Array = saved;
+  }
+}"""
+
+
+def test_js_half_floats_match_numpy_with_and_without_float16array(blank_page):
+    """halfToFloat gives NumPy's float16 values for all 65,536 bit patterns."""
+    native, fallback = blank_page.evaluate(_JS_HALVES)
+    expected = np.arange(65536, dtype=np.uint16).view(np.float16).astype(np.float32)
+    for got in (native, fallback):
+        np.testing.assert_array_equal(np.array(got, dtype=np.float32), expected)
