@@ -179,7 +179,7 @@ def run_project(
     label: str, model_config: ModelConfig, config: TrainConfig, data: Dataset
 ) -> Run:
     """Train with the real :func:`vaeapp.train.train_model`, timing its epochs."""
-    from vaeapp.train import auto_steps_per_chunk, train_model
+    from vaeapp.train import steps_per_chunk, train_model
 
     timer = make_timer()
     with extra_fit_callback(timer):
@@ -191,8 +191,7 @@ def run_project(
         train_cpu_seconds=timer.train_cpu_seconds,
         test_neg_elbo=result.test_metrics["test_neg_elbo"],
         jit_compile=result.model.jit_compile,
-        steps_per_execution=config.steps_per_execution
-        or auto_steps_per_chunk(config.batch_size),
+        steps_per_execution=steps_per_chunk(config),
     )
 
 

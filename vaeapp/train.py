@@ -111,6 +111,11 @@ def auto_steps_per_chunk(batch_size: int) -> int:
     return max(1, min(AUTO_STEPS_PER_EXECUTION, AUTO_CHUNK_IMAGES // batch_size))
 
 
+def steps_per_chunk(config: TrainConfig) -> int:
+    """Batches per compiled call for ``config``: its own, or the automatic one."""
+    return config.steps_per_execution or auto_steps_per_chunk(config.batch_size)
+
+
 def build_optimizer(config: TrainConfig, steps_per_epoch: int) -> Any:
     """The optimizer with its learning-rate schedule."""
     import keras
@@ -263,7 +268,7 @@ def train_model(
     batches = ShuffledChunks(
         x_train,
         config.batch_size,
-        config.steps_per_execution or auto_steps_per_chunk(config.batch_size),
+        steps_per_chunk(config),
         config.seed,
     )
     model = VAE(model_config, seed=config.seed)

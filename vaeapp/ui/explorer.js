@@ -292,12 +292,12 @@ export default function (component) {
   }
   // Plotly's loader (vaeapp/ui/plotly_loader.py) has not run yet: draw the
   // latest render once it has.
+  const first = !G.waiting;
   G.waiting = [component, data];
-  if (!G.listening) {
-    G.listening = true;
+  if (first) {
     window.addEventListener("vaeapp-plotly", () => {
-      if (G.waiting) render(...G.waiting);
+      render(...G.waiting);
       G.waiting = null;
-    });
+    }, { once: true });
   }
 }
