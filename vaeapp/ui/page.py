@@ -337,13 +337,9 @@ def _init_grid_state() -> None:
 
 def main() -> None:
     """Draw the whole page."""
-    st.set_page_config(
-        # A Material icon: an emoji would make Streamlit compile its emoji
-        # table on the first page (35 ms).
-        page_title="VAE latent explorer",
-        page_icon=":material/scatter_plot:",
-        layout="wide",
-    )
+    # An emoji icon: a Material one would make the browser fetch its picture
+    # from fonts.gstatic.com, which an offline or private server cannot reach.
+    st.set_page_config(page_title="VAE latent explorer", page_icon="🔢", layout="wide")
     model = active_model()
     if model is None:
         st.error(
