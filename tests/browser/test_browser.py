@@ -369,3 +369,31 @@ def test_click_on_a_data_point_inspects_that_test_digit(page: Any) -> None:
         timeout=SETTLE_MS,
     )
     assert page.errors == []
+
+
+_JS_MAP_WIDTHS = """() => {
+  const map = document.querySelector('.vae-map');
+  return [map.getBoundingClientRect().width, map._fullLayout.width];
+}"""
+_JS_SET_EXPLORER_WIDTH = """(width) => {
+  document.querySelector('.vae-explorer').style.width = width;
+}"""
+_JS_MAP_FITS = """(tol) => {
+  const map = document.querySelector('.vae-map');
+  return Math.abs(map.getBoundingClientRect().width - map._fullLayout.width) <= tol;
+}"""
+
+
+def test_map_redraws_at_its_box_width_when_its_column_changes(page: Any) -> None:
+    """The map follows its box's width (sidebar, late styles), not only the window."""
+    box, drawn = page.evaluate(_JS_MAP_WIDTHS)
+    assert abs(box - drawn) <= 1
+    try:
+        page.evaluate(_JS_SET_EXPLORER_WIDTH, f"{round(box) + 48}px")  # map -132 px
+        page.wait_for_function(_JS_MAP_FITS, arg=1, timeout=SETTLE_MS)
+        _, narrow_drawn = page.evaluate(_JS_MAP_WIDTHS)
+        assert narrow_drawn < drawn - 60
+    finally:
+        page.evaluate(_JS_SET_EXPLORER_WIDTH, "")
+    page.wait_for_function(_JS_MAP_FITS, arg=1, timeout=SETTLE_MS)
+    assert page.evaluate(_JS_MAP_WIDTHS)[1] == pytest.approx(drawn, abs=1)

@@ -235,6 +235,18 @@ function attachPointer(root) {
   });
 }
 
+// Plotly's `responsive` follows the window only, but the map's box also
+// changes when the sidebar opens or closes, or when the component's stylesheet
+// arrives after the first draw: redraw at the box's width whenever they differ.
+function followWidth(mapDiv) {
+  new ResizeObserver(([entry]) => {
+    const drawn = mapDiv._fullLayout && mapDiv._fullLayout.width;
+    if (drawn && Math.abs(entry.contentRect.width - drawn) > 1) {
+      Plotly.Plots.resize(mapDiv);
+    }
+  }).observe(mapDiv);
+}
+
 function render(component, data) {
   const { parentElement, setTriggerValue } = component;
   const model = G.models[data.token];
@@ -242,6 +254,7 @@ function render(component, data) {
   if (!root) {
     root = buildDom(parentElement);
     attachPointer(root);
+    followWidth(root.querySelector(".vae-map"));
   }
   root.__state = {
     model, z: data.z, u: data.u, v: data.v, marker: data.marker,
