@@ -385,8 +385,10 @@ _JS_MAP_FITS = """(tol) => {
 
 
 def test_map_redraws_at_its_box_width_when_its_column_changes(page: Any) -> None:
-    """The map follows its box's width (sidebar, late styles), not only the window."""
+    """The map follows its box's width (sidebar, late styles), not only the
+    window, and keeps its axis ranges."""
     box, drawn = page.evaluate(_JS_MAP_WIDTHS)
+    ranges = _plot_area(page)
     assert abs(box - drawn) <= 1
     try:
         page.evaluate(_JS_SET_EXPLORER_WIDTH, f"{round(box) + 48}px")  # map -132 px
@@ -397,3 +399,6 @@ def test_map_redraws_at_its_box_width_when_its_column_changes(page: Any) -> None
         page.evaluate(_JS_SET_EXPLORER_WIDTH, "")
     page.wait_for_function(_JS_MAP_FITS, arg=1, timeout=SETTLE_MS)
     assert page.evaluate(_JS_MAP_WIDTHS)[1] == pytest.approx(drawn, abs=1)
+    after = _plot_area(page)
+    assert after["y"] == pytest.approx([-4.5, 4.5], abs=1e-6)
+    assert after["x"] == pytest.approx(ranges["x"], abs=1e-6)

@@ -237,12 +237,18 @@ function attachPointer(root) {
 
 // Plotly's `responsive` follows the window only, but the map's box also
 // changes when the sidebar opens or closes, or when the component's stylesheet
-// arrives after the first draw: redraw at the box's width whenever they differ.
-function followWidth(mapDiv) {
+// arrives after the first draw: redraw at the box's width whenever they differ,
+// with both axes back at the set range (equal scaling would otherwise keep the
+// range it widened for the old shape).
+function followWidth(root) {
+  const mapDiv = root.querySelector(".vae-map");
   new ResizeObserver(([entry]) => {
     const drawn = mapDiv._fullLayout && mapDiv._fullLayout.width;
     if (drawn && Math.abs(entry.contentRect.width - drawn) > 1) {
-      Plotly.Plots.resize(mapDiv);
+      const r = root.__state.range;
+      Plotly.relayout(mapDiv, {
+        autosize: true, "xaxis.range": r.slice(), "yaxis.range": r.slice(),
+      });
     }
   }).observe(mapDiv);
 }
@@ -254,10 +260,10 @@ function render(component, data) {
   if (!root) {
     root = buildDom(parentElement);
     attachPointer(root);
-    followWidth(root.querySelector(".vae-map"));
+    followWidth(root);
   }
   root.__state = {
-    model, z: data.z, u: data.u, v: data.v, marker: data.marker,
+    model, z: data.z, u: data.u, v: data.v, marker: data.marker, range: data.range,
     titles: data.axis_titles.map((t) => t.split(" ")[0]),
     commit: (xy) => setTriggerValue("commit", xy),
   };
