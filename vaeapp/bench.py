@@ -9,10 +9,10 @@ test images:
 * ``reference``: a :class:`vaeapp.model.VAE` compiled with Keras defaults
   (``RMSprop(1e-3)``, ``jit_compile="auto"``, ``steps_per_execution=1``) and
   trained with ``fit(x_train, batch_size=100, shuffle=True)``;
-* ``project rmsprop``: :func:`vaeapp.train.train_model` with the reference's
+* ``project rmsprop``: :func:`vaeapp.training.train_model` with the reference's
   optimizer (RMSprop, constant learning rate 1e-3, batch 100, no grid), so
   the two test ELBOs are comparable;
-* ``project adam``: :func:`vaeapp.train.train_model` with the project's default
+* ``project adam``: :func:`vaeapp.training.train_model` with the project's default
   optimizer settings (Adam, cosine schedule), for information only.
 
 Timing. Each epoch is timed by a Keras callback from ``on_epoch_begin`` to the
@@ -178,8 +178,8 @@ def project_config(epochs: int, seed: int, default_optimizer: bool) -> TrainConf
 def run_project(
     label: str, model_config: ModelConfig, config: TrainConfig, data: Dataset
 ) -> Run:
-    """Train with the real :func:`vaeapp.train.train_model`, timing its epochs."""
-    from vaeapp.train import steps_per_chunk, train_model
+    """Train with the real :func:`vaeapp.training.train_model`, timing its epochs."""
+    from vaeapp.training import steps_per_chunk, train_model
 
     timer = make_timer()
     with extra_fit_callback(timer):
@@ -202,7 +202,7 @@ def run_reference(
     import keras
 
     from vaeapp.model import VAE
-    from vaeapp.train import evaluate
+    from vaeapp.training import evaluate
 
     keras.utils.set_random_seed(seed)
     model = VAE(model_config, seed=seed)
@@ -431,8 +431,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(tracing/compilation) is shown separately and excluded from the median. "
         "CPU s/epoch: process CPU time (all threads) over the same span, less "
         "sensitive than wall time to other jobs on the machine. Test -ELBO: nats, "
-        f"vaeapp.train.evaluate, mean over {data.x_test.shape[0]} test images and 10 "
-        "draws of z, averaged over rounds."
+        "vaeapp.training.evaluate, mean over "
+        f"{data.x_test.shape[0]} test images and 10 draws of z, averaged over rounds."
     )
     by_label = {row.label: row for row in rows}
     reference, project = by_label[REFERENCE], by_label[PROJECT]

@@ -91,6 +91,110 @@ def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
     return value
 
 
+SETTING = "vaeapp.setting"  # key of a field's Setting in its dataclass metadata
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What a config field means and allows, and how it is offered.
+
+    ``name`` is used in error messages, ``help`` in ``--help`` and as the form's
+    tooltip. Numbers must lie in ``[low, high]``; a tuple's items must (its
+    length is checked by its class). A string must be one of ``choices``.
+    ``flag`` is the CLI option (None: ``--`` and the field name with dashes; a
+    boolean that defaults to true gets a ``--no-...`` switch). ``form`` puts the
+    field in the app's Retrain form, under ``label`` (short: the sidebar is
+    narrow) with ``form_default`` (None: the field's default) and ``step``.
+    ``preset`` marks fields a ``--preset`` sets.
+    """
+
+    name: str
+    help: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    flag: str | None = None
+    form: bool = False
+    label: str = ""
+    form_default: Any = None
+    step: float | None = None
+    preset: bool = False
+
+    def check(self, value: Any, default: Any) -> Any:
+        """``value`` checked (floats as float); raises ValueError."""
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ValueError(f"{self.name} must be true or false, got {value!r}")
+            return value
+        if self.choices:
+            return _check_choice(self.name, value, self.choices)
+        if isinstance(default, int):
+            return _check_int(self.name, value, self.low, self.high)
+        if isinstance(default, float):
+            return _check_float(self.name, value, self.low, self.high)
+        return value  # tuples: checked by their class
+
+    @property
+    def limits(self) -> str:
+        """The allowed values in words, e.g. ``1 to 10000`` or ``adam, sgd``."""
+        if self.choices:
+            return ", ".join(self.choices)
+        if self.low is None:
+            return ""
+        return f"{_number(self.low)} to {_number(self.high)}"
+
+
+def _number(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+def setting(default: Any, name: str, help: str, **options: Any) -> Any:
+    """A dataclass field with ``default`` and its :class:`Setting`: one line per
+    setting in the config classes below."""
+    return dataclasses.field(
+        default=default, metadata={SETTING: Setting(name, help, **options)}
+    )
+
+
+def settings(cls: type) -> list[tuple[dataclasses.Field, Setting]]:
+    """The fields of a config class with their Settings, in declaration order."""
+    return [(f, f.metadata[SETTING]) for f in dataclasses.fields(cls)]
+
+
+def form_default(field: dataclasses.Field, spec: Setting) -> Any:
+    """The value the Retrain form starts with for ``field``."""
+    return field.default if spec.form_default is None else spec.form_default
+
+
+def _check_settings(config: Any) -> None:
+    """Check every field of ``config`` against its Setting (floats made float)."""
+    for field, spec in settings(type(config)):
+        value = spec.check(getattr(config, field.name), field.default)
+        object.__setattr__(config, field.name, value)
+
+
+def _check_widths(
+    value: Any, count: tuple[int, int], what: str, item: str, low: int, high: int
+) -> tuple[int, ...]:
+    """A tuple (lists accepted) of ``count[0]`` to ``count[1]`` numbers."""
+    widths = tuple(value) if isinstance(value, list) else value
+    if not isinstance(widths, tuple) or not count[0] <= len(widths) <= count[1]:
+        raise ValueError(f"{what}, got {value!r}")
+    for width in widths:
+        _check_int(item, width, low, high)
+    return widths
+
+
+def check_batch_size(config: TrainConfig, available: int) -> None:
+    """Raise ValueError if a batch is larger than the images trained on."""
+    count = min(config.train_size or available, available)
+    if config.batch_size > count:
+        raise ValueError(
+            f"batch size {config.batch_size} is larger than the {count} "
+            "training images; choose at most that many"
+        )
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """The architecture of a VAE on 28x28 images.
@@ -104,37 +208,72 @@ class ModelConfig:
     the KL term of the training loss.
     """
 
-    hidden: tuple[int, ...] = PRESETS["tutorial"]
-    latent_dim: int = 2
-    beta: float = 1.0
-    architecture: str = "dense"
-    filters: tuple[int, ...] = FILTERS_DEFAULT
+    # One line per setting: default, name in messages, help, limits, CLI, form.
+    hidden: tuple[int, ...] = setting(
+        PRESETS["tutorial"],
+        "hidden widths",
+        "dense hidden widths from the input inwards, e.g. 512,256",
+        low=HIDDEN_MIN,
+        high=HIDDEN_MAX,
+        form=True,
+        label="Hidden widths",
+        preset=True,
+    )
+    latent_dim: int = setting(
+        2,
+        "latent size",
+        "size of the latent space",
+        low=LATENT_MIN,
+        high=LATENT_MAX,
+        form=True,
+        label="Latent size",
+    )
+    beta: float = setting(
+        1.0,
+        "beta",
+        "weight of the KL term",
+        low=BETA_MIN,
+        high=BETA_MAX,
+        form=True,
+        step=0.1,
+    )
+    architecture: str = setting(
+        "dense",
+        "architecture",
+        "dense: fully connected layers only; conv: two stride-2 Conv2D layers "
+        "before the dense ones and Conv2DTranspose layers after them",
+        choices=ARCHITECTURES,
+        form=True,
+        preset=True,
+    )
+    filters: tuple[int, ...] = setting(
+        FILTERS_DEFAULT,
+        "filters",
+        "channels of the two convolution layers, conv architecture only",
+        low=FILTERS_MIN,
+        high=FILTERS_MAX,
+    )
 
     def __post_init__(self) -> None:
-        hidden = tuple(self.hidden) if isinstance(self.hidden, list) else self.hidden
-        if not isinstance(hidden, tuple) or not 1 <= len(hidden) <= MAX_HIDDEN_LAYERS:
-            raise ValueError(
-                f"hidden must list 1 to {MAX_HIDDEN_LAYERS} layer widths, "
-                f"got {self.hidden!r}"
-            )
-        for width in hidden:
-            _check_int("hidden width", width, HIDDEN_MIN, HIDDEN_MAX)
-        object.__setattr__(self, "hidden", hidden)
-        _check_int("latent size", self.latent_dim, LATENT_MIN, LATENT_MAX)
-        object.__setattr__(
-            self, "beta", _check_float("beta", self.beta, BETA_MIN, BETA_MAX)
+        _check_settings(self)
+        hidden = _check_widths(
+            self.hidden,
+            (1, MAX_HIDDEN_LAYERS),
+            f"hidden must list 1 to {MAX_HIDDEN_LAYERS} layer widths",
+            "hidden width",
+            HIDDEN_MIN,
+            HIDDEN_MAX,
         )
-        _check_choice("architecture", self.architecture, ARCHITECTURES)
-        filters = self.filters
-        if isinstance(filters, list):
-            filters = tuple(filters)
-        if not isinstance(filters, tuple) or len(filters) != CONV_LAYERS:
-            raise ValueError(
-                f"filters must list {CONV_LAYERS} channel counts (one per "
-                f"convolution layer), got {self.filters!r}"
-            )
-        for count in filters:
-            _check_int("filter count", count, FILTERS_MIN, FILTERS_MAX)
+        object.__setattr__(self, "hidden", hidden)
+        filters = _check_widths(
+            self.filters,
+            (CONV_LAYERS, CONV_LAYERS),
+            f"filters must list {CONV_LAYERS} channel counts (one per "
+            "convolution layer)",
+            "filter count",
+            FILTERS_MIN,
+            FILTERS_MAX,
+        )
         if self.architecture == "dense" and filters != FILTERS_DEFAULT:
             raise ValueError(
                 f"filters apply only to the conv architecture; a dense model "
@@ -204,54 +343,110 @@ class TrainConfig:
     a seeded sample of that many images (for quick runs). ``kl_warmup`` epochs
     ramp the KL weight linearly from 0 to beta (Bowman et al. 2016, sec. 3.1).
     ``steps_per_execution`` batches are trained inside one compiled call (0:
-    ``vaeapp.train.auto_steps_per_chunk``); see :mod:`vaeapp.batches`.
+    ``vaeapp.training.auto_steps_per_chunk``); see :mod:`vaeapp.batches`.
+    The Retrain form starts with 5 epochs on 10,000 images: a quick run.
     """
 
-    epochs: int = 200
-    batch_size: int = 100
-    learning_rate: float = 1e-3
-    optimizer: str = "adam"
-    weight_decay: float = 0.004
-    schedule: str = "cosine"
-    final_lr_fraction: float = 0.01
-    kl_warmup: int = 0
-    train_size: int = 0
-    seed: int = 0
-    dataset: str = "mnist"
-    steps_per_execution: int = 0
-    jit_compile: bool = True
-    grid_size: int = 10
+    # One line per setting: default, name in messages, help, limits, CLI, form.
+    epochs: int = setting(
+        200,
+        "epochs",
+        "passes over the training images",
+        low=1,
+        high=EPOCHS_MAX,
+        form=True,
+        form_default=5,
+    )
+    batch_size: int = setting(
+        100, "batch size", "images per training step", low=1, high=BATCH_MAX, form=True
+    )
+    learning_rate: float = setting(
+        1e-3,
+        "learning rate",
+        "(initial) learning rate",
+        low=LR_MIN,
+        high=LR_MAX,
+        flag="--lr",
+        form=True,
+        step=1e-4,
+    )
+    optimizer: str = setting(
+        "adam",
+        "optimizer",
+        "adamw: Adam with decoupled weight decay; sgd: with momentum 0.9",
+        choices=OPTIMIZERS,
+        form=True,
+    )
+    weight_decay: float = setting(
+        0.004, "weight decay", "decoupled weight decay, adamw only", low=0.0, high=1.0
+    )
+    schedule: str = setting(
+        "cosine",
+        "schedule",
+        "learning-rate schedule; cosine decays to the final fraction",
+        choices=SCHEDULES,
+    )
+    final_lr_fraction: float = setting(
+        0.01,
+        "final learning-rate fraction",
+        "the cosine schedule's last rate, as a fraction of the first",
+        low=0,
+        high=1,
+    )
+    kl_warmup: int = setting(
+        0,
+        "KL warm-up epochs",
+        "epochs over which the KL weight ramps from 0 to beta",
+        low=0,
+        high=EPOCHS_MAX,
+    )
+    train_size: int = setting(
+        0,
+        "training-set size",
+        "train on this many images, 0 for all",
+        low=0,
+        high=BATCH_MAX,
+        form=True,
+        label="Training images",
+        form_default=10_000,
+        step=1000,
+    )
+    seed: int = setting(
+        0,
+        "seed",
+        "seed of the weights, sampling and data order",
+        low=0,
+        high=2**31 - 1,
+        form=True,
+    )
+    dataset: str = setting(
+        "mnist",
+        "dataset",
+        "the images to train on",
+        choices=DATASETS,
+        form=True,
+        label="Data",
+    )
+    steps_per_execution: int = setting(
+        0,
+        "steps per execution",
+        "batches per compiled call, 0 for automatic",
+        low=0,
+        high=1_000_000,
+    )
+    jit_compile: bool = setting(
+        True, "jit_compile", "compile with XLA", flag="--no-jit"
+    )
+    grid_size: int = setting(
+        10,
+        "grid size",
+        "side of the manifold grid saved after chosen epochs, 0 for none",
+        low=0,
+        high=30,
+    )
 
     def __post_init__(self) -> None:
-        _check_int("epochs", self.epochs, 1, EPOCHS_MAX)
-        _check_int("batch size", self.batch_size, 1, BATCH_MAX)
-        object.__setattr__(
-            self,
-            "learning_rate",
-            _check_float("learning rate", self.learning_rate, LR_MIN, LR_MAX),
-        )
-        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        object.__setattr__(
-            self,
-            "weight_decay",
-            _check_float("weight decay", self.weight_decay, 0.0, 1.0),
-        )
-        _check_choice("schedule", self.schedule, SCHEDULES)
-        object.__setattr__(
-            self,
-            "final_lr_fraction",
-            _check_float("final learning-rate fraction", self.final_lr_fraction, 0, 1),
-        )
-        _check_int("KL warm-up epochs", self.kl_warmup, 0, EPOCHS_MAX)
-        _check_int("training-set size", self.train_size, 0, BATCH_MAX)
-        _check_int("seed", self.seed, 0, 2**31 - 1)
-        _check_choice("dataset", self.dataset, DATASETS)
-        _check_int("steps per execution", self.steps_per_execution, 0, 1_000_000)
-        if not isinstance(self.jit_compile, bool):
-            raise ValueError(
-                f"jit_compile must be true or false, got {self.jit_compile!r}"
-            )
-        _check_int("grid size", self.grid_size, 0, 30)
+        _check_settings(self)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -1,26 +1,46 @@
-"""Training runs started by the app: one at a time per server, in a subprocess.
+"""Training runs started by the app: one at a time per models folder, in a subprocess.
 
-The subprocess runs the same command as the CLI (``python -m vaeapp.train``)
-and reports through a progress file; a lock file in the models folder makes
-sure only one run goes at a time, across sessions and even across servers
-sharing the folder. Nothing here imports Streamlit or TensorFlow.
+The subprocess runs the same command as the CLI (``python -m vaeapp.train
+--config FILE``) and reports through a progress file. The lock is held by the
+operating system: the lock file's descriptor, ``flock``-ed by the starter, is
+inherited by the training process and closed by the kernel when that process
+ends, however it ends, so a killed run frees the lock at once. The lock file
+also holds the run's description, which :func:`current_job` reads for other
+sessions and servers sharing the folder. Only the starter gets the key that
+:func:`cancel_job` asks for. Nothing here imports Streamlit or TensorFlow.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from vaeapp.config import ModelConfig, TrainConfig
+from vaeapp.data import resolve_path
 from vaeapp.progress import Progress, read_progress
-from vaeapp.store import check_name, pid_alive, trained_dir, write_json
+from vaeapp.store import (
+    TEMP_PREFIX,
+    check_name,
+    config_document,
+    pid_alive,
+    trained_dir,
+    write_json,
+)
 
 LOCK_NAME = ".training.lock"
+# Held for a moment by a starter, so two starters cannot both find the lock
+# free and both install their own.
+GUARD_NAME = ".training.guard"
 JOBS_DIR = ".jobs"
 # Niceness of a training run the app starts (``--nice``): on a small machine
 # the server and the people exploring come first.
@@ -34,13 +54,18 @@ class Busy(RuntimeError):
 
 @dataclass(frozen=True)
 class Job:
-    """A training run: its process, name and where it reports."""
+    """A training run: its process, name and where it reports.
+
+    ``key`` lets its holder cancel the run; only :func:`start_job` returns it
+    (a job found by :func:`current_job` has an empty key).
+    """
 
     pid: int
     name: str
     progress_path: Path
     log_path: Path
     started: float
+    key: str = field(default="", compare=False, repr=False)
 
     def progress(self) -> Progress | None:
         return read_progress(self.progress_path)
@@ -58,135 +83,186 @@ def _root(root: Path | None) -> Path:
     return Path(root) if root is not None else trained_dir()
 
 
-def _alive(pid: int) -> bool:
-    child = _CHILDREN.get(pid)
-    if child is not None:
-        if child.poll() is None:
-            return True
-        _CHILDREN.pop(pid, None)
-        return False
-    return pid_alive(pid)
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _read_lock(root: Path) -> Job | None:
+def _reap() -> None:
+    """Collect the exit status of ended children (no zombies left behind)."""
+    for pid, child in list(_CHILDREN.items()):
+        if child.poll() is not None:
+            _CHILDREN.pop(pid, None)
+
+
+def _held(fd: int) -> bool:
+    """Whether a process holds an exclusive flock on ``fd``'s file."""
     try:
-        data = json.loads((root / LOCK_NAME).read_text(encoding="utf-8"))
-        return Job(
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return False
+
+
+def _running(root: Path) -> tuple[Job, str] | None:
+    """The running job and its key's digest, read from the held lock file."""
+    _reap()
+    try:
+        fd = os.open(root / LOCK_NAME, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        if not _held(fd):
+            return None
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = json.loads(handle.read(1_000_000))
+        job = Job(
             pid=int(data["pid"]),
             name=str(data["name"]),
             progress_path=Path(data["progress"]),
             log_path=Path(data["log"]),
             started=float(data["started"]),
         )
+        return job, str(data["key_sha256"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    finally:
+        os.close(fd)
 
 
 def current_job(root: Path | None = None) -> Job | None:
-    """The run now going, or None; a lock left by a dead run is cleared."""
-    root = _root(root)
-    job = _read_lock(root)
-    if job is None:
-        if (root / LOCK_NAME).exists() and _lock_age(root) > 10:
-            (root / LOCK_NAME).unlink(missing_ok=True)
-        return None
-    if _alive(job.pid):
-        return job
-    _release(root, job.pid)
-    return None
+    """The run now going in ``root``, or None (its key is not included)."""
+    found = _running(_root(root))
+    return found[0] if found is not None else None
 
 
-def _lock_age(root: Path) -> float:
-    try:
-        return time.time() - (root / LOCK_NAME).stat().st_mtime
-    except OSError:
-        return 0.0
-
-
-def _release(root: Path, pid: int) -> None:
-    job = _read_lock(root)
-    if job is not None and job.pid == pid:
-        (root / LOCK_NAME).unlink(missing_ok=True)
-
-
-def start_job(args: list[str], name: str, root: Path | None = None) -> Job:
-    """Start ``python -m vaeapp.train ARGS`` writing model ``name`` into ``root``.
-
-    Raises Busy when a run is going, ValueError for a bad name.
-    """
-    check_name(name)
-    root = _root(root)
-    root.mkdir(parents=True, exist_ok=True)
-    if current_job(root) is not None:
-        raise Busy("a training run is already going; wait for it or cancel it")
-    try:
-        fd = os.open(root / LOCK_NAME, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    except FileExistsError:
-        raise Busy("a training run is just starting; try again in a moment") from None
-    os.close(fd)
-    jobs = root / JOBS_DIR
-    jobs.mkdir(exist_ok=True)
-    progress_path, log_path = jobs / f"{name}.progress.json", jobs / f"{name}.log"
-    command = [
+def _command(config_path: Path, root: Path, name: str, progress: Path) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "vaeapp.train",
-        *args,
+        "--config",
+        str(config_path),
         "--out",
         str(root),
         "--name",
         name,
         "--progress-file",
-        str(progress_path),
+        str(progress),
         "--quiet",
         "--nice",
         str(APP_NICENESS),
     ]
+
+
+def start_job(
+    model: ModelConfig,
+    train: TrainConfig,
+    name: str,
+    root: Path | None = None,
+    data: str | os.PathLike | None = None,
+) -> Job:
+    """Train ``model`` with ``train`` as model ``name`` in ``root``, in a subprocess.
+
+    The configs are written as a ``config.json`` document into the jobs folder
+    and the subprocess reads them with ``--config``; ``data`` is passed as
+    ``--data`` (None: the environment variable or Keras's download). Returns
+    the job with its cancel key. Raises Busy when a run is going, ValueError
+    for a bad name.
+    """
+    check_name(name)
+    root = _root(root)
+    root.mkdir(parents=True, exist_ok=True)
+    jobs = root / JOBS_DIR
+    jobs.mkdir(exist_ok=True)
+    guard = os.open(root / GUARD_NAME, os.O_CREAT | os.O_RDWR, 0o644)
     try:
-        with open(log_path, "wb") as log:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        if _running(root) is not None:
+            raise Busy("a training run is already going; wait for it or cancel it")
+        return _start_locked(model, train, name, root, jobs, data)
+    finally:
+        os.close(guard)  # closing the guard's only descriptor unlocks it
+
+
+def _start_locked(
+    model: ModelConfig,
+    train: TrainConfig,
+    name: str,
+    root: Path,
+    jobs: Path,
+    data: str | os.PathLike | None,
+) -> Job:
+    """Start the run while holding the guard: a new lock file, flock-ed and
+    inherited by the child, renamed over the old one once it is complete."""
+    progress, log = jobs / f"{name}.progress.json", jobs / f"{name}.log"
+    config_path = jobs / f"{name}.config.json"
+    source = resolve_path(train.dataset, data) or f"keras.datasets.{train.dataset}"
+    write_json(config_path, config_document(model, train, str(source)))
+    command = _command(config_path, root, name, progress)
+    if data is not None:
+        command += ["--data", str(data)]
+    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=root)
+    child = None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with open(log, "wb") as log_file:
             child = subprocess.Popen(
                 command,
-                stdout=log,
+                stdout=log_file,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                pass_fds=(fd,),  # the child holds the lock until it ends
                 cwd=Path(__file__).resolve().parent.parent,
             )
-    except OSError:
-        (root / LOCK_NAME).unlink(missing_ok=True)
-        raise
-    _CHILDREN[child.pid] = child
-    job = Job(child.pid, name, progress_path, log_path, time.time())
-    write_json(
-        root / LOCK_NAME,
-        {
+        _CHILDREN[child.pid] = child
+        key = secrets.token_urlsafe(16)
+        job = Job(child.pid, name, progress, log, time.time(), key)
+        description = {
             "pid": job.pid,
             "name": name,
-            "progress": str(progress_path),
-            "log": str(log_path),
+            "progress": str(progress),
+            "log": str(log),
             "started": job.started,
-        },
-    )
+            "key_sha256": _digest(key),
+        }
+        os.write(fd, json.dumps(description).encode())
+        os.fchmod(fd, 0o644)
+        os.replace(tmp, root / LOCK_NAME)
+    except BaseException:
+        if child is not None:  # started, but its lock could not be installed
+            child.kill()
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        os.close(fd)  # the child's inherited descriptor keeps the lock
     return job
 
 
-def cancel_job(root: Path | None = None) -> bool:
-    """Ask the running job to stop (it publishes nothing); True if one was asked."""
-    job = current_job(root)
-    if job is None:
+def cancel_job(key: str, root: Path | None = None) -> bool:
+    """Ask the running job to stop (it publishes nothing) if ``key`` is the one
+    :func:`start_job` returned for it; True if it was asked."""
+    found = _running(_root(root))
+    if found is None or not key or not secrets.compare_digest(_digest(key), found[1]):
         return False
     try:
-        os.kill(job.pid, signal.SIGTERM)
+        os.kill(found[0].pid, signal.SIGTERM)
     except ProcessLookupError:
         return False
     return True
 
 
 def wait_job(job: Job, timeout: float) -> bool:
-    """Wait up to ``timeout`` s for ``job`` to end; True if it did (for tests)."""
+    """Wait up to ``timeout`` s for ``job``'s process to end; True if it did."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _alive(job.pid):
+        child = _CHILDREN.get(job.pid)
+        ended = (
+            child.poll() is not None if child is not None else not pid_alive(job.pid)
+        )
+        if ended:
+            _reap()
             return True
         time.sleep(0.1)
     return False

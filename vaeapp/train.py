@@ -1,377 +1,106 @@
-"""Train a VAE and publish it as a model folder.
+"""The training command: ``python -m vaeapp.train --help``.
 
-Command line: ``python -m vaeapp.train --help``. The app runs this same command
-in a subprocess and follows it through ``--progress-file``.
+The settings options are generated from the fields of
+:class:`vaeapp.config.ModelConfig` and :class:`vaeapp.config.TrainConfig`;
+``--config FILE`` reads them from a ``config.json`` document instead (the app
+starts runs that way). The loop is :mod:`vaeapp.training`, writing the model
+folder :mod:`vaeapp.publishing`. The app runs this command in a subprocess and
+follows it through ``--progress-file``.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import dataclasses
+import json
 import os
 import signal
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from vaeapp import publishing, training
 from vaeapp.config import (
-    ARCHITECTURES,
-    DATASETS,
-    FILTERS_DEFAULT,
-    OPTIMIZERS,
     PRESET_NAMES,
-    SCHEDULES,
     ModelConfig,
+    Setting,
     TrainConfig,
+    check_batch_size,
     parse_widths,
+    settings,
 )
-from vaeapp.data import DataError, Dataset, load_dataset
+from vaeapp.data import DataError, load_dataset
 from vaeapp.jobs import APP_NICENESS
-from vaeapp.manifold import GRID_Q_DEFAULT, grid_points, tile
-from vaeapp.progress import CANCELLED, DONE, FAILED, RUNNING, Progress, write_progress
-from vaeapp.store import (
-    CONFIG_FILE,
-    IMAGES_KEY,
-    LATENTS_FILE,
-    METRICS_FILE,
-    SNAPSHOTS_FILE,
-    WEIGHTS_FILE,
-    check_name,
-    config_document,
-    images_as_bytes,
-    publish,
-    trained_dir,
-    write_json,
-)
-from vaeapp.testsets import is_shipped
+from vaeapp.progress import CANCELLED, DONE, FAILED, Progress, write_progress
+from vaeapp.store import FORMAT_VERSION, MAX_JSON_BYTES, check_name, trained_dir
 
-EVAL_BATCH = 1000
-EVAL_SAMPLES = 10
-MAX_SNAPSHOTS = 24
-AUTO_STEPS_PER_EXECUTION = 100
-# An automatic chunk holds at most this many images (31 MB as float32), so that
-# large batches do not turn a chunk into a copy of the whole training set.
-AUTO_CHUNK_IMAGES = 10_000
-PROGRESS_INTERVAL_S = 0.5
+DEFAULT_PRESET = "tutorial"
 
 
-class TrainingStopped(RuntimeError):
-    """Training ended without a model to publish (diverged or cancelled)."""
+def _widths_parser(what: str) -> Any:
+    """An argparse type for comma-separated whole numbers named ``what``."""
+
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            return parse_widths(text, what)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
 
 
-@dataclass
-class TrainResult:
-    """A finished run: the Keras model and everything saved beside it."""
-
-    model: Any
-    model_config: ModelConfig
-    train_config: TrainConfig
-    data_source: str
-    history: list[dict[str, float]]
-    test_metrics: dict[str, float]
-    latent_mean: np.ndarray
-    latent_log_var: np.ndarray
-    labels: np.ndarray
-    snapshots: dict[int, np.ndarray]
-    test_images: np.ndarray  # (n_test, 784) float32 in [0, 1]
+parse_hidden = _widths_parser("hidden widths")
+parse_filters = _widths_parser("filters")
 
 
-def snapshot_epochs(epochs: int, count: int = MAX_SNAPSHOTS) -> list[int]:
-    """Up to ``count`` epochs (1-based), spaced geometrically, always the last."""
-    picks = np.unique(np.rint(np.geomspace(1, epochs, min(count, epochs))).astype(int))
-    return [int(e) for e in picks]
+def flag(field: dataclasses.Field, spec: Setting) -> str:
+    """The command-line option of a settings field, e.g. ``--batch-size``."""
+    return spec.flag or "--" + field.name.replace("_", "-")
 
 
-def subset(data: Dataset, size: int, seed: int) -> np.ndarray:
-    """The training images to use: all, or ``size`` of them drawn with ``seed``."""
-    if size == 0 or size >= data.x_train.shape[0]:
-        return data.x_train
-    rng = np.random.default_rng(seed)
-    return data.x_train[np.sort(rng.permutation(data.x_train.shape[0])[:size])]
+def _show(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def check_batch_size(config: TrainConfig, available: int) -> None:
-    """Raise ValueError if a batch is larger than the images trained on."""
-    count = min(config.train_size or available, available)
-    if config.batch_size > count:
-        raise ValueError(
-            f"batch size {config.batch_size} is larger than the {count} "
-            "training images; choose at most that many"
+def _add_setting(
+    group: argparse._ArgumentGroup, field: dataclasses.Field, spec: Setting
+) -> None:
+    """One option for ``field``; its default None means "not given"."""
+    if isinstance(field.default, bool):  # a switch away from the default
+        group.add_argument(
+            flag(field, spec),
+            dest=field.name,
+            action="store_const",
+            const=not field.default,
+            default=None,
+            help=f"do not {spec.help}" if field.default else spec.help,
         )
-
-
-def auto_steps_per_chunk(batch_size: int) -> int:
-    """Batches per compiled call when the config leaves it at 0: up to
-    AUTO_STEPS_PER_EXECUTION, and no more than AUTO_CHUNK_IMAGES images."""
-    return max(1, min(AUTO_STEPS_PER_EXECUTION, AUTO_CHUNK_IMAGES // batch_size))
-
-
-def steps_per_chunk(config: TrainConfig) -> int:
-    """Batches per compiled call for ``config``: its own, or the automatic one."""
-    return config.steps_per_execution or auto_steps_per_chunk(config.batch_size)
-
-
-def build_optimizer(config: TrainConfig, steps_per_epoch: int) -> Any:
-    """The optimizer with its learning-rate schedule."""
-    import keras
-
-    rate: Any = config.learning_rate
-    if config.schedule == "cosine":
-        rate = keras.optimizers.schedules.CosineDecay(
-            config.learning_rate,
-            decay_steps=config.epochs * steps_per_epoch,
-            alpha=config.final_lr_fraction,
-        )
-    if config.optimizer == "adam":
-        return keras.optimizers.Adam(rate)
-    if config.optimizer == "adamw":  # decoupled weight decay (Loshchilov & Hutter 2019)
-        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay)
-    if config.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(rate)
-    return keras.optimizers.SGD(rate, momentum=0.9)
-
-
-def _callbacks(
-    model: Any,
-    model_config: ModelConfig,
-    config: TrainConfig,
-    progress_path: Path | None,
-    verbose: bool,
-    stop_flag: list[bool],
-) -> tuple[list[Any], list[dict[str, float]], dict[int, np.ndarray]]:
-    """Keras callbacks for warm-up, NaN stop, progress, snapshots and printing."""
-    import keras
-
-    history: list[dict[str, float]] = []
-    snapshots: dict[int, np.ndarray] = {}
-    snap_at = set(snapshot_epochs(config.epochs)) if config.grid_size >= 2 else set()
-    progress = Progress(state=RUNNING, epochs=config.epochs, pid=os.getpid())
-    tty = verbose and sys.stdout.isatty()
-
-    class Monitor(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
-            if config.kl_warmup:
-                weight = model_config.beta * min(1.0, epoch / config.kl_warmup)
-                model.kl_weight.assign(weight)
-            self.started = self.last_write = time.perf_counter()
-            self.steps_done = 0
-
-        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-            if stop_flag[0]:
-                model.stop_training = True
-            now = time.perf_counter()
-            if now - self.last_write < PROGRESS_INTERVAL_S:
-                return
-            self.last_write = now
-            fraction = min(1.0, (batch + 1) / max(1, self.params.get("steps") or 1))
-            progress.epoch, progress.fraction = len(history), fraction
-            write_progress(progress_path, progress)
-            if tty:
-                bar = "#" * int(30 * fraction)
-                print(
-                    f"\repoch {len(history) + 1}/{config.epochs} [{bar:<30}]",
-                    end="",
-                    flush=True,
-                )
-
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            logs = logs or {}
-            row = {
-                "epoch": epoch + 1,
-                "recon": float(logs.get("recon", math.nan)),
-                "kl": float(logs.get("kl", math.nan)),
-                "neg_elbo": float(logs.get("neg_elbo", math.nan)),
-                "loss": float(logs.get("loss", math.nan)),
-                "test_recon": float(logs.get("val_recon", math.nan)),
-                "test_kl": float(logs.get("val_kl", math.nan)),
-                "test_neg_elbo": float(logs.get("val_neg_elbo", math.nan)),
-                "kl_weight": float(model.kl_weight.numpy()),
-                "learning_rate": float(
-                    keras.ops.convert_to_numpy(model.optimizer.learning_rate)
-                ),
-                "seconds": time.perf_counter() - self.started,
-            }
-            if not all(math.isfinite(v) for v in row.values()):
-                model.stop_training = True
-                return
-            history.append(row)
-            if epoch + 1 in snap_at:
-                snapshots[epoch + 1] = _snapshot(model, model_config, config.grid_size)
-            progress.epoch, progress.fraction = epoch + 1, 1.0
-            progress.history = history
-            write_progress(progress_path, progress)
-            if verbose:
-                print(
-                    f"\repoch {epoch + 1}/{config.epochs}  recon {row['recon']:.2f}  "
-                    f"kl {row['kl']:.2f}  total {row['neg_elbo']:.2f}  |  test -ELBO "
-                    f"{row['test_neg_elbo']:.2f} nats  |  {row['seconds']:.1f} s",
-                    flush=True,
-                )
-
-    return [keras.callbacks.TerminateOnNaN(), Monitor()], history, snapshots
-
-
-def _snapshot(model: Any, model_config: ModelConfig, n: int) -> np.ndarray:
-    """A small manifold grid ``(n * 28, n * 28)`` uint8 from the Keras decoder."""
-    import keras
-
-    z = grid_points(
-        n, GRID_Q_DEFAULT, base=np.zeros(model_config.latent_dim, np.float32)
+        return
+    default = "the preset's" if spec.preset else _show(field.default)
+    limits = f"{spec.limits}; " if spec.limits and not spec.choices else ""
+    options: dict[str, Any] = {"choices": spec.choices} if spec.choices else {}
+    if isinstance(field.default, tuple):
+        options["type"] = _widths_parser(spec.name)
+        limits = f"each {limits}"
+    elif not spec.choices:
+        options["type"] = type(field.default)
+    if not spec.choices:
+        options["metavar"] = flag(field, spec)[2:].replace("-", "_").upper()
+    group.add_argument(
+        flag(field, spec),
+        dest=field.name,
+        default=None,
+        help=f"{spec.help} ({limits}default: {default})".replace("%", "%%"),
+        **options,
     )
-    logits = model.decoder(z, training=False)
-    return tile(keras.ops.convert_to_numpy(keras.ops.sigmoid(logits)), n)
-
-
-def evaluate(
-    model: Any, x: np.ndarray, samples: int = EVAL_SAMPLES
-) -> dict[str, float]:
-    """Test-set reconstruction, KL and negative ELBO in nats, averaged over
-    ``samples`` independent draws of z per image (each draw is an unbiased
-    estimate; averaging lowers its variance)."""
-    runs = [
-        model.evaluate(x, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
-        for _ in range(samples)
-    ]
-    return {
-        f"test_{k}": float(np.mean([r[k] for r in runs]))
-        for k in ("recon", "kl", "neg_elbo")
-    }
-
-
-def train_model(
-    model_config: ModelConfig,
-    config: TrainConfig,
-    data: Dataset,
-    *,
-    progress_path: Path | None = None,
-    verbose: bool = True,
-    stop_flag: list[bool] | None = None,
-) -> TrainResult:
-    """Train on ``data`` and return the model with its test-set figures.
-
-    Raises TrainingStopped when the loss turns NaN or ``stop_flag[0]`` is set;
-    then nothing is returned to publish.
-    """
-    import keras
-
-    from vaeapp.batches import ShuffledChunks
-    from vaeapp.model import VAE
-
-    keras.utils.set_random_seed(config.seed)
-    x_train = subset(data, config.train_size, config.seed)
-    check_batch_size(config, data.x_train.shape[0])
-    batches = ShuffledChunks(
-        x_train,
-        config.batch_size,
-        steps_per_chunk(config),
-        config.seed,
-    )
-    model = VAE(model_config, seed=config.seed)
-    model.compile(
-        optimizer=build_optimizer(config, batches.steps_per_epoch),
-        jit_compile=config.jit_compile,
-    )
-    if config.kl_warmup == 0:
-        model.kl_weight.assign(model_config.beta)
-    stop_flag = stop_flag if stop_flag is not None else [False]
-    callbacks, history, snapshots = _callbacks(
-        model, model_config, config, progress_path, verbose, stop_flag
-    )
-    model.fit(
-        batches,
-        epochs=config.epochs,
-        shuffle=False,  # batches reshuffles itself after each epoch
-        validation_data=(data.x_test,),
-        validation_batch_size=EVAL_BATCH,
-        callbacks=callbacks,
-        verbose=0,
-    )
-    if stop_flag[0]:
-        raise TrainingStopped(
-            f"cancelled after {len(history)} epochs; nothing was saved"
-        )
-    if len(history) < config.epochs:
-        raise TrainingStopped(
-            f"the loss became NaN or infinite in epoch {len(history) + 1} "
-            "(try a smaller learning rate); nothing was saved"
-        )
-    test = evaluate(model, data.x_test)
-    mean, log_var = model.encoder.predict(data.x_test, batch_size=EVAL_BATCH, verbose=0)
-    return TrainResult(
-        model=model,
-        model_config=model_config,
-        train_config=config,
-        data_source=data.source,
-        history=history,
-        test_metrics=test,
-        latent_mean=np.asarray(mean, np.float32),
-        latent_log_var=np.asarray(log_var, np.float32),
-        labels=data.y_test,
-        snapshots=snapshots,
-        test_images=data.x_test,
-    )
-
-
-def save_result(result: TrainResult, parent: Path, name: str) -> Path:
-    """Publish ``result`` atomically as ``parent/name`` and return that path."""
-    from vaeapp.model import VAE
-
-    def write_files(folder: Path) -> None:
-        clean = VAE(result.model_config)  # no optimizer state: weights stored once
-        clean.set_weights(result.model.get_weights())
-        clean.save_weights(str(folder / WEIGHTS_FILE))
-        write_json(
-            folder / CONFIG_FILE,
-            config_document(
-                result.model_config, result.train_config, result.data_source
-            ),
-        )
-        write_json(
-            folder / METRICS_FILE, {**result.test_metrics, "history": result.history}
-        )
-        images = images_as_bytes(result.test_images)
-        shipped = is_shipped(result.train_config.dataset, images, result.labels)
-        np.savez_compressed(
-            folder / LATENTS_FILE,
-            mean=result.latent_mean,
-            log_var=result.latent_log_var,
-            labels=result.labels,
-            **({} if shipped else {IMAGES_KEY: images}),
-        )
-        if result.snapshots:
-            epochs = sorted(result.snapshots)
-            np.savez_compressed(
-                folder / SNAPSHOTS_FILE,
-                epochs=np.array(epochs, np.int32),
-                grids=np.stack([result.snapshots[e] for e in epochs]),
-            )
-
-    return publish(parent, name, write_files)
-
-
-def parse_hidden(text: str) -> tuple[int, ...]:
-    """``"512,256"`` -> ``(512, 256)``."""
-    try:
-        return parse_widths(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def parse_filters(text: str) -> tuple[int, ...]:
-    """``"32,64"`` -> ``(32, 64)``."""
-    try:
-        return parse_widths(text, "filters")
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
-    defaults = TrainConfig()
+    """The command line; every settings option comes from the config fields."""
     presets = "; ".join(
         f"{name}: {ModelConfig.preset(name).describe(with_preset=False)}"
         for name in PRESET_NAMES
@@ -381,90 +110,28 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a VAE on MNIST or Fashion-MNIST and save it as a model "
         "folder that the app can open.",
     )
-    arch = parser.add_argument_group("model")
-    arch.add_argument(
+    model = parser.add_argument_group("model")
+    model.add_argument(
         "--preset",
         choices=PRESET_NAMES,
-        default="tutorial",
-        help=f"architecture preset (default: tutorial). {presets}",
-    )
-    arch.add_argument(
-        "--architecture",
-        choices=ARCHITECTURES,
         default=None,
-        help="dense: fully connected layers only; conv: two stride-2 Conv2D "
-        "layers before the dense ones and Conv2DTranspose layers after them "
-        "(default: the preset's, dense for tutorial and deep)",
+        help=f"architecture preset (default: {DEFAULT_PRESET}). {presets}",
     )
-    arch.add_argument(
-        "--hidden",
-        type=parse_hidden,
-        default=None,
-        help="dense hidden widths from the input inwards, e.g. 512,256 "
-        "(overrides the preset)",
-    )
-    arch.add_argument(
-        "--filters",
-        type=parse_filters,
-        default=None,
-        help="channels of the two convolution layers, conv architecture only "
-        f"(default: {','.join(map(str, FILTERS_DEFAULT))})",
-    )
-    arch.add_argument("--latent-dim", type=int, default=2, help="latent size, 2 to 32")
-    arch.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
+    for field, spec in settings(ModelConfig):
+        _add_setting(model, field, spec)
     run = parser.add_argument_group("training")
-    run.add_argument("--epochs", type=int, default=defaults.epochs)
-    run.add_argument("--batch-size", type=int, default=defaults.batch_size)
     run.add_argument(
-        "--lr",
-        type=float,
-        default=defaults.learning_rate,
-        help="(initial) learning rate",
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="read the settings from a config.json document as a model folder "
+        "stores it (its data_source is not used); options given as well "
+        "override it; not with --preset",
     )
-    run.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
-    run.add_argument(
-        "--weight-decay",
-        type=float,
-        default=defaults.weight_decay,
-        help="decoupled weight decay (adamw only)",
-    )
-    run.add_argument(
-        "--schedule",
-        choices=SCHEDULES,
-        default=defaults.schedule,
-        help="learning-rate schedule (cosine decays to --final-lr-fraction)",
-    )
-    run.add_argument(
-        "--final-lr-fraction", type=float, default=defaults.final_lr_fraction
-    )
-    run.add_argument(
-        "--kl-warmup",
-        type=int,
-        default=defaults.kl_warmup,
-        help="epochs over which the KL weight ramps from 0 to beta",
-    )
-    run.add_argument(
-        "--train-size",
-        type=int,
-        default=defaults.train_size,
-        help="train on this many images (0: all)",
-    )
-    run.add_argument("--seed", type=int, default=defaults.seed)
-    run.add_argument(
-        "--steps-per-execution",
-        type=int,
-        default=0,
-        help="batches per compiled call (0: automatic)",
-    )
-    run.add_argument("--no-jit", action="store_true", help="do not compile with XLA")
-    run.add_argument(
-        "--grid-size",
-        type=int,
-        default=defaults.grid_size,
-        help="side of the manifold grid saved after chosen epochs (0: none)",
-    )
+    for field, spec in settings(TrainConfig):
+        _add_setting(run, field, spec)
     io = parser.add_argument_group("data and output")
-    io.add_argument("--dataset", choices=DATASETS, default=defaults.dataset)
     io.add_argument(
         "--data",
         default=None,
@@ -500,33 +167,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def read_config(path: Path) -> tuple[ModelConfig, TrainConfig]:
+    """The configs of a ``config.json`` document (see ``store.config_document``);
+    raises ValueError saying what is wrong with it."""
+    try:
+        if Path(path).stat().st_size > MAX_JSON_BYTES:
+            raise ValueError(f"--config {path} is larger than {MAX_JSON_BYTES} bytes")
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ValueError(f"cannot read --config {path}: {error.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"--config {path} is not valid JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"--config {path} must hold a JSON object")
+    if document.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"--config {path} is not format version {FORMAT_VERSION}")
+    try:
+        return (
+            ModelConfig.from_dict(document.get("model")),
+            TrainConfig.from_dict(document.get("train")),
+        )
+    except ValueError as error:
+        raise ValueError(f"--config {path}: {error}") from None
+
+
+def _override(config: Any, args: argparse.Namespace) -> Any:
+    """``config`` with the settings given on the command line (checked again)."""
+    given = {
+        field.name: getattr(args, field.name)
+        for field, _ in settings(type(config))
+        if getattr(args, field.name, None) is not None
+    }
+    return dataclasses.replace(config, **given) if given else config
+
+
 def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
     """Validated configs from parsed arguments; raises ValueError."""
-    preset = ModelConfig.preset(args.preset)
-    model = ModelConfig(
-        hidden=args.hidden if args.hidden is not None else preset.hidden,
-        latent_dim=args.latent_dim,
-        beta=args.beta,
-        architecture=args.architecture or preset.architecture,
-        filters=args.filters if args.filters is not None else FILTERS_DEFAULT,
-    )
-    train = TrainConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
-        optimizer=args.optimizer,
-        weight_decay=args.weight_decay,
-        schedule=args.schedule,
-        final_lr_fraction=args.final_lr_fraction,
-        kl_warmup=args.kl_warmup,
-        train_size=args.train_size,
-        seed=args.seed,
-        dataset=args.dataset,
-        steps_per_execution=args.steps_per_execution,
-        jit_compile=not args.no_jit,
-        grid_size=args.grid_size,
-    )
-    return model, train
+    if args.config is not None:
+        if args.preset is not None:
+            raise ValueError("--preset cannot be combined with --config")
+        model, train = read_config(args.config)
+    else:
+        model, train = ModelConfig.preset(args.preset or DEFAULT_PRESET), TrainConfig()
+    return _override(model, args), _override(train, args)
 
 
 def default_name(model: ModelConfig, train: TrainConfig) -> str:
@@ -572,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_progress(args.progress_file, progress)
         data = load_dataset(train_config.dataset, args.data)
         check_batch_size(train_config, data.x_train.shape[0])
-        result = train_model(
+        result = training.train_model(
             model_config,
             train_config,
             data,
@@ -581,9 +264,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             stop_flag=stop_flag,
         )
         if stop_flag[0]:
-            raise TrainingStopped("cancelled before saving; nothing was saved")
-        path = save_result(result, parent, name)
-    except TrainingStopped as stopped:
+            raise training.TrainingStopped("cancelled before saving; nothing was saved")
+        path = publishing.save_result(result, parent, name)
+    except training.TrainingStopped as stopped:
         return fail(
             CANCELLED if stop_flag[0] else FAILED,
             str(stopped),

@@ -54,7 +54,7 @@ def dataset() -> Dataset:
 
 @dataclass(frozen=True)
 class Trained:
-    result: Any  # vaeapp.train.TrainResult
+    result: Any  # vaeapp.training.TrainResult
     folder: Path  # the published model folder
 
 
@@ -67,7 +67,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory, dataset: Dataset):
     def get(hidden: tuple[int, ...] = (16,), latent_dim: int = 2) -> Trained:
         key = (tuple(hidden), latent_dim)
         if key not in cache:
-            from vaeapp.train import save_result, train_model
+            from vaeapp.publishing import save_result
+            from vaeapp.training import train_model
 
             result = train_model(
                 ModelConfig(hidden=hidden, latent_dim=latent_dim),

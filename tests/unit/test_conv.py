@@ -319,8 +319,9 @@ def test_conv_model_trains_publishes_and_loads(dataset, tmp_path):
     """A conv model trains, is published (checked by loading) and loads as conv."""
     from unit_helpers import tiny_train_config
 
+    from vaeapp.publishing import save_result
     from vaeapp.store import load_model
-    from vaeapp.train import save_result, train_model
+    from vaeapp.training import train_model
 
     config = ModelConfig(architecture="conv", filters=(2, 4), hidden=(8,))
     result = train_model(config, tiny_train_config(epochs=1), dataset, verbose=False)

@@ -1,4 +1,5 @@
-"""Training in-process: helpers, argument parsing, NaN stop and cancellation."""
+"""Training in-process: the loop's helpers, the command line generated from the
+config fields, --config, NaN stop and cancellation."""
 
 from __future__ import annotations
 
@@ -20,6 +21,13 @@ def train():
     return vaeapp.train
 
 
+@pytest.fixture(scope="module")
+def training():
+    import vaeapp.training
+
+    return vaeapp.training
+
+
 @pytest.fixture
 def keep_sigterm_handler():
     """main() installs a SIGTERM handler; put the previous one back afterwards."""
@@ -29,21 +37,21 @@ def keep_sigterm_handler():
 
 
 @pytest.mark.parametrize("epochs", [1, 2, 5, 24, 25, 200, 10_000])
-def test_snapshot_epochs_are_increasing_bounded_and_include_the_last(train, epochs):
+def test_snapshot_epochs_are_increasing_bounded_and_include_the_last(training, epochs):
     """snapshot_epochs gives at most 24 distinct epochs from 1 to the last."""
-    picks = train.snapshot_epochs(epochs)
+    picks = training.snapshot_epochs(epochs)
     assert picks[0] == 1 and picks[-1] == epochs
     assert picks == sorted(set(picks)) and len(picks) <= 24
 
 
-def test_subset_takes_a_seeded_sorted_sample(train, dataset):
+def test_subset_takes_a_seeded_sorted_sample(training, dataset):
     """subset() returns all images for size 0, else a reproducible sample."""
-    assert train.subset(dataset, 0, 0) is dataset.x_train
-    assert train.subset(dataset, 10**6, 0) is dataset.x_train
-    a, b = train.subset(dataset, 50, 1), train.subset(dataset, 50, 1)
+    assert training.subset(dataset, 0, 0) is dataset.x_train
+    assert training.subset(dataset, 10**6, 0) is dataset.x_train
+    a, b = training.subset(dataset, 50, 1), training.subset(dataset, 50, 1)
     assert a.shape == (50, 784)
     np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(a, train.subset(dataset, 50, 2))
+    assert not np.array_equal(a, training.subset(dataset, 50, 2))
 
 
 def test_parse_hidden(train):
@@ -80,26 +88,26 @@ def test_configs_from_args_maps_every_option(train):
     assert train.configs_from_args(hidden_args)[0].hidden == (64, 32)
 
 
-def test_batch_larger_than_training_set_is_refused(train, dataset):
+def test_batch_larger_than_training_set_is_refused(training, dataset):
     """train_model refuses a batch size above the number of training images."""
     config = tiny_train_config(batch_size=201)
     with pytest.raises(
         ValueError, match="batch size 201 is larger than the 200 training"
     ):
-        train.train_model(ModelConfig(hidden=(16,)), config, dataset, verbose=False)
+        training.train_model(ModelConfig(hidden=(16,)), config, dataset, verbose=False)
     config = tiny_train_config(batch_size=60, train_size=50)
     with pytest.raises(
         ValueError, match="batch size 60 is larger than the 50 training"
     ):
-        train.train_model(ModelConfig(hidden=(16,)), config, dataset, verbose=False)
+        training.train_model(ModelConfig(hidden=(16,)), config, dataset, verbose=False)
 
 
 def test_diverging_run_stops_and_publishes_nothing(
-    train, tmp_path, monkeypatch, capsys, keep_sigterm_handler
+    train, training, tmp_path, monkeypatch, capsys, keep_sigterm_handler
 ):
     """lr 1.0 SGD, beta 100: loss turns NaN, TrainingStopped, exit 1, no folder."""
     raised = []
-    real_train_model = train.train_model
+    real_train_model = training.train_model
 
     def spy(*args, **kwargs):
         try:
@@ -108,7 +116,7 @@ def test_diverging_run_stops_and_publishes_nothing(
             raised.append(error)
             raise
 
-    monkeypatch.setattr(train, "train_model", spy)
+    monkeypatch.setattr(training, "train_model", spy)
     npz = write_npz(tmp_path / "data.npz", synthetic_arrays())
     out, progress = tmp_path / "out", tmp_path / "p.json"
     settings = (
@@ -120,7 +128,7 @@ def test_diverging_run_stops_and_publishes_nothing(
         ["--data", str(npz), "--out", str(out), "--progress-file", str(progress)]
         + settings
     )
-    assert len(raised) == 1 and isinstance(raised[0], train.TrainingStopped)
+    assert len(raised) == 1 and isinstance(raised[0], training.TrainingStopped)
     assert "NaN or infinite" in str(raised[0])
     assert code == 1
     err = capsys.readouterr().err
@@ -133,13 +141,110 @@ def test_diverging_run_stops_and_publishes_nothing(
     assert "NaN" in state.message
 
 
-def test_stop_flag_cancels_training(train, dataset):
+def test_stop_flag_cancels_training(training, dataset):
     """A set stop flag ends training with TrainingStopped saying it was cancelled."""
-    with pytest.raises(train.TrainingStopped, match="cancelled after"):
-        train.train_model(
+    with pytest.raises(training.TrainingStopped, match="cancelled after"):
+        training.train_model(
             ModelConfig(hidden=(16,)),
             tiny_train_config(epochs=3, grid_size=0),
             dataset,
             verbose=False,
             stop_flag=[True],
         )
+
+
+def _fields_with_flags():
+    from vaeapp.config import TrainConfig, settings
+    from vaeapp.train import flag
+
+    return [
+        (cls, f, spec, flag(f, spec))
+        for cls in (ModelConfig, TrainConfig)
+        for f, spec in settings(cls)
+    ]
+
+
+def test_every_config_field_has_an_option_in_help(train):
+    """Each ModelConfig/TrainConfig field has a CLI option, documented with limits."""
+    text = " ".join(train.build_parser().format_help().split())
+    for _, field, spec, option in _fields_with_flags():
+        assert option in text, field.name
+        if spec.limits and not spec.choices:
+            assert spec.limits in text, field.name
+    assert "--config FILE" in text
+
+
+@pytest.mark.parametrize(
+    ("field", "spec", "option"),
+    [
+        (f, spec, option)
+        for _, f, spec, option in _fields_with_flags()
+        if spec.low is not None and not isinstance(f.default, tuple)
+    ],
+    ids=lambda v: getattr(v, "name", str(v)),
+)
+def test_a_value_just_outside_a_limit_is_refused_by_cli_and_config(
+    train, field, spec, option
+):
+    """One step past each limit: the config and the parsed options refuse it alike."""
+    from vaeapp.config import TrainConfig
+
+    cls = ModelConfig if field.name in ModelConfig.__dataclass_fields__ else TrainConfig
+    step = 1 if isinstance(field.default, int) else 1e-3 * max(1.0, abs(spec.high))
+    for value in (spec.low - step, spec.high + step):
+        if isinstance(field.default, int):
+            value = int(value)
+        with pytest.raises(ValueError, match=spec.name) as direct:
+            cls(**{field.name: value})
+        args = train.build_parser().parse_args([option, str(value)])
+        with pytest.raises(ValueError) as parsed:
+            train.configs_from_args(args)
+        assert str(parsed.value) == str(direct.value)
+    for value in (spec.low, spec.high):  # the limits themselves are allowed
+        args = train.build_parser().parse_args([option, str(value)])
+        model, config = train.configs_from_args(args)
+        assert getattr(model if cls is ModelConfig else config, field.name) == value
+
+
+def test_config_option_round_trips_the_stored_document(train, tmp_path):
+    """--config reads the document a model folder stores and gives the same configs."""
+    from vaeapp.config import TrainConfig
+    from vaeapp.store import config_document, write_json
+
+    model = ModelConfig(architecture="conv", filters=(8, 16), hidden=(64,), beta=0.5)
+    config = TrainConfig(epochs=3, learning_rate=0.02, optimizer="sgd", seed=7)
+    path = tmp_path / "config.json"
+    write_json(path, config_document(model, config, "somewhere"))
+    args = train.build_parser().parse_args(["--config", str(path)])
+    assert train.configs_from_args(args) == (model, config)
+    args = train.build_parser().parse_args(["--config", str(path), "--epochs", "9"])
+    assert train.configs_from_args(args)[1].epochs == 9
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{not json", "is not valid JSON"),
+        ('{"format_version": 99}', "is not format version"),
+        (
+            '{"format_version": 1, "model": {"latent_dim": 0}, "train": {}}',
+            "latent size must be between 2 and 32",
+        ),
+    ],
+)
+def test_a_bad_config_document_is_refused(train, tmp_path, text, message):
+    """A broken --config document raises ValueError naming the file and the fault."""
+    path = tmp_path / "config.json"
+    path.write_text(text)
+    args = train.build_parser().parse_args(["--config", str(path)])
+    with pytest.raises(ValueError, match=message):
+        train.configs_from_args(args)
+
+
+def test_config_cannot_be_combined_with_preset(train, tmp_path):
+    """--preset with --config is refused: the document names the architecture."""
+    args = train.build_parser().parse_args(
+        ["--config", str(tmp_path / "c.json"), "--preset", "deep"]
+    )
+    with pytest.raises(ValueError, match="--preset cannot be combined with --config"):
+        train.configs_from_args(args)

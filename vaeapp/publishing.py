@@ -1,0 +1,59 @@
+"""Publishing a finished run as a model folder (see :mod:`vaeapp.store`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from vaeapp.store import (
+    CONFIG_FILE,
+    IMAGES_KEY,
+    LATENTS_FILE,
+    METRICS_FILE,
+    SNAPSHOTS_FILE,
+    WEIGHTS_FILE,
+    config_document,
+    images_as_bytes,
+    publish,
+    write_json,
+)
+from vaeapp.testsets import is_shipped
+from vaeapp.training import TrainResult
+
+
+def save_result(result: TrainResult, parent: Path, name: str) -> Path:
+    """Publish ``result`` atomically as ``parent/name`` and return that path."""
+    from vaeapp.model import VAE
+
+    def write_files(folder: Path) -> None:
+        clean = VAE(result.model_config)  # no optimizer state: weights stored once
+        clean.set_weights(result.model.get_weights())
+        clean.save_weights(str(folder / WEIGHTS_FILE))
+        write_json(
+            folder / CONFIG_FILE,
+            config_document(
+                result.model_config, result.train_config, result.data_source
+            ),
+        )
+        write_json(
+            folder / METRICS_FILE, {**result.test_metrics, "history": result.history}
+        )
+        images = images_as_bytes(result.test_images)
+        shipped = is_shipped(result.train_config.dataset, images, result.labels)
+        np.savez_compressed(
+            folder / LATENTS_FILE,
+            mean=result.latent_mean,
+            log_var=result.latent_log_var,
+            labels=result.labels,
+            **({} if shipped else {IMAGES_KEY: images}),
+        )
+        if result.snapshots:
+            epochs = sorted(result.snapshots)
+            np.savez_compressed(
+                folder / SNAPSHOTS_FILE,
+                epochs=np.array(epochs, np.int32),
+                grids=np.stack([result.snapshots[e] for e in epochs]),
+            )
+
+    return publish(parent, name, write_files)

@@ -1,0 +1,279 @@
+"""The training loop: a VAE fitted to a data set, with its test-set figures.
+
+:func:`train_model` trains and returns a :class:`TrainResult`;
+:mod:`vaeapp.publishing` writes it as a model folder and :mod:`vaeapp.train` is
+the command line around both. Keras is imported only when training starts.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vaeapp.config import ModelConfig, TrainConfig, check_batch_size
+from vaeapp.data import Dataset
+from vaeapp.manifold import GRID_Q_DEFAULT, grid_points, tile
+from vaeapp.progress import RUNNING, Progress, write_progress
+
+EVAL_BATCH = 1000
+EVAL_SAMPLES = 10
+MAX_SNAPSHOTS = 24
+AUTO_STEPS_PER_EXECUTION = 100
+# An automatic chunk holds at most this many images (31 MB as float32), so that
+# large batches do not turn a chunk into a copy of the whole training set.
+AUTO_CHUNK_IMAGES = 10_000
+PROGRESS_INTERVAL_S = 0.5
+
+
+class TrainingStopped(RuntimeError):
+    """Training ended without a model to publish (diverged or cancelled)."""
+
+
+@dataclass
+class TrainResult:
+    """A finished run: the Keras model and everything saved beside it."""
+
+    model: Any
+    model_config: ModelConfig
+    train_config: TrainConfig
+    data_source: str
+    history: list[dict[str, float]]
+    test_metrics: dict[str, float]
+    latent_mean: np.ndarray
+    latent_log_var: np.ndarray
+    labels: np.ndarray
+    snapshots: dict[int, np.ndarray]
+    test_images: np.ndarray  # (n_test, 784) float32 in [0, 1]
+
+
+def snapshot_epochs(epochs: int, count: int = MAX_SNAPSHOTS) -> list[int]:
+    """Up to ``count`` epochs (1-based), spaced geometrically, always the last."""
+    picks = np.unique(np.rint(np.geomspace(1, epochs, min(count, epochs))).astype(int))
+    return [int(e) for e in picks]
+
+
+def subset(data: Dataset, size: int, seed: int) -> np.ndarray:
+    """The training images to use: all, or ``size`` of them drawn with ``seed``."""
+    if size == 0 or size >= data.x_train.shape[0]:
+        return data.x_train
+    rng = np.random.default_rng(seed)
+    return data.x_train[np.sort(rng.permutation(data.x_train.shape[0])[:size])]
+
+
+def auto_steps_per_chunk(batch_size: int) -> int:
+    """Batches per compiled call when the config leaves it at 0: up to
+    AUTO_STEPS_PER_EXECUTION, and no more than AUTO_CHUNK_IMAGES images."""
+    return max(1, min(AUTO_STEPS_PER_EXECUTION, AUTO_CHUNK_IMAGES // batch_size))
+
+
+def steps_per_chunk(config: TrainConfig) -> int:
+    """Batches per compiled call for ``config``: its own, or the automatic one."""
+    return config.steps_per_execution or auto_steps_per_chunk(config.batch_size)
+
+
+def build_optimizer(config: TrainConfig, steps_per_epoch: int) -> Any:
+    """The optimizer with its learning-rate schedule."""
+    import keras
+
+    rate: Any = config.learning_rate
+    if config.schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(
+            config.learning_rate,
+            decay_steps=config.epochs * steps_per_epoch,
+            alpha=config.final_lr_fraction,
+        )
+    if config.optimizer == "adam":
+        return keras.optimizers.Adam(rate)
+    if config.optimizer == "adamw":  # decoupled weight decay (Loshchilov & Hutter 2019)
+        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay)
+    if config.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(rate)
+    return keras.optimizers.SGD(rate, momentum=0.9)
+
+
+def _callbacks(
+    model: Any,
+    model_config: ModelConfig,
+    config: TrainConfig,
+    progress_path: Path | None,
+    verbose: bool,
+    stop_flag: list[bool],
+) -> tuple[list[Any], list[dict[str, float]], dict[int, np.ndarray]]:
+    """Keras callbacks for warm-up, NaN stop, progress, snapshots and printing."""
+    import keras
+
+    history: list[dict[str, float]] = []
+    snapshots: dict[int, np.ndarray] = {}
+    snap_at = set(snapshot_epochs(config.epochs)) if config.grid_size >= 2 else set()
+    progress = Progress(state=RUNNING, epochs=config.epochs, pid=os.getpid())
+    tty = verbose and sys.stdout.isatty()
+
+    class Monitor(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            if config.kl_warmup:
+                weight = model_config.beta * min(1.0, epoch / config.kl_warmup)
+                model.kl_weight.assign(weight)
+            self.started = self.last_write = time.perf_counter()
+            self.steps_done = 0
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            if stop_flag[0]:
+                model.stop_training = True
+            now = time.perf_counter()
+            if now - self.last_write < PROGRESS_INTERVAL_S:
+                return
+            self.last_write = now
+            fraction = min(1.0, (batch + 1) / max(1, self.params.get("steps") or 1))
+            progress.epoch, progress.fraction = len(history), fraction
+            write_progress(progress_path, progress)
+            if tty:
+                bar = "#" * int(30 * fraction)
+                print(
+                    f"\repoch {len(history) + 1}/{config.epochs} [{bar:<30}]",
+                    end="",
+                    flush=True,
+                )
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            logs = logs or {}
+            row = {
+                "epoch": epoch + 1,
+                "recon": float(logs.get("recon", math.nan)),
+                "kl": float(logs.get("kl", math.nan)),
+                "neg_elbo": float(logs.get("neg_elbo", math.nan)),
+                "loss": float(logs.get("loss", math.nan)),
+                "test_recon": float(logs.get("val_recon", math.nan)),
+                "test_kl": float(logs.get("val_kl", math.nan)),
+                "test_neg_elbo": float(logs.get("val_neg_elbo", math.nan)),
+                "kl_weight": float(model.kl_weight.numpy()),
+                "learning_rate": float(
+                    keras.ops.convert_to_numpy(model.optimizer.learning_rate)
+                ),
+                "seconds": time.perf_counter() - self.started,
+            }
+            if not all(math.isfinite(v) for v in row.values()):
+                model.stop_training = True
+                return
+            history.append(row)
+            if epoch + 1 in snap_at:
+                snapshots[epoch + 1] = _snapshot(model, model_config, config.grid_size)
+            progress.epoch, progress.fraction = epoch + 1, 1.0
+            progress.history = history
+            write_progress(progress_path, progress)
+            if verbose:
+                print(
+                    f"\repoch {epoch + 1}/{config.epochs}  recon {row['recon']:.2f}  "
+                    f"kl {row['kl']:.2f}  total {row['neg_elbo']:.2f}  |  test -ELBO "
+                    f"{row['test_neg_elbo']:.2f} nats  |  {row['seconds']:.1f} s",
+                    flush=True,
+                )
+
+    return [keras.callbacks.TerminateOnNaN(), Monitor()], history, snapshots
+
+
+def _snapshot(model: Any, model_config: ModelConfig, n: int) -> np.ndarray:
+    """A small manifold grid ``(n * 28, n * 28)`` uint8 from the Keras decoder."""
+    import keras
+
+    z = grid_points(
+        n, GRID_Q_DEFAULT, base=np.zeros(model_config.latent_dim, np.float32)
+    )
+    logits = model.decoder(z, training=False)
+    return tile(keras.ops.convert_to_numpy(keras.ops.sigmoid(logits)), n)
+
+
+def evaluate(
+    model: Any, x: np.ndarray, samples: int = EVAL_SAMPLES
+) -> dict[str, float]:
+    """Test-set reconstruction, KL and negative ELBO in nats, averaged over
+    ``samples`` independent draws of z per image (each draw is an unbiased
+    estimate; averaging lowers its variance)."""
+    runs = [
+        model.evaluate(x, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
+        for _ in range(samples)
+    ]
+    return {
+        f"test_{k}": float(np.mean([r[k] for r in runs]))
+        for k in ("recon", "kl", "neg_elbo")
+    }
+
+
+def train_model(
+    model_config: ModelConfig,
+    config: TrainConfig,
+    data: Dataset,
+    *,
+    progress_path: Path | None = None,
+    verbose: bool = True,
+    stop_flag: list[bool] | None = None,
+) -> TrainResult:
+    """Train on ``data`` and return the model with its test-set figures.
+
+    Raises TrainingStopped when the loss turns NaN or ``stop_flag[0]`` is set;
+    then nothing is returned to publish.
+    """
+    import keras
+
+    from vaeapp.batches import ShuffledChunks
+    from vaeapp.model import VAE
+
+    keras.utils.set_random_seed(config.seed)
+    x_train = subset(data, config.train_size, config.seed)
+    check_batch_size(config, data.x_train.shape[0])
+    batches = ShuffledChunks(
+        x_train,
+        config.batch_size,
+        steps_per_chunk(config),
+        config.seed,
+    )
+    model = VAE(model_config, seed=config.seed)
+    model.compile(
+        optimizer=build_optimizer(config, batches.steps_per_epoch),
+        jit_compile=config.jit_compile,
+    )
+    if config.kl_warmup == 0:
+        model.kl_weight.assign(model_config.beta)
+    stop_flag = stop_flag if stop_flag is not None else [False]
+    callbacks, history, snapshots = _callbacks(
+        model, model_config, config, progress_path, verbose, stop_flag
+    )
+    model.fit(
+        batches,
+        epochs=config.epochs,
+        shuffle=False,  # batches reshuffles itself after each epoch
+        validation_data=(data.x_test,),
+        validation_batch_size=EVAL_BATCH,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    if stop_flag[0]:
+        raise TrainingStopped(
+            f"cancelled after {len(history)} epochs; nothing was saved"
+        )
+    if len(history) < config.epochs:
+        raise TrainingStopped(
+            f"the loss became NaN or infinite in epoch {len(history) + 1} "
+            "(try a smaller learning rate); nothing was saved"
+        )
+    test = evaluate(model, data.x_test)
+    mean, log_var = model.encoder.predict(data.x_test, batch_size=EVAL_BATCH, verbose=0)
+    return TrainResult(
+        model=model,
+        model_config=model_config,
+        train_config=config,
+        data_source=data.source,
+        history=history,
+        test_metrics=test,
+        latent_mean=np.asarray(mean, np.float32),
+        latent_log_var=np.asarray(log_var, np.float32),
+        labels=data.y_test,
+        snapshots=snapshots,
+        test_images=data.x_test,
+    )
