@@ -74,8 +74,10 @@ def fill_retrain_form(
     fields["Epochs"].set_value(1)
     fields["Batch size"].set_value(50)
     fields["Learning rate"].set_value(lr)
-    fields["Training images (0: all)"].set_value(200)
-    at.sidebar.text_input[0].set_value(hidden)
+    fields["Training images"].set_value(200)
+    next(t for t in at.sidebar.text_input if t.label == "Hidden widths").set_value(
+        hidden
+    )
     next(r for r in at.sidebar.radio if r.label == "Architecture").set_value(
         architecture
     )

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from vaeapp import jobs
 from vaeapp.store import CONFIG_FILE, WEIGHTS_FILE, best_pretrained, load_model
-from vaeapp.ui.sidebar import BUSY_NOTE
+from vaeapp.ui.retrain import BUSY_NOTE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,22 +43,42 @@ def test_corrupt_model_folders_are_listed_as_unusable(isolated_home: Path) -> No
     assert good.name in text
 
 
-def test_learning_rate_zero_is_refused_in_the_page(isolated_home: Path) -> None:
-    """A learning rate of 0 gives a clear error and starts nothing."""
+def test_a_batch_larger_than_the_training_images_is_refused_in_the_page(
+    small_mnist: Path, isolated_home: Path
+) -> None:
+    """A batch above the chosen number of training images gives an error, no run."""
     at = new_app().run()
-    fill_retrain_form(at, lr=0.0)
+    fill_retrain_form(at)
+    next(n for n in at.sidebar.number_input if n.label == "Batch size").set_value(500)
     at.sidebar.button[0].click().run()
-    assert "learning rate must be" in _errors(at)
-    assert not (isolated_home / ".training.lock").exists()
+    assert "batch size 500 is larger than the 200 training images" in _errors(at)
+    assert jobs.current_job(isolated_home) is None
 
 
-def test_bad_hidden_widths_are_refused_in_the_page(isolated_home: Path) -> None:
+def test_bad_hidden_widths_are_refused_in_the_page(
+    small_mnist: Path, isolated_home: Path
+) -> None:
     """Hidden widths that are not numbers give a clear error and start nothing."""
     at = new_app().run()
     fill_retrain_form(at, lr=1e-3, hidden="wide")
     at.sidebar.button[0].click().run()
     assert "hidden widths must be" in _errors(at)
-    assert not (isolated_home / ".training.lock").exists()
+    assert jobs.current_job(isolated_home) is None
+
+
+def test_without_training_data_retrain_is_disabled_and_says_what_to_set(
+    isolated_home: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """No data anywhere: the Retrain button is off and the variables are named."""
+    for name in ("VAEAPP_MNIST_DATA", "VAEAPP_FASHION_MNIST_DATA"):
+        monkeypatch.setenv(name, str(tmp_path / "absent"))
+    at = new_app().run()
+    fill_retrain_form(at)
+    assert at.sidebar.button[0].disabled
+    assert any("administrator" in w.value for w in at.sidebar.warning)
+    names = "\n".join(c.value for c in at.sidebar.code)
+    assert "VAEAPP_MNIST_DATA" in names and "VAEAPP_FASHION_MNIST_DATA" in names
+    assert str(tmp_path) not in names + "\n".join(w.value for w in at.sidebar.warning)
 
 
 def test_diverging_training_keeps_the_active_model(
@@ -88,6 +108,8 @@ def test_a_second_session_is_told_retrain_is_busy_and_the_run_survives(
     assert not second.exception and not _errors(second)
     assert any(BUSY_NOTE == c.value for c in second.sidebar.caption)
     assert "(started elsewhere)" in _sidebar_text(second)
+    assert not any(b.label == "Cancel training" for b in second.sidebar.button)
+    assert any(b.label == "Cancel training" for b in first.sidebar.button)
     # The starter clicks other widgets, then closes its tab; the run goes on.
     first.slider(key="z_slider_0").set_value(1.5).run()
     assert not first.exception

@@ -1,0 +1,286 @@
+"""The sidebar's Retrain section: the form, the running job's progress, the outcome.
+
+:func:`retrain_form` draws the form and returns the configs the person chose;
+:func:`start` starts the job; :func:`retrain_section` wires them together with
+the job's progress, which other sessions see too (only the starter may cancel).
+The form's fields, limits and defaults come from the config fields
+(:func:`vaeapp.config.settings`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from vaeapp import jobs
+from vaeapp.config import (
+    BATCH_MAX,
+    DATASETS,
+    ModelConfig,
+    Setting,
+    TrainConfig,
+    check_batch_size,
+    form_default,
+    parse_widths,
+    settings,
+)
+from vaeapp.data import availability, env_var
+from vaeapp.progress import CANCELLED, DONE, FAILED, read_progress
+from vaeapp.ui import keys
+from vaeapp.ui.models import switch_to
+
+POLL_SECONDS = 1.0
+BUSY_NOTE = (
+    "Retrain is busy: one training run at a time per server. Its progress shows "
+    "here; the form comes back when it ends."
+)
+
+
+# Session state: every st.session_state access of this module is in this block.
+
+
+def _watched() -> jobs.Job | None:
+    """The run this session follows (with its cancel key if it started it)."""
+    return st.session_state.get(keys.RETRAIN_WATCH)
+
+
+def _set_watched(job: jobs.Job | None) -> None:
+    if job is None:
+        st.session_state.pop(keys.RETRAIN_WATCH, None)
+    else:
+        st.session_state[keys.RETRAIN_WATCH] = job
+
+
+def _say(message: str) -> None:
+    """A notice shown once at the top of the page."""
+    st.session_state[keys.MESSAGE] = message
+
+
+# The form.
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the person asked to train."""
+
+    model: ModelConfig
+    train: TrainConfig
+
+
+def _data_env() -> tuple[str | None, ...]:
+    """What decides where training data comes from (the cache key below)."""
+    names = [env_var(name) for name in DATASETS] + ["KERAS_HOME"]
+    return tuple(os.environ.get(name) for name in names)
+
+
+@st.cache_data(show_spinner=False, ttl=60)
+def _data_problems(env: tuple[str | None, ...]) -> dict[str, str | None]:
+    """Per dataset, why training data cannot be had (None: it can)."""
+    return {name: availability(name) for name in DATASETS}
+
+
+def _no_data_note() -> None:
+    """Say, to someone on the web page, why Retrain is off and who can fix it."""
+    st.warning(
+        "Retraining is off: this server has no training data. Its administrator "
+        "can turn it on by setting one of these environment variables to a copy "
+        "of the data and restarting the app:"
+    )
+    st.code("\n".join(env_var(name) for name in DATASETS), language=None)
+
+
+def _is_radio(spec: Setting) -> bool:
+    """Two choices: radio buttons across the form (not in a narrow column)."""
+    return 0 < len(spec.choices) <= 2
+
+
+def _field(where: Any, field: Any, spec: Setting) -> Any:
+    """One form widget for a config field (in column ``where`` unless a radio);
+    returns its value as the field's type."""
+    label = spec.label or spec.name.capitalize()
+    default = form_default(field, spec)
+    if spec.choices:
+        index = spec.choices.index(default)
+        if _is_radio(spec):
+            return st.radio(
+                label, spec.choices, index=index, horizontal=True, help=spec.help
+            )
+        return where.selectbox(label, spec.choices, index=index, help=spec.help)
+    if isinstance(default, tuple):
+        text = ",".join(str(v) for v in default)
+        return where.text_input(label, text, help=f"{spec.help}; e.g. 256 or 512,256")
+    number = int if isinstance(default, int) else float
+    options: dict[str, Any] = {"help": spec.help}
+    if spec.step is not None:
+        options["step"] = number(spec.step)
+    if number is float:
+        options["format"] = "%g"
+    return where.number_input(
+        label, number(spec.low), number(spec.high), number(default), **options
+    )
+
+
+def retrain_form(data_ready: bool) -> Choice | None:
+    """Draw the Retrain form; return the checked configs when it was submitted.
+
+    The button is disabled unless ``data_ready``. A value the configs refuse is
+    reported in the form and gives None.
+    """
+    chosen: dict[type, dict[str, Any]] = {TrainConfig: {}, ModelConfig: {}}
+    with st.form("retrain"):
+        columns = st.columns(2)
+        shown = 0
+        for cls, values in chosen.items():
+            for field, spec in settings(cls):
+                if not spec.form:
+                    continue
+                values[field.name] = _field(columns[shown % 2], field, spec)
+                shown += not _is_radio(spec)
+        submitted = st.form_submit_button(
+            "Retrain", type="primary", disabled=not data_ready
+        )
+    if not submitted:
+        return None
+    try:
+        model_values = dict(chosen[ModelConfig])
+        model_values["hidden"] = parse_widths(model_values["hidden"])
+        choice = Choice(ModelConfig(**model_values), TrainConfig(**chosen[TrainConfig]))
+        check_batch_size(choice.train, BATCH_MAX)
+    except ValueError as error:
+        st.error(f"Cannot train: {error}")
+        return None
+    return choice
+
+
+def start(choice: Choice) -> None:
+    """Start training ``choice`` and follow it; say why if it cannot start."""
+    _data_problems.clear()
+    if _data_problems(_data_env())[choice.train.dataset]:
+        st.error(
+            f"Cannot train: this server has no {choice.train.dataset} data; its "
+            f"administrator can set `{env_var(choice.train.dataset)}`."
+        )
+        return
+    name = (
+        f"{choice.train.dataset}-z{choice.model.latent_dim}-"
+        f"{time.strftime('%Y%m%d-%H%M%S')}"
+    )
+    try:
+        job = jobs.start_job(choice.model, choice.train, name)
+    except jobs.Busy as busy:
+        st.warning(f"Busy: {busy}. Its progress is shown below.")
+        return
+    except (ValueError, OSError) as error:
+        st.error(f"Cannot start training: {error}")
+        return
+    _set_watched(job)
+    st.rerun()
+
+
+# The running job and its outcome.
+
+
+def _curves(history: list[dict[str, float]]) -> go.Figure:
+    epochs = [row["epoch"] for row in history]
+    figure = go.Figure()
+    for key, label in (
+        ("recon", "reconstruction"),
+        ("kl", "KL"),
+        ("test_neg_elbo", "test −ELBO"),
+    ):
+        figure.add_scatter(
+            x=epochs, y=[row[key] for row in history], name=label, mode="lines+markers"
+        )
+    figure.update_layout(
+        height=220,
+        margin=dict(l=10, r=10, t=10, b=10),
+        legend=dict(orientation="h"),
+        xaxis_title="epoch",
+    )
+    return figure
+
+
+def _cancel(key: str) -> None:
+    jobs.cancel_job(key)
+
+
+def _job_status() -> None:
+    """Progress of the running job; when it ends, the outcome and a full rerun."""
+    job = jobs.current_job()
+    watched = _watched()
+    if job is not None:
+        mine = watched is not None and watched.key != "" and watched == job
+        if not mine:
+            _set_watched(job)  # follow it, to redraw the page when it ends
+        st.markdown(
+            f"**Training** `{job.name}`" + ("" if mine else " (started elsewhere)")
+        )
+        if not mine:
+            st.caption(BUSY_NOTE)
+        progress = job.progress()
+        if progress is not None and progress.epochs:
+            done = progress.epoch + (0 if progress.fraction >= 1 else progress.fraction)
+            st.progress(
+                min(1.0, done / progress.epochs),
+                text=f"epoch {min(progress.epoch + 1, progress.epochs)} of "
+                f"{progress.epochs}",
+            )
+            if progress.history:
+                st.plotly_chart(_curves(progress.history), key="train_curves")
+        else:
+            st.progress(0.0, text="starting (loading TensorFlow and data)…")
+        if mine:
+            st.button(
+                "Cancel training",
+                key="cancel_training",
+                on_click=_cancel,
+                args=(watched.key,),
+            )
+        return
+    if watched is not None:
+        _set_watched(None)
+        if watched.key:
+            _report_outcome(watched)
+        st.rerun(scope="app")
+
+
+def _report_outcome(job: jobs.Job) -> None:
+    """Switch to the finished model, or say why there is none."""
+    progress = read_progress(Path(job.progress_path))
+    if progress is not None and progress.state == DONE:
+        switch_to(progress.model_path)
+        message = f"Training finished: now exploring {job.name}."
+    elif progress is not None and progress.state == CANCELLED:
+        message = "Training cancelled; nothing was published."
+    elif progress is not None and progress.state == FAILED:
+        message = f"Training failed: {progress.message}"
+    else:
+        message = "Training ended without a result; nothing was published."
+    _say(message)
+
+
+def retrain_section() -> None:
+    """The running job's progress, or (while none runs) the Retrain expander."""
+    running = jobs.current_job() is not None or _watched() is not None
+    st.fragment(_job_status, run_every=POLL_SECONDS if running else None)()
+    if running:
+        return
+    # Built only while open: a closed form's dozen widgets would otherwise be
+    # re-rendered by the browser on every move of z.
+    expander = st.expander("Retrain", key=keys.RETRAIN_OPEN, on_change="rerun")
+    if not expander.open:
+        return
+    with expander:
+        problems = _data_problems(_data_env())
+        data_ready = not all(problems.values())
+        if not data_ready:
+            _no_data_note()
+        choice = retrain_form(data_ready)
+        if choice is not None:
+            start(choice)
