@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from vaeapp import devserver  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox",
@@ -52,12 +54,6 @@ class Session:
     errors: list[str] = field(default_factory=list)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def rss_kb(pid: int) -> int:
     """Resident memory of ``pid`` in kB (0 if unreadable)."""
     try:
@@ -67,38 +63,6 @@ def rss_kb(pid: int) -> int:
     except OSError:
         return 0
     return 0
-
-
-def start_server(port: int, home: Path, data: str, log: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "VAEAPP_HOME": str(home),
-        "VAEAPP_MNIST_DATA": data,
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-    ]
-    server = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
-            return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise RuntimeError("the server did not start in 60 s")
 
 
 async def start_retrain(page) -> None:
@@ -221,21 +185,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "server.log"
-        port = free_port()
-        server = start_server(
-            port, Path(tmp) / "models", str(Path(args.data).resolve()), log
-        )
-        try:
-            url = f"http://127.0.0.1:{port}/"
+        env = {
+            "VAEAPP_HOME": str(Path(tmp) / "models"),
+            "VAEAPP_MNIST_DATA": str(Path(args.data).resolve()),
+        }
+        with devserver.running("app.py", log_path=log, env=env) as server:
+            url = f"{server.url}/"
             urllib.request.urlopen(url, timeout=30).read()
-            rss_start = rss_kb(server.pid)
+            rss_start = rss_kb(server.process.pid)
             started = time.monotonic()
             results = asyncio.run(drive(url, args.sessions, args.seconds))
             elapsed = time.monotonic() - started
-            rss_end = rss_kb(server.pid)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+            rss_end = rss_kb(server.process.pid)
         text = log.read_text(errors="replace")
         trained = [p.name for p in (Path(tmp) / "models").glob("mnist-*")]
     latencies = sorted(ms for s in results for ms in s.latencies_ms)

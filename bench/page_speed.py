@@ -34,19 +34,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from vaeapp import devserver  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -119,58 +120,6 @@ _JS_TO_PAGE = """([x, y]) => {
   return [box.left + f.xaxis._offset + f.xaxis.l2p(x),
           box.top + f.yaxis._offset + f.yaxis.l2p(y)];
 }"""
-
-
-def free_port() -> int:
-    """A localhost TCP port that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-            return reply.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def start_server(home: Path, log_path: Path) -> tuple[subprocess.Popen, str, float]:
-    """Spawn ``streamlit run app.py``; return the process, its URL and the
-    ``perf_counter`` time of the spawn (the server may not answer yet)."""
-    port = free_port()
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
-        "--server.headless", "true", "--server.port", str(port),
-        "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    env = dict(os.environ, VAEAPP_HOME=str(home), TF_CPP_MIN_LOG_LEVEL="2")
-    spawned = time.perf_counter()
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    return process, f"http://127.0.0.1:{port}", spawned
-
-
-def wait_answering(process: subprocess.Popen, url: str, log_path: Path) -> None:
-    """Poll the health endpoint until it answers; raise if the server dies."""
-    deadline = time.perf_counter() + SERVER_TIMEOUT_S
-    while not _answers(url):
-        if process.poll() is not None or time.perf_counter() > deadline:
-            log = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
-            raise RuntimeError(f"streamlit did not come up on {url}:\n{log}")
-        time.sleep(0.05)
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
 
 
 def open_page(browser: Any, url: str) -> tuple[Any, list[tuple[float, int]]]:
@@ -287,6 +236,247 @@ def frame_rate_decodes(page: Any, seconds: float) -> tuple[float, float]:
     return rate[0], rate[1]
 
 
+# --- First page over a shaped network, against the plain hand-written page ---
+
+_JS_FIRST_PAGE = """(digitSelector) => {
+  const drawn = [...document.querySelectorAll('.js-plotly-plot')].some((plot) =>
+    !!plot.querySelector('.main-svg') &&
+    (plot._fullData || []).reduce((n, t) => n + (t.x ? t.x.length : 0), 0) >= 10000);
+  const img = document.querySelector(digitSelector);
+  return drawn && !!img && img.complete && img.naturalWidth > 0;
+}"""
+# The live preview can decode: explorer.js marks data-decoder "ready" when the
+# decoder's weights are in (a page without the attribute had them with the map).
+_JS_LIVE_READY = (
+    "() => { const r = document.querySelector('.vae-explorer');"
+    " return !!r && !!r.dataset.z && (r.dataset.decoder || 'ready') === 'ready'; }"
+)
+PLAIN_DIGIT_IMG = '[data-testid="stImage"] img'
+
+
+class _Link:
+    """One direction of a shaped link shared by all connections: a chunk leaves
+    once the link has sent what came before it at ``rate`` bytes/s, and arrives
+    ``delay`` s later."""
+
+    def __init__(self, rate: float | None, delay: float) -> None:
+        self.rate, self.delay = rate, delay
+        self.free_at = 0.0
+        self.bytes = 0
+
+    def arrival(self, now: float, size: int) -> float:
+        self.bytes += size
+        if self.rate is None:
+            return now + self.delay
+        self.free_at = max(now, self.free_at) + size / self.rate
+        return self.free_at + self.delay
+
+
+class ShapingProxy:
+    """A localhost TCP proxy that shapes HTTP and websocket traffic alike.
+
+    Every connection to ``port`` is relayed to ``target_port``; bytes towards
+    the browser share one ``down`` link and bytes towards the server one ``up``
+    link (rates in bit/s), each adding half of ``rtt`` s. It runs an asyncio
+    loop in a thread of its own; ``down.bytes`` and ``up.bytes`` count what went
+    through. Chromium's own network emulation is not used: it slows websockets
+    to about a third of the rate it is given.
+    """
+
+    def __init__(
+        self, target_port: int, down_bits: float, up_bits: float, rtt: float
+    ) -> None:
+        import asyncio
+        import threading
+
+        self.target_port = target_port
+        self.down = _Link(down_bits / 8, rtt / 2)
+        self.up = _Link(up_bits / 8, rtt / 2)
+        self._loop = asyncio.new_event_loop()
+        self._server: Any = None
+        started = threading.Event()
+
+        def serve() -> None:
+            asyncio.set_event_loop(self._loop)
+            self._server = self._loop.run_until_complete(
+                asyncio.start_server(self._handle, "127.0.0.1", 0)
+            )
+            started.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=serve, daemon=True)
+        self._thread.start()
+        started.wait()
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def reset(self) -> None:
+        """Zero the byte counters."""
+        self.down.bytes = self.up.bytes = 0
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._server.close)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+    async def _handle(self, client_reader: Any, client_writer: Any) -> None:
+        import asyncio
+
+        try:
+            server_reader, server_writer = await asyncio.open_connection(
+                "127.0.0.1", self.target_port
+            )
+        except OSError:
+            client_writer.close()
+            return
+        writers = (client_writer, server_writer)
+        await asyncio.gather(
+            self._pipe(client_reader, server_writer, self.up, writers),
+            self._pipe(server_reader, client_writer, self.down, writers),
+            return_exceptions=True,
+        )
+        for writer in writers:
+            writer.close()
+
+    async def _pipe(self, reader: Any, writer: Any, link: _Link, writers: Any) -> None:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue = asyncio.Queue()
+
+        async def send() -> None:
+            while (item := await queue.get()) is not None:
+                when, data = item
+                if (wait := when - loop.time()) > 0:
+                    await asyncio.sleep(wait)
+                writer.write(data)
+                await writer.drain()
+            if writer.can_write_eof():
+                writer.write_eof()
+
+        sender = asyncio.ensure_future(send())
+        try:
+            while data := await reader.read(65536):
+                queue.put_nowait((link.arrival(loop.time(), len(data)), data))
+            queue.put_nowait(None)
+            await sender
+        except (OSError, asyncio.IncompleteReadError):
+            sender.cancel()
+            for other in writers:  # a reset on one side ends both
+                other.close()
+
+
+def _first_page(
+    context: Any, url: str, digit: str, proxy: ShapingProxy | None, live: bool
+) -> dict[str, float]:
+    """Seconds from navigation until ``_JS_FIRST_PAGE`` holds in a new page of
+    ``context``, with the bytes through ``proxy`` until then; for the
+    explorer (``live``) also until its live decoder is ready."""
+    page = context.new_page()
+    if proxy:
+        proxy.reset()
+    start = time.perf_counter()
+    page.goto(url, wait_until="commit", timeout=SERVER_TIMEOUT_S * 1000)
+    page.wait_for_function(
+        _JS_FIRST_PAGE, arg=digit, polling="raf", timeout=SERVER_TIMEOUT_S * 1000
+    )
+    result = {"s": time.perf_counter() - start}
+    if proxy:
+        result["down"], result["up"] = proxy.down.bytes, proxy.up.bytes
+    if live:
+        page.wait_for_function(
+            _JS_LIVE_READY, polling="raf", timeout=SERVER_TIMEOUT_S * 1000
+        )
+        result["live"] = time.perf_counter() - start
+    page.close()
+    return result
+
+
+def compare_first_pages(
+    browser: Any, tmp: Path, rounds: int, down: float, up: float, rtt: float
+) -> list[str]:
+    """The explorer's and the plain page's first page, cold and warm browser
+    cache, through a shaped proxy and directly on localhost; table lines."""
+    home = tmp / "net_home"
+    home.mkdir()
+    pages = {
+        "explorer": ("app.py", {"VAEAPP_HOME": str(home)}, DIGIT_IMG),
+        "plain": ("bench/plain_page.py", {}, PLAIN_DIGIT_IMG),
+    }
+    results: dict[tuple[str, str, str], list[dict[str, float]]] = {}
+    servers, proxies = {}, {}
+    try:
+        for name, (script, env, _) in pages.items():
+            servers[name] = devserver.spawn(
+                script, log_path=tmp / f"{name}.log", env=env
+            )
+        for name, server in servers.items():
+            devserver.wait_ready(server, SERVER_TIMEOUT_S)
+            port = int(server.url.rsplit(":", 1)[1])
+            proxies[name] = ShapingProxy(port, down, up, rtt)
+            # One untimed visit: server-side caches and files, as on a used server.
+            context = browser.new_context(viewport=VIEWPORT)
+            _first_page(context, server.url, pages[name][2], None, name == "explorer")
+            context.close()
+        for r in range(rounds):
+            order = list(pages) if r % 2 == 0 else list(pages)[::-1]
+            for network in ("shaped", "local"):
+                for name in order:
+                    proxy = proxies[name] if network == "shaped" else None
+                    url = servers[name].url
+                    if proxy:
+                        url = f"http://127.0.0.1:{proxy.port}"
+                    context = browser.new_context(viewport=VIEWPORT)
+                    for cache in ("cold", "warm"):
+                        visit = _first_page(
+                            context, url, pages[name][2], proxy, name == "explorer"
+                        )
+                        results.setdefault((network, name, cache), []).append(visit)
+                    context.close()
+    finally:
+        for proxy in proxies.values():
+            proxy.close()
+        for server in servers.values():
+            devserver.stop(server)
+
+    def median(key: tuple[str, str, str], field: str) -> float:
+        return statistics.median(item[field] for item in results[key])
+
+    lines = [
+        f"first page, {rounds} rounds (medians; explorer vs plain page; cold = new "
+        f"browser context, warm = second visit in it); shaped: {down / 1e6:g} Mbit/s "
+        f"down, {up / 1e6:g} up, {rtt * 1000:g} ms RTT",
+        f"{'network':<8} {'cache':<6} {'explorer s':>11} {'plain s':>9} {'ratio':>7}"
+        f" {'explorer kB down/up':>20} {'plain kB down/up':>18} {'live s':>7}",
+    ]
+    for network in ("shaped", "local"):
+        for cache in ("cold", "warm"):
+            ours, plain = (median((network, n, cache), "s") for n in pages)
+            row = (
+                f"{network:<8} {cache:<6} {ours:>11.2f} {plain:>9.2f} "
+                f"{ours / plain:>7.2f}"
+            )
+            if network == "shaped":
+                for name, width in zip(pages, (20, 18), strict=True):
+                    down_kb, up_kb = (
+                        median((network, name, cache), f) / 1e3 for f in ("down", "up")
+                    )
+                    row += f" {f'{down_kb:.0f} / {up_kb:.0f}':>{width}}"
+            else:
+                row += f" {'':>20} {'':>18}"
+            row += f" {median((network, 'explorer', cache), 'live'):>7.2f}"
+            lines.append(row)
+    for network in ("shaped", "local"):
+        for cache in ("cold", "warm"):
+            pairs = zip(
+                results[(network, "explorer", cache)],
+                results[(network, "plain", cache)],
+                strict=True,
+            )
+            ratios = ", ".join(f"{a['s'] / b['s']:.2f}" for a, b in pairs)
+            lines.append(f"  ratios by round, {network} {cache}: {ratios}")
+    return lines
+
+
 def server_side(grid_runs: int) -> dict[str, Any]:
     """(median, fastest) milliseconds of the grid decodes and the digit-path
     proxy, and the model's name."""
@@ -328,55 +518,31 @@ def _stats(times: list[float]) -> tuple[float, float]:
     return statistics.median(times), percentile(times, 0.95)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--runs", type=int, default=20, help="slider changes and map clicks (20)"
+def local_measures(args: argparse.Namespace, browser: Any, tmp: Path) -> list[str]:
+    """The measures on localhost from a server spawn (1 to 4 of the module's
+    docstring); the lines of their table."""
+    home, log_path = tmp / "home", tmp / "server.log"
+    home.mkdir()
+    server = devserver.spawn(
+        "app.py", log_path=log_path, env={"VAEAPP_HOME": str(home)}
     )
-    parser.add_argument(
-        "--live-seconds", type=float, default=3.0, help="pointer-move time (3 s)"
-    )
-    parser.add_argument(
-        "--grid-runs", type=int, default=50, help="grid decodes to time (50)"
-    )
-    args = parser.parse_args(argv)
-    if args.runs < 1 or args.grid_runs < 1 or args.live_seconds <= 0:
-        parser.error("--runs and --grid-runs must be >= 1, --live-seconds > 0")
-    if not Path(CHROMIUM).exists():
-        parser.error(f"Chromium not found at {CHROMIUM}")
+    url, spawned = server.url, server.spawned
     try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        parser.error("the playwright package is not installed")
-
-    print(
-        f"load average: {', '.join(f'{v:.1f}' for v in os.getloadavg())} "
-        f"on {os.cpu_count()} CPUs"
-    )
-    with tempfile.TemporaryDirectory(prefix="page_speed-") as tmp:
-        home, log_path = Path(tmp) / "home", Path(tmp) / "server.log"
-        home.mkdir()
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, args=CHROMIUM_ARGS
-            )
-            process, url, spawned = start_server(home, log_path)
-            try:
-                wait_answering(process, url, log_path)
-                answering = time.perf_counter() - spawned
-                page, frames = open_page(browser, url)
-                first_page = time.perf_counter() - spawned
-                start = time.perf_counter()
-                open_page(browser, url)[0].context.close()
-                warm_page = time.perf_counter() - start
-                slider_ms = slider_changes(page, args.runs)
-                click_ms = click_changes(page, args.runs)
-                decodes, moves = live_rate(page, args.live_seconds)
-                frame_decodes, frame_rate = frame_rate_decodes(page, args.live_seconds)
-            finally:
-                stop_server(process)
-                browser.close()
-    server = server_side(args.grid_runs)
+        devserver.wait_ready(server, SERVER_TIMEOUT_S)
+        answering = time.perf_counter() - spawned
+        page, frames = open_page(browser, url)
+        first_page = time.perf_counter() - spawned
+        start = time.perf_counter()
+        open_page(browser, url)[0].context.close()
+        warm_page = time.perf_counter() - start
+        slider_ms = slider_changes(page, args.runs)
+        click_ms = click_changes(page, args.runs)
+        decodes, moves = live_rate(page, args.live_seconds)
+        frame_decodes, frame_rate = frame_rate_decodes(page, args.live_seconds)
+        page.context.close()
+    finally:
+        devserver.stop(server)
+    server_times = server_side(args.grid_runs)
 
     largest = max(frames, key=lambda item: item[1], default=(spawned, 0))
     lines = [
@@ -432,7 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     lines.append(_row("  animation frames (/s)", f"{frame_rate:.0f}", "", None))
     for n in (15, 30):
-        ms, fastest = server[f"grid{n}"]
+        ms, fastest = server_times[f"grid{n}"]
         goal = GOAL_GRID_MS[n]
         lines.append(
             _row(
@@ -445,22 +611,81 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines.append(
         _row(
             "digit proxy: decode+digit_image+png, median (fastest) (ms)",
-            "{:.2f} ({:.2f})".format(*server["digit"]),
+            "{:.2f} ({:.2f})".format(*server_times["digit"]),
             "",
             None,
         )
     )
-    print(f"model (server side): {server['model']}; runs: {args.runs}")
-    print("\n".join(lines))
+    lines.insert(0, f"model (server side): {server_times['model']}; runs: {args.runs}")
     if len(click_ms) < args.runs:
-        print(
+        lines.append(
             f"note: only {len(click_ms)} of {args.runs} map clicks changed the digit "
             f"within {CLICK_TIMEOUT_MS} ms; the rest were not timed"
         )
-    print(
+    lines.append(
         "note: the digit proxy leaves out Streamlit's rerun overhead and st.image's "
         "own encoding; the fragment's full run time is not measured directly"
     )
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--runs", type=int, default=20, help="slider changes and map clicks (20)"
+    )
+    parser.add_argument(
+        "--live-seconds", type=float, default=3.0, help="pointer-move time (3 s)"
+    )
+    parser.add_argument(
+        "--grid-runs", type=int, default=50, help="grid decodes to time (50)"
+    )
+    parser.add_argument(
+        "--net-rounds",
+        type=int,
+        default=5,
+        help="rounds of the cold/warm first-page comparison (5; 0 skips it)",
+    )
+    parser.add_argument(
+        "--net-only",
+        action="store_true",
+        help="only the first-page comparison with the plain page",
+    )
+    parser.add_argument("--down-mbit", type=float, default=20.0, help="(20)")
+    parser.add_argument("--up-mbit", type=float, default=5.0, help="(5)")
+    parser.add_argument("--rtt-ms", type=float, default=40.0, help="(40)")
+    args = parser.parse_args(argv)
+    if args.net_rounds < 0 or (args.net_only and args.net_rounds < 1):
+        parser.error("--net-rounds must be >= 0 (>= 1 with --net-only)")
+    if args.runs < 1 or args.grid_runs < 1 or args.live_seconds <= 0:
+        parser.error("--runs and --grid-runs must be >= 1, --live-seconds > 0")
+    if not Path(CHROMIUM).exists():
+        parser.error(f"Chromium not found at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        parser.error("the playwright package is not installed")
+
+    print(
+        f"load average: {', '.join(f'{v:.1f}' for v in os.getloadavg())} "
+        f"on {os.cpu_count()} CPUs"
+    )
+    with tempfile.TemporaryDirectory(prefix="page_speed-") as tmp:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS
+            )
+            try:
+                if not args.net_only:
+                    print("\n".join(local_measures(args, browser, Path(tmp))))
+                if args.net_rounds:
+                    lines = compare_first_pages(
+                        browser, Path(tmp), args.net_rounds, args.down_mbit * 1e6,
+                        args.up_mbit * 1e6, args.rtt_ms / 1000,
+                    )  # fmt: skip
+                    print("\n".join(lines))
+            finally:
+                browser.close()
     return 0
 
 

@@ -1,6 +1,7 @@
 """Fixtures for the browser tests: a real ``streamlit run app.py`` and Chromium.
 
-The server is started once per test session on a free localhost port, with
+The server is started once per test session on a free localhost port
+(:mod:`vaeapp.devserver`), with
 ``VAEAPP_HOME`` pointing into pytest's temporary folder (so models trained
 elsewhere never show up), and killed at the end. The tests drive Debian's
 Chromium through Playwright's sync API; Playwright's own browser download is
@@ -14,13 +15,7 @@ test is written so that it does not depend on what the previous ones did.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,6 +42,8 @@ GRID_IMG = "img.vae-grid"
 if str(REPO) not in sys.path:  # the tests read app defaults from vaeapp
     sys.path.insert(0, str(REPO))
 
+from vaeapp import devserver  # noqa: E402
+
 _SCREENSHOTS: list[Path] = []
 
 
@@ -61,85 +58,26 @@ def browser_missing_reason() -> str | None:
     return None
 
 
-def free_port() -> int:
-    """A localhost TCP port that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
-            if reply.status != 200:
-                return False
-        with urllib.request.urlopen(url, timeout=2) as reply:
-            return reply.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def _tail(path: Path, chars: int = 3000) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")[-chars:]
-    except OSError:
-        return "(no server log)"
-
-
 @pytest.fixture(scope="session")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``streamlit run app.py`` on a free port; yields its URL, kills it at the end."""
+    """``streamlit run app.py`` on a free port; yields its URL, stops it at the end."""
     reason = browser_missing_reason()
     if reason:
         pytest.skip(reason)
     folder = tmp_path_factory.mktemp("streamlit")
     home = folder / "vaeapp_home"
     home.mkdir()
-    log_path = folder / "server.log"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, VAEAPP_HOME=str(home), TF_CPP_MIN_LOG_LEVEL="2")
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
+    server = devserver.spawn(
+        "app.py", log_path=folder / "server.log", env={"VAEAPP_HOME": str(home)}
+    )
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while not _answers(url):
-            if process.poll() is not None:
-                pytest.fail(
-                    f"streamlit exited with code {process.returncode} before "
-                    f"answering:\n{_tail(log_path)}"
-                )
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"streamlit did not answer on {url} within "
-                    f"{SERVER_START_TIMEOUT_S:.0f} s:\n{_tail(log_path)}"
-                )
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+            devserver.wait_ready(server, SERVER_START_TIMEOUT_S, page=True)
+        except devserver.ServerError as error:
+            pytest.fail(str(error))
+        yield server.url
+    finally:
+        devserver.stop(server)
 
 
 @pytest.fixture(scope="session")
