@@ -4,6 +4,11 @@ The settings are saved as JSON beside a model's weights and used to rebuild the
 exact architecture before the weights are loaded. Every limit a user can hit is
 named here once, and every check raises ``ValueError`` saying what was wrong and
 what is allowed.
+
+Each field is declared with :func:`setting`: its default, limits, help text and
+whether the app's Retrain form shows it. The command line
+(:mod:`vaeapp.train`), the Retrain form (:mod:`vaeapp.ui.retrain`) and the checks
+are generated from these declarations, so a new setting is one declaration here.
 """
 
 from __future__ import annotations
