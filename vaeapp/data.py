@@ -40,6 +40,18 @@ CLASS_NAMES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# How the page names each data set, and its official training-set size.
+TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+TRAIN_IMAGES = {"mnist": 60_000, "fashion_mnist": 60_000}
+
+
+def describe_training_data(dataset: str, train_size: int) -> str:
+    """E.g. ``"MNIST, 60,000 training images"`` (``train_size`` 0: all)."""
+    count = train_size or TRAIN_IMAGES.get(dataset, 0)
+    title = TITLES.get(dataset, dataset)
+    return f"{title}, {count:,} training images" if count else title
+
+
 IDX_FILES = {
     "x_train": "train-images-idx3-ubyte",
     "y_train": "train-labels-idx1-ubyte",

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from streamlit.runtime.scriptrunner import ScriptRunnerEvent
+from streamlit.runtime.state.session_state import STREAMLIT_INTERNAL_KEY_PREFIX
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import app_test as app_test_module
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,12 +33,66 @@ def walk(node: Any, kind: str) -> Iterator[Any]:
             yield from walk(child, kind)
 
 
+def _component_node(at: AppTest, name: str) -> Any:
+    for root in at._tree.children.values():
+        for node in walk(root, "bidi_component"):
+            if node.proto.component_name == name:
+                return node
+    raise AssertionError(f"component {name} not on the page")
+
+
 def component_data(at: AppTest, name: str) -> Any:
     """The data last sent to the v2 component called ``name``."""
-    for node in walk(at._tree[0], "bidi_component"):
-        if node.proto.component_name == name:
-            return json.loads(node.proto.json)
-    raise AssertionError(f"component {name} not on the page")
+    return json.loads(_component_node(at, name).proto.json)
+
+
+def send_event(at: AppTest, name: str, event: str, value: Any) -> AppTest:
+    """Run the app as if the browser side of component ``name`` had sent
+    ``event`` with ``value`` (what ``setTriggerValue(event, value)`` sends)."""
+    node = _component_node(at, name)
+    states = at._tree.get_widget_states()
+    trigger = states.widgets.add()
+    # The id Streamlit gives a v2 component's trigger widget (see
+    # streamlit.components.v2.bidi_component.main._make_trigger_id).
+    trigger.id = f"{STREAMLIT_INTERNAL_KEY_PREFIX}_{node.proto.id}__events"
+    trigger.json_trigger_value = json.dumps([{"event": event, "value": value}])
+    return at._run(states)
+
+
+@contextmanager
+def recorded_runs(
+    at: AppTest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[list[str]]]:
+    """Record each script run completed inside the block: the sorted keys of
+    the fragments it ran, or ``["app"]`` for a full run of the script.
+
+    AppTest starts every interaction as a full run; a callback's targeted
+    rerun stops it before the script body runs (a browser sends the event as a
+    fragment run already), so only completed runs count.
+    """
+    runs: list[list[str]] = []
+    base = app_test_module.LocalScriptRunner
+
+    class Recording(base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            started: list[str] = []
+
+            def record(sender: Any, event: Any, **data: Any) -> None:
+                if event == ScriptRunnerEvent.SCRIPT_STARTED:
+                    names = at._fragment_storage._target_key_by_id
+                    ids = data.get("fragment_ids_this_run") or []
+                    started[:] = sorted(names.get(i, i) for i in ids)
+                elif event == ScriptRunnerEvent.SCRIPT_STOPPED_WITH_SUCCESS:
+                    runs.append(["app"])
+                elif event == ScriptRunnerEvent.FRAGMENT_STOPPED_WITH_SUCCESS:
+                    runs.append(list(started))
+
+            self.on_event.connect(record, weak=False)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(app_test_module, "LocalScriptRunner", Recording)
+        yield runs
 
 
 def explorer_data(at: AppTest) -> dict:
@@ -55,9 +113,9 @@ def run_until_warning(at: AppTest, text: str, timeout: float = 180) -> None:
 
 def open_tool(at: AppTest, label: str) -> AppTest:
     """Open the tool tab called ``label`` (only the open tab runs) and rerun."""
-    from vaeapp.ui import keys
+    from vaeapp.ui.state import K
 
-    at.session_state[keys.TOOLS_TAB] = label
+    at.session_state[K.TOOLS_TAB] = label
     return at.run()
 
 

@@ -11,13 +11,13 @@ from vaeapp.data import CLASS_NAMES
 from vaeapp.images import digit_image, error_image
 from vaeapp.projection import Plane
 from vaeapp.store import LoadedModel
-from vaeapp.ui import keys
+from vaeapp.ui import state
 
 SCALE = 5  # 140 px pictures: three fit beside each other under the map
 ELLIPSE_COLOUR = "#1971c2"
 
 
-def _refusal(model: LoadedModel, index: object) -> str | None:
+def refusal(model: LoadedModel, index: object) -> str | None:
     """Why ``index`` names no test digit of ``model``, or None if it does."""
     count = model.labels.shape[0]
     if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
@@ -29,16 +29,8 @@ def _refusal(model: LoadedModel, index: object) -> str | None:
 
 def inspected_index(model: LoadedModel) -> int | None:
     """The test digit this session inspects, if it is a valid index."""
-    index = st.session_state.get(keys.INSPECT)
-    return None if _refusal(model, index) else int(index)
-
-
-def pick(model: LoadedModel, index: object) -> str | None:
-    """Inspect test digit ``index``; returns why it was refused, or None."""
-    problem = _refusal(model, index)
-    if problem is None:
-        st.session_state[keys.INSPECT] = int(index)
-    return problem
+    index = state.inspected()
+    return None if refusal(model, index) else int(index)
 
 
 def inspected_ellipse(
@@ -61,7 +53,7 @@ def _inspection(token: str, index: int, _model: LoadedModel) -> Inspection:
 
 
 def _close() -> None:
-    st.session_state.pop(keys.INSPECT, None)
+    state.set_inspected(None)
 
 
 def inspect_panel(model: LoadedModel, token: str) -> None:

@@ -18,7 +18,7 @@ from vaeapp.store import (
     remove_stale_temps,
     trained_dir,
 )
-from vaeapp.ui import keys
+from vaeapp.ui import state
 
 
 @st.cache_resource(show_spinner=False)
@@ -64,18 +64,16 @@ def default_model_path() -> Path:
 def active_model() -> LoadedModel | None:
     """The session's model; falls back to the best pretrained one if it fails."""
     _startup_cleanup(str(trained_dir()))
-    chosen = st.session_state.get(keys.ACTIVE_MODEL)
+    chosen = state.active_model_path()
     if chosen:
         try:
             return load_cached(Path(chosen))
         except ModelFolderError as error:
-            st.session_state[keys.MESSAGE] = (
-                f"Model {Path(chosen).name} is unusable: {error}"
-            )
-            st.session_state.pop(keys.ACTIVE_MODEL, None)
+            state.say(f"Model {Path(chosen).name} is unusable: {error}")
+            state.set_active_model(None)
     try:
         path = default_model_path()
-        st.session_state[keys.ACTIVE_MODEL] = str(path)
+        state.set_active_model(str(path))
         return load_cached(path)
     except ModelFolderError as error:
         st.error(str(error))
@@ -84,8 +82,4 @@ def active_model() -> LoadedModel | None:
 
 def switch_to(path: str | Path) -> None:
     """Make ``path`` the session's model; z restarts at the origin."""
-    st.session_state[keys.ACTIVE_MODEL] = str(path)
-    for key in (keys.Z, keys.SAVED_Z, keys.OVERLAY_PATH, keys.OVERLAY_SAMPLES):
-        st.session_state.pop(key, None)
-    for key in [k for k in st.session_state if str(k).startswith(keys.SLIDER_PREFIX)]:
-        del st.session_state[key]
+    state.set_active_model(str(path))

@@ -25,14 +25,18 @@ from vaeapp.data import CLASS_NAMES
 from vaeapp.images import png_bytes, to_uint8, upscale
 from vaeapp.preprocess import ImageError, preprocess
 from vaeapp.store import MODEL_FILES, LoadedModel
-from vaeapp.ui import keys
+from vaeapp.ui import state
 from vaeapp.ui.draw_canvas import draw_canvas, drawing_bytes
-from vaeapp.ui.latent_state import set_z
-
-DRAW_KEY = "draw_canvas"
-UPLOAD_KEY = "own_upload"
+from vaeapp.ui.state import K, Views
 
 STRIP_SCALE = 3
+INTERP_DEFAULT = 10
+SAVED, DIGITS = "saved A to current z", "two test digits"
+SAMPLE_COUNT_DEFAULT = 12
+TEMPERATURE_MIN, TEMPERATURE_MAX, TEMPERATURE_STEP = 0.1, 2.0, 0.1
+NEIGHBOURS = 8
+# What a change in a tool redraws: the tools, and the map for what it shows.
+_WITH_MAP = (Views.TOOLS, Views.EXPLORER)
 
 
 def strip(images: np.ndarray, scale: int = STRIP_SCALE) -> np.ndarray:
@@ -41,44 +45,97 @@ def strip(images: np.ndarray, scale: int = STRIP_SCALE) -> np.ndarray:
     return upscale(np.concatenate(list(tiles), axis=1), scale)
 
 
-def _request_map_update() -> None:
-    st.session_state[keys.RERUN_APP] = True
-
-
-def _set_overlay(key: str, points: list[list[float]] | None) -> None:
-    if points is None:
-        st.session_state.pop(key, None)
+def interpolation_points(
+    model: LoadedModel, choice: state.PathChoice
+) -> np.ndarray | None:
+    """The points of interpolation ``choice`` ``(steps, latent_dim)``, ending at
+    the current z for a path from saved A; None without a usable A."""
+    if choice.source == DIGITS:
+        count = model.latent_mean.shape[0]
+        i, j = (min(max(v, 0), count - 1) for v in (choice.i, choice.j))
+        start, end = model.latent_mean[i], model.latent_mean[j]
     else:
-        st.session_state[key] = points
-    _request_map_update()
+        start, end = state.saved_z(), state.z()
+        if start is None or start.shape != end.shape:
+            return None
+    return interpolate(start, end, choice.steps)
+
+
+def map_path(model: LoadedModel) -> np.ndarray | None:
+    """The interpolation path drawn on the map ``(steps, latent_dim)``, if any."""
+    choice = state.shown_path()
+    return None if choice is None else interpolation_points(model, choice)
+
+
+def map_samples(latent_dim: int) -> np.ndarray | None:
+    """The prior samples shown on the map ``(count, latent_dim)``, if any."""
+    drawn = state.samples()
+    if drawn is None:
+        return None
+    count, temperature, seed = drawn
+    return prior_samples(count, latent_dim, temperature, seed)
+
+
+def _interp_choice() -> state.PathChoice:
+    """The interpolation the tool's controls describe."""
+    return state.PathChoice(
+        source=state.widget(K.INTERP_SOURCE) or SAVED,
+        steps=int(state.widget(K.INTERP_STEPS) or INTERP_DEFAULT),
+        i=int(state.widget(K.INTERP_I) or 0),
+        j=int(state.widget(K.INTERP_J) or 0),
+    )
+
+
+def _toggle_path() -> None:
+    shown = state.shown_path() is not None
+    state.set_shown_path(None if shown else _interp_choice())
+    state.redraw(_WITH_MAP)
+
+
+def _on_interp_change() -> None:
+    """A shown path follows the tool's controls."""
+    if state.shown_path() is not None:
+        state.set_shown_path(_interp_choice())
+        state.redraw(_WITH_MAP)
+
+
+def interpolation_controls(model: LoadedModel) -> state.PathChoice:
+    """Draw the interpolation's controls; return the interpolation chosen."""
+    c1, c2 = st.columns([1, 2])
+    c1.button("Save current z as A", key="save_a", on_click=state.save_z)
+    c2.slider(
+        "Steps",
+        INTERP_MIN,
+        INTERP_MAX,
+        INTERP_DEFAULT,
+        key=K.INTERP_STEPS,
+        on_change=_on_interp_change,
+    )
+    source = st.radio(
+        "From",
+        (SAVED, DIGITS),
+        horizontal=True,
+        key=K.INTERP_SOURCE,
+        on_change=_on_interp_change,
+    )
+    if source == DIGITS:
+        last = model.latent_mean.shape[0] - 1
+        a, b = st.columns(2)
+        a.number_input(
+            "Test digit #", 0, last, 0, key=K.INTERP_I, on_change=_on_interp_change
+        )
+        b.number_input(
+            "to test digit #", 0, last, 1, key=K.INTERP_J, on_change=_on_interp_change
+        )
+    return _interp_choice()
 
 
 def _interpolation(model: LoadedModel) -> None:
-    z = np.asarray(st.session_state[keys.Z], np.float32)
-    saved = st.session_state.get(keys.SAVED_Z)
-    c1, c2 = st.columns([1, 2])
-    if c1.button("Save current z as A", key="save_a"):
-        st.session_state[keys.SAVED_Z] = [float(v) for v in z]
-        saved = st.session_state[keys.SAVED_Z]
-    steps = c2.slider("Steps", INTERP_MIN, INTERP_MAX, 10, key="interp_steps")
-    source = st.radio(
-        "From",
-        ("saved A to current z", "two test digits"),
-        horizontal=True,
-        key="interp_source",
-    )
-    if source == "two test digits":
-        n = model.latent_mean.shape[0]
-        a, b = st.columns(2)
-        i = a.number_input("Test digit #", 0, n - 1, 0, key="interp_i")
-        j = b.number_input("to test digit #", 0, n - 1, 1, key="interp_j")
-        start, end = model.latent_mean[int(i)], model.latent_mean[int(j)]
-    elif saved is None or len(saved) != z.shape[0]:
+    choice = interpolation_controls(model)
+    points = interpolation_points(model, choice)
+    if points is None:
         st.info("Save a point A first, then move z and come back.")
         return
-    else:
-        start, end = np.asarray(saved, np.float32), z
-    points = interpolate(start, end, int(steps))
     picture = strip(model.vae.decode(points))
     st.image(picture, output_format="PNG", caption="A → B, decoded at equal steps")
     c1, c2 = st.columns(2)
@@ -89,23 +146,22 @@ def _interpolation(model: LoadedModel) -> None:
         "image/png",
         key="download_strip",
     )
-    shown = keys.OVERLAY_PATH in st.session_state
+    shown = state.shown_path() is not None
     c2.button(
         "Hide path on map" if shown else "Show path on map",
         key="show_path",
-        on_click=_set_overlay,
-        args=(keys.OVERLAY_PATH, None if shown else points.tolist()),
+        on_click=_toggle_path,
     )
 
 
 def _neighbours(model: LoadedModel) -> None:
-    z = np.asarray(st.session_state[keys.Z], np.float32)
     index, distances, predicted = nearest_neighbours(
-        model.latent_mean, model.labels, z, k=8
+        model.latent_mean, model.labels, state.z(), k=NEIGHBOURS
     )
     names = CLASS_NAMES[model.record.dataset]
     st.markdown(
-        f"Predicted class at z by its 8 nearest test digits: **{names[predicted]}**"
+        f"Predicted class at z by its {NEIGHBOURS} nearest test digits: "
+        f"**{names[predicted]}**"
     )
     if model.test_images is not None:
         images = model.test_images[index] / np.float32(255)
@@ -124,40 +180,33 @@ def _neighbours(model: LoadedModel) -> None:
     )
 
 
-def _draw_samples(latent_dim: int) -> None:
-    """Draw new prior samples (a fresh seed each time) and show them on the map."""
-    seed = st.session_state.get(keys.SAMPLE_SEED, 0) + 1
-    st.session_state[keys.SAMPLE_SEED] = seed
-    z = prior_samples(
-        st.session_state["sample_count"],
-        latent_dim,
-        st.session_state["sample_temp"],
-        seed,
-    )
-    _set_overlay(keys.OVERLAY_SAMPLES, z.tolist())
+def _draw_samples() -> None:
+    state.draw_samples()
+    state.redraw(_WITH_MAP)
+
+
+def _clear_samples() -> None:
+    state.clear_samples()
+    state.redraw(_WITH_MAP)
 
 
 def _sampling(model: LoadedModel) -> None:
     c1, c2 = st.columns(2)
-    c1.slider("How many", 1, SAMPLES_MAX, 12, key="sample_count")
-    c2.slider("Temperature", 0.1, 2.0, 1.0, 0.1, key="sample_temp")
+    c1.slider("How many", 1, SAMPLES_MAX, SAMPLE_COUNT_DEFAULT, key=K.SAMPLE_COUNT)
+    c2.slider(
+        "Temperature",
+        TEMPERATURE_MIN,
+        TEMPERATURE_MAX,
+        1.0,
+        TEMPERATURE_STEP,
+        key=K.SAMPLE_TEMP,
+    )
     c1, c2 = st.columns(2)
-    c1.button(
-        "Draw from the prior N(0, I)",
-        on_click=_draw_samples,
-        key="draw",
-        args=(model.record.model.latent_dim,),
-    )
-    samples = st.session_state.get(keys.OVERLAY_SAMPLES)
-    if not samples:
+    c1.button("Draw from the prior N(0, I)", on_click=_draw_samples, key="draw")
+    z = map_samples(model.record.model.latent_dim)
+    if z is None:
         return
-    c2.button(
-        "Clear samples",
-        on_click=_set_overlay,
-        args=(keys.OVERLAY_SAMPLES, None),
-        key="clear_samples",
-    )
-    z = np.asarray(samples, np.float32)
+    c2.button("Clear samples", on_click=_clear_samples, key="clear_samples")
     st.image(
         strip(model.vae.decode(z)),
         output_format="PNG",
@@ -239,42 +288,40 @@ def _download(model: LoadedModel) -> None:
 def _use_picture(read: Callable[[], bytes]) -> None:
     """Preprocess the user's picture; keep it, or the reason it was refused."""
     try:
-        st.session_state[keys.OWN_DIGIT] = preprocess(read())
-        st.session_state.pop(keys.OWN_ERROR, None)
+        state.set_own_digit(preprocess(read()), None)
     except ImageError as error:
-        st.session_state[keys.OWN_ERROR] = str(error)
-    _request_map_update()
+        state.set_own_digit(None, str(error))
+    state.redraw(_WITH_MAP)
 
 
 def _use_drawing() -> None:
-    _use_picture(lambda: drawing_bytes(st.session_state[DRAW_KEY].drawing))
+    _use_picture(lambda: drawing_bytes(state.widget(K.DRAW_CANVAS).drawing))
 
 
 def _use_upload() -> None:
-    upload = st.session_state.get(UPLOAD_KEY)
+    upload = state.widget(K.OWN_UPLOAD)
     if upload is not None:
         _use_picture(upload.getvalue)
 
 
 def _go_to(z: list[float], latent_dim: int) -> None:
-    set_z(z, latent_dim)
-    _request_map_update()
+    state.change_z(z, latent_dim)
 
 
 def _own_digit(model: LoadedModel) -> None:
     pad, shown = st.columns([1, 2])
     with pad:
-        draw_canvas(_use_drawing, key=DRAW_KEY)
+        draw_canvas(_use_drawing, key=K.DRAW_CANVAS)
         st.file_uploader(
             "…or upload a PNG or JPEG",
             type=["png", "jpg", "jpeg"],
-            key=UPLOAD_KEY,
+            key=K.OWN_UPLOAD,
             on_change=_use_upload,
         )
-    error = st.session_state.get(keys.OWN_ERROR)
+    error = state.own_error()
     if error:
         shown.error(f"Picture refused: {error}")
-    digit = st.session_state.get(keys.OWN_DIGIT)
+    digit = state.own_digit()
     if digit is None:
         shown.info("Draw a digit and press Encode, or upload a picture of one.")
         return
@@ -302,11 +349,9 @@ def _own_digit(model: LoadedModel) -> None:
     )
 
 
-@st.fragment
+@st.fragment(key=Views.TOOLS)
 def tools_section(model: LoadedModel) -> None:
     """The tools, in tabs; a fragment so their widgets rerun only this part."""
-    if st.session_state.pop(keys.RERUN_APP, False):
-        st.rerun(scope="app")
     st.subheader("Tools")
     names = [
         "Encode your digit",
@@ -328,7 +373,7 @@ def tools_section(model: LoadedModel) -> None:
     )
     # Only the open tab runs: the others (Plotly charts, the model zip) would
     # cost every first page and every rerun of this part for nothing.
-    tabs = st.tabs(names, key=keys.TOOLS_TAB, on_change="rerun")
+    tabs = st.tabs(names, key=K.TOOLS_TAB, on_change="rerun")
     for tab, tool in zip(tabs, tools, strict=True):
         if tab.open:
             with tab:

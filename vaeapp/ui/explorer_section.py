@@ -1,0 +1,209 @@
+"""The explorer view: the latent map with its live pad, the selected digit, the
+z sliders and the inspection panel, in one keyed fragment."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from vaeapp.browser_assets import model_token
+from vaeapp.config import IMAGE_SIDE
+from vaeapp.images import digit_image, png_bytes
+from vaeapp.latent import Z_LIMIT
+from vaeapp.projection import AXES, PCA, VIEWS, Plane, axes_plane, pca_plane
+from vaeapp.store import LoadedModel
+from vaeapp.ui import state
+from vaeapp.ui.digit_view import digit_picture
+from vaeapp.ui.explorer import latent_explorer
+from vaeapp.ui.grid_section import grid_extent
+from vaeapp.ui.inspect_view import inspect_panel, inspected_ellipse, refusal
+from vaeapp.ui.state import K, Views
+from vaeapp.ui.tools import map_path, map_samples
+
+DIGIT_SCALE = 8
+DIGIT_CAPTION = "Selected z"
+OWN_DIGIT_COLOUR = "#c92a2a"
+MAX_SLIDERS_SHOWN = 4
+_VIEW_NAMES = {AXES: "two latent dimensions", PCA: "PCA of the means"}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _pca(token: str, _model: LoadedModel) -> Plane:
+    return pca_plane(_model.latent_mean)
+
+
+def map_plane(model: LoadedModel) -> Plane:
+    """The plane the map shows: two latent dimensions, or (for more than two
+    dimensions, when chosen) the first two principal components of the means."""
+    latent_dim = model.record.model.latent_dim
+    if latent_dim > 2 and state.map_view() == PCA:
+        return _pca(model_token(model), model)
+    return axes_plane(latent_dim, state.map_dims(latent_dim))
+
+
+def _dim_name(i: int) -> str:
+    return f"z{i + 1}"
+
+
+def _on_dims(latent_dim: int) -> None:
+    """The map's dimensions changed: the map and the grid show them."""
+    x, y = state.picked_map_dims()
+    if x != y:
+        state.set_map_dims((x, y))
+    state.redraw([Views.EXPLORER, Views.GRID])
+
+
+def _dims_picker(latent_dim: int) -> None:
+    """For more than two latent dimensions: the map's view, and the two
+    dimensions it shows (and the grid varies)."""
+    state.map_view()
+    x, y = state.map_dims(latent_dim)
+    options = list(range(latent_dim))
+    c0, c1, c2 = st.columns([3, 1, 1])
+    c0.radio(
+        "Map shows",
+        VIEWS,
+        format_func=_VIEW_NAMES.get,
+        key=K.MAP_VIEW,
+        horizontal=True,
+        on_change=_on_dims,
+        args=(latent_dim,),
+        help="PCA: the plane of the two directions in which the encoded test set "
+        "varies most. Moving on the map changes z only within the shown plane.",
+    )
+    for column, label, key, value in ((c1, "x", K.MAP_X, x), (c2, "y", K.MAP_Y, y)):
+        column.selectbox(
+            f"{label} dimension",
+            options,
+            index=value,
+            format_func=_dim_name,
+            key=key,
+            on_change=_on_dims,
+            args=(latent_dim,),
+        )
+    if state.widget(K.MAP_X) == state.widget(K.MAP_Y):
+        st.warning("Choose two different dimensions for the map and grid.")
+
+
+def _on_commit(model: LoadedModel, plane: Plane) -> None:
+    """A click on the map: ``[x, y]`` moves z there; ``[x, y, i]`` (a release
+    on test point ``i``) moves z to that point's mean and inspects it."""
+    value = getattr(state.widget(K.EXPLORER), "commit", None)
+    latent_dim = model.record.model.latent_dim
+    if not isinstance(value, list) or len(value) not in (2, 3):
+        state.say("ignored a malformed click from the map")
+        return
+    if len(value) == 3:
+        problem = refusal(model, value[2])
+        if problem:
+            state.say(problem)
+            return
+        state.set_inspected(value[2])
+        state.change_z(model.latent_mean[value[2]].tolist(), latent_dim)
+        return
+    if not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+    ):
+        state.say("ignored a malformed click from the map")
+        return
+    state.change_z(plane.lift(value, state.z()).tolist(), latent_dim)
+
+
+def _on_slider(latent_dim: int) -> None:
+    state.change_z(state.sliders_z(latent_dim), latent_dim)
+
+
+def z_sliders(latent_dim: int) -> None:
+    """One slider per latent dimension (past the fourth in an expander)."""
+
+    def one(i: int) -> None:
+        st.slider(
+            _dim_name(i),
+            min_value=-Z_LIMIT,
+            max_value=Z_LIMIT,
+            step=0.01,
+            key=state.slider_key(i),
+            on_change=_on_slider,
+            args=(latent_dim,),
+        )
+
+    for i in range(min(latent_dim, MAX_SLIDERS_SHOWN)):
+        one(i)
+    if latent_dim > MAX_SLIDERS_SHOWN:
+        first = MAX_SLIDERS_SHOWN + 1
+        label = (
+            f"Dimension {first}"
+            if first == latent_dim
+            else f"Dimensions {first} to {latent_dim}"
+        )
+        with st.expander(label):
+            for i in range(MAX_SLIDERS_SHOWN, latent_dim):
+                one(i)
+
+
+def _ellipses(model: LoadedModel, plane: Plane) -> list:
+    """2-sigma posterior outlines: the user's own digit (red) and the
+    inspected test digit (blue), where there are such."""
+    out = []
+    digit = state.own_digit()
+    if digit is not None:
+        mean, log_var = model.vae.encode(digit[None])
+        outline = plane.ellipse(mean[0], log_var[0], k=2.0)
+        out.append((outline.tolist(), OWN_DIGIT_COLOUR))
+    inspected = inspected_ellipse(model, plane)
+    if inspected:
+        out.append(inspected)
+    return out
+
+
+def _projected(points: np.ndarray | None, plane: Plane) -> list[list[float]]:
+    """Full latent points ``(k, latent_dim)`` on the map's plane ``(k, 2)``."""
+    return [] if points is None else plane.coords(points).tolist()
+
+
+def _selected_digit(model: LoadedModel, latent_dim: int) -> None:
+    """The digit decoded at the selected z, its coordinates and its sliders."""
+    z = state.z()
+    pixels = model.vae.decode(z)[0]
+    digit_picture(
+        pixels, z, DIGIT_CAPTION, IMAGE_SIDE * DIGIT_SCALE, key=K.DIGIT
+    )
+    st.text(" ".join(f"{_dim_name(i)} = {v:+.2f}" for i, v in enumerate(z)))
+    z_sliders(latent_dim)
+    st.download_button(
+        "Download digit (PNG)",
+        # Encoded only when clicked, not on every move of z.
+        lambda: png_bytes(digit_image(pixels, DIGIT_SCALE)),
+        file_name="digit.png",
+        mime="image/png",
+        key="download_digit",
+    )
+
+
+@st.fragment(key=Views.EXPLORER)
+def explorer_view(model: LoadedModel) -> None:
+    """Map, live pad, selected digit, sliders and inspection panel."""
+    latent_dim = model.record.model.latent_dim
+    message = state.take_message()
+    if message:
+        st.warning(message)
+    if latent_dim > 2:
+        _dims_picker(latent_dim)
+    plane = map_plane(model)
+    left, right = st.columns([3, 1], gap="medium")
+    with left:
+        latent_explorer(
+            model,
+            [float(v) for v in state.z()],
+            plane,
+            (-Z_LIMIT, Z_LIMIT),
+            grid_extent() if plane.key != PCA else None,
+            on_commit=lambda: _on_commit(model, plane),
+            path=_projected(map_path(model), plane),
+            samples=_projected(map_samples(latent_dim), plane),
+            ellipses=_ellipses(model, plane),
+            key=K.EXPLORER,
+        )
+        inspect_panel(model, model_token(model))
+    with right:
+        _selected_digit(model, latent_dim)

@@ -1,0 +1,136 @@
+"""The manifold grid view: its controls and the clickable grid, in one keyed
+fragment."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from vaeapp.browser_assets import model_token
+from vaeapp.images import png_bytes
+from vaeapp.manifold import GRID_N_MAX, SPACINGS, check_grid, grid_axis, manifold
+from vaeapp.store import LoadedModel
+from vaeapp.ui import state
+from vaeapp.ui.grid_view import grid_picture
+from vaeapp.ui.state import K, Views
+
+Q_MIN, Q_MAX, Q_STEP = 0.001, 0.499, 0.01
+
+
+def grid_extent() -> tuple[float, float, float, float] | None:
+    """The grid's square on the map ``(x0, x1, y0, y1)``, if it is to be shown."""
+    settings = state.grid()
+    if not settings.show_extent:
+        return None
+    try:
+        axis = grid_axis(settings.n, settings.q, settings.spacing)
+    except ValueError:
+        return None
+    lo, hi = float(axis[0]), float(axis[-1])
+    return (lo, hi, lo, hi)
+
+
+def _on_extent() -> None:
+    """The extent's drawing on the map follows the grid's settings."""
+    state.redraw([Views.GRID, Views.EXPLORER])
+
+
+def _on_settings() -> None:
+    """New settings redraw the grid, and the map when it shows the extent."""
+    if state.grid().show_extent:
+        _on_extent()
+    state.redraw([Views.GRID])
+
+
+def grid_controls() -> state.GridSettings:
+    """Draw the grid's controls; return the settings the person chose."""
+    c1, c2, c3, c4 = st.columns([2, 2, 2, 2])
+    c1.slider("Grid size n", 2, GRID_N_MAX, key=K.GRID_N, on_change=_on_settings)
+    c2.number_input(
+        "Quantile q",
+        min_value=Q_MIN,
+        max_value=Q_MAX,
+        step=Q_STEP,
+        format="%.3f",
+        key=K.GRID_Q,
+        on_change=_on_settings,
+    )
+    c3.radio(
+        "Spacing", SPACINGS, key=K.GRID_SPACING, horizontal=True, on_change=_on_settings
+    )
+    c4.checkbox("Show extent on map", key=K.GRID_SHOW_EXTENT, on_change=_on_extent)
+    return state.grid()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _grid_image(
+    token: str,
+    settings: state.GridSettings,
+    base: tuple[float, ...],
+    dims: tuple[int, int],
+    _model: LoadedModel,
+) -> np.ndarray:
+    base_z = np.asarray(base, np.float32) if base else None
+    return manifold(
+        _model.vae.decode, settings.n, settings.q, settings.spacing, base_z, dims
+    )
+
+
+def grid_base(latent_dim: int) -> tuple[float, ...]:
+    """The z the grid holds its other dimensions at: empty for a 2-D model,
+    whose grid does not depend on z."""
+    return () if latent_dim == 2 else tuple(float(v) for v in state.z())
+
+
+def _on_cell(model: LoadedModel, axis: np.ndarray) -> None:
+    """A click on a grid cell moves z to that cell's point."""
+    cell = getattr(state.widget(K.GRID), "cell", None)
+    n = axis.shape[0]
+    if not (
+        isinstance(cell, list)
+        and len(cell) == 2
+        and all(isinstance(c, int) and not isinstance(c, bool) for c in cell)
+        and all(0 <= c < n for c in cell)
+    ):
+        state.say("ignored a malformed click from the grid")
+        return
+    row, col = cell
+    latent_dim = model.record.model.latent_dim
+    x, y = state.map_dims(latent_dim)
+    z = state.z().tolist()
+    z[x], z[y] = float(axis[col]), float(axis[n - 1 - row])
+    state.change_z(z, latent_dim)
+
+
+@st.fragment(key=Views.GRID)
+def grid_view(model: LoadedModel) -> None:
+    """The manifold grid and its controls."""
+    st.subheader("Manifold grid")
+    settings = grid_controls()
+    try:
+        check_grid(settings.n, settings.q, settings.spacing)
+    except ValueError as error:
+        st.error(str(error))
+        return
+    latent_dim = model.record.model.latent_dim
+    dims = state.map_dims(latent_dim)
+    picture = _grid_image(
+        model_token(model), settings, grid_base(latent_dim), dims, model
+    )
+    axis = grid_axis(settings.n, settings.q, settings.spacing)
+    held = "" if latent_dim == 2 else ", other dimensions at the current z"
+    st.caption(
+        f"{settings.n}x{settings.n} digits decoded at z{dims[0] + 1}, z{dims[1] + 1}"
+        f" in [{axis[0]:.2f}, {axis[-1]:.2f}]{held} ({settings.spacing} spacing). "
+        "Click a cell to move z there."
+    )
+    grid_picture(
+        picture, settings.n, on_cell=lambda: _on_cell(model, axis), key=K.GRID
+    )
+    st.download_button(
+        "Download grid (PNG)",
+        lambda: png_bytes(picture),
+        file_name="manifold.png",
+        mime="image/png",
+        key="download_grid",
+    )

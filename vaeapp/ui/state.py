@@ -1,0 +1,428 @@
+"""The page's state: every ``st.session_state`` key, and typed access to it.
+
+No other module reads or writes ``st.session_state``. Widgets are given their
+keys from :class:`K`; values are read and written through the functions below.
+What can be computed from the stored values (the prior samples from their seed,
+the interpolation path from its ends, the map's plane) is computed, not stored.
+
+A change that several views depend on goes through one function here, which
+reruns exactly the keyed fragments that show it (:data:`Views`): a change of z
+through :func:`change_z`, an overlay on the map through :func:`redraw`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from vaeapp.latent import clean_z
+from vaeapp.manifold import GRID_N_DEFAULT, GRID_Q_DEFAULT, SPACINGS, check_grid
+from vaeapp.projection import AXES, VIEWS
+
+
+class K(StrEnum):
+    """Every session-state key; widgets get theirs from here."""
+
+    # Values the app keeps
+    Z = "z"  # list[float]: the current latent point, all dimensions
+    ACTIVE_MODEL = "active_model"  # str: path of the model this session explores
+    SENT_TOKENS = "sent_tokens"  # set[str]: models whose browser assets were sent
+    PLOTLY_SENT = "plotly_sent"  # bool: plotly.js was sent to this browser
+    MAP_DIMS = "map_dims"  # tuple[int, int]: latent dimensions shown on the map
+    MESSAGE = "message"  # str: a notice to show once (e.g. a clamped z)
+    URL_READ = "url_read"  # bool: the URL's ?z= was read (once per session)
+    SAVED_Z = "saved_z"  # list[float]: point A for interpolation
+    SHOW_PATH = "shown_path"  # PathChoice: the interpolation drawn on the map
+    SAMPLES = "samples"  # (count, temperature, seed) of the shown prior samples
+    OWN_DIGIT = "own_digit"  # (784,) float array: the user's preprocessed digit
+    OWN_ERROR = "own_error"  # str: why the user's last picture was refused
+    INSPECT = "inspect_index"  # int: the test digit picked on the map
+    WATCHED_JOB = "watched_job"  # dict: the training run this session started
+    SAW_JOB = "saw_job"  # bool: a training run was going at the last poll
+    UPLOAD_RESULT = "model_upload_result"  # str: outcome of the last model upload
+    # Widgets
+    SLIDER = "z_slider_"  # + dimension index: one slider per latent dimension
+    MAP_VIEW = "map_view"  # what the map shows, one of vaeapp.projection.VIEWS
+    MAP_X = "map_x"
+    MAP_Y = "map_y"
+    GRID_N = "grid_n"
+    GRID_Q = "grid_q"
+    GRID_SPACING = "grid_spacing"
+    GRID_SHOW_EXTENT = "grid_show_extent"
+    TOOLS_TAB = "tools_tab"  # the label of the open tool tab
+    RETRAIN_OPEN = "retrain_open"  # the sidebar's Retrain expander is open
+    MODEL_PICK = "model_pick"
+    MODEL_UPLOAD = "model_upload"
+    INTERP_STEPS = "interp_steps"
+    INTERP_SOURCE = "interp_source"
+    INTERP_I = "interp_i"
+    INTERP_J = "interp_j"
+    SAMPLE_COUNT = "sample_count"
+    SAMPLE_TEMP = "sample_temp"
+    SNAPSHOT_EPOCH = "snapshot_epoch"
+    DRAW_CANVAS = "draw_canvas"
+    OWN_UPLOAD = "own_upload"
+    EXPLORER = "explorer"  # the latent map component
+    GRID = "grid"  # the manifold grid component
+    DIGIT = "digit"  # the selected digit's picture
+
+
+class Views(StrEnum):
+    """Keys of the page's fragments, for targeted reruns."""
+
+    EXPLORER = "explorer_view"  # map, selected digit, sliders, inspection panel
+    GRID = "grid_view"  # the manifold grid and its controls
+    TOOLS = "tools_view"  # the tool tabs
+
+
+_state = st.session_state
+
+
+# --- z ---------------------------------------------------------------------
+
+
+def slider_key(i: int) -> str:
+    """Widget key of the slider for latent dimension ``i``."""
+    return f"{K.SLIDER}{i}"
+
+
+def z() -> np.ndarray:
+    """The current latent point ``(latent_dim,)`` float32."""
+    return np.asarray(_state[K.Z], np.float32)
+
+
+def stored_z() -> object:
+    """z as stored, unchecked (None before the first run or after a switch)."""
+    return _state.get(K.Z)
+
+
+def has_z(latent_dim: int) -> bool:
+    """Whether a usable z of ``latent_dim`` values and its sliders are set."""
+    current = _state.get(K.Z)
+    if current is None:
+        return False
+    _, problem = clean_z(current, latent_dim)
+    return problem is None and all(
+        slider_key(i) in _state for i in range(latent_dim)
+    )
+
+
+def take_url_read() -> bool:
+    """Whether the URL's z was read before; marks it read."""
+    before = bool(_state.get(K.URL_READ))
+    _state[K.URL_READ] = True
+    return before
+
+
+def _store_z(values: object, latent_dim: int) -> None:
+    """Validate ``values``, keep it as z and move the sliders to it."""
+    point, problem = clean_z(values, latent_dim)
+    if problem:
+        say(problem)
+    _state[K.Z] = point
+    for i, value in enumerate(point):
+        _state[slider_key(i)] = value
+
+
+def init_z(values: object, latent_dim: int) -> None:
+    """Set z during a full run (start, URL, a model of another size)."""
+    _store_z(values, latent_dim)
+
+
+def views_of_z(latent_dim: int) -> list[Views]:
+    """The fragments that show something computed from z: the map's marker,
+    digit, sliders and inspection panel; the neighbours and interpolation
+    tools; the grid when it holds the other dimensions at z."""
+    views = [Views.EXPLORER, Views.TOOLS]
+    if latent_dim > 2:
+        views.append(Views.GRID)
+    return views
+
+
+def change_z(values: object, latent_dim: int) -> None:
+    """The one way z changes after the page is drawn (slider, map click,
+    grid cell, a tool): validate, store, and rerun exactly the views of z.
+
+    Call from a widget callback only: the targeted rerun replaces the
+    interaction's own rerun.
+    """
+    _store_z(values, latent_dim)
+    st.rerun(scope=[str(v) for v in views_of_z(latent_dim)])
+
+
+def sliders_z(latent_dim: int) -> list[float]:
+    """The values the sliders hold now (read in the sliders' callback)."""
+    return [_state[slider_key(i)] for i in range(latent_dim)]
+
+
+def redraw(views: Iterable[Views]) -> None:
+    """From a callback: rerun only ``views`` instead of the default."""
+    st.rerun(scope=[str(v) for v in views])
+
+
+# --- messages --------------------------------------------------------------
+
+
+def say(text: str) -> None:
+    """Keep ``text`` (plain text) to show once, above the map."""
+    _state[K.MESSAGE] = text
+
+
+def take_message() -> str | None:
+    """The notice to show now, if any; it is shown once."""
+    return _state.pop(K.MESSAGE, None)
+
+
+# --- the model -------------------------------------------------------------
+
+
+def active_model_path() -> str | None:
+    """Path of the model this session explores, if one was chosen."""
+    value = _state.get(K.ACTIVE_MODEL)
+    return value if isinstance(value, str) else None
+
+
+def set_active_model(path: str | None) -> None:
+    """Explore the model at ``path``; everything tied to the old one is reset."""
+    if path is None:
+        _state.pop(K.ACTIVE_MODEL, None)
+        return
+    changed = _state.get(K.ACTIVE_MODEL) != str(path)
+    _state[K.ACTIVE_MODEL] = str(path)
+    if changed:
+        for key in (K.Z, K.SAVED_Z, K.SHOW_PATH, K.SAMPLES, K.INSPECT):
+            _state.pop(key, None)
+        for key in [k for k in _state if str(k).startswith(K.SLIDER)]:
+            del _state[key]
+
+
+def sent_tokens() -> set[str]:
+    """Models (and planes) whose assets this browser already has."""
+    return _state.setdefault(K.SENT_TOKENS, set())
+
+
+def forget_sent_tokens() -> None:
+    """The browser lost its assets (a reload): send them again."""
+    _state[K.SENT_TOKENS] = set()
+
+
+def take_plotly_send() -> bool:
+    """Whether Plotly must be sent to this browser now (once per session)."""
+    send = not _state.get(K.PLOTLY_SENT)
+    _state[K.PLOTLY_SENT] = True
+    return send
+
+
+def forget_plotly_sent() -> None:
+    """The browser lost Plotly's bundle: send it again."""
+    _state[K.PLOTLY_SENT] = False
+
+
+# --- the map's view --------------------------------------------------------
+
+
+def map_view() -> str:
+    """What the map shows: one of ``vaeapp.projection.VIEWS``."""
+    if _state.get(K.MAP_VIEW) not in VIEWS:
+        _state[K.MAP_VIEW] = AXES
+    return _state[K.MAP_VIEW]
+
+
+def map_dims(latent_dim: int) -> tuple[int, int]:
+    """The two latent dimensions shown on the map and varied by the grid."""
+    x, y = _state.get(K.MAP_DIMS, (0, 1))
+    if not (0 <= x < latent_dim and 0 <= y < latent_dim and x != y):
+        x, y = 0, 1
+    return x, y
+
+
+def set_map_dims(dims: tuple[int, int]) -> None:
+    """Show latent dimensions ``dims`` on the map."""
+    _state[K.MAP_DIMS] = (int(dims[0]), int(dims[1]))
+
+
+def picked_map_dims() -> tuple[int, int]:
+    """The dimensions in the map's two pickers (read in their callback)."""
+    return int(_state[K.MAP_X]), int(_state[K.MAP_Y])
+
+
+# --- the grid --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GridSettings:
+    """The manifold grid's controls: ``n`` cells a side at quantile ``q``."""
+
+    n: int = GRID_N_DEFAULT
+    q: float = GRID_Q_DEFAULT
+    spacing: str = SPACINGS[0]
+    show_extent: bool = False
+
+
+def init_grid() -> str | None:
+    """Grid defaults; a reset, and the reason, if state held bad values."""
+    defaults = GridSettings()
+    _state.setdefault(K.GRID_N, defaults.n)
+    _state.setdefault(K.GRID_Q, defaults.q)
+    _state.setdefault(K.GRID_SPACING, defaults.spacing)
+    _state.setdefault(K.GRID_SHOW_EXTENT, defaults.show_extent)
+    try:
+        check_grid(_state[K.GRID_N], _state[K.GRID_Q], _state[K.GRID_SPACING])
+    except ValueError as error:
+        _state[K.GRID_N], _state[K.GRID_Q] = defaults.n, defaults.q
+        _state[K.GRID_SPACING] = defaults.spacing
+        return f"{error}; the grid settings were reset."
+    return None
+
+
+def grid() -> GridSettings:
+    """The grid's settings as the controls hold them."""
+    return GridSettings(
+        n=_state[K.GRID_N],
+        q=_state[K.GRID_Q],
+        spacing=_state[K.GRID_SPACING],
+        show_extent=bool(_state.get(K.GRID_SHOW_EXTENT)),
+    )
+
+
+# --- tools -----------------------------------------------------------------
+
+
+def saved_z() -> np.ndarray | None:
+    """Point A of the interpolation, if saved."""
+    saved = _state.get(K.SAVED_Z)
+    return None if saved is None else np.asarray(saved, np.float32)
+
+
+def save_z() -> None:
+    """Keep the current z as point A."""
+    _state[K.SAVED_Z] = [float(v) for v in _state[K.Z]]
+
+
+@dataclass(frozen=True)
+class PathChoice:
+    """The interpolation drawn on the map: from saved A (``source`` "saved")
+    or between test digits ``i`` and ``j``, to z, in ``steps`` points."""
+
+    source: str
+    steps: int
+    i: int = 0
+    j: int = 1
+
+
+def shown_path() -> PathChoice | None:
+    """The interpolation path drawn on the map, if any."""
+    return _state.get(K.SHOW_PATH)
+
+
+def set_shown_path(choice: PathChoice | None) -> None:
+    """Draw the interpolation ``choice`` on the map, or none."""
+    if choice is None:
+        _state.pop(K.SHOW_PATH, None)
+    else:
+        _state[K.SHOW_PATH] = choice
+
+
+def samples() -> tuple[int, float, int] | None:
+    """Count, temperature and seed of the prior samples shown, if any."""
+    value = _state.get(K.SAMPLES)
+    return None if value is None else tuple(value)
+
+
+def draw_samples() -> None:
+    """New samples from the chosen count and temperature, with a fresh seed."""
+    seed = (samples() or (0, 0.0, 0))[2] + 1
+    _state[K.SAMPLES] = (
+        int(_state[K.SAMPLE_COUNT]),
+        float(_state[K.SAMPLE_TEMP]),
+        seed,
+    )
+
+
+def clear_samples() -> None:
+    """Stop showing prior samples."""
+    _state.pop(K.SAMPLES, None)
+
+
+def own_digit() -> np.ndarray | None:
+    """The user's preprocessed digit ``(784,)``, if any."""
+    return _state.get(K.OWN_DIGIT)
+
+
+def own_error() -> str | None:
+    """Why the user's last picture was refused, if it was."""
+    return _state.get(K.OWN_ERROR)
+
+
+def set_own_digit(digit: np.ndarray | None, error: str | None) -> None:
+    """Keep the user's digit, or the reason their picture was refused."""
+    if digit is not None:
+        _state[K.OWN_DIGIT] = digit
+    if error is None:
+        _state.pop(K.OWN_ERROR, None)
+    else:
+        _state[K.OWN_ERROR] = error
+
+
+def widget(key: K) -> Any:
+    """The value a widget holds (read inside that widget's callback)."""
+    return _state.get(key)
+
+
+def set_widget(key: K, value: Any) -> None:
+    """Set a widget's value before it is drawn (e.g. open a tab in a test)."""
+    _state[key] = value
+
+
+# --- inspection ------------------------------------------------------------
+
+
+def inspected() -> object:
+    """The raw inspected index (check it against the model before use)."""
+    return _state.get(K.INSPECT)
+
+
+def set_inspected(index: int | None) -> None:
+    """Inspect test digit ``index``, or close the panel with None."""
+    if index is None:
+        _state.pop(K.INSPECT, None)
+    else:
+        _state[K.INSPECT] = int(index)
+
+
+# --- training and uploads --------------------------------------------------
+
+
+def watched_job() -> dict[str, str] | None:
+    """The training run this session started and follows, if any."""
+    return _state.get(K.WATCHED_JOB)
+
+
+def set_watched_job(job: dict[str, str] | None) -> None:
+    """Follow ``job`` (name and progress path), or stop following."""
+    if job is None:
+        _state.pop(K.WATCHED_JOB, None)
+    else:
+        _state[K.WATCHED_JOB] = dict(job)
+
+
+def mark_saw_job(saw: bool) -> bool:
+    """Record whether a run was going at this poll; return the previous value."""
+    before = bool(_state.get(K.SAW_JOB))
+    _state[K.SAW_JOB] = saw
+    return before
+
+
+def set_upload_result(text: str, ok: bool) -> None:
+    """Keep the outcome of a model upload to show once."""
+    _state[K.UPLOAD_RESULT] = (text, ok)
+
+
+def take_upload_result() -> tuple[str, bool] | None:
+    """The outcome of the last model upload, shown once."""
+    return _state.pop(K.UPLOAD_RESULT, None)
