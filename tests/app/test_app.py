@@ -21,6 +21,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from vaeapp.store import best_pretrained, read_record
+from vaeapp.ui.state import K
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60
@@ -77,7 +78,7 @@ def test_moving_a_slider_changes_the_decoded_image() -> None:
 def test_grid_has_n_by_n_cells() -> None:
     """The manifold grid shows n x n decoded digits for the chosen n."""
     at = new_app().run()
-    at.slider(key="grid_n").set_value(7).run()
+    at.slider(key=K.GRID_N).set_value(7).run()
     data = component_data(at, "vaeapp.grid_click")
     assert data["n"] == 7
     png = base64.b64decode(data["src"].split(",", 1)[1])
@@ -87,7 +88,7 @@ def test_grid_has_n_by_n_cells() -> None:
 def test_bad_latent_values_in_state_are_refused() -> None:
     """NaN and huge latent values set through session state are reported and fixed."""
     at = new_app().run()
-    at.session_state["z"] = [math.nan, 1e30]
+    at.session_state[K.Z] = [math.nan, 1e30]
     at.run()
     assert not at.exception
     warnings = " ".join(w.value for w in at.warning)
@@ -109,12 +110,12 @@ def test_latent_point_from_the_url() -> None:
 def test_bad_grid_settings_in_state_never_break_the_grid(bad_n: int) -> None:
     """A grid size outside 2..30 set through session state still gives a valid grid."""
     at = new_app().run()
-    at.session_state["grid_n"] = bad_n
+    at.session_state[K.GRID_N] = bad_n
     at.run()
     assert not at.exception
     n = component_data(at, "vaeapp.grid_click")["n"]
     assert 2 <= n <= 30
-    assert at.slider(key="grid_n").value == n
+    assert at.slider(key=K.GRID_N).value == n
 
 
 def test_retrain_form_is_built_only_while_its_expander_is_open() -> None:

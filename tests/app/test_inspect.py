@@ -7,8 +7,8 @@ from app_helpers import explorer_data, new_app, walk
 
 from vaeapp.data import CLASS_NAMES
 from vaeapp.store import best_pretrained, load_model
-from vaeapp.ui import keys
 from vaeapp.ui.inspect_view import ELLIPSE_COLOUR
+from vaeapp.ui.state import K
 
 
 def _images(at) -> list:
@@ -21,7 +21,7 @@ def test_inspecting_a_test_digit_shows_image_reconstruction_and_error() -> None:
     at = new_app().run()
     assert not at.exception
     before = len(_images(at))
-    at.session_state[keys.INSPECT] = 7
+    at.session_state[K.INSPECT] = 7
     at.run()
     assert not at.exception
     text = "\n".join(m.value for m in at.markdown)
@@ -38,11 +38,11 @@ def test_inspecting_a_test_digit_shows_image_reconstruction_and_error() -> None:
 def test_closing_the_inspection_removes_panel_and_ellipse() -> None:
     """Close hides the panel and the ellipse and keeps the page working."""
     at = new_app().run()
-    at.session_state[keys.INSPECT] = 3
+    at.session_state[K.INSPECT] = 3
     at.run()
     at.button(key="inspect_close").click().run()
     assert not at.exception
-    assert keys.INSPECT not in at.session_state
+    assert K.INSPECT not in at.session_state
     assert explorer_data(at)["ellipses"] == []
     assert any("Click a data point" in c.value for c in at.caption)
 
@@ -51,7 +51,7 @@ def test_closing_the_inspection_removes_panel_and_ellipse() -> None:
 def test_bad_inspect_indices_are_ignored(bad: object) -> None:
     """An index outside the test set, or not an integer, shows no panel and no error."""
     at = new_app().run()
-    at.session_state[keys.INSPECT] = bad
+    at.session_state[K.INSPECT] = bad
     at.run()
     assert not at.exception
     assert not any("Test digit #" in m.value for m in at.markdown)

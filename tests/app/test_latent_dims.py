@@ -13,6 +13,7 @@ from app_helpers import explorer_data
 from streamlit.testing.v1 import AppTest
 
 from vaeapp.store import load_model
+from vaeapp.ui.state import K
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,7 +44,7 @@ def test_five_dimensional_model_gets_sliders_and_chosen_map_dims(
     ]
     subprocess.run(command, cwd=ROOT, check=True, timeout=300)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.session_state["active_model"] = str(isolated_home / "five")
+    at.session_state[K.ACTIVE_MODEL] = str(isolated_home / "five")
     at.run()
     assert not at.exception
     assert len([s for s in at.slider if s.key.startswith("z_slider_")]) == 5

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from vaeapp import jobs
 from vaeapp.store import CONFIG_FILE, WEIGHTS_FILE, best_pretrained, load_model
 from vaeapp.ui.retrain import BUSY_NOTE
+from vaeapp.ui.state import K
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,12 +87,12 @@ def test_diverging_training_keeps_the_active_model(
 ) -> None:
     """Learning rate 1e6 makes the loss NaN: nothing published, model unchanged."""
     at = new_app().run()
-    active = at.session_state["active_model"]
+    active = at.session_state[K.ACTIVE_MODEL]
     fill_retrain_form(at, lr=1e6)
     at.sidebar.button[0].click().run()
     run_until_warning(at, "Training failed")
     assert any("NaN" in w.value for w in at.warning)
-    assert at.session_state["active_model"] == active
+    assert at.session_state[K.ACTIVE_MODEL] == active
     assert [p.name for p in isolated_home.iterdir() if not p.name.startswith(".")] == []
 
 

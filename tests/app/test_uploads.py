@@ -14,6 +14,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from vaeapp.store import MODEL_FILES, best_pretrained
+from vaeapp.ui.state import K
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,19 +56,19 @@ def test_a_model_zip_made_by_the_app_is_imported_and_opened(
     assert not at.exception
     assert "Imported shared-model" in _messages(at)
     assert (isolated_home / "shared-model" / "model.weights.h5").is_file()
-    assert at.session_state["active_model"] == str(isolated_home / "shared-model")
+    assert at.session_state[K.ACTIVE_MODEL] == str(isolated_home / "shared-model")
 
 
 def test_random_bytes_as_a_model_zip_are_refused(isolated_home: Path) -> None:
     """A non-zip upload is refused with a message and nothing on disk changes."""
     before = _tree_hash(isolated_home)
     at = new_app().run()
-    active = at.session_state["active_model"]
+    active = at.session_state[K.ACTIVE_MODEL]
     _model_uploader(at).upload("evil.zip", os.urandom(4096)).run()
     assert not at.exception
     assert "Upload refused" in _messages(at)
     assert _tree_hash(isolated_home) == before
-    assert at.session_state["active_model"] == active
+    assert at.session_state[K.ACTIVE_MODEL] == active
 
 
 def test_an_uploaded_digit_picture_is_encoded_and_drawn_on_the_map() -> None:
@@ -79,7 +80,7 @@ def test_an_uploaded_digit_picture_is_encoded_and_drawn_on_the_map() -> None:
     at = new_app().run()
     _digit_uploader(at).upload("one.png", png.getvalue(), "image/png").run()
     assert not at.exception
-    digit = at.session_state["own_digit"]
+    digit = at.session_state[K.OWN_DIGIT]
     assert digit.shape == (784,) and 0 <= digit.min() and digit.max() == 1.0
     assert any("Posterior mean" in m.value for m in at.markdown)
 
@@ -90,4 +91,4 @@ def test_a_text_file_named_png_is_refused_as_a_picture() -> None:
     _digit_uploader(at).upload("note.png", b"hello, not a picture", "image/png").run()
     assert not at.exception
     assert "Picture refused" in _messages(at)
-    assert "own_digit" not in at.session_state
+    assert K.OWN_DIGIT not in at.session_state

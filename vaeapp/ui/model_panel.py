@@ -44,11 +44,9 @@ def _switcher(model: LoadedModel) -> None:
     usable = [item for item in found if item.record is not None]
     broken = [item for item in found if item.record is None]
     paths = [str(item.path) for item in usable]
+    # Short labels: the sidebar's default width cuts longer ones off.
     labels = {
-        str(item.path): (
-            f"{item.name} · {item.record.test_neg_elbo:.1f} nats"
-            + (" · shipped" if item.path.parent == PRETRAINED_DIR else "")
-        )
+        str(item.path): f"{item.name} · {item.record.test_neg_elbo:.1f}"
         for item in usable
     }
     current = str(model.record.path)
@@ -56,12 +54,13 @@ def _switcher(model: LoadedModel) -> None:
         paths.insert(0, current)
         labels[current] = model.record.name
     st.selectbox(
-        "Switch model",
+        "Switch model (test −ELBO, nats)",
         paths,
         index=paths.index(current),
         format_func=lambda p: labels.get(p, p),
         key=K.MODEL_PICK,
         on_change=_on_pick,
+        help="The shipped models first, then those trained or uploaded here.",
     )
     if model.record.path.parent != PRETRAINED_DIR:
         st.button(
