@@ -124,9 +124,9 @@ def fill_retrain_form(
 ) -> None:
     """Open the Retrain expander and set its form for a tiny 1-epoch run (200
     images, batch 50)."""
-    from vaeapp.ui import keys
+    from vaeapp.ui.state import K
 
-    at.session_state[keys.RETRAIN_OPEN] = True
+    at.session_state[K.RETRAIN_OPEN] = True
     at.run()
     fields = {n.label: n for n in at.sidebar.number_input}
     fields["Epochs"].set_value(1)

@@ -120,16 +120,16 @@ def test_bad_grid_settings_in_state_never_break_the_grid(bad_n: int) -> None:
 
 def test_retrain_form_is_built_only_while_its_expander_is_open() -> None:
     """The Retrain form's fields exist only once its sidebar expander is opened."""
-    from vaeapp.ui import keys
+    from vaeapp.ui.state import K
 
     at = new_app().run()
     assert not at.exception
     assert not at.sidebar.number_input
-    at.session_state[keys.RETRAIN_OPEN] = True
+    at.session_state[K.RETRAIN_OPEN] = True
     at.run()
     labels = {n.label for n in at.sidebar.number_input}
     assert {"Epochs", "Batch size", "Learning rate"} <= labels
-    at.session_state[keys.RETRAIN_OPEN] = False
+    at.session_state[K.RETRAIN_OPEN] = False
     at.run()
     assert not at.sidebar.number_input
 

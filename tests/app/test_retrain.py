@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from vaeapp import jobs
 from vaeapp.config import ModelConfig, TrainConfig, form_default, settings
-from vaeapp.ui import keys
+from vaeapp.ui.state import K
 
 
 def _form_fields() -> list:
@@ -27,7 +27,7 @@ def _form_fields() -> list:
 
 def _open_form() -> AppTest:
     at = new_app().run()
-    at.session_state[keys.RETRAIN_OPEN] = True
+    at.session_state[K.RETRAIN_OPEN] = True
     return at.run()
 
 

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _sidebar_text(at: AppTest) -> str:
     parts = [m.value for m in at.sidebar.markdown]
+    parts += [t.value for t in at.sidebar.text]
     parts += [e.label for e in at.sidebar.expander]
     return "\n".join(parts)
 

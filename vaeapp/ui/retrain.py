@@ -32,34 +32,15 @@ from vaeapp.config import (
 )
 from vaeapp.data import availability, env_var
 from vaeapp.progress import CANCELLED, DONE, FAILED, read_progress
-from vaeapp.ui import keys
+from vaeapp.ui import state
 from vaeapp.ui.models import switch_to
+from vaeapp.ui.state import K
 
 POLL_SECONDS = 1.0
 BUSY_NOTE = (
     "Retrain is busy: one training run at a time per server. Its progress shows "
     "here; the form comes back when it ends."
 )
-
-
-# Session state: every st.session_state access of this module is in this block.
-
-
-def _watched() -> jobs.Job | None:
-    """The run this session follows (with its cancel key if it started it)."""
-    return st.session_state.get(keys.RETRAIN_WATCH)
-
-
-def _set_watched(job: jobs.Job | None) -> None:
-    if job is None:
-        st.session_state.pop(keys.RETRAIN_WATCH, None)
-    else:
-        st.session_state[keys.RETRAIN_WATCH] = job
-
-
-def _say(message: str) -> None:
-    """A notice shown once at the top of the page."""
-    st.session_state[keys.MESSAGE] = message
 
 
 # The form.
@@ -179,7 +160,7 @@ def start(choice: Choice) -> None:
     except (ValueError, OSError) as error:
         st.error(f"Cannot start training: {error}")
         return
-    _set_watched(job)
+    state.set_watched_job(job)
     st.rerun()
 
 
@@ -213,11 +194,11 @@ def _cancel(key: str) -> None:
 def _job_status() -> None:
     """Progress of the running job; when it ends, the outcome and a full rerun."""
     job = jobs.current_job()
-    watched = _watched()
+    watched = state.watched_job()
     if job is not None:
         mine = watched is not None and watched.key != "" and watched == job
         if not mine:
-            _set_watched(job)  # follow it, to redraw the page when it ends
+            state.set_watched_job(job)  # follow it, to redraw the page when it ends
         st.markdown(
             f"**Training** `{job.name}`" + ("" if mine else " (started elsewhere)")
         )
@@ -244,7 +225,7 @@ def _job_status() -> None:
             )
         return
     if watched is not None:
-        _set_watched(None)
+        state.set_watched_job(None)
         if watched.key:
             _report_outcome(watched)
         st.rerun(scope="app")
@@ -262,18 +243,18 @@ def _report_outcome(job: jobs.Job) -> None:
         message = f"Training failed: {progress.message}"
     else:
         message = "Training ended without a result; nothing was published."
-    _say(message)
+    state.say(message)
 
 
 def retrain_section() -> None:
     """The running job's progress, or (while none runs) the Retrain expander."""
-    running = jobs.current_job() is not None or _watched() is not None
+    running = jobs.current_job() is not None or state.watched_job() is not None
     st.fragment(_job_status, run_every=POLL_SECONDS if running else None)()
     if running:
         return
     # Built only while open: a closed form's dozen widgets would otherwise be
     # re-rendered by the browser on every move of z.
-    expander = st.expander("Retrain", key=keys.RETRAIN_OPEN, on_change="rerun")
+    expander = st.expander("Retrain", key=K.RETRAIN_OPEN, on_change="rerun")
     if not expander.open:
         return
     with expander:

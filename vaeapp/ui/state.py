@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import streamlit as st
@@ -23,6 +23,9 @@ import streamlit as st
 from vaeapp.latent import clean_z
 from vaeapp.manifold import GRID_N_DEFAULT, GRID_Q_DEFAULT, SPACINGS, check_grid
 from vaeapp.projection import AXES, VIEWS
+
+if TYPE_CHECKING:
+    from vaeapp.jobs import Job
 
 
 class K(StrEnum):
@@ -42,8 +45,7 @@ class K(StrEnum):
     OWN_DIGIT = "own_digit"  # (784,) float array: the user's preprocessed digit
     OWN_ERROR = "own_error"  # str: why the user's last picture was refused
     INSPECT = "inspect_index"  # int: the test digit picked on the map
-    WATCHED_JOB = "watched_job"  # dict: the training run this session started
-    SAW_JOB = "saw_job"  # bool: a training run was going at the last poll
+    WATCHED_JOB = "retrain_watch"  # jobs.Job: the training run this session follows
     UPLOAD_RESULT = "model_upload_result"  # str: outcome of the last model upload
     # Widgets
     SLIDER = "z_slider_"  # + dimension index: one slider per latent dimension
@@ -398,24 +400,18 @@ def set_inspected(index: int | None) -> None:
 # --- training and uploads --------------------------------------------------
 
 
-def watched_job() -> dict[str, str] | None:
-    """The training run this session started and follows, if any."""
+def watched_job() -> Job | None:
+    """The training run this session follows (with its cancel key if this
+    session started it), if any."""
     return _state.get(K.WATCHED_JOB)
 
 
-def set_watched_job(job: dict[str, str] | None) -> None:
-    """Follow ``job`` (name and progress path), or stop following."""
+def set_watched_job(job: Job | None) -> None:
+    """Follow ``job``, or stop following."""
     if job is None:
         _state.pop(K.WATCHED_JOB, None)
     else:
-        _state[K.WATCHED_JOB] = dict(job)
-
-
-def mark_saw_job(saw: bool) -> bool:
-    """Record whether a run was going at this poll; return the previous value."""
-    before = bool(_state.get(K.SAW_JOB))
-    _state[K.SAW_JOB] = saw
-    return before
+        _state[K.WATCHED_JOB] = job
 
 
 def set_upload_result(text: str, ok: bool) -> None:
