@@ -170,3 +170,11 @@ def test_conv_retrain_switches_to_a_live_conv_model(
     at.slider(key="z_slider_0").set_value(2.0).run()
     assert not at.exception
     assert _digit_url(at) != before
+
+
+def test_sidebar_names_the_training_data_not_a_path() -> None:
+    """The sidebar says "MNIST, 60,000 training images", not where the data was."""
+    at = new_app().run()
+    text = _markdown(at)
+    assert "Data: MNIST, 60,000 training images" in text
+    assert read_record(best_pretrained()).data_source not in text
