@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,12 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def shown(markdown: str) -> str:
+    """Markdown source as the reader sees its characters: backslash escapes
+    (which :func:`vaeapp.text.plain` adds to outside text) removed."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
 
 
 def new_app() -> AppTest:
@@ -106,7 +113,7 @@ def run_until_warning(at: AppTest, text: str, timeout: float = 180) -> None:
     while time.monotonic() < deadline:
         time.sleep(1)
         at.run()
-        if any(text in w.value for w in at.warning):
+        if any(text in shown(w.value) for w in at.warning):
             return
     pytest.fail(f"no warning with {text!r} within {timeout:.0f} s")
 

@@ -15,6 +15,7 @@ from app_helpers import (
     fill_retrain_form,
     new_app,
     run_until_warning,
+    shown,
     walk,
 )
 from PIL import Image
@@ -33,8 +34,9 @@ def _digit_url(at: AppTest) -> str:
 
 
 def _markdown(at: AppTest) -> str:
-    return "\n".join(m.value for m in at.markdown) + "\n".join(
-        m.value for m in at.sidebar.markdown
+    return shown(
+        "\n".join(m.value for m in at.markdown)
+        + "\n".join(m.value for m in at.sidebar.markdown)
     )
 
 
@@ -91,7 +93,7 @@ def test_bad_latent_values_in_state_are_refused() -> None:
     at.session_state[K.Z] = [math.nan, 1e30]
     at.run()
     assert not at.exception
-    warnings = " ".join(w.value for w in at.warning)
+    warnings = shown(" ".join(w.value for w in at.warning))
     assert "not a finite number" in warnings and "outside" in warnings
     z = explorer_data(at)["z"]
     assert z == [0.0, 4.0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from app_helpers import explorer_data, new_app, walk
+from app_helpers import explorer_data, new_app, shown, walk
 
 from vaeapp.data import CLASS_NAMES
 from vaeapp.store import best_pretrained, load_model
@@ -24,7 +24,7 @@ def test_inspecting_a_test_digit_shows_image_reconstruction_and_error() -> None:
     at.session_state[K.INSPECT] = 7
     at.run()
     assert not at.exception
-    text = "\n".join(m.value for m in at.markdown)
+    text = shown("\n".join(m.value for m in at.markdown))
     label = CLASS_NAMES["mnist"][model.labels[7]]
     assert f"**Test digit #7**, labelled **{label}**" in text
     assert "Reconstruction loss" in text and "nats" in text

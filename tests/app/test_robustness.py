@@ -6,7 +6,7 @@ import shutil
 import time
 from pathlib import Path
 
-from app_helpers import fill_retrain_form, new_app, run_until_warning
+from app_helpers import fill_retrain_form, new_app, run_until_warning, shown
 from streamlit.testing.v1 import AppTest
 
 from vaeapp import jobs
@@ -18,14 +18,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _sidebar_text(at: AppTest) -> str:
-    parts = [m.value for m in at.sidebar.markdown]
+    parts = [shown(m.value) for m in at.sidebar.markdown]
     parts += [t.value for t in at.sidebar.text]
     parts += [e.label for e in at.sidebar.expander]
     return "\n".join(parts)
 
 
 def _errors(at: AppTest) -> str:
-    return "\n".join(e.value for e in [*at.error, *at.sidebar.error])
+    return shown("\n".join(e.value for e in [*at.error, *at.sidebar.error]))
 
 
 def test_corrupt_model_folders_are_listed_as_unusable(isolated_home: Path) -> None:
@@ -92,7 +92,7 @@ def test_diverging_training_keeps_the_active_model(
     fill_retrain_form(at, lr=1e6)
     at.sidebar.button[0].click().run()
     run_until_warning(at, "Training failed")
-    assert any("NaN" in w.value for w in at.warning)
+    assert any("NaN" in shown(w.value) for w in at.warning)
     assert at.session_state[K.ACTIVE_MODEL] == active
     assert [p.name for p in isolated_home.iterdir() if not p.name.startswith(".")] == []
 

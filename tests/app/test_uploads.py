@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-from app_helpers import new_app
+from app_helpers import new_app, shown
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -39,7 +39,7 @@ def _digit_uploader(at: AppTest):
 
 def _messages(at: AppTest) -> str:
     boxes = [*at.error, *at.sidebar.error, *at.success, *at.sidebar.success]
-    return "\n".join(b.value for b in boxes)
+    return shown("\n".join(b.value for b in boxes))
 
 
 def test_a_model_zip_made_by_the_app_is_imported_and_opened(

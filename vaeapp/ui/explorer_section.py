@@ -8,15 +8,17 @@ import streamlit as st
 
 from vaeapp.browser_assets import model_token
 from vaeapp.config import IMAGE_SIDE
+from vaeapp.events import map_commit
 from vaeapp.images import digit_image, png_bytes
 from vaeapp.latent import Z_LIMIT
 from vaeapp.projection import AXES, PCA, VIEWS, Plane, axes_plane, pca_plane
 from vaeapp.store import LoadedModel
+from vaeapp.text import plain
 from vaeapp.ui import state
 from vaeapp.ui.digit_view import digit_picture
 from vaeapp.ui.explorer import latent_explorer
 from vaeapp.ui.grid_section import grid_extent
-from vaeapp.ui.inspect_view import inspect_panel, inspected_ellipse, refusal
+from vaeapp.ui.inspect_view import inspect_panel, inspected_ellipse
 from vaeapp.ui.state import K, Views
 from vaeapp.ui.tools import map_path, map_samples
 
@@ -90,23 +92,17 @@ def _on_commit(model: LoadedModel, plane: Plane) -> None:
     on test point ``i``) moves z to that point's mean and inspects it."""
     value = getattr(state.widget(K.EXPLORER), "commit", None)
     latent_dim = model.record.model.latent_dim
-    if not isinstance(value, list) or len(value) not in (2, 3):
-        state.say("ignored a malformed click from the map")
+    try:
+        xy, index = map_commit(value, model.latent_mean.shape[0])
+    except ValueError as error:
+        state.say(f"Ignored a click from the map: {error}")
         return
-    if len(value) == 3:
-        problem = refusal(model, value[2])
-        if problem:
-            state.say(problem)
-            return
-        state.set_inspected(value[2])
-        state.change_z(model.latent_mean[value[2]].tolist(), latent_dim)
-        return
-    if not all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
-    ):
-        state.say("ignored a malformed click from the map")
-        return
-    state.change_z(plane.lift(value, state.z()).tolist(), latent_dim)
+    if index is None:
+        z = plane.lift(np.asarray(xy), state.z())
+    else:
+        state.set_inspected(index)
+        z = model.latent_mean[index]
+    state.change_z(z.tolist(), latent_dim)
 
 
 def _on_slider(latent_dim: int) -> None:
@@ -186,7 +182,7 @@ def explorer_view(model: LoadedModel) -> None:
     latent_dim = model.record.model.latent_dim
     message = state.take_message()
     if message:
-        st.warning(message)
+        st.warning(plain(message))
     if latent_dim > 2:
         _dims_picker(latent_dim)
     plane = map_plane(model)

@@ -7,9 +7,11 @@ import numpy as np
 import streamlit as st
 
 from vaeapp.browser_assets import model_token
+from vaeapp.events import grid_cell
 from vaeapp.images import png_bytes
 from vaeapp.manifold import GRID_N_MAX, SPACINGS, check_grid, grid_axis, manifold
 from vaeapp.store import LoadedModel
+from vaeapp.text import plain
 from vaeapp.ui import state
 from vaeapp.ui.grid_view import grid_picture
 from vaeapp.ui.state import K, Views
@@ -84,17 +86,12 @@ def grid_base(latent_dim: int) -> tuple[float, ...]:
 
 def _on_cell(model: LoadedModel, axis: np.ndarray) -> None:
     """A click on a grid cell moves z to that cell's point."""
-    cell = getattr(state.widget(K.GRID), "cell", None)
     n = axis.shape[0]
-    if not (
-        isinstance(cell, list)
-        and len(cell) == 2
-        and all(isinstance(c, int) and not isinstance(c, bool) for c in cell)
-        and all(0 <= c < n for c in cell)
-    ):
-        state.say("ignored a malformed click from the grid")
-        return
-    row, col = cell
+    try:
+        row, col = grid_cell(getattr(state.widget(K.GRID), "cell", None), n)
+    except ValueError as error:
+        state.say(f"Ignored a click from the grid: {error}")
+        state.redraw([Views.EXPLORER])  # where messages show; does not return
     latent_dim = model.record.model.latent_dim
     x, y = state.map_dims(latent_dim)
     z = state.z().tolist()
@@ -110,7 +107,7 @@ def grid_view(model: LoadedModel) -> None:
     try:
         check_grid(settings.n, settings.q, settings.spacing)
     except ValueError as error:
-        st.error(str(error))
+        st.error(plain(error))
         return
     latent_dim = model.record.model.latent_dim
     dims = state.map_dims(latent_dim)

@@ -11,6 +11,7 @@ from vaeapp.data import CLASS_NAMES
 from vaeapp.images import digit_image, error_image
 from vaeapp.projection import Plane
 from vaeapp.store import LoadedModel
+from vaeapp.text import plain
 from vaeapp.ui import state
 
 SCALE = 5  # 140 px pictures: three fit beside each other under the map
@@ -66,7 +67,7 @@ def inspect_panel(model: LoadedModel, token: str) -> None:
     label = names[model.labels[index]]
     with st.container(border=True, key="inspect_panel"):
         head, close = st.columns([6, 1])
-        head.markdown(f"**Test digit #{index}**, labelled **{label}**")
+        head.markdown(f"**Test digit #{index}**, labelled **{plain(label)}**")
         close.button("Close", key="inspect_close", on_click=_close)
         if model.test_images is None:
             st.info(

@@ -7,6 +7,7 @@ import streamlit as st
 
 from vaeapp.data import describe_training_data
 from vaeapp.store import PRETRAINED_DIR, LoadedModel, trained_dir
+from vaeapp.text import cut, plain
 from vaeapp.ui import state
 from vaeapp.ui.models import default_model_path, listings, listings_clear, switch_to
 from vaeapp.ui.state import K
@@ -29,10 +30,9 @@ def model_facts(model: LoadedModel) -> dict[str, str]:
 
 
 def _model_info(model: LoadedModel) -> None:
-    # Folder names match store.NAME_PATTERN and the facts are numbers and
-    # names the configs checked, so none of this text holds Markdown.
-    st.markdown(f"**Active model:** `{model.record.name}`")
-    st.markdown("\n".join(f"- {k}: {v}" for k, v in model_facts(model).items()))
+    st.markdown(f"**Active model:** {plain(model.record.name)}")
+    facts = model_facts(model).items()
+    st.markdown("\n".join(f"- {k}: {plain(v)}" for k, v in facts))
 
 
 def _on_pick() -> None:
@@ -70,7 +70,7 @@ def _switcher(model: LoadedModel) -> None:
     if broken:
         with st.expander(f"{len(broken)} unusable model folder(s)"):
             for item in broken:
-                st.text(f"{item.name}: {item.problem}")
+                st.text(cut(f"{item.name}: {item.problem}"))
 
 
 def _import_upload() -> None:
@@ -101,7 +101,7 @@ def _upload() -> None:
     result = state.take_upload_result()
     if result:
         text, ok = result
-        (st.success if ok else st.error)(text)
+        (st.success if ok else st.error)(plain(text))
 
 
 def model_panel(model: LoadedModel) -> None:

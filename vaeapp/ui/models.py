@@ -18,6 +18,7 @@ from vaeapp.store import (
     remove_stale_temps,
     trained_dir,
 )
+from vaeapp.text import plain
 from vaeapp.ui import state
 
 
@@ -76,7 +77,7 @@ def active_model() -> LoadedModel | None:
         state.set_active_model(str(path))
         return load_cached(path)
     except ModelFolderError as error:
-        st.error(str(error))
+        st.error(plain(error))
         return None
 
 

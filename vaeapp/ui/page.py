@@ -6,6 +6,7 @@ import streamlit as st
 
 from vaeapp.latent import parse_z_text
 from vaeapp.store import LoadedModel
+from vaeapp.text import plain
 from vaeapp.ui import state
 from vaeapp.ui.explorer_section import explorer_view
 from vaeapp.ui.grid_section import grid_view
@@ -50,14 +51,14 @@ def main() -> None:
     record = model.record
     st.title("VAE latent explorer")
     st.caption(
-        f"{record.name}: {record.model.describe()}, test negative ELBO "
+        f"{plain(record.name)}: {record.model.describe()}, test negative ELBO "
         f"{record.test_neg_elbo:.1f} nats. Move over the map to decode live; click to "
         "select z."
     )
     start_z(model)
     problem = state.init_grid()
     if problem:
-        st.error(problem)
+        st.error(plain(problem))
     explorer_view(model)
     grid_view(model)
     # The sidebar last: the map, digit and grid reach the browser first.

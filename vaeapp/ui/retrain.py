@@ -32,6 +32,7 @@ from vaeapp.config import (
 )
 from vaeapp.data import availability, env_var
 from vaeapp.progress import CANCELLED, DONE, FAILED, read_progress
+from vaeapp.text import plain
 from vaeapp.ui import state
 from vaeapp.ui.models import switch_to
 from vaeapp.ui.state import K
@@ -134,7 +135,7 @@ def retrain_form(data_ready: bool) -> Choice | None:
         choice = Choice(ModelConfig(**model_values), TrainConfig(**chosen[TrainConfig]))
         check_batch_size(choice.train, BATCH_MAX)
     except ValueError as error:
-        st.error(f"Cannot train: {error}")
+        st.error(f"Cannot train: {plain(error)}")
         return None
     return choice
 
@@ -155,10 +156,10 @@ def start(choice: Choice) -> None:
     try:
         job = jobs.start_job(choice.model, choice.train, name)
     except jobs.Busy as busy:
-        st.warning(f"Busy: {busy}. Its progress is shown below.")
+        st.warning(f"Busy: {plain(busy)}. Its progress is shown below.")
         return
     except (ValueError, OSError) as error:
-        st.error(f"Cannot start training: {error}")
+        st.error(f"Cannot start training: {plain(error)}")
         return
     state.set_watched_job(job)
     st.rerun()
@@ -200,7 +201,8 @@ def _job_status() -> None:
         if not mine:
             state.set_watched_job(job)  # follow it, to redraw the page when it ends
         st.markdown(
-            f"**Training** `{job.name}`" + ("" if mine else " (started elsewhere)")
+            f"**Training** {plain(job.name)}"
+            + ("" if mine else " (started elsewhere)")
         )
         if not mine:
             st.caption(BUSY_NOTE)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 import streamlit as st
@@ -146,7 +146,7 @@ def views_of_z(latent_dim: int) -> list[Views]:
     return views
 
 
-def change_z(values: object, latent_dim: int) -> None:
+def change_z(values: object, latent_dim: int) -> NoReturn:
     """The one way z changes after the page is drawn (slider, map click,
     grid cell, a tool): validate, store, and rerun exactly the views of z.
 
@@ -162,7 +162,7 @@ def sliders_z(latent_dim: int) -> list[float]:
     return [_state[slider_key(i)] for i in range(latent_dim)]
 
 
-def redraw(views: Iterable[Views]) -> None:
+def redraw(views: Iterable[Views]) -> NoReturn:
     """From a callback: rerun only ``views`` instead of the default."""
     st.rerun(scope=[str(v) for v in views])
 

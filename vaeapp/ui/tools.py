@@ -25,6 +25,7 @@ from vaeapp.data import CLASS_NAMES
 from vaeapp.images import png_bytes, to_uint8, upscale
 from vaeapp.preprocess import ImageError, preprocess
 from vaeapp.store import MODEL_FILES, LoadedModel
+from vaeapp.text import plain
 from vaeapp.ui import state
 from vaeapp.ui.draw_canvas import draw_canvas, drawing_bytes
 from vaeapp.ui.state import K, Views
@@ -161,7 +162,7 @@ def _neighbours(model: LoadedModel) -> None:
     names = CLASS_NAMES[model.record.dataset]
     st.markdown(
         f"Predicted class at z by its {NEIGHBOURS} nearest test digits: "
-        f"**{names[predicted]}**"
+        f"**{plain(names[predicted])}**"
     )
     if model.test_images is not None:
         images = model.test_images[index] / np.float32(255)
@@ -320,7 +321,7 @@ def _own_digit(model: LoadedModel) -> None:
         )
     error = state.own_error()
     if error:
-        shown.error(f"Picture refused: {error}")
+        shown.error(f"Picture refused: {plain(error)}")
     digit = state.own_digit()
     if digit is None:
         shown.info("Draw a digit and press Encode, or upload a picture of one.")
