@@ -1,8 +1,12 @@
 """What the browser needs to draw the latent map and decode live, packed small.
 
-Arrays travel as base64 of little-endian float32 (or uint8) bytes, kernels as
-float16: a few hundred kB for the tutorial decoder instead of megabytes of JSON
-numbers. ``vaeapp/ui/decoder.js`` unpacks and runs the decoder layers.
+Arrays are little-endian float32 (or uint8) bytes, kernels float16: a few
+hundred kB for the tutorial decoder instead of megabytes of JSON numbers. They
+travel either as binary files the browser fetches and caches
+(:func:`pack_model_files`: one blob for the decoder, one for the map points,
+each array referenced by ``[byte offset, count]``) or, without static serving,
+as base64 inside the component's JSON (:func:`pack_model`).
+``vaeapp/ui/decoder.js`` unpacks and runs the decoder layers.
 """
 
 from __future__ import annotations
@@ -122,3 +126,68 @@ def pack_model(model: LoadedModel, points: np.ndarray) -> dict[str, Any]:
         "count": int(points.shape[0]),
         "names": list(CLASS_NAMES[model.record.dataset]),
     }
+
+
+class _Blob:
+    """Arrays appended to one byte string, each at an offset aligned to 8."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def add(self, array: np.ndarray, dtype: str) -> list[int]:
+        """Append ``array`` as ``dtype``; return ``[byte offset, count]``."""
+        data = np.ascontiguousarray(array, dtype=dtype).tobytes()
+        pad = -self.size % 8
+        self.parts.append(b"\0" * pad + data)
+        offset = self.size + pad
+        self.size = offset + len(data)
+        return [offset, int(np.asarray(array).size)]
+
+    def bytes(self) -> bytes:
+        return b"".join(self.parts)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelFiles:
+    """A model's browser assets as two binary files and the JSON that reads them.
+
+    ``meta`` is :func:`pack_model`'s dict with ``points`` and ``labels`` as
+    ``[byte offset, count]`` into ``points_blob`` and each layer's ``w16`` and
+    ``b`` as ``[byte offset, count]`` into ``decoder_blob``.
+    """
+
+    meta: dict[str, Any]
+    decoder_blob: bytes
+    points_blob: bytes
+
+
+def pack_decoder_file(vae: NumpyVAE) -> tuple[list[dict[str, Any]], bytes]:
+    """:func:`pack_decoder`'s layers with ``w16`` and ``b`` as ``[byte
+    offset, count]`` into the returned bytes (the decoder's binary file)."""
+    layers = pack_decoder(vae)
+    blob = _Blob()
+    for layer, source in zip(
+        (item for item in layers if "w16" in item), vae.decoder_layers(), strict=True
+    ):
+        kernel = source.kernel
+        if layer["kind"] == "conv_transpose":
+            kernel = kernel.transpose(3, 0, 1, 2)
+        layer["w16"] = blob.add(kernel, "<f2")
+        layer["b"] = blob.add(source.bias, "<f4")
+    return layers, blob.bytes()
+
+
+def pack_model_files(model: LoadedModel, points: np.ndarray) -> ModelFiles:
+    """The same content as :func:`pack_model`, as binary blobs (no base64)."""
+    layers, decoder_blob = pack_decoder_file(model.vae)
+    blob = _Blob()
+    meta = {
+        "layers": layers,
+        "latent_dim": model.record.model.latent_dim,
+        "points": blob.add(points, "<f4"),
+        "labels": blob.add(model.labels, "u1"),
+        "count": int(points.shape[0]),
+        "names": list(CLASS_NAMES[model.record.dataset]),
+    }
+    return ModelFiles(meta, decoder_blob, blob.bytes())

@@ -38,6 +38,7 @@ VIEWPORT = {"width": 1400, "height": 1000}
 MAP_SVG = ".vae-map .main-svg"
 DIGIT_IMG = "img.vae-digit"  # the explorer's decoded digit
 GRID_IMG = "img.vae-grid"
+LIVE_READY = '.vae-explorer[data-decoder="ready"]'  # live decoding can start
 
 if str(REPO) not in sys.path:  # the tests read app defaults from vaeapp
     sys.path.insert(0, str(REPO))
@@ -100,7 +101,8 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def app_page(browser: Any, server_url: str) -> Iterator[Any]:
-    """The app, loaded once per module, with map, digit and grid visible.
+    """The app, loaded once per module, with map, digit and grid visible and
+    the live decoder ready.
 
     ``page.errors`` collects uncaught JavaScript errors.
     """
@@ -112,6 +114,8 @@ def app_page(browser: Any, server_url: str) -> Iterator[Any]:
     page.goto(server_url, timeout=PAGE_LOAD_TIMEOUT_MS)
     for selector in (MAP_SVG, DIGIT_IMG, GRID_IMG):
         page.wait_for_selector(selector, state="visible", timeout=PAGE_LOAD_TIMEOUT_MS)
+    # The decoder's weights arrive after the map is drawn: live previews wait.
+    page.wait_for_selector(LIVE_READY, state="attached", timeout=PAGE_LOAD_TIMEOUT_MS)
     try:
         yield page
     finally:

@@ -24,7 +24,11 @@ pytest.importorskip(
     "playwright.sync_api", reason="the playwright package is not installed"
 )
 
-from vaeapp.browser_assets import as_browser_decodes, pack_decoder  # noqa: E402
+from vaeapp.browser_assets import (  # noqa: E402
+    as_browser_decodes,
+    pack_decoder,
+    pack_decoder_file,
+)
 from vaeapp.config import ModelConfig  # noqa: E402
 from vaeapp.inference import NumpyVAE, load_numpy_vae  # noqa: E402
 from vaeapp.model_layout import decoder_layers, encoder_layers  # noqa: E402
@@ -181,3 +185,22 @@ def test_js_half_floats_match_numpy_with_and_without_float16array(blank_page):
     expected = np.arange(65536, dtype=np.uint16).view(np.float16).astype(np.float32)
     for got in (native, fallback):
         np.testing.assert_array_equal(np.array(got, dtype=np.float32), expected)
+
+
+_JS_DECODE_FILE = """([layers, bytes, z]) => {
+  const buffer = new Uint8Array(bytes).buffer;
+  const model = { layers: unpackDecoder(layers, buffer) };
+  return Array.from(decode(model, z));
+}"""
+
+
+@pytest.mark.parametrize("config", [SMALL_DENSE, SMALL_CONV], ids=["dense", "conv"])
+def test_js_decode_from_binary_file_equals_base64_decode(blank_page, tmp_path, config):
+    """Layers read from the decoder's binary file decode exactly as from base64."""
+    vae = random_model(tmp_path, config, seed=5)
+    meta, blob = pack_decoder_file(vae)
+    z = [0.3, -1.2, 0.7]
+    got = blank_page.evaluate(_JS_DECODE_FILE, [meta, list(blob), z])
+    want = blank_page.evaluate(_JS_DECODE, [pack_decoder(vae), [z]])[0]
+    assert got == want
+    assert blank_page.errors == []

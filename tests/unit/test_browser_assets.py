@@ -6,9 +6,10 @@ import base64
 
 import numpy as np
 
-from vaeapp.browser_assets import as_browser_decodes, pack_model
+from vaeapp.browser_assets import as_browser_decodes, pack_model, pack_model_files
 from vaeapp.inference import sigmoid
 from vaeapp.store import best_pretrained, load_model
+from vaeapp.ui.static_files import content_name, write_atomically
 
 
 def _decode_like_the_browser(packed: dict, z: np.ndarray) -> np.ndarray:
@@ -49,3 +50,43 @@ def test_browser_decoder_rounds_only_decoder_kernels_to_float16() -> None:
         assert not np.array_equal(after.kernel, before.kernel)
         assert np.array_equal(after.bias, before.bias)
     assert seen.encoder_hidden is vae.encoder_hidden
+
+
+def test_model_files_hold_the_same_arrays_as_the_base64_assets() -> None:
+    """pack_model_files' blobs hold pack_model's arrays at 8-aligned offsets."""
+    model = load_model(best_pretrained())
+    points = model.latent_mean[:, :2].astype(np.float32)
+    inline, files = pack_model(model, points), pack_model_files(model, points)
+
+    def chunk(blob: bytes, ref: list[int], itemsize: int) -> bytes:
+        offset, count = ref
+        assert offset % 8 == 0
+        return blob[offset : offset + count * itemsize]
+
+    for a, b in zip(inline["layers"], files.meta["layers"], strict=True):
+        assert base64.b64decode(a["w16"]) == chunk(files.decoder_blob, b["w16"], 2)
+        assert base64.b64decode(a["b"]) == chunk(files.decoder_blob, b["b"], 4)
+    assert base64.b64decode(inline["points"]) == chunk(
+        files.points_blob, files.meta["points"], 4
+    )
+    assert base64.b64decode(inline["labels"]) == chunk(
+        files.points_blob, files.meta["labels"], 1
+    )
+    assert files.meta["count"] == inline["count"]
+    assert files.meta["names"] == inline["names"]
+
+
+def test_static_file_names_change_with_their_content() -> None:
+    """A published file is named by a hash of its bytes: new bytes, new URL."""
+    assert content_name("plotly", b"a", "js") == content_name("plotly", b"a", "js")
+    assert content_name("plotly", b"a", "js") != content_name("plotly", b"b", "js")
+    assert content_name("points", b"a", "bin").startswith("points.")
+
+
+def test_static_files_are_written_whole_with_the_given_date(tmp_path) -> None:
+    """write_atomically leaves only the final file, with the mtime it was given."""
+    path = tmp_path / "static" / "x.bin"
+    write_atomically(path, b"payload", mtime=946_684_800)
+    assert path.read_bytes() == b"payload"
+    assert path.stat().st_mtime == 946_684_800
+    assert [p.name for p in path.parent.iterdir()] == ["x.bin"]

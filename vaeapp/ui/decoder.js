@@ -1,12 +1,14 @@
 // The VAE's decoder in the browser: z -> 784 pixel intensities, for live
-// previews. A plain script with no imports: it defines fromB64, halfToFloat,
-// unpackDecoder and decode at the top level.
+// previews. A plain script with no imports: it defines fromB64, packedArray,
+// halfToFloat, unpackDecoder and decode at the top level.
 //
 // The layers arrive as vaeapp.browser_assets.pack_decoder writes them: each has
-// a "kind"; those with weights carry n_in, n_out, w16 (the kernel, base64
-// float16), b (the bias, base64 float32) and an activation ("relu", or
+// a "kind"; those with weights carry n_in, n_out, w16 (the kernel, float16),
+// b (the bias, float32) and an activation ("relu", or
 // "sigmoid" on the last, giving pixel means). Values flow as flat
-// Float32Arrays; a feature map (h, w, c) is channels-last, row-major.
+// Float32Arrays; a feature map (h, w, c) is channels-last, row-major. w16 and b
+// are base64 text, or [byte offset, count] into the ArrayBuffer of the
+// decoder's binary file (browser_assets.pack_model_files).
 //   dense:          w16 is the (n_in, n_out) kernel, row-major.
 //   reshape:        shape [h, w, c]; names the map the flat values already are.
 //   conv_transpose: in_shape [h, w, c_in], out_shape [h_out, w_out, c_out],
@@ -23,6 +25,14 @@ function fromB64(text, Type) {
   const bytes = new Uint8Array(chars.length);
   for (let i = 0; i < chars.length; i++) bytes[i] = chars.charCodeAt(i);
   return new Type(bytes.buffer);
+}
+
+// A packed array as a typed array of Type: base64 text, or [byte offset,
+// count] into buffer (a view on it, not a copy).
+function packedArray(packed, Type, buffer) {
+  if (typeof packed === "string") return fromB64(packed, Type);
+  if (!buffer) throw new Error("a [offset, count] array needs the decoder's file");
+  return new Type(buffer, packed[0], packed[1]);
 }
 
 // IEEE half-precision bits (Uint16Array) -> Float32Array.
@@ -49,9 +59,9 @@ function product(shape) {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-function unpackWeights(packed, kernelSize, index) {
-  const w = halfToFloat(fromB64(packed.w16, Uint16Array));
-  const b = fromB64(packed.b, Float32Array);
+function unpackWeights(packed, kernelSize, index, buffer) {
+  const w = halfToFloat(packedArray(packed.w16, Uint16Array, buffer));
+  const b = packedArray(packed.b, Float32Array, buffer);
   const nBias = packed.kind === "dense" ? packed.n_out : packed.out_shape[2];
   if (w.length !== kernelSize || b.length !== nBias) {
     throw new Error(
@@ -66,17 +76,18 @@ function unpackWeights(packed, kernelSize, index) {
   return { w, b, activation: packed.activation };
 }
 
-// Packed layers (pack_decoder's list) -> layers decode() runs. Throws an Error
-// naming the layer when a kind is unknown, a size does not match its shape, or
-// one layer's output size is not the next one's input size.
-function unpackDecoder(packedLayers) {
+// Packed layers (pack_decoder's list) -> layers decode() runs; buffer is the
+// decoder file's ArrayBuffer when the arrays are [offset, count] pairs. Throws
+// an Error naming the layer when a kind is unknown, a size does not match its
+// shape, or one layer's output size is not the next one's input size.
+function unpackDecoder(packedLayers, buffer) {
   const layers = [];
   let size = null;
   packedLayers.forEach((p, index) => {
     let layer;
     if (p.kind === "dense") {
       layer = { kind: "dense", nIn: p.n_in, nOut: p.n_out,
-                ...unpackWeights(p, p.n_in * p.n_out, index) };
+                ...unpackWeights(p, p.n_in * p.n_out, index, buffer) };
     } else if (p.kind === "reshape") {
       const n = product(p.shape);
       layer = { kind: "reshape", shape: p.shape.slice(), nIn: n, nOut: n };
@@ -86,7 +97,7 @@ function unpackDecoder(packedLayers) {
         kind: "conv_transpose", nIn: product(p.in_shape), nOut: product(p.out_shape),
         inShape: p.in_shape.slice(), outShape: p.out_shape.slice(),
         k, stride: p.stride, pad: p.pad.slice(),
-        ...unpackWeights(p, cIn * k * k * cOut, index),
+        ...unpackWeights(p, cIn * k * k * cOut, index, buffer),
       };
     } else {
       throw new Error(

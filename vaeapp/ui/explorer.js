@@ -2,26 +2,87 @@
 // Moving or dragging the pointer over the map decodes the latent point under it
 // in the browser (decoder.js, dense or convolutional) and draws it live; a click
 // or release commits z to Python through the "commit" trigger. Heavy data (the
-// decoder's weights, 10,000 points) arrives once per session and is cached on
-// window, keyed by the model's token; later renders carry only z. Plotly itself
-// comes from a loader component of its own (vaeapp/ui/plotly_loader.py).
+// decoder's weights, 10,000 points) arrives once per session, keyed by the
+// model's token: as URLs of binary files the browser fetches and caches
+// (vaeapp/ui/static_files.py), or inline as base64 without static serving. The
+// map is drawn as soon as Plotly and the points are there; the decoder's file
+// is fetched after that, and the live preview starts when it has arrived.
+// Later renders carry only z. Plotly itself comes from a loader component of
+// its own (vaeapp/ui/plotly_loader.py).
 
 const G = (window.__vaeapp = window.__vaeapp || { models: {} });
 const POINT_PICK_PX = 6; // how near a data point a release must be to pick it
+const RATE_IDLE_MS = 600; // the decode rate text goes once decoding stops this long
 const PALETTE = [
   "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
   "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
 ];
 
-function unpack(assets) {
-  return {
-    latentDim: assets.latent_dim,
-    layers: unpackDecoder(assets.layers),
-    points: fromB64(assets.points, Float32Array),
-    labels: fromB64(assets.labels, Uint8Array),
-    count: assets.count,
-    names: assets.names,
+function fetchBuffer(url) {
+  return fetch(new URL(url, document.baseURI)).then((reply) => {
+    if (!reply.ok) throw new Error(`${url}: HTTP ${reply.status}`);
+    return reply.arrayBuffer();
+  });
+}
+
+// The page lost a model's files (or they failed to load): forget the model
+// and ask Python to send its assets again.
+function lost(token, model) {
+  if (G.models[token] !== model) return;
+  delete G.models[token];
+  if (G.trigger) G.trigger("missing", token);
+}
+
+// The model the browser works with: points and labels (needed for the map),
+// layers (for live decoding, null until the decoder has arrived), pointsReady
+// (a promise) and loadDecoder() (starts the decoder's download once).
+function load(token, assets) {
+  const model = {
+    latentDim: assets.latent_dim, count: assets.count, names: assets.names,
+    points: null, labels: null, layers: null,
   };
+  if (!assets.files) {
+    model.points = fromB64(assets.points, Float32Array);
+    model.labels = fromB64(assets.labels, Uint8Array);
+    model.layers = unpackDecoder(assets.layers);
+    model.pointsReady = Promise.resolve();
+    model.loadDecoder = () => {};
+    return model;
+  }
+  model.pointsReady = fetchBuffer(assets.files.points).then((buffer) => {
+    model.points = new Float32Array(buffer, ...assets.points);
+    model.labels = new Uint8Array(buffer, ...assets.labels);
+  });
+  model.pointsReady.catch(() => lost(token, model));
+  let started = false;
+  model.loadDecoder = () => {
+    if (started) return;
+    started = true;
+    fetchBuffer(assets.files.decoder).then((buffer) => {
+      model.layers = unpackDecoder(assets.layers, buffer);
+      for (const root of document.querySelectorAll(".vae-explorer")) {
+        if (root.__state && root.__state.model === model) showSelected(root);
+      }
+    }).catch(() => lost(token, model));
+  };
+  return model;
+}
+
+function plotlyReady() {
+  if (!G.plotly) {
+    G.plotly = window.Plotly ? Promise.resolve() : new Promise((resolve) => {
+      window.addEventListener("vaeapp-plotly", resolve, { once: true });
+    });
+  }
+  return G.plotly;
+}
+
+// The live preview at the selected z (once the decoder is there).
+function showSelected(root) {
+  const st = root.__state, live = root.querySelector(".vae-live");
+  root.dataset.decoder = st.model.layers ? "ready" : "loading";
+  if (st.model.layers) drawDigit(live, decode(st.model, Float32Array.from(st.z)));
+  root.querySelector(".vae-z").textContent = "selected z";
 }
 
 // Draws 784 intensities; returns how many were not finite (shown as black).
@@ -141,7 +202,7 @@ function attachPointer(root) {
   const live = root.querySelector(".vae-live");
   const label = root.querySelector(".vae-z");
   const rate = root.querySelector(".vae-rate");
-  let pending = null, dragging = false, frames = [], down = null;
+  let pending = null, dragging = false, frames = [], down = null, idle = null;
 
   function toLatent(event) {
     const full = mapDiv._fullLayout;
@@ -174,8 +235,16 @@ function attachPointer(root) {
     return best;
   }
 
+  // The rate text says how many decodes the last second had; it goes when
+  // decoding stops (the pointer rests or leaves), so it is never stale.
+  function clearRate() {
+    frames = [];
+    rate.textContent = "";
+  }
+
   function show(xy) {
     const st = root.__state;
+    if (!st.model.layers) return; // the decoder has not arrived yet
     const z = Float32Array.from(st.z);
     // Move z within the map's plane only: z + dx * u + dy * v.
     const dx = xy[0] - st.marker[0], dy = xy[1] - st.marker[1];
@@ -188,6 +257,8 @@ function attachPointer(root) {
     frames = frames.filter((t) => now - t < 1000);
     root.dataset.decodes = String(Number(root.dataset.decodes || 0) + 1);
     rate.textContent = frames.length > 2 ? `${frames.length} decodes/s` : "";
+    clearTimeout(idle);
+    idle = setTimeout(clearRate, RATE_IDLE_MS);
   }
 
   function schedule(xy) {
@@ -227,11 +298,10 @@ function attachPointer(root) {
   });
   mapDiv.addEventListener("pointerleave", () => {
     if (dragging) return;
-    frames = [];
-    rate.textContent = "";
-    const st = root.__state;
-    drawDigit(live, decode(st.model, Float32Array.from(st.z)));
-    label.textContent = "selected z";
+    pending = null; // a frame already requested draws nothing
+    clearTimeout(idle);
+    clearRate();
+    showSelected(root);
   });
 }
 
@@ -294,29 +364,27 @@ function render(component, data) {
     root.dataset.shapes = text;
   }
   root.dataset.z = data.z.map((v) => v.toFixed(3)).join(",");
-  drawDigit(root.querySelector(".vae-live"), decode(model, Float32Array.from(data.z)));
-  root.querySelector(".vae-z").textContent = "selected z";
+  showSelected(root);
+  model.loadDecoder(); // after the map: the points and Plotly came first
 }
 
 export default function (component) {
   const data = component.data[0]; // sent as a one-item list: see explorer.py
-  if (data.assets) G.models[data.token] = unpack(data.assets);
-  if (!G.models[data.token]) {
+  G.trigger = component.setTriggerValue;
+  if (data.assets) G.models[data.token] = load(data.token, data.assets);
+  const model = G.models[data.token];
+  if (!model) {
     component.setTriggerValue("missing", data.token);
     return;
   }
-  if (window.Plotly) {
+  G.latest = data;
+  if (window.Plotly && model.points) {
     render(component, data);
     return;
   }
-  // Plotly's loader (vaeapp/ui/plotly_loader.py) has not run yet: draw the
-  // latest render once it has.
-  const first = !G.waiting;
-  G.waiting = [component, data];
-  if (first) {
-    window.addEventListener("vaeapp-plotly", () => {
-      render(...G.waiting);
-      G.waiting = null;
-    }, { once: true });
-  }
+  // Plotly's loader (vaeapp/ui/plotly_loader.py) has not run yet, or the
+  // points are still on their way: draw the latest render once both are here.
+  Promise.all([plotlyReady(), model.pointsReady]).then(() => {
+    if (G.latest === data && G.models[data.token] === model) render(component, data);
+  }, () => {});
 }

@@ -1,32 +1,32 @@
 """The latent map with live client-side decoding, as a Streamlit v2 component.
 
-Python sends the browser the model's decoder and map points once per session;
-later reruns send only the current z, so a slider move never resends the
-10,000-point figure. Plotly itself arrives through
-:mod:`vaeapp.ui.plotly_loader`, which may run after this component's first
-render: the map is then drawn as soon as Plotly is there.
+Python sends the browser the model's decoder and map points once per session:
+as the URLs of two binary files named by their content, which the browser
+fetches and keeps in its cache across visits (:mod:`vaeapp.ui.static_files`),
+or, without static serving, as base64 in the component's data. Later reruns
+send only the current z, so a slider move never resends the 10,000-point
+figure. The component's own script is a static file too, imported by a stub of
+a few hundred bytes, so that a rerun does not carry 20 kB of JavaScript. Plotly
+itself arrives through :mod:`vaeapp.ui.plotly_loader`, which may run after this
+component's first render: the map is then drawn as soon as Plotly is there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import streamlit as st
 
-from vaeapp.browser_assets import model_token, pack_model
+from vaeapp.browser_assets import ModelFiles, model_token, pack_model, pack_model_files
 from vaeapp.projection import Plane
 from vaeapp.store import LoadedModel
-from vaeapp.ui import keys
+from vaeapp.ui import explorer_script, keys, static_files
 
 MAP_HEIGHT = 480
-# decoder.js (the decoder in the browser) defines the functions explorer.js uses.
-_JS = "\n".join(
-    (Path(__file__).with_name(name)).read_text(encoding="utf-8")
-    for name in ("decoder.js", "explorer.js")
-)
+# The module's JavaScript (decoder.js and explorer.js), for the tests.
+_JS = explorer_script.MODULE_JS
 _CSS = """
 .vae-explorer { display: flex; gap: 12px; align-items: flex-start; }
 .vae-map { flex: 1 1 auto; min-width: 0; cursor: crosshair; touch-action: none; }
@@ -40,9 +40,9 @@ _CSS = """
 
 
 @st.cache_resource(show_spinner=False)
-def _component() -> Callable[..., Any]:
+def _component(js: str) -> Callable[..., Any]:
     return st.components.v2.component(
-        "vaeapp.latent_explorer", js=_JS, css=_CSS, isolate_styles=False
+        "vaeapp.latent_explorer", js=js, css=_CSS, isolate_styles=False
     )
 
 
@@ -50,6 +50,23 @@ def _component() -> Callable[..., Any]:
 def _packed(token: str, _model: LoadedModel, _plane: Plane) -> dict:
     points = _plane.coords(_model.latent_mean).astype(np.float32)
     return pack_model(_model, points)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _files(token: str, _model: LoadedModel, _plane: Plane) -> ModelFiles:
+    points = _plane.coords(_model.latent_mean).astype(np.float32)
+    return pack_model_files(_model, points)
+
+
+def _assets(token: str, model: LoadedModel, plane: Plane) -> dict[str, Any]:
+    """The model's assets for the browser: the URLs of its two files (written
+    if need be) with the JSON that reads them, or everything inline."""
+    files = _files(token, model, plane)
+    decoder = static_files.publish("decoder", files.decoder_blob, "bin")
+    points = static_files.publish("points", files.points_blob, "bin")
+    if decoder is None or points is None:
+        return _packed(token, model, plane)
+    return {**files.meta, "files": {"decoder": decoder, "points": points}}
 
 
 def _on_missing() -> None:
@@ -96,9 +113,9 @@ def latent_explorer(
         "ellipses": [{"points": p, "color": c} for p, c in ellipses or []],
     }
     if token not in sent:
-        data["assets"] = _packed(token, model, plane)
+        data["assets"] = _assets(token, model, plane)
         sent.add(token)
-    return _component()(
+    return _component(explorer_script.component_js())(
         # Streamlit scans the first level of a dict ``data`` for dataframes,
         # which imports pandas: the map came 0.6 s later on the first page. A
         # one-item list goes to the browser as plain JSON, unscanned.

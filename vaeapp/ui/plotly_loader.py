@@ -1,10 +1,13 @@
-"""Plotly's JavaScript, sent to each browser session once and first.
+"""Plotly's JavaScript, loaded by each browser session once and first.
 
-Mounted before the page's own imports and model loading, the bundle's message
-(1.55 MB) reaches the browser while the server still computes the rest of the
-first page, so that the browser's work on it (loading Streamlit's component
-code, then evaluating Plotly) overlaps the server's. This module imports nothing
-heavy for the same reason.
+Mounted before the page's own imports and model loading. With static serving
+(see :mod:`vaeapp.ui.static_files`) the loader's message carries only the URL
+of the bundle, a file named by its content that the browser fetches
+gzip-compressed once and then keeps in its cache across visits; without it, the
+bundle itself (1.55 MB of text) goes through the websocket as before. Either
+way it reaches the browser while the server still computes the rest of the
+first page, so the browser's work on it overlaps the server's. This module
+imports nothing heavy for the same reason.
 """
 
 from __future__ import annotations
@@ -15,27 +18,48 @@ from typing import Any
 
 import streamlit as st
 
-from vaeapp.ui import keys
+from vaeapp.ui import explorer_script, keys, static_files
 
 # plotly.js's core with the scattergl trace only, built by vendor/build_plotly.sh
 # (see vendor/README.md): the browser evaluates it in about a third of the time
 # the official partial bundles take.
 PLOTLY_BUNDLE = Path(__file__).with_name("vendor") / "plotly-scattergl-3.7.0.min.js"
 
-# Runs the bundle the first time it arrives and tells the explorer (whose script
-# may have loaded first) with an event; asks for it again if the page lost it.
+# Runs the bundle the first time it arrives, from its URL ({"url": ...}) or its
+# text ({"src": ...}), and tells the explorer (whose script may have loaded
+# first) with an event. Asks for it again ("missing") if the page lost it: with
+# "inline" when the URL failed to load, so that the text comes next time.
+# "preload" lists module scripts to import now (the explorer's), so that they
+# download alongside Plotly rather than after the page's next messages.
 _LOADER_JS = """
 export default function ({ data, setTriggerValue }) {
-  const src = data[0]; // a one-item list: see plotly_loader
-  if (window.Plotly) return;
-  if (!src) {
-    setTriggerValue("missing", true);
-    return;
+  const sent = data[0]; // a one-item list: see plotly_loader
+  for (const url of (sent && sent.preload) || []) {
+    import(new URL(url, document.baseURI).href).catch(() => {});
   }
+  if (window.Plotly || window.__vaeappPlotlyLoading) return;
+  const ready = () => window.dispatchEvent(new Event("vaeapp-plotly"));
   const script = document.createElement("script");
-  script.textContent = src;
-  document.head.appendChild(script);
-  window.dispatchEvent(new Event("vaeapp-plotly"));
+  if (sent && sent.url) {
+    window.__vaeappPlotlyLoading = true;
+    script.src = new URL(sent.url, document.baseURI).href;
+    script.onload = () => {
+      window.__vaeappPlotlyLoading = false;
+      ready();
+    };
+    script.onerror = () => {
+      window.__vaeappPlotlyLoading = false;
+      script.remove();
+      setTriggerValue("missing", "inline");
+    };
+    document.head.appendChild(script);
+  } else if (sent && sent.src) {
+    script.textContent = sent.src;
+    document.head.appendChild(script);
+    ready();
+  } else {
+    setTriggerValue("missing", true);
+  }
 }
 """
 
@@ -53,16 +77,22 @@ def _component() -> Callable[..., Any]:
 
 
 @st.cache_resource(show_spinner=False)
-def _plotly_js() -> str:
-    return PLOTLY_BUNDLE.read_text(encoding="utf-8")
+def _plotly_js() -> bytes:
+    return PLOTLY_BUNDLE.read_bytes()
 
 
 def _on_missing() -> None:
     st.session_state[keys.PLOTLY_SENT] = False
 
 
+def _wants_inline() -> bool:
+    """Whether this run's "missing" trigger says the bundle's URL failed."""
+    state = st.session_state.get(KEY)
+    return getattr(state, "missing", None) == "inline"
+
+
 def plotly_loader() -> None:
-    """Send Plotly's bundle to this session's browser once.
+    """Send Plotly's bundle (its URL, or its text) to this session's browser once.
 
     Mount it first on every full run (the element stays in place; after the
     first run it carries nothing). The data is a one-item list: Streamlit sends
@@ -71,8 +101,12 @@ def plotly_loader() -> None:
     """
     send = not st.session_state.get(keys.PLOTLY_SENT)
     st.session_state[keys.PLOTLY_SENT] = True
-    _component()(
-        data=[_plotly_js() if send else ""],
-        key=KEY,
-        on_missing_change=_on_missing,
-    )
+    sent: dict[str, str] = {}
+    if send:
+        bundle = _plotly_js()
+        url = None if _wants_inline() else static_files.publish("plotly", bundle, "js")
+        sent = {"url": url} if url else {"src": bundle.decode("utf-8")}
+        explorer = explorer_script.module_url()
+        if explorer:
+            sent["preload"] = [explorer]
+    _component()(data=[sent], key=KEY, on_missing_change=_on_missing)

@@ -1,0 +1,41 @@
+"""The explorer component's JavaScript, and its static file.
+
+Kept apart from :mod:`vaeapp.ui.explorer` (which imports NumPy) so that
+:mod:`vaeapp.ui.plotly_loader`, mounted before the page's imports, can have the
+browser fetch this script at the same time as Plotly's: on a first visit the
+explorer's first render then does not wait for a download of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from vaeapp.ui import static_files
+
+# decoder.js (the decoder in the browser) defines the functions explorer.js uses.
+MODULE_JS = "\n".join(
+    (Path(__file__).with_name(name)).read_text(encoding="utf-8")
+    for name in ("decoder.js", "explorer.js")
+)
+
+# The component's script when MODULE_JS is a static file: imports it (once; the
+# browser keeps the module) and hands each render over to it.
+_STUB_JS = """const MODULE = new URL(URL_JSON, document.baseURI).href;
+export default function (component) {
+  import(MODULE).then((module) => module.default(component));
+}
+"""
+
+
+def module_url() -> str | None:
+    """The URL of MODULE_JS as a static file (written if need be), or None
+    without static serving."""
+    return static_files.publish("explorer", MODULE_JS.encode("utf-8"), "js")
+
+
+def component_js() -> str:
+    """The component's JavaScript: a stub of a few hundred bytes importing
+    :func:`module_url`, or all of MODULE_JS without static serving."""
+    url = module_url()
+    return _STUB_JS.replace("URL_JSON", json.dumps(url)) if url else MODULE_JS
