@@ -82,7 +82,10 @@ def _check_float(
 ) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond any float
+        value = math.inf
     too_low = value <= low if low_open else value < low
     if not math.isfinite(value) or too_low or value > high:
         bracket = "(" if low_open else "["
@@ -476,5 +479,5 @@ def _from_dict(cls: type, data: Any) -> Any:
         )
     try:
         return cls(**data)
-    except TypeError as error:
+    except (TypeError, OverflowError, RecursionError) as error:
         raise ValueError(f"{cls.__name__} is malformed: {error}") from None

@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +31,18 @@ from typing import Any
 
 import numpy as np
 
-from vaeapp.config import DATASETS, IMAGE_SIDE, N_PIXELS, ModelConfig, TrainConfig
+from vaeapp import safe_json
+from vaeapp.config import (
+    DATASETS,
+    EPOCHS_MAX,
+    IMAGE_SIDE,
+    N_PIXELS,
+    ModelConfig,
+    TrainConfig,
+    settings,
+)
 from vaeapp.inference import NumpyVAE, WeightsError, load_numpy_vae
+from vaeapp.safe_json import finite_number, number_or_none, whole_number
 from vaeapp.testsets import shipped_images
 
 FORMAT_VERSION = 1
@@ -45,7 +56,21 @@ REQUIRED_FILES = (CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, LATENTS_FILE)
 MODEL_FILES = (*REQUIRED_FILES, SNAPSHOTS_FILE)
 TEMP_PREFIX = ".tmp-"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-MAX_JSON_BYTES = 2_000_000
+# A metrics.json of EPOCHS_MAX epochs is about 3.6 MB (under 512 bytes a row).
+MAX_JSON_BYTES = 6_000_000
+MAX_SOURCE_CHARS = 500  # config.json's data_source
+MAX_ROW_KEYS = 32  # figures in one history row
+# Every folder the app writes must fit, as a zip, under the upload limit
+# (vaeapp.upload.UPLOAD_LIMIT_MB): files together at most this many bytes.
+MAX_FOLDER_BYTES = 48_000_000
+# What an .npz's arrays may unpack to, together, before np.load allocates them.
+MAX_NPZ_BYTES = 50_000_000
+# Latent means beyond this, or log-variances beyond +-LOG_VAR_LIMIT, are no
+# trained encoder's output; refusing them keeps squares and exponentials finite.
+MEAN_LIMIT = 1e4
+LOG_VAR_LIMIT = 60.0
+MAX_SNAPSHOT_COUNT = 100
+GRID_MAX = next(s.high for f, s in settings(TrainConfig) if f.name == "grid_size")
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PRETRAINED_DIR = PACKAGE_DIR / "pretrained"
@@ -53,7 +78,14 @@ HOME_ENV = "VAEAPP_HOME"
 
 
 class ModelFolderError(ValueError):
-    """A model folder is missing files or holds invalid content."""
+    """A model folder is missing files or holds invalid content.
+
+    The message is kept to one line of at most 300 characters: it is shown in
+    the page, and may quote a crafted file.
+    """
+
+    def __init__(self, message: Any = "") -> None:
+        super().__init__(safe_json.one_line(message))
 
 
 def trained_dir() -> Path:
@@ -131,25 +163,50 @@ class LoadedModel:
 
 
 def _read_json(path: Path) -> Any:
-    if not path.is_file():
-        raise ModelFolderError(f"{path.name} is missing")
-    if path.stat().st_size > MAX_JSON_BYTES:
-        raise ModelFolderError(f"{path.name} is larger than {MAX_JSON_BYTES} bytes")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise ModelFolderError(f"{path.name} is not valid JSON: {error}") from None
+        return safe_json.read(path, MAX_JSON_BYTES)
+    except FileNotFoundError:
+        raise ModelFolderError(f"{path.name} is missing") from None
+    except OSError as error:
+        raise ModelFolderError(f"{path.name} is unreadable: {error}") from None
+    except safe_json.JSONRefused as error:
+        raise ModelFolderError(str(error)) from None
+
+
+def _guarded(folder: Path, read: Callable[[Path], Any]) -> Any:
+    """``read(folder)``, with any error but ModelFolderError made one.
+
+    The checks name what is wrong in a folder; this last guard makes sure a
+    file they did not foresee still makes the folder unusable, never the page
+    (a folder removed while it is read also ends here).
+    """
+    try:
+        return read(folder)
+    except ModelFolderError:
+        raise
+    except Exception as error:  # noqa: BLE001 - see the docstring
+        raise ModelFolderError(
+            f"unreadable ({type(error).__name__}: {error})"
+        ) from None
 
 
 def read_record(folder: Path) -> ModelRecord:
-    """Read and check a folder's config and metrics (cheap: no arrays)."""
-    folder = Path(folder)
+    """Read and check a folder's config and metrics (cheap: no arrays).
+
+    Raises ModelFolderError, and nothing else, for any content of the folder.
+    """
+    return _guarded(Path(folder), _read_record)
+
+
+def _read_record(folder: Path) -> ModelRecord:
     missing = [f for f in REQUIRED_FILES if not (folder / f).is_file()]
     if missing:
         raise ModelFolderError(f"missing {', '.join(missing)}")
     config = _read_json(folder / CONFIG_FILE)
     metrics = _read_json(folder / METRICS_FILE)
-    if not isinstance(config, dict) or config.get("format_version") != FORMAT_VERSION:
+    if not isinstance(config, dict) or not whole_number(
+        config.get("format_version"), FORMAT_VERSION, FORMAT_VERSION
+    ):
         raise ModelFolderError(f"{CONFIG_FILE} is not format version {FORMAT_VERSION}")
     try:
         model = ModelConfig.from_dict(config.get("model"))
@@ -157,37 +214,74 @@ def read_record(folder: Path) -> ModelRecord:
     except ValueError as error:
         raise ModelFolderError(f"{CONFIG_FILE}: {error}") from None
     source = config.get("data_source")
-    if not isinstance(source, str):
-        raise ModelFolderError(f"{CONFIG_FILE} lacks a data_source string")
-    if not isinstance(metrics, dict) or not finite_number(metrics.get("test_neg_elbo")):
+    if (
+        not isinstance(source, str)
+        or len(source) > MAX_SOURCE_CHARS
+        or not source.isprintable()
+    ):
+        raise ModelFolderError(
+            f"{CONFIG_FILE} lacks a data_source of at most {MAX_SOURCE_CHARS} "
+            "printable characters"
+        )
+    return ModelRecord(folder, model, train, source, check_metrics(metrics))
+
+
+def check_metrics(metrics: Any) -> dict[str, Any]:
+    """``metrics.json``'s content if every figure in it can be shown and plotted.
+
+    Top-level figures must be finite numbers (``test_neg_elbo`` is required);
+    ``history`` a list of at most EPOCHS_MAX rows, each an object of at most
+    MAX_ROW_KEYS figures that are finite numbers or None, its ``epoch`` (if
+    any) a whole number 1 to EPOCHS_MAX. Raises ModelFolderError.
+    """
+    if not isinstance(metrics, dict):
+        raise ModelFolderError(f"{METRICS_FILE} is not a JSON object")
+    if not finite_number(metrics.get("test_neg_elbo")):
         raise ModelFolderError(f"{METRICS_FILE} lacks a finite test_neg_elbo")
-    if not isinstance(metrics.get("history", []), list):
-        raise ModelFolderError(f"{METRICS_FILE} history is not a list")
-    return ModelRecord(folder, model, train, source, metrics)
-
-
-def finite_number(value: Any) -> bool:
-    """Whether ``value`` is an int or float (not bool) that is finite."""
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
+    for key, value in metrics.items():
+        if key != "history" and not finite_number(value):
+            raise ModelFolderError(
+                f"{METRICS_FILE}: {safe_json.one_line(key, 40)!r} is not a "
+                "finite number"
+            )
+    history = metrics.get("history", [])
+    if not isinstance(history, list) or len(history) > EPOCHS_MAX:
+        raise ModelFolderError(
+            f"{METRICS_FILE} history must be a list of at most {EPOCHS_MAX} epochs"
+        )
+    for row in history:
+        if (
+            not isinstance(row, dict)
+            or len(row) > MAX_ROW_KEYS
+            or not all(number_or_none(value) for value in row.values())
+            or ("epoch" in row and not whole_number(row["epoch"], 1, EPOCHS_MAX))
+        ):
+            raise ModelFolderError(
+                f"{METRICS_FILE} history rows must be objects of at most "
+                f"{MAX_ROW_KEYS} finite numbers (or null), epoch a whole number "
+                f"1 to {EPOCHS_MAX}"
+            )
+    return metrics
 
 
 def load_model(folder: Path) -> LoadedModel:
-    """Load everything the app needs from ``folder``, checking every array."""
-    record = read_record(folder)
+    """Load everything the app needs from ``folder``, checking every array.
+
+    Raises ModelFolderError, and nothing else, for any content of the folder.
+    """
+    return _guarded(Path(folder), _load_model)
+
+
+def _load_model(folder: Path) -> LoadedModel:
+    record = _read_record(folder)
     try:
-        vae = load_numpy_vae(Path(folder) / WEIGHTS_FILE, record.model)
+        vae = load_numpy_vae(folder / WEIGHTS_FILE, record.model)
     except WeightsError as error:
         raise ModelFolderError(str(error)) from None
-    mean, log_var, labels, images = _read_latents(
-        Path(folder) / LATENTS_FILE, record.model
-    )
+    mean, log_var, labels, images = _read_latents(folder / LATENTS_FILE, record.model)
     if images is None:
         images = shipped_images(record.dataset, labels)
-    snapshots = _read_snapshots(Path(folder) / SNAPSHOTS_FILE)
+    snapshots = _read_snapshots(folder / SNAPSHOTS_FILE)
     shared = [mean, log_var, labels, *snapshots.values()]
     if images is not None:
         shared.append(images)
@@ -196,25 +290,83 @@ def load_model(folder: Path) -> LoadedModel:
     return LoadedModel(record, vae, mean, log_var, labels, snapshots, images)
 
 
+def check_npz(path: Path) -> None:
+    """Bound what ``np.load`` will allocate from ``path``: the sizes its members
+    and their .npy headers declare. Raises ModelFolderError."""
+    try:
+        with zipfile.ZipFile(path) as npz:
+            total = 0
+            for info in npz.infolist():
+                if info.flag_bits & 0x1:
+                    raise ModelFolderError(f"{path.name} holds an encrypted member")
+                total += info.file_size
+                if total > MAX_NPZ_BYTES:
+                    raise ModelFolderError(
+                        f"{path.name} unpacks to more than {MAX_NPZ_BYTES / 1e6:.0f} MB"
+                    )
+                if info.filename.endswith(".npy"):
+                    with npz.open(info) as member:
+                        _check_npy_header(member, info, path.name)
+    except ModelFolderError:
+        raise
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError) as error:
+        raise ModelFolderError(
+            f"{path.name} is not a valid .npz file: {safe_json.one_line(error, 120)}"
+        ) from None
+    except Exception as error:  # noqa: BLE001 - zlib.error and kin: corrupt data
+        raise ModelFolderError(f"{path.name} is corrupt: {error}") from None
+
+
+def _check_npy_header(member: Any, info: zipfile.ZipInfo, npz_name: str) -> None:
+    version = np.lib.format.read_magic(member)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+    else:
+        raise ModelFolderError(f"{npz_name}: {info.filename} has npy version {version}")
+    if dtype.hasobject:
+        raise ModelFolderError(f"{npz_name}: {info.filename} holds Python objects")
+    if math.prod(shape) * dtype.itemsize > info.file_size:
+        raise ModelFolderError(
+            f"{npz_name}: {info.filename} declares more data than it holds"
+        )
+
+
+def _load_npz(path: Path, keys: tuple[str, ...], optional: tuple[str, ...] = ()):
+    check_npz(path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            found = {k: npz[k] for k in keys}
+            found.update({k: npz[k] for k in optional if k in npz.files})
+    except (OSError, ValueError, KeyError, EOFError, MemoryError) as error:
+        raise ModelFolderError(f"{path.name} is unreadable: {error}") from None
+    return found
+
+
 def _read_latents(
     path: Path, config: ModelConfig
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """``(mean, log_var, labels, images or None)`` from ``latents.npz``."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in ("mean", "log_var", "labels")}
-            images = npz[IMAGES_KEY] if IMAGES_KEY in npz.files else None
-    except (OSError, ValueError, KeyError, EOFError, MemoryError) as error:
-        raise ModelFolderError(f"{path.name} is unreadable: {error}") from None
+    arrays = _load_npz(path, ("mean", "log_var", "labels"), (IMAGES_KEY,))
     mean, log_var, labels = arrays["mean"], arrays["log_var"], arrays["labels"]
+    images = arrays.get(IMAGES_KEY)
     n = labels.shape[0] if labels.ndim == 1 else -1
     shape = (n, config.latent_dim)
     if n <= 0 or mean.shape != shape or log_var.shape != shape:
         raise ModelFolderError(
             f"{path.name} arrays do not match latent size {config.latent_dim}"
         )
+    if mean.dtype.kind != "f" or log_var.dtype.kind != "f":
+        raise ModelFolderError(f"{path.name} mean and log_var must be floats")
+    mean, log_var = mean.astype(np.float32), log_var.astype(np.float32)
     if not (np.isfinite(mean).all() and np.isfinite(log_var).all()):
         raise ModelFolderError(f"{path.name} holds NaN or infinite values")
+    if np.abs(mean).max() > MEAN_LIMIT or np.abs(log_var).max() > LOG_VAR_LIMIT:
+        raise ModelFolderError(
+            f"{path.name} means must lie within +-{MEAN_LIMIT:g} and log-variances "
+            f"within +-{LOG_VAR_LIMIT:g}"
+        )
     if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() > 9:
         raise ModelFolderError(f"{path.name} labels must be integers 0 to 9")
     if images is not None and (
@@ -224,12 +376,7 @@ def _read_latents(
             f"{path.name} images must be uint8 ({n}, {N_PIXELS}), "
             f"got {images.dtype} {images.shape}"
         )
-    return (
-        mean.astype(np.float32),
-        log_var.astype(np.float32),
-        labels.astype(np.uint8),
-        images,
-    )
+    return mean, log_var, labels.astype(np.uint8), images
 
 
 def images_as_bytes(x: np.ndarray) -> np.ndarray:
@@ -240,17 +387,31 @@ def images_as_bytes(x: np.ndarray) -> np.ndarray:
 def _read_snapshots(path: Path) -> dict[int, np.ndarray]:
     if not path.is_file():
         return {}
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            epochs, grids = npz["epochs"], npz["grids"]
-    except (OSError, ValueError, KeyError, EOFError, MemoryError) as error:
-        raise ModelFolderError(f"{path.name} is unreadable: {error}") from None
+    arrays = _load_npz(path, ("epochs", "grids"))
+    epochs, grids = arrays["epochs"], arrays["grids"]
     if epochs.ndim != 1 or grids.ndim != 3 or grids.shape[0] != epochs.shape[0]:
         raise ModelFolderError(f"{path.name} has inconsistent shapes")
+    if epochs.shape[0] > MAX_SNAPSHOT_COUNT:
+        raise ModelFolderError(f"{path.name} holds over {MAX_SNAPSHOT_COUNT} grids")
+    if epochs.dtype.kind not in "iu" or (
+        epochs.size
+        and (epochs.min() < 1 or epochs.max() > EPOCHS_MAX)
+        or np.unique(epochs).size != epochs.size
+    ):
+        raise ModelFolderError(
+            f"{path.name} epochs must be distinct whole numbers 1 to {EPOCHS_MAX}"
+        )
     side = grids.shape[1]
-    if grids.dtype != np.uint8 or side != grids.shape[2] or side % IMAGE_SIDE:
-        raise ModelFolderError(f"{path.name} grids must be uint8 (n, g*28, g*28)")
-    return {int(e): g for e, g in zip(epochs, grids, strict=True)}
+    if (
+        grids.dtype != np.uint8
+        or side != grids.shape[2]
+        or side % IMAGE_SIDE
+        or not IMAGE_SIDE <= side <= GRID_MAX * IMAGE_SIDE
+    ):
+        raise ModelFolderError(
+            f"{path.name} grids must be uint8 (n, g*28, g*28) with g 1 to {GRID_MAX}"
+        )
+    return {int(e): g for e, g in zip(epochs.tolist(), grids, strict=True)}
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -287,7 +448,8 @@ def publish(
     """Write a model folder atomically and return its final path.
 
     ``write_files(tmp)`` fills a fresh temporary folder beside the destination;
-    the folder is then checked with :func:`load_model` and renamed to
+    the folder is then checked with :func:`check_folder_size` and
+    :func:`load_model` and renamed to
     ``parent/name``. If anything fails, or a folder of that name exists, the
     temporary folder is removed and nothing else on disk has changed.
     """
@@ -303,6 +465,7 @@ def publish(
         for child in tmp.iterdir():
             with open(child, "rb") as handle:
                 os.fsync(handle.fileno())
+        check_folder_size(tmp)
         load_model(tmp)
         tmp.chmod(0o755)
         os.rename(tmp, final)
@@ -311,6 +474,24 @@ def publish(
         raise
     _fsync_dir(parent)
     return final
+
+
+def folder_bytes(folder: Path) -> int:
+    """The size of the files directly in ``folder`` (what its zip holds)."""
+    return sum(
+        child.stat().st_size for child in Path(folder).iterdir() if child.is_file()
+    )
+
+
+def check_folder_size(folder: Path) -> None:
+    """Raise ModelFolderError if ``folder`` is over MAX_FOLDER_BYTES: it could
+    not be uploaded again after a download."""
+    size = folder_bytes(folder)
+    if size > MAX_FOLDER_BYTES:
+        raise ModelFolderError(
+            f"the model's files take {size / 1e6:.1f} MB; the limit is "
+            f"{MAX_FOLDER_BYTES / 1e6:.0f} MB, so that its zip can be uploaded again"
+        )
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -363,15 +544,18 @@ def list_models(*parents: Path) -> list[Listing]:
     within each parent."""
     found = []
     for parent in parents:
-        if not Path(parent).is_dir():
+        try:
+            children = sorted(Path(parent).iterdir())
+        except OSError:  # missing, not a folder, or unreadable
             continue
-        for child in sorted(Path(parent).iterdir()):
+        for child in children:
             if child.name.startswith(".") or not child.is_dir():
                 continue
             try:
                 found.append(Listing(child, read_record(child), None))
             except ModelFolderError as error:
-                found.append(Listing(child, None, str(error)))
+                if os.path.lexists(child):  # else removed meanwhile: not listed
+                    found.append(Listing(child, None, str(error)))
     return found
 
 

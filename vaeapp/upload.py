@@ -16,24 +16,24 @@ No Streamlit and no TensorFlow here.
 from __future__ import annotations
 
 import io
-import json
-import math
 import os
 import re
 import stat
 import zipfile
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from vaeapp import disk, safe_json
 from vaeapp.config import EPOCHS_MAX
 from vaeapp.inference import WeightsError, check_h5_structure
+from vaeapp.safe_json import finite_number
 from vaeapp.store import (
     CONFIG_FILE,
     LATENTS_FILE,
     MAX_JSON_BYTES,
+    MAX_SOURCE_CHARS,
     METRICS_FILE,
     MODEL_FILES,
     REQUIRED_FILES,
@@ -41,14 +41,17 @@ from vaeapp.store import (
     WEIGHTS_FILE,
     ModelFolderError,
     check_name,
-    finite_number,
+    check_npz,
     publish,
 )
 
-MAX_ZIP_BYTES = 20_000_000  # the uploaded archive itself
-MAX_UNPACKED_BYTES = 50_000_000  # all members together, and each .npz's arrays
+# The upload limit, in Streamlit's megabytes (MiB): .streamlit/config.toml's
+# server.maxUploadSize must be this. Every folder the app writes is at most
+# store.MAX_FOLDER_BYTES (48 MB), so its zip fits.
+UPLOAD_LIMIT_MB = 50
+MAX_ZIP_BYTES = UPLOAD_LIMIT_MB << 20  # the uploaded archive itself
+MAX_UNPACKED_BYTES = 50_000_000  # all members together
 MAX_RATIO = 100  # uncompressed / compressed size of any member
-MAX_SOURCE_CHARS = 500  # config.json's data_source, shown in the sidebar
 CHUNK_BYTES = 1 << 20
 CONFIG_KEYS = frozenset({"format_version", "model", "train", "data_source"})
 # The per-epoch curves of the Tools tab read these keys from every history row.
@@ -61,21 +64,25 @@ class UploadError(ValueError):
     """An uploaded model zip was refused; the message says why, in one line."""
 
 
-def _one_line(text: Any, limit: int = 300) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 3] + "..."
+_one_line = safe_json.one_line
 
 
 def _shown(name: str) -> str:
     return repr(name) if len(name) <= 60 else repr(name[:57] + "...")
 
 
-def import_model_zip(data: bytes, parent: Path, name: str) -> Path:
+def import_model_zip(
+    data: bytes, parent: Path, name: str, keep: Iterable[Path] = ()
+) -> Path:
     """Check the model zip ``data`` and publish it as ``parent/name``.
 
     Returns the new folder. Raises :class:`UploadError` with a one-line reason
     if anything is wrong, in which case nothing on disk has changed (``parent``
     may have been created, empty, if the zip itself passed the first checks).
+    Refused when the models folder's disk has less than ``VAEAPP_MIN_FREE_MB``
+    free. Once the model is published, the least recently used models beyond
+    ``VAEAPP_MAX_MODELS`` are removed (never the new one nor those in ``keep``;
+    see :func:`vaeapp.disk.make_room`).
     """
     if isinstance(data, (bytearray, memoryview)):
         data = bytes(data)
@@ -85,8 +92,8 @@ def import_model_zip(data: bytes, parent: Path, name: str) -> Path:
         raise UploadError("the upload is empty")
     if len(data) > MAX_ZIP_BYTES:
         raise UploadError(
-            f"the upload is {len(data) / _MB:.1f} MB; "
-            f"the limit is {MAX_ZIP_BYTES / _MB:.0f} MB"
+            f"the upload is {len(data) / (1 << 20):.1f} MB; "
+            f"the limit is {UPLOAD_LIMIT_MB} MB"
         )
     try:
         check_name(name)
@@ -101,6 +108,10 @@ def import_model_zip(data: bytes, parent: Path, name: str) -> Path:
         raise UploadError("the upload is not a valid zip archive") from None
     with archive:
         members = _check_members(archive)
+        try:
+            disk.check_free_space(parent)
+        except (OSError, ValueError) as error:
+            raise UploadError(_one_line(error)) from None
 
         def write_files(folder: Path) -> None:
             _extract(archive, members, folder)
@@ -111,11 +122,13 @@ def import_model_zip(data: bytes, parent: Path, name: str) -> Path:
             _check_weights(folder / WEIGHTS_FILE)
 
         try:
-            return publish(parent, name, write_files)
+            path = publish(parent, name, write_files)
         except ModelFolderError as error:
             raise UploadError(f"not a valid model: {_one_line(error)}") from None
         except FileExistsError:
             raise UploadError(f"a model named {name!r} already exists") from None
+    disk.make_room(parent, [*keep, path], adding=0)
+    return path
 
 
 def _check_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
@@ -184,14 +197,10 @@ def _extract(
 
 
 def _read_json(path: Path) -> Any:
-    if path.stat().st_size > MAX_JSON_BYTES:
-        raise UploadError(f"{path.name} is larger than {MAX_JSON_BYTES} bytes")
     try:
-        return json.loads(path.read_bytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise UploadError(
-            f"{path.name} is not valid JSON: {_one_line(error, 120)}"
-        ) from None
+        return safe_json.read(path, MAX_JSON_BYTES)
+    except safe_json.JSONRefused as error:
+        raise UploadError(str(error)) from None
 
 
 def _check_json(folder: Path) -> None:
@@ -239,42 +248,9 @@ def _check_json(folder: Path) -> None:
 def _check_npz(path: Path) -> None:
     """Bound what ``np.load`` will allocate: sizes declared inside the .npz."""
     try:
-        with zipfile.ZipFile(path) as npz:
-            total = 0
-            for info in npz.infolist():
-                if info.flag_bits & 0x1:
-                    raise UploadError(f"{path.name} holds an encrypted member")
-                total += info.file_size
-                if total > MAX_UNPACKED_BYTES:
-                    raise UploadError(
-                        f"{path.name} unpacks to more than "
-                        f"{MAX_UNPACKED_BYTES / _MB:.0f} MB"
-                    )
-                if info.filename.endswith(".npy"):
-                    with npz.open(info) as member:
-                        _check_npy_header(member, info, path.name)
-    except UploadError:
-        raise
-    except (zipfile.BadZipFile, ValueError, EOFError, OSError, zlib.error) as error:
-        raise UploadError(
-            f"{path.name} is not a valid .npz file: {_one_line(error, 120)}"
-        ) from None
-
-
-def _check_npy_header(member: Any, info: zipfile.ZipInfo, npz_name: str) -> None:
-    version = np.lib.format.read_magic(member)
-    if version == (1, 0):
-        shape, _, dtype = np.lib.format.read_array_header_1_0(member)
-    elif version == (2, 0):
-        shape, _, dtype = np.lib.format.read_array_header_2_0(member)
-    else:
-        raise UploadError(f"{npz_name}: {info.filename} has npy version {version}")
-    if dtype.hasobject:
-        raise UploadError(f"{npz_name}: {info.filename} holds Python objects")
-    if math.prod(shape) * dtype.itemsize > info.file_size:
-        raise UploadError(
-            f"{npz_name}: {info.filename} declares more data than it holds"
-        )
+        check_npz(path)
+    except ModelFolderError as error:
+        raise UploadError(str(error)) from None
 
 
 def _check_weights(path: Path) -> None:
