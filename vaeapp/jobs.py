@@ -16,18 +16,22 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vaeapp import disk, safe_json
 from vaeapp.config import ModelConfig, TrainConfig
 from vaeapp.data import resolve_path
-from vaeapp.progress import Progress, read_progress
+from vaeapp.progress import MAX_PID, Progress, read_progress
+from vaeapp.safe_json import finite_number, whole_number
 from vaeapp.store import (
     TEMP_PREFIX,
     check_name,
@@ -36,6 +40,7 @@ from vaeapp.store import (
     trained_dir,
     write_json,
 )
+from vaeapp.training import check_folder_fits
 
 LOCK_NAME = ".training.lock"
 # Held for a moment by a starter, so two starters cannot both find the lock
@@ -45,6 +50,9 @@ JOBS_DIR = ".jobs"
 # Niceness of a training run the app starts (``--nice``): on a small machine
 # the server and the people exploring come first.
 APP_NICENESS = 10
+MAX_LOCK_BYTES = 64_000  # the lock file's description
+LOG_TAIL_BYTES = 64_000  # what log_tail reads from the end of a log
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _CHILDREN: dict[int, subprocess.Popen] = {}
 
 
@@ -72,11 +80,12 @@ class Job:
 
     def log_tail(self, lines: int = 5) -> str:
         try:
-            return "\n".join(
-                self.log_path.read_text(errors="replace").splitlines()[-lines:]
-            )
+            with open(self.log_path, "rb") as handle:
+                handle.seek(max(0, handle.seek(0, os.SEEK_END) - LOG_TAIL_BYTES))
+                text = handle.read(LOG_TAIL_BYTES).decode(errors="replace")
         except OSError:
             return ""
+        return "\n".join(text.splitlines()[-lines:])
 
 
 def _root(root: Path | None) -> Path:
@@ -115,19 +124,45 @@ def _running(root: Path) -> tuple[Job, str] | None:
         if not _held(fd):
             return None
         with os.fdopen(os.dup(fd), "rb") as handle:
-            data = json.loads(handle.read(1_000_000))
-        job = Job(
-            pid=int(data["pid"]),
-            name=str(data["name"]),
-            progress_path=Path(data["progress"]),
-            log_path=Path(data["log"]),
-            started=float(data["started"]),
-        )
-        return job, str(data["key_sha256"])
-    except (OSError, ValueError, KeyError, TypeError):
+            data = safe_json.loads(
+                handle.read(MAX_LOCK_BYTES + 1), LOCK_NAME, MAX_LOCK_BYTES
+            )
+    except (OSError, ValueError):
         return None
     finally:
         os.close(fd)
+    return _described(root, data)
+
+
+def _described(root: Path, data: object) -> tuple[Job, str] | None:
+    """The job a lock file's description names, if every field is valid.
+
+    The progress and log paths are derived from the checked name, never taken
+    from the file: a crafted lock file cannot make the page read other files.
+    """
+    if not isinstance(data, dict):
+        return None
+    pid, name, started = data.get("pid"), data.get("name"), data.get("started")
+    digest = data.get("key_sha256")
+    if not (
+        whole_number(pid, 1, MAX_PID)
+        and isinstance(name, str)
+        and finite_number(started)
+        and isinstance(digest, str)
+        and _DIGEST.match(digest)
+    ):
+        return None
+    try:
+        check_name(name)
+    except ValueError:
+        return None
+    progress, log = _job_paths(root / JOBS_DIR, name)
+    return Job(pid, name, progress, log, float(started)), digest
+
+
+def _job_paths(jobs: Path, name: str) -> tuple[Path, Path]:
+    """Where the run ``name`` reports: its progress file and its log."""
+    return jobs / f"{name}.progress.json", jobs / f"{name}.log"
 
 
 def current_job(root: Path | None = None) -> Job | None:
@@ -161,6 +196,7 @@ def start_job(
     name: str,
     root: Path | None = None,
     data: str | os.PathLike | None = None,
+    keep: Iterable[Path | str] = (),
 ) -> Job:
     """Train ``model`` with ``train`` as model ``name`` in ``root``, in a subprocess.
 
@@ -168,9 +204,15 @@ def start_job(
     and the subprocess reads them with ``--config``; ``data`` is passed as
     ``--data`` (None: the environment variable or Keras's download). Returns
     the job with its cancel key. Raises Busy when a run is going, ValueError
-    for a bad name.
+    for a bad name or a model whose folder could exceed the size limit
+    (:func:`vaeapp.training.check_folder_fits`), and
+    :class:`vaeapp.disk.LowDiskSpace` (an OSError) when the models folder's
+    disk is below the floor. Before starting, the least recently used models
+    beyond ``VAEAPP_MAX_MODELS`` are removed to make room (never those in
+    ``keep``, the models live sessions show; see :func:`vaeapp.disk.make_room`).
     """
     check_name(name)
+    check_folder_fits(model, train)
     root = _root(root)
     root.mkdir(parents=True, exist_ok=True)
     jobs = root / JOBS_DIR
@@ -180,6 +222,8 @@ def start_job(
         fcntl.flock(guard, fcntl.LOCK_EX)
         if _running(root) is not None:
             raise Busy("a training run is already going; wait for it or cancel it")
+        disk.make_room(root, keep)
+        disk.check_free_space(root)
         return _start_locked(model, train, name, root, jobs, data)
     finally:
         os.close(guard)  # closing the guard's only descriptor unlocks it
@@ -195,7 +239,7 @@ def _start_locked(
 ) -> Job:
     """Start the run while holding the guard: a new lock file, flock-ed and
     inherited by the child, renamed over the old one once it is complete."""
-    progress, log = jobs / f"{name}.progress.json", jobs / f"{name}.log"
+    progress, log = _job_paths(jobs, name)
     config_path = jobs / f"{name}.config.json"
     source = resolve_path(train.dataset, data) or f"keras.datasets.{train.dataset}"
     write_json(config_path, config_document(model, train, str(source)))

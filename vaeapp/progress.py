@@ -1,21 +1,30 @@
 """The progress file a training run writes and the app polls.
 
 One JSON object, replaced atomically on every update, so a reader always sees
-a complete state. ``state`` is one of :data:`STATES`.
+a complete state. ``state`` is one of :data:`STATES`. The app reads it as it
+reads any file it did not write itself: every field is checked for type and
+range, and anything amiss reads as no progress at all.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vaeapp.store import write_json
+from vaeapp import safe_json
+from vaeapp.config import EPOCHS_MAX
+from vaeapp.safe_json import finite_number, number_or_none, whole_number
+from vaeapp.store import MAX_JSON_BYTES, MAX_ROW_KEYS, write_json
 
 RUNNING, DONE, FAILED, CANCELLED = "running", "done", "failed", "cancelled"
 STATES = ("starting", RUNNING, DONE, FAILED, CANCELLED)
+# What the page's live curves read from every history row.
+CURVE_KEYS = ("epoch", "recon", "kl", "test_neg_elbo")
+MAX_MESSAGE_CHARS = 1000
+MAX_PATH_CHARS = 4096
+MAX_PID = 2**31 - 1
 
 
 @dataclass
@@ -46,15 +55,54 @@ def write_progress(path: Path | None, progress: Progress) -> None:
 
 
 def read_progress(path: Path) -> Progress | None:
-    """The last complete progress written to ``path``, or None if there is none."""
+    """The last complete progress written to ``path``, or None if there is none
+    or it is not a valid progress (never raises for what the file holds)."""
     try:
-        data: Any = json.loads(Path(path).read_text(encoding="utf-8"))
+        data: Any = safe_json.read(Path(path), MAX_JSON_BYTES)
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict) or data.get("state") not in STATES:
+    return _checked(data)
+
+
+def _checked(data: Any) -> Progress | None:
+    """``data`` as a Progress if every field has its type and range."""
+    if not isinstance(data, dict) or "state" not in data:
         return None
     known = {k: v for k, v in data.items() if k in Progress.__dataclass_fields__}
-    try:
-        return Progress(**known)
-    except TypeError:
+    progress = Progress(**known)
+    fine = (
+        isinstance(progress.state, str)
+        and progress.state in STATES
+        and whole_number(progress.epochs, 0, EPOCHS_MAX)
+        and whole_number(progress.epoch, 0, EPOCHS_MAX)
+        and finite_number(progress.fraction)
+        and 0 <= progress.fraction <= 1
+        and isinstance(progress.message, str)
+        and isinstance(progress.model_path, str)
+        and len(progress.model_path) <= MAX_PATH_CHARS
+        and whole_number(progress.pid, 0, MAX_PID)
+        and finite_number(progress.updated)
+        and _rows_fine(progress.history)
+    )
+    if not fine:
         return None
+    progress.fraction = float(progress.fraction)
+    progress.updated = float(progress.updated)
+    progress.message = safe_json.one_line(progress.message, MAX_MESSAGE_CHARS)
+    return progress
+
+
+def _rows_fine(history: Any) -> bool:
+    """Whether ``history`` is at most EPOCHS_MAX rows the curves can plot."""
+    return (
+        isinstance(history, list)
+        and len(history) <= EPOCHS_MAX
+        and all(
+            isinstance(row, dict)
+            and len(row) <= MAX_ROW_KEYS
+            and all(key in row for key in CURVE_KEYS)
+            and whole_number(row["epoch"], 1, EPOCHS_MAX)
+            and all(number_or_none(value) for value in row.values())
+            for row in history
+        )
+    )

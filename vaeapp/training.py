@@ -17,10 +17,19 @@ from typing import Any
 
 import numpy as np
 
-from vaeapp.config import ModelConfig, TrainConfig, check_batch_size
+from vaeapp.config import (
+    IMAGE_SIDE,
+    N_PIXELS,
+    ModelConfig,
+    TrainConfig,
+    check_batch_size,
+)
 from vaeapp.data import Dataset
 from vaeapp.manifold import GRID_Q_DEFAULT, grid_points, tile
+from vaeapp.model_layout import parameter_count
 from vaeapp.progress import RUNNING, Progress, write_progress
+from vaeapp.store import MAX_FOLDER_BYTES, images_as_bytes
+from vaeapp.testsets import is_shipped
 
 EVAL_BATCH = 1000
 EVAL_SAMPLES = 10
@@ -30,6 +39,14 @@ AUTO_STEPS_PER_EXECUTION = 100
 # large batches do not turn a chunk into a copy of the whole training set.
 AUTO_CHUNK_IMAGES = 10_000
 PROGRESS_INTERVAL_S = 0.5
+# Upper bounds for folder_bytes_bound: a history row of metrics.json (measured
+# at 436 bytes with 10 figures of the longest form), the weights file's HDF5
+# overhead (40-60 kB for the shipped models), small files and npz headers.
+ROW_BYTES = 512
+H5_OVERHEAD_BYTES = 256_000
+SMALL_FILES_BYTES = 64_000
+DEFLATE_SLACK = 1.01  # deflate may grow incompressible data a little
+DEFAULT_TEST_SIZE = 10_000  # the official MNIST and Fashion-MNIST test sets
 
 
 class TrainingStopped(RuntimeError):
@@ -57,6 +74,48 @@ def snapshot_epochs(epochs: int, count: int = MAX_SNAPSHOTS) -> list[int]:
     """Up to ``count`` epochs (1-based), spaced geometrically, always the last."""
     picks = np.unique(np.rint(np.geomspace(1, epochs, min(count, epochs))).astype(int))
     return [int(e) for e in picks]
+
+
+def folder_bytes_bound(
+    model_config: ModelConfig,
+    config: TrainConfig,
+    n_test: int = DEFAULT_TEST_SIZE,
+    with_images: bool = False,
+) -> int:
+    """An upper bound of the bytes a run's model folder takes: float32
+    weights, the encoded test set (with its images if they are not the shipped
+    test set), the snapshot grids and one metrics row per epoch."""
+    snapshots = len(snapshot_epochs(config.epochs)) if config.grid_size >= 2 else 0
+    arrays = n_test * (8 * model_config.latent_dim + 8)
+    arrays += n_test * N_PIXELS if with_images else 0
+    arrays += snapshots * ((config.grid_size * IMAGE_SIDE) ** 2 + 8)
+    return int(
+        4 * parameter_count(model_config)
+        + H5_OVERHEAD_BYTES
+        + DEFLATE_SLACK * arrays
+        + config.epochs * ROW_BYTES
+        + SMALL_FILES_BYTES
+    )
+
+
+def check_folder_fits(
+    model_config: ModelConfig,
+    config: TrainConfig,
+    n_test: int = DEFAULT_TEST_SIZE,
+    with_images: bool = False,
+) -> None:
+    """Raise ValueError if the run's folder could exceed MAX_FOLDER_BYTES, the
+    size whose zip the app accepts as an upload (so every model it trains can
+    be downloaded and uploaded again)."""
+    size = folder_bytes_bound(model_config, config, n_test, with_images)
+    if size > MAX_FOLDER_BYTES:
+        raise ValueError(
+            f"this model's folder could take {size / 1e6:.0f} MB "
+            f"({parameter_count(model_config):,} weights); the limit is "
+            f"{MAX_FOLDER_BYTES / 1e6:.0f} MB, so that it can be downloaded and "
+            "uploaded again: choose narrower or fewer hidden layers, fewer "
+            "filters, a smaller grid or fewer epochs"
+        )
 
 
 def subset(data: Dataset, size: int, seed: int) -> np.ndarray:
@@ -217,13 +276,20 @@ def train_model(
     """Train on ``data`` and return the model with its test-set figures.
 
     Raises TrainingStopped when the loss turns NaN or ``stop_flag[0]`` is set;
-    then nothing is returned to publish.
+    then nothing is returned to publish. Raises ValueError before training if
+    the model's folder could be too large to upload (:func:`check_folder_fits`).
     """
     import keras
 
     from vaeapp.batches import ShuffledChunks
     from vaeapp.model import VAE
 
+    check_folder_fits(
+        model_config,
+        config,
+        data.x_test.shape[0],
+        not is_shipped(config.dataset, images_as_bytes(data.x_test), data.y_test),
+    )
     keras.utils.set_random_seed(config.seed)
     x_train = subset(data, config.train_size, config.seed)
     check_batch_size(config, data.x_train.shape[0])

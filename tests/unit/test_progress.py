@@ -24,7 +24,7 @@ def test_progress_round_trips_through_the_file(tmp_path):
         epochs=5,
         epoch=2,
         fraction=0.5,
-        history=[{"epoch": 1.0, "recon": 200.0}],
+        history=[{"epoch": 1, "recon": 200.0, "kl": 5.0, "test_neg_elbo": 210.0}],
         pid=42,
     )
     write_progress(path, written)
