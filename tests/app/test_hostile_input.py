@@ -1,0 +1,141 @@
+"""Hostile input from the browser: forged component events and crafted URLs
+never raise in the script and never put a link or image on the page."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from app_helpers import new_app, send_event
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from streamlit.testing.v1 import AppTest
+
+from vaeapp.ui.state import K
+
+markdown_it = pytest.importorskip("markdown_it", reason="markdown-it-py is missing")
+pytest.importorskip("linkify_it", reason="linkify-it-py is missing (requirements-dev)")
+
+_MD = markdown_it.MarkdownIt("gfm-like")
+HOSTILE_TEXT = [
+    "[click](https://evil.example/)",
+    "![x](https://evil.example/p.png)",
+    "<img src=https://evil.example/p.png>",
+    "www.evil.example",
+    "https://evil.example",
+    ":red[x]",
+    "\x00\u202e",
+    "9" * 400,
+    "1e999",
+    "NaN",
+]
+# Any JSON value (and what Python's json also reads: NaN, infinities, huge ints).
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**400), max_value=10**400)
+    | st.floats()
+    | st.sampled_from(HOSTILE_TEXT)
+    | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+# Near misses of the shapes the components send, which reach deeper checks.
+numbers = st.one_of(
+    st.floats(),
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.integers(-5, 40),
+    st.booleans(),
+)
+near_misses = st.one_of(
+    st.lists(st.one_of(numbers, json_values), min_size=2, max_size=3),
+    st.lists(numbers, min_size=2, max_size=3),
+    st.tuples(st.floats(-10, 10), st.floats(-10, 10), json_values).map(list),
+)
+payloads = st.one_of(near_misses, json_values)
+EVENTS = [
+    ("vaeapp.latent_explorer", "commit"),
+    ("vaeapp.latent_explorer", "missing"),
+    ("vaeapp.grid_click", "cell"),
+    ("vaeapp.plotly_loader", "missing"),
+]
+_SHARED: dict[str, AppTest] = {}
+_TEXT_KINDS = ("markdown", "caption", "warning", "error", "info", "success")
+
+
+def _app() -> AppTest:
+    """One app for all examples (a fresh one per example would take minutes);
+    a full run before each example puts every component in the element tree."""
+    if "at" not in _SHARED:
+        _SHARED["at"] = new_app()
+    return _SHARED["at"].run()
+
+
+def _links_and_images(at: AppTest) -> list[str]:
+    """Links and images in every Markdown-rendered text on the page."""
+    found = []
+    for kind in _TEXT_KINDS:
+        for root in at._tree.children.values():
+            for element in _walk(root, kind):
+                html = _MD.render(element.value)
+                found += re.findall(r"<(?:a|img)\b[^>]*>", html)
+    return found
+
+
+def _walk(node: Any, kind: str) -> Any:
+    if getattr(node, "type", None) == kind:
+        yield node
+    for child in (getattr(node, "children", None) or {}).values():
+        yield from _walk(child, kind)
+
+
+@pytest.mark.parametrize(("component", "event"), EVENTS)
+def test_forged_component_events_never_raise(component: str, event: str) -> None:
+    """Any value a modified client sends for an event is refused without error."""
+
+    @settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+        database=None,
+    )
+    @given(payloads)
+    def check(value: Any) -> None:
+        at = _app()
+        send_event(at, component, event, value)
+        assert not at.exception, (value, at.exception)
+        assert not _links_and_images(at)
+
+    check()
+
+
+def test_forged_drawings_are_refused_with_a_message() -> None:
+    """A forged drawing (not a PNG data URL) is refused as a picture, no error."""
+
+    @settings(max_examples=15, deadline=None, database=None)
+    @given(payloads)
+    def check(value: Any) -> None:
+        at = _app()
+        at.session_state[K.TOOLS_TAB] = "Encode your digit"
+        at.run()
+        send_event(at, "vaeapp.draw_canvas", "drawing", value)
+        assert not at.exception
+        assert not _links_and_images(at)
+        assert any("Picture refused" in e.value for e in at.error)
+
+    check()
+
+
+@settings(max_examples=30, deadline=None, database=None)
+@given(st.lists(st.sampled_from(HOSTILE_TEXT) | st.text(max_size=20)).map(",".join))
+def test_a_crafted_url_shows_plain_text_only(text: str) -> None:
+    """``?z=`` with Markdown, HTML or huge numbers starts the page without error,
+    and its message renders no link or image."""
+    at = new_app()
+    at.query_params["z"] = text
+    at.run()
+    assert not at.exception
+    assert not _links_and_images(at)
+    assert len(at.session_state[K.Z]) == 2
