@@ -359,7 +359,8 @@ def _read_latents(
         )
     if mean.dtype.kind != "f" or log_var.dtype.kind != "f":
         raise ModelFolderError(f"{path.name} mean and log_var must be floats")
-    mean, log_var = mean.astype(np.float32), log_var.astype(np.float32)
+    with np.errstate(over="ignore"):  # beyond float32 becomes inf: refused below
+        mean, log_var = mean.astype(np.float32), log_var.astype(np.float32)
     if not (np.isfinite(mean).all() and np.isfinite(log_var).all()):
         raise ModelFolderError(f"{path.name} holds NaN or infinite values")
     if np.abs(mean).max() > MEAN_LIMIT or np.abs(log_var).max() > LOG_VAR_LIMIT:
