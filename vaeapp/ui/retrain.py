@@ -30,7 +30,7 @@ from vaeapp.config import (
     parse_widths,
     settings,
 )
-from vaeapp.data import availability, env_var
+from vaeapp.data import TITLES, availability, env_var
 from vaeapp.progress import CANCELLED, DONE, FAILED, read_progress
 from vaeapp.text import plain
 from vaeapp.ui import state
@@ -74,36 +74,45 @@ def _no_data_note() -> None:
         "can turn it on by setting one of these environment variables to a copy "
         "of the data and restarting the app:"
     )
-    st.code("\n".join(env_var(name) for name in DATASETS), language=None)
+    names = "\n".join(env_var(name) for name in DATASETS)
+    st.code(names, language=None, wrap_lines=True)
 
 
-def _is_radio(spec: Setting) -> bool:
-    """Two choices: radio buttons across the form (not in a narrow column)."""
-    return 0 < len(spec.choices) <= 2
+def _choice_name(value: str) -> str:
+    """How a choice is shown: a data set by its title, others as they are."""
+    return TITLES.get(value, value)
 
 
-def _field(where: Any, field: Any, spec: Setting) -> Any:
-    """One form widget for a config field (in column ``where`` unless a radio);
-    returns its value as the field's type."""
+def _field(field: Any, spec: Setting) -> Any:
+    """One form widget for a config field, the sidebar's full width (in two
+    columns drop-downs and long labels were cut off); returns its value as
+    the field's type."""
     label = spec.label or spec.name.capitalize()
     default = form_default(field, spec)
     if spec.choices:
         index = spec.choices.index(default)
-        if _is_radio(spec):
+        if len(spec.choices) <= 2:
             return st.radio(
-                label, spec.choices, index=index, horizontal=True, help=spec.help
+                label,
+                spec.choices,
+                index=index,
+                horizontal=True,
+                help=spec.help,
+                format_func=_choice_name,
             )
-        return where.selectbox(label, spec.choices, index=index, help=spec.help)
+        return st.selectbox(
+            label, spec.choices, index=index, help=spec.help, format_func=_choice_name
+        )
     if isinstance(default, tuple):
         text = ",".join(str(v) for v in default)
-        return where.text_input(label, text, help=f"{spec.help}; e.g. 256 or 512,256")
+        return st.text_input(label, text, help=f"{spec.help}; e.g. 256 or 512,256")
     number = int if isinstance(default, int) else float
     options: dict[str, Any] = {"help": spec.help}
     if spec.step is not None:
         options["step"] = number(spec.step)
     if number is float:
         options["format"] = "%g"
-    return where.number_input(
+    return st.number_input(
         label, number(spec.low), number(spec.high), number(default), **options
     )
 
@@ -116,14 +125,10 @@ def retrain_form(data_ready: bool) -> Choice | None:
     """
     chosen: dict[type, dict[str, Any]] = {TrainConfig: {}, ModelConfig: {}}
     with st.form("retrain"):
-        columns = st.columns(2)
-        shown = 0
         for cls, values in chosen.items():
             for field, spec in settings(cls):
-                if not spec.form:
-                    continue
-                values[field.name] = _field(columns[shown % 2], field, spec)
-                shown += not _is_radio(spec)
+                if spec.form:
+                    values[field.name] = _field(field, spec)
         submitted = st.form_submit_button(
             "Retrain", type="primary", disabled=not data_ready
         )
