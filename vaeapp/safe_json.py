@@ -19,6 +19,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from vaeapp.text import cut
+
 MAX_DEPTH = 16  # our documents nest 3 deep (metrics -> history -> row)
 MAX_INT_DIGITS = 30
 
@@ -28,9 +30,8 @@ class JSONRefused(ValueError):
 
 
 def one_line(text: Any, limit: int = 300) -> str:
-    """``text`` on one line with single spaces, cut to ``limit`` characters."""
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 3] + "..."
+    """``text`` on one line of visible characters, cut to ``limit``."""
+    return cut(text, limit)
 
 
 def _refuse_constant(name: str) -> Any:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import signal
 import sys
@@ -21,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vaeapp import publishing, training
+from vaeapp import publishing, safe_json, training
 from vaeapp.config import (
     PRESET_NAMES,
     ModelConfig,
@@ -171,13 +170,11 @@ def read_config(path: Path) -> tuple[ModelConfig, TrainConfig]:
     """The configs of a ``config.json`` document (see ``store.config_document``);
     raises ValueError saying what is wrong with it."""
     try:
-        if Path(path).stat().st_size > MAX_JSON_BYTES:
-            raise ValueError(f"--config {path} is larger than {MAX_JSON_BYTES} bytes")
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        document = safe_json.read(Path(path), MAX_JSON_BYTES)
     except OSError as error:
         raise ValueError(f"cannot read --config {path}: {error.strerror}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"--config {path} is not valid JSON: {error}") from None
+    except safe_json.JSONRefused as error:
+        raise ValueError(f"--config {error}") from None
     if not isinstance(document, dict):
         raise ValueError(f"--config {path} must hold a JSON object")
     if document.get("format_version") != FORMAT_VERSION:

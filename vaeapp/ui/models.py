@@ -6,6 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from vaeapp.disk import mark_used
 from vaeapp.store import (
     CONFIG_FILE,
     PRETRAINED_DIR,
@@ -68,7 +69,10 @@ def active_model() -> LoadedModel | None:
     chosen = state.active_model_path()
     if chosen:
         try:
-            return load_cached(Path(chosen))
+            model = load_cached(Path(chosen))
+            # Shown to a live session: never removed to make room on disk.
+            mark_used(model.record.path)
+            return model
         except ModelFolderError as error:
             state.say(f"Model {Path(chosen).name} is unusable: {error}")
             state.set_active_model(None)
