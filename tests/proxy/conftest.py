@@ -1,0 +1,83 @@
+"""Fixtures for the proxy tests: nginx and two app replicas sharing one models folder.
+
+``deploy/replicas.py`` starts two ``streamlit run app.py`` on free localhost
+ports with the same ``VAEAPP_HOME`` (in pytest's temporary folder) and a tiny
+synthetic MNIST for retraining, then Debian's nginx with a copy of
+``deploy/nginx.conf`` naming them, run in the foreground in a temporary prefix.
+Everything is started once for the module and stopped at its end. Without
+nginx (``apt-get install nginx``) the tests skip; the browser tests also need
+Debian's Chromium and the ``playwright`` package, as in ``tests/browser``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from proxy_helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Proxied,
+    browser_missing_reason,
+    nginx_missing_reason,
+)
+
+from deploy import replicas
+from vaeapp import devserver
+
+
+@pytest.fixture(scope="module")
+def tiny_mnist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic MNIST-layout .npz (300 training, 100 test images)."""
+    rng = np.random.default_rng(0)
+    path = tmp_path_factory.mktemp("data") / "tiny.npz"
+    np.savez(
+        path,
+        x_train=rng.integers(0, 256, (300, 28, 28), dtype=np.uint8),
+        y_train=rng.integers(0, 10, 300).astype(np.uint8),
+        x_test=rng.integers(0, 256, (100, 28, 28), dtype=np.uint8),
+        y_test=rng.integers(0, 10, 100).astype(np.uint8),
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def proxied(
+    tmp_path_factory: pytest.TempPathFactory, tiny_mnist: Path
+) -> Iterator[Proxied]:
+    """nginx in front of two replicas sharing one VAEAPP_HOME."""
+    reason = nginx_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    folder = tmp_path_factory.mktemp("replicas")
+    home = folder / "models"
+    env = {
+        "VAEAPP_HOME": str(home),
+        "VAEAPP_MNIST_DATA": str(tiny_mnist),
+    }
+    try:
+        with replicas.running(2, log_dir=folder / "logs", env=env) as cluster:
+            yield Proxied(cluster, home, folder / "logs")
+    except devserver.ServerError as error:
+        pytest.fail(str(error))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright."""
+    reason = browser_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
