@@ -1,7 +1,7 @@
 """Load test: concurrent real browser sessions on one server while one retrains.
 
     python bench/load_test.py --data ../shared/data/mnist.npz [--sessions 10]
-        [--seconds 60]
+        [--seconds 60] [--replicas 2] [--proxy]
 
 Starts ``streamlit run app.py`` on a free port (models written to a temporary
 ``VAEAPP_HOME``), opens N Playwright pages in Debian's Chromium that move the
@@ -9,18 +9,29 @@ pointer over the pad, press slider keys and click the map for the given time,
 while the first session starts a retrain from the sidebar. Prints failed
 sessions, exceptions in the server log, non-finite decodes, slider-to-digit
 latency (median, p95) and the server's memory growth. Not part of the tests.
+
+With ``--replicas N`` (N > 1) or ``--proxy``, N replicas sharing one
+``VAEAPP_HOME`` run behind nginx (``deploy/replicas.py``, ``deploy/nginx.conf``)
+and the browsers go through it; the figures are then given per replica too.
+Either way it also prints the servers' CPU time per server-side action (slider
+change or map click), the websocket bytes the browsers received (and, through
+nginx, the compressed bytes on the wire) and which replica each session got.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
+import re
 import statistics
 import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from deploy import replicas  # noqa: E402
 from vaeapp import devserver  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -52,6 +64,10 @@ class Session:
     live_decodes: int = 0
     nonfinite: int = 0
     errors: list[str] = field(default_factory=list)
+    clicks: int = 0  # map clicks (a server rerun each, like a slider change)
+    ws_received: int = 0  # websocket payload bytes the browser received
+    ws_sent: int = 0
+    upstream: str = ""  # the replica nginx sent the page from (X-Upstream)
 
 
 def rss_kb(pid: int) -> int:
@@ -65,12 +81,86 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) ``pid`` has used itself, children not
+    included (0 if unreadable): a training run the server started is not counted."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (nginx's workers)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+@dataclass
+class Served:
+    """What the browsers talk to: one server, or replicas behind nginx."""
+
+    url: str
+    servers: list[devserver.Server]
+    nginx: replicas.Proxy | None = None
+
+    def proxy_pids(self) -> list[int]:
+        if self.nginx is None:
+            return []
+        return [self.nginx.process.pid, *children(self.nginx.process.pid)]
+
+
+@contextmanager
+def serve(count: int, proxy: bool, folder: Path, env: dict) -> Iterator[Served]:
+    """``streamlit run app.py`` alone, or ``count`` replicas behind nginx."""
+    if count == 1 and not proxy:
+        log = folder / "server.log"
+        with devserver.running("app.py", log_path=log, env=env) as server:
+            yield Served(f"{server.url}/", [server])
+        return
+    if replicas.nginx_binary() is None:
+        raise SystemExit("error: nginx not found (apt-get install nginx)")
+    with replicas.running(count, log_dir=folder, env=env) as cluster:
+        yield Served(f"{cluster.url}/", list(cluster.servers), cluster.proxy)
+
+
+def wire_bytes(access_log: Path) -> int:
+    """Bytes nginx sent to browsers on closed websockets (compressed frames)."""
+    try:
+        text = access_log.read_text(errors="replace")
+    except OSError:
+        return 0
+    found = re.findall(r'"GET /_stcore/stream[^"]*" 101 (\d+)', text)
+    return sum(int(n) for n in found)
+
+
+def watch_websockets(page, session: Session) -> None:
+    """Count the payload bytes of every websocket frame the page gets or sends."""
+
+    def on_socket(socket) -> None:
+        def received(payload) -> None:
+            session.ws_received += len(payload)
+
+        def sent(payload) -> None:
+            session.ws_sent += len(payload)
+
+        socket.on("framereceived", received)
+        socket.on("framesent", sent)
+
+    page.on("websocket", on_socket)
+
+
 async def start_retrain(page) -> None:
     """Open the sidebar's Retrain expander, set a short run on 10,000 images
     and submit the form."""
     sidebar = page.locator('[data-testid="stSidebar"]')
     await sidebar.locator('[data-testid="stExpander"] summary').click()
-    epochs = sidebar.get_by_label("Epochs")
+    # exact role: get_by_label("Epochs") also finds the field's help button.
+    epochs = sidebar.get_by_role("spinbutton", name="Epochs", exact=True)
     await epochs.fill("3")
     form = sidebar.locator('[data-testid="stForm"]')
     await form.get_by_role("button", name="Retrain").click()
@@ -124,8 +214,11 @@ async def run_session(
 ) -> None:
     page = await browser.new_page(viewport={"width": 1400, "height": 1000})
     page.on("pageerror", lambda error: session.errors.append(f"page error: {error}"))
+    watch_websockets(page, session)
     try:
-        await page.goto(url, timeout=60000)
+        response = await page.goto(url, timeout=60000)
+        if response is not None:
+            session.upstream = response.headers.get("x-upstream", "")
         await page.wait_for_selector(".vae-map .nsewdrag", timeout=60000)
         await page.wait_for_selector(DIGIT, timeout=60000)
         if retrain:
@@ -143,6 +236,7 @@ async def run_session(
                     box["x"] + box["width"] * random.uniform(0.1, 0.9),
                     box["y"] + box["height"] * random.uniform(0.1, 0.9),
                 )
+                session.clicks += 1
                 await page.wait_for_timeout(200)
             session.actions += 1
         explorer = page.locator(".vae-explorer")
@@ -172,33 +266,92 @@ async def drive(url: str, sessions: int, seconds: float) -> list[Session]:
     return results
 
 
+def report_capacity(
+    results: list[Session],
+    served: Served,
+    cpus: list[float],
+    rss_starts: list[int],
+    rss_ends: list[int],
+    seconds: float,
+) -> None:
+    """Per replica: sessions, CPU per server-side action, memory per session;
+    and the websocket bytes the browsers received."""
+    actions = sum(len(s.latencies_ms) + s.clicks for s in results)
+    where = [s.upstream for s in results]
+    print(
+        f"server-side actions: {actions} ({sum(len(s.latencies_ms) for s in results)}"
+        f" slider changes, {sum(s.clicks for s in results)} map clicks); server "
+        f"CPU {sum(cpus):.1f} s = {1000 * sum(cpus) / max(actions, 1):.0f} ms per "
+        "action (all server CPU, page loads and the retrain's polling included)"
+    )
+    for k, server in enumerate(served.servers):
+        name = server.url.removeprefix("http://")
+        count = where.count(name) if served.nginx else len(results)
+        grown = (rss_ends[k] - rss_starts[k]) / 1024
+        print(
+            f"  replica {k} ({name}): {count} sessions, CPU {cpus[k]:.1f} s, "
+            f"memory {rss_starts[k] / 1024:.0f} -> {rss_ends[k] / 1024:.0f} MB "
+            f"({grown / max(count, 1):+.1f} MB per session)"
+        )
+    received = sum(s.ws_received for s in results)
+    minutes = len(results) * seconds / 60
+    print(
+        f"websocket payload received by the browsers: {received / 1e6:.1f} MB "
+        f"({received / 1e3 / max(minutes, 1e-9):.0f} kB per session-minute, "
+        f"{received / 1e3 / max(actions, 1):.1f} kB per server-side action; page "
+        f"loads included), sent {sum(s.ws_sent for s in results) / 1e3:.0f} kB"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="MNIST .npz for the retrain")
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="app replicas sharing one VAEAPP_HOME; above 1, behind nginx",
+    )
+    parser.add_argument(
+        "--proxy", action="store_true", help="go through nginx even with 1 replica"
+    )
     args = parser.parse_args(argv)
+    if args.replicas < 1:
+        parser.error("--replicas must be at least 1")
     if not Path(CHROMIUM).exists():
         print(
             f"error: {CHROMIUM} not found (apt-get install chromium)", file=sys.stderr
         )
         return 1
     with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "server.log"
         env = {
             "VAEAPP_HOME": str(Path(tmp) / "models"),
             "VAEAPP_MNIST_DATA": str(Path(args.data).resolve()),
         }
-        with devserver.running("app.py", log_path=log, env=env) as server:
-            url = f"{server.url}/"
+        with serve(args.replicas, args.proxy, Path(tmp), env) as served:
+            url = served.url
             urllib.request.urlopen(url, timeout=30).read()
-            rss_start = rss_kb(server.process.pid)
+            pids = [server.process.pid for server in served.servers]
+            rss_starts = [rss_kb(pid) for pid in pids]
+            cpu_starts = [cpu_s(pid) for pid in pids]
+            proxy_cpu = -sum(cpu_s(pid) for pid in served.proxy_pids())
             started = time.monotonic()
             results = asyncio.run(drive(url, args.sessions, args.seconds))
             elapsed = time.monotonic() - started
-            rss_end = rss_kb(server.process.pid)
-        text = log.read_text(errors="replace")
+            rss_ends = [rss_kb(pid) for pid in pids]
+            cpus = [cpu_s(pid) - c for pid, c in zip(pids, cpu_starts, strict=True)]
+            proxy_cpu += sum(cpu_s(pid) for pid in served.proxy_pids())
+            proxy_rss = sum(rss_kb(pid) for pid in served.proxy_pids())
+            # nginx logs a websocket when it closes: the pages are closed now.
+            time.sleep(0.5)
+            wire = wire_bytes(served.nginx.access_log) if served.nginx else 0
+        text = "".join(
+            server.log_path.read_text(errors="replace") for server in served.servers
+        )
         trained = [p.name for p in (Path(tmp) / "models").glob("mnist-*")]
+    rss_start, rss_end = sum(rss_starts), sum(rss_ends)
     latencies = sorted(ms for s in results for ms in s.latencies_ms)
     failed = [s for s in results if s.errors]
     print(f"sessions: {len(results)}, each {args.seconds:.0f} s (wall {elapsed:.0f} s)")
@@ -224,6 +377,12 @@ def main(argv: list[str] | None = None) -> int:
         f"({(rss_end - rss_start) / 1024:+.0f} MB)"
     )
     print(f"retrained models published: {trained}")
+    report_capacity(results, served, cpus, rss_starts, rss_ends, args.seconds)
+    if served.nginx is not None:
+        print(
+            f"nginx: CPU {proxy_cpu:.1f} s, memory {proxy_rss / 1024:.0f} MB, "
+            f"websocket bytes on the wire (compressed) {wire / 1e6:.1f} MB"
+        )
     return 0 if not failed and "Traceback" not in text else 1
 
 
