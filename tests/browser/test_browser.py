@@ -402,3 +402,113 @@ def test_map_redraws_at_its_box_width_when_its_column_changes(page: Any) -> None
     after = _plot_area(page)
     assert after["y"] == pytest.approx([-4.5, 4.5], abs=1e-6)
     assert after["x"] == pytest.approx(ranges["x"], abs=1e-6)
+
+
+_JS_MAP_GEOMETRY = """() => {
+  const map = document.querySelector('.vae-map');
+  const f = map._fullLayout;
+  const area = map.querySelector('.nsewdrag').getBoundingClientRect();
+  const rows = new Set([...map.querySelectorAll('.legend .traces')]
+    .map((t) => Math.round(t.getBoundingClientRect().top)));
+  const perRow = [...rows].map((top) => [...map.querySelectorAll('.legend .traces')]
+    .filter((t) => Math.round(t.getBoundingClientRect().top) === top).length);
+  const range = document.querySelector('.vae-explorer').__state.range;
+  return { x: f.xaxis.range, y: f.yaxis.range, range, w: area.width, h: area.height,
+           perRow };
+}"""
+
+
+def _check_map_geometry(page: Any) -> dict[str, Any]:
+    geometry = page.evaluate(_JS_MAP_GEOMETRY)
+    assert geometry["x"] == pytest.approx(geometry["range"], abs=1e-9)
+    assert geometry["y"] == pytest.approx(geometry["range"], abs=1e-9)
+    assert geometry["w"] == pytest.approx(geometry["h"], abs=1.5)
+    assert max(geometry["perRow"]) - min(geometry["perRow"]) <= 1
+    return geometry
+
+
+def test_map_shows_exactly_the_range_z_may_take_in_a_square(page: Any) -> None:
+    """Both axes show exactly the range z may take, in a square plot area, with
+    the legend in one row or rows of equal length."""
+    from vaeapp.latent import Z_LIMIT
+
+    geometry = _check_map_geometry(page)
+    assert geometry["range"] == pytest.approx([-Z_LIMIT, Z_LIMIT])
+    assert geometry["w"] >= 300
+
+
+def test_narrow_page_keeps_the_square_map_and_puts_the_preview_under_it(
+    browser: Any, server_url: str
+) -> None:
+    """At 420 px wide the map is still a square of the z range, the preview below."""
+    context = browser.new_context(viewport={"width": 420, "height": 900})
+    try:
+        narrow = context.new_page()
+        narrow.goto(server_url)
+        ready = ('.vae-explorer[data-decoder="ready"]', ".vae-map .main-svg", DIGIT_IMG)
+        for selector in ready:
+            narrow.wait_for_selector(selector, state="attached", timeout=120_000)
+        geometry = _check_map_geometry(narrow)
+        assert geometry["w"] >= 250
+        map_box = narrow.locator(".vae-map").bounding_box()
+        side_box = narrow.locator(".vae-side").bounding_box()
+        assert map_box["x"] + map_box["width"] <= 420
+        assert side_box["y"] >= map_box["y"] + map_box["height"] - 1
+    finally:
+        context.close()
+
+
+def test_click_at_the_edge_of_the_map_is_a_valid_z(page: Any) -> None:
+    """A click one pixel inside the plot area's corner selects z with no warning."""
+    box = page.locator(".vae-map .nsewdrag").bounding_box()
+    before = _state(page)["z"]
+    alerts = page.locator('[data-testid="stAlert"]').count()
+    page.mouse.click(box["x"] + box["width"] - 1, box["y"] + 1)
+    page.wait_for_function(
+        "(old) => document.querySelector('.vae-explorer').dataset.z !== old",
+        arg=before,
+        timeout=SETTLE_MS,
+    )
+    page.wait_for_timeout(300)
+    assert page.locator('[data-testid="stAlert"]').count() == alerts
+    z1, z2 = _z_from_data(_state(page)["z"])
+    assert 3.9 <= z1 <= 4.0 and 3.9 <= z2 <= 4.0
+
+
+def test_decode_rate_text_goes_when_the_pointer_leaves_the_map(page: Any) -> None:
+    """The live decode rate under the preview is cleared once the pointer leaves."""
+    a = _latent_to_page(page, -2.0, 1.0)
+    page.mouse.move(*a)
+    for step in range(30):
+        page.mouse.move(a[0] + 4 * step, a[1] + 2 * step)
+        page.wait_for_timeout(15)
+    rate = page.locator('[data-testid="vae-rate"]')
+    expect(rate).to_contain_text("decodes/s", timeout=5_000)
+    page.mouse.move(5, 5)
+    expect(rate).to_have_text("", timeout=2_000)
+    assert page.locator('[data-testid="vae-live-z"]').inner_text() == "selected z"
+
+
+def test_inspected_ellipse_is_drawn_over_the_marker_and_never_tiny(page: Any) -> None:
+    """Posterior ellipses are the shapes after the z marker and at least 0.3 wide."""
+    page.evaluate(
+        """() => {
+          const map = document.querySelector('.vae-map');
+          window.__shapesBefore = map.layout.shapes;
+          const a = (k) => k * Math.PI / 12;
+          const tiny = [...Array(24).keys()].map((k) => [
+            0.5 + 0.01 * Math.cos(a(k)), -0.25 + 0.01 * Math.sin(a(k))]);
+          Plotly.relayout(map, { shapes: window.__vaeapp.shapes({
+            grid_rect: null, path: [], samples: [], marker: [0.5, -0.25],
+            ellipses: [{ points: tiny, color: '#1971c2' }] }) });
+        }"""
+    )
+    shapes = page.evaluate("() => document.querySelector('.vae-map').layout.shapes")
+    kinds = [s["type"] for s in shapes]
+    assert kinds[-4:] == ["line", "line", "path", "path"]
+    xs = [float(v) for v in re.findall(r"[ML](-?[\d.]+),", shapes[-1]["path"])]
+    assert max(xs) - min(xs) >= 0.3 - 1e-6
+    page.evaluate(
+        "() => Plotly.relayout(document.querySelector('.vae-map'),"
+        " { shapes: window.__shapesBefore })"
+    )

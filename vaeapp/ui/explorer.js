@@ -13,6 +13,15 @@
 const G = (window.__vaeapp = window.__vaeapp || { models: {} });
 const POINT_PICK_PX = 6; // how near a data point a release must be to pick it
 const RATE_IDLE_MS = 600; // the decode rate text goes once decoding stops this long
+// The plot area is a square showing exactly data.range on both axes, so a
+// click anywhere in it is a valid z. Its side follows the room there is: the
+// height asked for, or the width of a narrow column (the live preview then
+// wraps under the map; .vae-narrow in explorer.py's CSS).
+const MARGIN = { l: 44, r: 12, t: 8, b: 40 };
+const SIDE_PX = 168 + 12; // the live preview's column and the gap before it
+const NARROW_PX = 520; // below this root width the preview goes under the map
+const LEGEND_ROW_PX = 22;
+const MIN_ELLIPSE = 0.3; // latent units: smaller outlines are drawn this big, dotted
 const PALETTE = [
   "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
   "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
@@ -139,6 +148,18 @@ function svgPath(points, close) {
   return close ? `${d} Z` : d;
 }
 
+// An outline scaled about its centre so that its larger side is at least
+// MIN_ELLIPSE: a 2-sigma ellipse of a confident encoding would otherwise hide
+// under the z marker. Returns [points, enlarged].
+function visibleOutline(points) {
+  const xs = points.map((p) => p[0]), ys = points.map((p) => p[1]);
+  const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys);
+  const size = Math.max(x1 - x0, y1 - y0);
+  if (size >= MIN_ELLIPSE) return [points, false];
+  const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2, k = MIN_ELLIPSE / Math.max(size, 1e-9);
+  return [points.map(([x, y]) => [cx + (x - cx) * k, cy + (y - cy) * k]), true];
+}
+
 function shapes(data) {
   const out = [];
   if (data.grid_rect) {
@@ -148,10 +169,6 @@ function shapes(data) {
   }
   const path = svgPath(data.path, false);
   if (path) out.push({ type: "path", path, line: { color: "#111", width: 2, dash: "dot" } });
-  for (const e of data.ellipses || []) {
-    const outline = svgPath(e.points, true);
-    if (outline) out.push({ type: "path", path: outline, line: { color: e.color, width: 2 } });
-  }
   const r = 0.07;
   for (const [x, y] of data.samples || []) {
     out.push({ type: "circle", x0: x - r, x1: x + r, y0: y - r, y1: y + r,
@@ -161,21 +178,71 @@ function shapes(data) {
   const cross = { color: "#111", width: 3 };
   out.push({ type: "line", x0: x - m, x1: x + m, y0: y - m, y1: y + m, line: cross });
   out.push({ type: "line", x0: x - m, x1: x + m, y0: y + m, y1: y - m, line: cross });
+  // Posterior ellipses last, over the z marker (an inspected digit's ellipse is
+  // centred on it), with a white halo so they stand out on the cross.
+  for (const e of data.ellipses || []) {
+    if (!e.points || e.points.length < 2) continue;
+    const [points, enlarged] = visibleOutline(e.points);
+    const outline = svgPath(points, true);
+    out.push({ type: "path", path: outline, line: { color: "#fff", width: 5 } });
+    out.push({ type: "path", path: outline,
+               line: { color: e.color, width: 2.5, dash: enlarged ? "dot" : "solid" } });
+  }
   return out;
 }
 
-function layout(data) {
+// Legend rows and entry width so that the entries fill whole rows evenly
+// (one row when they fit): n entries over `width` px. Plotly's entrywidth is
+// the text's part; the symbol and gaps take LEGEND_ITEM_PX more.
+const LEGEND_ITEM_PX = 52;
+function legendRows(names, width) {
+  const longest = Math.max(...names.map((n) => String(n).length));
+  const natural = LEGEND_ITEM_PX + 7 * longest; // px of one entry, text included
+  const rows = Math.max(1, Math.ceil((names.length * natural) / Math.max(width, 1)));
+  const perRow = Math.ceil(names.length / rows);
+  return {
+    rows: Math.ceil(names.length / perRow),
+    entry: Math.max(7 * longest, Math.floor(width / perRow) - LEGEND_ITEM_PX),
+  };
+}
+
+// The map box's size: a square plot area of side min(room across, room down).
+function mapSize(root, data, names) {
+  const total = root.clientWidth || 800;
+  const narrow = total < NARROW_PX;
+  root.classList.toggle("vae-narrow", narrow);
+  const across = (narrow ? total : total - SIDE_PX) - MARGIN.l - MARGIN.r;
+  let legend = legendRows(names, across + MARGIN.r);
+  let side = Math.min(across, data.height - MARGIN.t - MARGIN.b - legend.rows * LEGEND_ROW_PX);
+  side = Math.max(120, Math.floor(side));
+  legend = legendRows(names, side + MARGIN.r); // the legend may use the right margin
+  return {
+    width: side + MARGIN.l + MARGIN.r,
+    height: side + MARGIN.t + MARGIN.b + legend.rows * LEGEND_ROW_PX,
+    legend,
+  };
+}
+
+G.shapes = shapes; // what a render draws over the points, for the tests
+
+function layout(data, size) {
   const r = data.range;
   return {
-    margin: { l: 44, r: 8, t: 8, b: 40 },
-    height: data.height,
+    margin: { ...MARGIN, t: MARGIN.t + size.legend.rows * LEGEND_ROW_PX },
+    width: size.width,
+    height: size.height,
     dragmode: false,
     hovermode: "closest",
     hoverdistance: POINT_PICK_PX,
-    xaxis: { range: r, title: { text: data.axis_titles[0] }, zeroline: false, fixedrange: true },
-    yaxis: { range: r, title: { text: data.axis_titles[1] }, zeroline: false, fixedrange: true,
-             scaleanchor: "x" },
-    legend: { orientation: "h", y: 1.0, yanchor: "bottom", x: 0, itemsizing: "constant" },
+    // Both ranges are exactly data.range: equal scaling may only shrink the
+    // plot area (constrain: "domain"), never widen a range past what z may take.
+    xaxis: { range: r.slice(), title: { text: data.axis_titles[0] }, zeroline: false,
+             fixedrange: true, constrain: "domain" },
+    yaxis: { range: r.slice(), title: { text: data.axis_titles[1] }, zeroline: false,
+             fixedrange: true, scaleanchor: "x", scaleratio: 1, constrain: "domain" },
+    legend: { orientation: "h", y: 1.0, yanchor: "bottom", x: 0, xanchor: "left",
+              itemsizing: "constant", entrywidth: size.legend.entry,
+              entrywidthmode: "pixels" },
     shapes: shapes(data),
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "#fafafa",
@@ -212,7 +279,8 @@ function attachPointer(root) {
     const px = event.clientX - box.left - xa._offset;
     const py = event.clientY - box.top - ya._offset;
     if (px < 0 || py < 0 || px > xa._length || py > ya._length) return null;
-    return [xa.p2l(px), ya.p2l(py)];
+    const [lo, hi] = root.__state.range; // the edge pixel may round past it
+    return [xa.p2l(px), ya.p2l(py)].map((v) => Math.min(hi, Math.max(lo, v)));
   }
 
   // The visible test point within POINT_PICK_PX of the pointer, nearest
@@ -297,7 +365,7 @@ function attachPointer(root) {
     dragging = false;
   });
   mapDiv.addEventListener("pointerleave", () => {
-    if (dragging) return;
+    if (dragging || !root.__state) return;
     pending = null; // a frame already requested draws nothing
     clearTimeout(idle);
     clearRate();
@@ -305,45 +373,61 @@ function attachPointer(root) {
   });
 }
 
-// Plotly's `responsive` follows the window only, but the map's box also
-// changes when the sidebar opens or closes, or when the component's stylesheet
-// arrives after the first draw: redraw at the box's width whenever they differ,
-// with both axes back at the set range (equal scaling would otherwise keep the
-// range it widened for the old shape).
+// The map's box follows the explorer's width (the window, the sidebar opening
+// or closing, the component's stylesheet arriving after the first draw): a new
+// square size, with both axes back at the set range.
 function followWidth(root) {
   const mapDiv = root.querySelector(".vae-map");
-  new ResizeObserver(([entry]) => {
-    const drawn = mapDiv._fullLayout && mapDiv._fullLayout.width;
-    if (drawn && Math.abs(entry.contentRect.width - drawn) > 1) {
-      const r = root.__state.range;
-      Plotly.relayout(mapDiv, {
-        autosize: true, "xaxis.range": r.slice(), "yaxis.range": r.slice(),
-      });
-    }
-  }).observe(mapDiv);
+  let seen = root.clientWidth;
+  new ResizeObserver(() => {
+    const st = root.__state;
+    if (!st || !mapDiv._fullLayout || Math.abs(root.clientWidth - seen) <= 1) return;
+    seen = root.clientWidth;
+    const size = mapSize(root, st.layoutData, st.model.names);
+    mapDiv.style.width = `${size.width}px`;
+    const r = st.range;
+    Plotly.relayout(mapDiv, {
+      width: size.width, height: size.height,
+      "margin.t": MARGIN.t + size.legend.rows * LEGEND_ROW_PX,
+      "legend.entrywidth": size.legend.entry,
+      "xaxis.range": r.slice(), "yaxis.range": r.slice(),
+    });
+  }).observe(root);
+}
+
+// The explorer's elements, built on its first render; until the map is drawn
+// its box holds the room the map will take, so the page below does not jump.
+function ensureRoot(parentElement, data) {
+  let root = parentElement.querySelector(".vae-explorer");
+  if (!root) {
+    root = buildDom(parentElement);
+    root.querySelector(".vae-map").style.minHeight = `${data.height}px`;
+    attachPointer(root);
+    followWidth(root);
+  }
+  return root;
 }
 
 function render(component, data) {
   const { parentElement, setTriggerValue } = component;
   const model = G.models[data.token];
-  let root = parentElement.querySelector(".vae-explorer");
-  if (!root) {
-    root = buildDom(parentElement);
-    attachPointer(root);
-    followWidth(root);
-  }
+  const root = ensureRoot(parentElement, data);
   root.__state = {
     model, z: data.z, u: data.u, v: data.v, marker: data.marker, range: data.range,
     titles: data.axis_titles.map((t) => t.split(" ")[0]),
     commit: (xy) => setTriggerValue("commit", xy),
+    layoutData: data,
   };
   const mapDiv = root.querySelector(".vae-map");
-  const key = `${data.token}|${data.height}`;
+  const key = `${data.token}|${data.height}|${data.range}`;
   if (root.dataset.key !== key) {
     const kind = webglAvailable() ? "scattergl" : "scatter";
     const index = [];
-    Plotly.react(mapDiv, traces(model, kind, index), layout(data), {
-      displayModeBar: false, responsive: true,
+    const size = mapSize(root, data, model.names);
+    mapDiv.style.width = `${size.width}px`;
+    mapDiv.style.minHeight = "";
+    Plotly.react(mapDiv, traces(model, kind, index), layout(data, size), {
+      displayModeBar: false,
     });
     root.__traceIndex = index;
     root.dataset.key = key;
@@ -378,6 +462,7 @@ export default function (component) {
     return;
   }
   G.latest = data;
+  ensureRoot(component.parentElement, data);
   if (window.Plotly && model.points) {
     render(component, data);
     return;

@@ -24,13 +24,17 @@ from vaeapp.projection import Plane
 from vaeapp.store import LoadedModel
 from vaeapp.ui import explorer_script, keys, static_files
 
-MAP_HEIGHT = 480
+MAP_HEIGHT = 520  # px: the map's square plot area with its axes and legend
 # The module's JavaScript (decoder.js and explorer.js), for the tests.
 _JS = explorer_script.MODULE_JS
+# explorer.js sizes the map's box (a square plot area) and adds .vae-narrow to
+# the root when the live preview must go under the map.
 _CSS = """
 .vae-explorer { display: flex; gap: 12px; align-items: flex-start; }
-.vae-map { flex: 1 1 auto; min-width: 0; cursor: crosshair; touch-action: none; }
+.vae-explorer.vae-narrow { flex-wrap: wrap; }
+.vae-map { flex: 0 0 auto; min-width: 0; cursor: crosshair; touch-action: none; }
 .vae-side { flex: 0 0 168px; text-align: center; font-size: 0.85rem; }
+.vae-narrow .vae-side { flex-basis: 100%; }
 .vae-live { width: 168px; height: 168px; image-rendering: pixelated;
   border-radius: 6px; background: #000; }
 .vae-caption { font-weight: 600; margin-bottom: 4px; }
@@ -123,5 +127,7 @@ def latent_explorer(
         key=key,
         on_commit_change=on_commit,
         on_missing_change=_on_missing,
-        height=MAP_HEIGHT + 8,
+        # The content's height: the map's box is square, so on a narrow page it
+        # is less tall than MAP_HEIGHT, with the live preview under it.
+        height="content",
     )
