@@ -37,10 +37,13 @@ from vaeapp.ui import state
 from vaeapp.ui.models import switch_to
 from vaeapp.ui.state import K
 
-POLL_SECONDS = 1.0
+POLL_SECONDS = 1.0  # how often a running job's progress is read
+# How often an idle page looks for a run started elsewhere (another session or
+# replica), so that its form gives way to the run's progress.
+IDLE_POLL_SECONDS = 10.0
 BUSY_NOTE = (
-    "Retrain is busy: one training run at a time per server. Its progress shows "
-    "here; the form comes back when it ends."
+    "Retrain is busy: one training run at a time on this server's models "
+    "folder. Its progress shows here; the form comes back when it ends."
 )
 
 
@@ -197,10 +200,15 @@ def _cancel(key: str) -> None:
     jobs.cancel_job(key)
 
 
-def _job_status() -> None:
-    """Progress of the running job; when it ends, the outcome and a full rerun."""
+def _job_status(was_running: bool) -> None:
+    """Progress of the running job; when one starts or ends while the page
+    shows the other state (``was_running`` at its last full run), a full
+    rerun, so that the form and the progress swap."""
     job = jobs.current_job()
     watched = state.watched_job()
+    if job is not None and not was_running:
+        state.set_watched_job(job)
+        st.rerun(scope="app")
     if job is not None:
         mine = watched is not None and watched.key != "" and watched == job
         if not mine:
@@ -256,7 +264,8 @@ def _report_outcome(job: jobs.Job) -> None:
 def retrain_section() -> None:
     """The running job's progress, or (while none runs) the Retrain expander."""
     running = jobs.current_job() is not None or state.watched_job() is not None
-    st.fragment(_job_status, run_every=POLL_SECONDS if running else None)()
+    poll = POLL_SECONDS if running else IDLE_POLL_SECONDS
+    st.fragment(_job_status, run_every=poll)(running)
     if running:
         return
     # Built only while open: a closed form's dozen widgets would otherwise be
