@@ -18,8 +18,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-IMAGE_SIDE = 28
+IMAGE_SIDE = 28  # MNIST's images: 28x28 grey
 N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
+MNIST_SHAPE = (IMAGE_SIDE, IMAGE_SIDE, 1)  # (height, width, channels)
+IMAGE_SIDE_MIN, IMAGE_SIDE_MAX = 8, 64
+CHANNELS = (1, 3)  # grey or RGB
 
 LATENT_MIN, LATENT_MAX = 2, 32
 HIDDEN_MIN, HIDDEN_MAX = 8, 4096
@@ -113,7 +116,8 @@ class Setting:
     boolean that defaults to true gets a ``--no-...`` switch). ``form`` puts the
     field in the app's Retrain form, under ``label`` (short: the sidebar is
     narrow) with ``form_default`` (None: the field's default) and ``step``.
-    ``preset`` marks fields a ``--preset`` sets.
+    ``preset`` marks fields a ``--preset`` sets. ``cli`` False keeps a field
+    off the command line (e.g. one set from the data).
     """
 
     name: str
@@ -127,6 +131,7 @@ class Setting:
     form_default: Any = None
     step: float | None = None
     preset: bool = False
+    cli: bool = True
 
     def check(self, value: Any, default: Any) -> Any:
         """``value`` checked (floats as float); raises ValueError."""
@@ -191,6 +196,31 @@ def _check_widths(
     for width in widths:
         _check_int(item, width, low, high)
     return widths
+
+
+def _check_image_shape(config: ModelConfig) -> tuple[int, int, int]:
+    """``(height, width, channels)``: sides 8 to 64, 1 or 3 channels; a conv
+    model's sides divisible by 4 (two stride-2 layers halve them twice)."""
+    shape = _check_widths(
+        config.image_shape,
+        (3, 3),
+        "image shape must list height, width and channels",
+        "image side",
+        1,
+        IMAGE_SIDE_MAX,
+    )
+    height, width, channels = shape
+    for side in (height, width):
+        _check_int("image side", side, IMAGE_SIDE_MIN, IMAGE_SIDE_MAX)
+    if channels not in CHANNELS:
+        raise ValueError(f"images must have 1 or 3 channels, got {channels}")
+    step = CONV_STRIDE**CONV_LAYERS
+    if config.architecture == "conv" and (height % step or width % step):
+        raise ValueError(
+            f"a conv model needs image sides divisible by {step}, got "
+            f"{height}x{width}"
+        )
+    return shape
 
 
 def check_batch_size(config: TrainConfig, available: int) -> None:
@@ -261,6 +291,14 @@ class ModelConfig:
         low=FILTERS_MIN,
         high=FILTERS_MAX,
     )
+    image_shape: tuple[int, ...] = setting(
+        MNIST_SHAPE,
+        "image shape",
+        "height, width and channels of the images, set from the data",
+        low=1,
+        high=IMAGE_SIDE_MAX,
+        cli=False,
+    )
 
     def __post_init__(self) -> None:
         _check_settings(self)
@@ -288,6 +326,13 @@ class ModelConfig:
                 f"must keep the default {FILTERS_DEFAULT}, got {filters}"
             )
         object.__setattr__(self, "filters", filters)
+        object.__setattr__(self, "image_shape", _check_image_shape(self))
+
+    @property
+    def n_pixels(self) -> int:
+        """Values per image: height x width x channels."""
+        height, width, channels = self.image_shape
+        return height * width * channels
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> ModelConfig:
@@ -319,7 +364,7 @@ class ModelConfig:
         conv = self.architecture == "conv"
         convs = [f"conv{n}" for n in self.filters] if conv else []
         layers = "-".join(
-            str(n) for n in (N_PIXELS, *convs, *self.hidden, self.latent_dim)
+            str(n) for n in (self.n_pixels, *convs, *self.hidden, self.latent_dim)
         )
         name = self.preset_name if with_preset else None
         return f"{layers} ({name})" if name else layers
@@ -334,6 +379,8 @@ class ModelConfig:
         }
         if self.architecture == "conv":
             data["filters"] = list(self.filters)
+        if self.image_shape != MNIST_SHAPE:  # older folders: MNIST's, unwritten
+            data["image_shape"] = list(self.image_shape)
         return data
 
     @classmethod

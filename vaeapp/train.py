@@ -117,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"architecture preset (default: {DEFAULT_PRESET}). {presets}",
     )
     for field, spec in settings(ModelConfig):
-        _add_setting(model, field, spec)
+        if spec.cli:
+            _add_setting(model, field, spec)
     run = parser.add_argument_group("training")
     run.add_argument(
         "--config",
@@ -129,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
         "override it; not with --preset",
     )
     for field, spec in settings(TrainConfig):
-        _add_setting(run, field, spec)
+        if spec.cli:
+            _add_setting(run, field, spec)
     io = parser.add_argument_group("data and output")
     io.add_argument(
         "--data",

@@ -279,3 +279,34 @@ def test_configs_are_frozen():
     config = ModelConfig()
     with pytest.raises(AttributeError):
         config.latent_dim = 0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3), (64, 64, 3), (8, 40, 1)])
+def test_image_shapes_up_to_64_grey_or_colour_are_allowed(shape) -> None:
+    """Dense models take sides 8 to 64 and 1 or 3 channels; to_dict records them."""
+    config = ModelConfig(image_shape=list(shape))
+    assert config.image_shape == shape
+    assert config.n_pixels == shape[0] * shape[1] * shape[2]
+    assert ModelConfig.from_dict(config.to_dict()) == config
+
+
+@pytest.mark.parametrize(
+    ("shape", "architecture", "message"),
+    [
+        ((65, 32, 3), "dense", "image side"),
+        ((7, 32, 3), "dense", "image side"),
+        ((32, 32, 2), "dense", "1 or 3 channels"),
+        ((32, 32), "dense", "height, width and channels"),
+        ((30, 32, 3), "conv", "divisible by 4"),
+    ],
+)
+def test_bad_image_shapes_are_refused(shape, architecture, message) -> None:
+    """Sides beyond 8..64, other channel counts, or conv sides not divisible by 4."""
+    with pytest.raises(ValueError, match=message):
+        ModelConfig(image_shape=shape, architecture=architecture)
+
+
+def test_mnist_shape_is_not_written_so_old_folders_read_the_same() -> None:
+    """The default 28x28x1 is left out of the JSON, as folders before it had it."""
+    assert "image_shape" not in ModelConfig().to_dict()
+    assert ModelConfig.from_dict({"hidden": [256], "latent_dim": 2, "beta": 1.0})

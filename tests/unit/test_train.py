@@ -161,6 +161,7 @@ def _fields_with_flags():
         (cls, f, spec, flag(f, spec))
         for cls in (ModelConfig, TrainConfig)
         for f, spec in settings(cls)
+        if spec.cli
     ]
 
 
