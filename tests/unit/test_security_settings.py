@@ -39,10 +39,14 @@ def test_xsrf_and_cors_protection_are_on(server: dict):
     assert server.get("enableCORS") is True
 
 
-def test_uploads_are_capped_at_5_mb(server: dict):
-    """.streamlit/config.toml caps uploads at 5 MB or less."""
-    size = server.get("maxUploadSize")
-    assert isinstance(size, int) and 0 < size <= 5
+def test_uploads_are_capped_at_the_model_zip_limit(server: dict):
+    """Uploads are capped at the model-zip limit, which fits every folder the
+    app writes and no more."""
+    from vaeapp.store import MAX_FOLDER_BYTES
+    from vaeapp.upload import UPLOAD_LIMIT_MB
+
+    assert server.get("maxUploadSize") == UPLOAD_LIMIT_MB
+    assert MAX_FOLDER_BYTES < UPLOAD_LIMIT_MB * 1_000_000 <= 50_000_000
 
 
 def pins() -> dict[str, str]:
