@@ -17,7 +17,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from vaeapp.config import N_PIXELS, ModelConfig
+from vaeapp.config import ModelConfig
 from vaeapp.model_layout import (
     CONV,
     CONV_TRANSPOSE,
@@ -161,16 +161,24 @@ class NumpyVAE:
     logits_head: Layer
 
     def decode(self, z: np.ndarray) -> np.ndarray:
-        """Latent points ``(n, latent_dim)`` -> pixel means ``(n, 784)`` in [0, 1]."""
+        """Latent points ``(n, latent_dim)`` -> pixel means ``(n, n_pixels)`` in
+        [0, 1], flat: each row is an image of ``config.image_shape`` in
+        channels-last reading order (784 values for MNIST);
+        :meth:`decode_images` gives them as ``(n, height, width, channels)``."""
         h = np.asarray(z, dtype=np.float32).reshape(-1, self.config.latent_dim)
         for layer in self.decoder_hidden:
             h = _relu(layer(h))
         return sigmoid(self.logits_head(h))
 
+    def decode_images(self, z: np.ndarray) -> np.ndarray:
+        """Latent points ``(n, latent_dim)`` -> images ``(n, height, width,
+        channels)`` in [0, 1] (:meth:`decode`'s rows, reshaped)."""
+        return self.decode(z).reshape(-1, *self.config.image_shape)
+
     def encode(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Images ``(n, 784)`` in [0, 1] -> ``(mean, log_var)``, each
-        ``(n, latent_dim)``."""
-        h = np.asarray(x, dtype=np.float32).reshape(-1, N_PIXELS)
+        """Images in [0, 1], flat ``(n, n_pixels)`` or ``(n, height, width,
+        channels)`` -> ``(mean, log_var)``, each ``(n, latent_dim)``."""
+        h = np.asarray(x, dtype=np.float32).reshape(-1, self.config.n_pixels)
         for layer in self.encoder_hidden:
             h = _relu(layer(h))
         return self.mean_head(h), self.log_var_head(h)

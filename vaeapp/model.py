@@ -1,12 +1,18 @@
 """The variational autoencoder in Keras 3 (Kingma & Welling 2014, "Auto-Encoding
 Variational Bayes", arXiv:1312.6114).
 
-Two architectures share the interface: images in as ``(batch, 784)`` pixels in
-[0, 1], logits out as ``(batch, 784)``. The dense one has fully connected layers
-only; the conv one (as in the Keras VAE example) reshapes the image to
-28x28x1, runs two stride-2 convolutions and the dense layers, and its decoder
-projects z to a 7x7 feature map that two stride-2 transposed convolutions and a
-1-channel one turn back into 28x28 logits.
+Two architectures share the interface: images of ``config.image_shape``
+``(height, width, channels)`` travel flattened, as ``(batch, n_pixels)`` values
+in [0, 1] with ``n_pixels = height * width * channels`` in channels-last
+reading order (``images.reshape(batch, -1)``; 784 for MNIST), and logits come
+out in the same layout. Flat arrays keep one layout for every shape, for the
+chunked training loop (:mod:`vaeapp.batches`), the stored test images and the
+NumPy and browser decoders. The dense one has fully connected layers only; the
+conv one (as in the Keras VAE example) reshapes the image to
+``(height, width, channels)``, runs two stride-2 convolutions and the dense
+layers, and its decoder projects z to a ``(height / 4, width / 4)`` feature map
+that two stride-2 transposed convolutions and a ``channels``-filter one turn
+back into logits (28x28x1 -> 7x7 -> 28x28x1 for MNIST).
 
 The order in which layers are created is part of the saved-model format: Keras
 names the weight groups by layer class and order, and :mod:`vaeapp.inference`
@@ -21,14 +27,8 @@ from typing import Any
 import keras
 from keras import ops
 
-from vaeapp.config import (
-    CONV_KERNEL,
-    CONV_SIDE,
-    CONV_STRIDE,
-    IMAGE_SIDE,
-    N_PIXELS,
-    ModelConfig,
-)
+from vaeapp.config import CONV_KERNEL, CONV_STRIDE, ModelConfig
+from vaeapp.model_layout import conv_inner_shape
 
 ENCODER_NAME, DECODER_NAME = "encoder", "decoder"
 MEAN_LAYER, LOG_VAR_LAYER, LOGITS_LAYER = "z_mean", "z_log_var", "x_logits"
@@ -87,20 +87,21 @@ def kl_divergence(mean: Any, log_var: Any) -> Any:
 
 
 def reconstruction_loss(x: Any, logits: Any) -> Any:
-    """Bernoulli negative log-likelihood per image, summed over the 784 pixels.
+    """Bernoulli negative log-likelihood per image, summed over every pixel and
+    channel.
 
-    ``x`` holds pixels in [0, 1], ``logits`` the decoder's pre-sigmoid outputs,
-    both ``(batch, 784)``; output ``(batch,)`` in nats. Computed from logits so
-    that no clipping caps the per-pixel loss.
+    ``x`` holds values in [0, 1], ``logits`` the decoder's pre-sigmoid outputs,
+    both ``(batch, n_pixels)`` (784 for MNIST); output ``(batch,)`` in nats.
+    Computed from logits so that no clipping caps the per-value loss.
     """
     return ops.sum(ops.binary_crossentropy(x, logits, from_logits=True), axis=-1)
 
 
 def build_encoder(config: ModelConfig) -> keras.Model:
-    """``(batch, 784)`` -> ``[mean, log_var]``, each ``(batch, latent_dim)``."""
-    x = inputs = keras.Input(shape=(N_PIXELS,), name="image")
+    """``(batch, n_pixels)`` -> ``[mean, log_var]``, each ``(batch, latent_dim)``."""
+    x = inputs = keras.Input(shape=(config.n_pixels,), name="image")
     if config.architecture == "conv":
-        x = keras.layers.Reshape((IMAGE_SIDE, IMAGE_SIDE, 1), name="image_2d")(x)
+        x = keras.layers.Reshape(tuple(config.image_shape), name="image_2d")(x)
         for i, filters in enumerate(config.filters):
             x = keras.layers.Conv2D(
                 filters,
@@ -119,18 +120,19 @@ def build_encoder(config: ModelConfig) -> keras.Model:
 
 
 def build_decoder(config: ModelConfig) -> keras.Model:
-    """``(batch, latent_dim)`` -> logits ``(batch, 784)``; sigmoid gives pixels."""
+    """``(batch, latent_dim)`` -> logits ``(batch, n_pixels)``; sigmoid gives
+    pixels."""
     x = inputs = keras.Input(shape=(config.latent_dim,), name="z")
     for i, width in enumerate(reversed(config.hidden)):
         x = keras.layers.Dense(width, activation="relu", name=decoder_hidden_name(i))(x)
     if config.architecture != "conv":
-        logits = keras.layers.Dense(N_PIXELS, name=LOGITS_LAYER)(x)
+        logits = keras.layers.Dense(config.n_pixels, name=LOGITS_LAYER)(x)
         return keras.Model(inputs, logits, name=DECODER_NAME)
-    channels = config.filters[-1]
+    inner = conv_inner_shape(config)
     x = keras.layers.Dense(
-        CONV_SIDE * CONV_SIDE * channels, activation="relu", name="dec_project"
+        inner[0] * inner[1] * inner[2], activation="relu", name="dec_project"
     )(x)
-    x = keras.layers.Reshape((CONV_SIDE, CONV_SIDE, channels), name="dec_map")(x)
+    x = keras.layers.Reshape(inner, name="dec_map")(x)
     for i, filters in enumerate(reversed(config.filters)):
         x = keras.layers.Conv2DTranspose(
             filters,
@@ -141,7 +143,7 @@ def build_decoder(config: ModelConfig) -> keras.Model:
             name=decoder_conv_name(i),
         )(x)
     x = keras.layers.Conv2DTranspose(
-        1, CONV_KERNEL, padding="same", name=f"{LOGITS_LAYER}_map"
+        config.image_shape[2], CONV_KERNEL, padding="same", name=f"{LOGITS_LAYER}_map"
     )(x)
     logits = keras.layers.Flatten(name=LOGITS_LAYER)(x)
     return keras.Model(inputs, logits, name=DECODER_NAME)
@@ -150,7 +152,8 @@ def build_decoder(config: ModelConfig) -> keras.Model:
 class VAE(keras.Model):
     """Encoder, sampling and decoder, trained on the negative ELBO.
 
-    ``call`` maps images ``(batch, 784)`` to ``(logits, mean, log_var)``. The
+    ``call`` maps flat images ``(batch, n_pixels)`` to ``(logits, mean,
+    log_var)``, logits ``(batch, n_pixels)`` too. The
     training loss per image is reconstruction + kl_weight * KL, averaged over
     the batch; ``kl_weight`` is beta, or less during a KL warm-up. The tracked
     metrics are the batch-weighted means of reconstruction, KL and their sum,
@@ -167,7 +170,7 @@ class VAE(keras.Model):
             config.beta, trainable=False, name="kl_weight", dtype="float32"
         )
         self.trackers = {n: keras.metrics.Mean(name=n) for n in METRIC_NAMES}
-        self.build((None, N_PIXELS))
+        self.build((None, config.n_pixels))
 
     def build(self, input_shape: Any) -> None:
         self.encoder.build(input_shape)
@@ -180,8 +183,8 @@ class VAE(keras.Model):
         return self.decoder(z, training=training), mean, log_var
 
     def train_step(self, data: Any) -> dict[str, Any]:
-        """Train on a batch ``(batch, 784)``, as Keras does, or on a chunk
-        ``(steps, batch, 784)`` of batches (:mod:`vaeapp.batches`).
+        """Train on a batch ``(batch, n_pixels)``, as Keras does, or on a chunk
+        ``(steps, batch, n_pixels)`` of batches (:mod:`vaeapp.batches`).
 
         A chunk takes one optimizer step per batch, in a loop that runs inside
         this one compiled call: with ``jit_compile`` XLA compiles the loop, so a

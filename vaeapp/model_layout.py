@@ -15,7 +15,9 @@ model in :mod:`vaeapp.model` creates its layers in the order listed here:
 
 Every layer is described on flattened arrays: a feature map ``(h, w, c)`` is
 stored channels-last and flattened row-major, as Keras's ``Reshape`` and
-``Flatten`` do, so an image is its 784 pixels in reading order either way.
+``Flatten`` do, so an image of ``config.image_shape`` ``(height, width,
+channels)`` is its ``height * width * channels`` values in reading order (a
+colour image's red, green and blue of one pixel side by side) either way.
 This module is pure Python so the NumPy inference path can use it without Keras.
 """
 
@@ -24,14 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from vaeapp.config import (
-    CONV_KERNEL,
-    CONV_SIDE,
-    CONV_STRIDE,
-    IMAGE_SIDE,
-    N_PIXELS,
-    ModelConfig,
-)
+from vaeapp.config import CONV_KERNEL, CONV_LAYERS, CONV_STRIDE, ModelConfig
 
 DENSE, CONV, CONV_TRANSPOSE = "dense", "conv", "conv_transpose"
 # Group-name stems Keras derives from the layer classes.
@@ -91,36 +86,47 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
     return out, total // 2
 
 
+def conv_inner_shape(config: ModelConfig) -> tuple[int, int, int]:
+    """The innermost feature map of a conv model, ``(height / 4, width / 4,
+    filters[-1])``: the encoder's last convolution gives it and the decoder's
+    dense projection is reshaped to it (7x7x64 for MNIST and the conv preset)."""
+    height, width, _ = config.image_shape
+    step = CONV_STRIDE**CONV_LAYERS
+    return (height // step, width // step, config.filters[-1])
+
+
 def _conv(path: str, shape_in: tuple[int, ...], filters: int) -> LayerSpec:
-    side, channels = shape_in[0], shape_in[2]
-    out, pad = same_padding(side, CONV_KERNEL, CONV_STRIDE)
+    (height, width, channels) = shape_in
+    out_h, top = same_padding(height, CONV_KERNEL, CONV_STRIDE)
+    out_w, left = same_padding(width, CONV_KERNEL, CONV_STRIDE)
     return LayerSpec(
         CONV,
         path,
         (CONV_KERNEL, CONV_KERNEL, channels, filters),
         shape_in,
-        (out, out, filters),
+        (out_h, out_w, filters),
         CONV_STRIDE,
-        (pad, pad),
+        (top, left),
     )
 
 
 def _conv_transpose(
     path: str, shape_in: tuple[int, ...], filters: int, stride: int
 ) -> LayerSpec:
-    side, channels = shape_in[0], shape_in[2]
-    out = side * stride
+    (height, width, channels) = shape_in
+    out_h, out_w = height * stride, width * stride
     # A "same" transposed convolution is the gradient of the "same" convolution
     # from ``out`` back to ``side``: it crops what that convolution padded.
-    _, crop = same_padding(out, CONV_KERNEL, stride)
+    _, top = same_padding(out_h, CONV_KERNEL, stride)
+    _, left = same_padding(out_w, CONV_KERNEL, stride)
     return LayerSpec(
         CONV_TRANSPOSE,
         path,
         (CONV_KERNEL, CONV_KERNEL, filters, channels),
         shape_in,
-        (out, out, filters),
+        (out_h, out_w, filters),
         stride,
-        (crop, crop),
+        (top, left),
     )
 
 
@@ -146,9 +152,9 @@ def encoder_layers(config: ModelConfig) -> list[LayerSpec]:
     the mean and log-variance heads, the others are followed by ReLU."""
     name = _Namer("encoder")
     layers: list[LayerSpec] = []
-    n_in = N_PIXELS
+    n_in = config.n_pixels
     if config.architecture == "conv":
-        shape: tuple[int, ...] = (IMAGE_SIDE, IMAGE_SIDE, 1)
+        shape: tuple[int, ...] = tuple(config.image_shape)
         for filters in config.filters:
             layers.append(_conv(name(CONV), shape, filters))
             shape = layers[-1].out_shape
@@ -163,7 +169,11 @@ def encoder_layers(config: ModelConfig) -> list[LayerSpec]:
 
 def decoder_layers(config: ModelConfig) -> list[LayerSpec]:
     """The decoder's layers with weights in creation order; the last gives
-    logits ``(784,)``, the others are followed by ReLU."""
+    logits ``(height * width * channels,)``, the others are followed by ReLU.
+
+    A conv decoder projects to :func:`conv_inner_shape`, doubles it back with
+    two stride-2 transposed convolutions and ends with a stride-1 one that has
+    one filter per image channel."""
     name = _Namer("decoder")
     layers: list[LayerSpec] = []
     n_in = config.latent_dim
@@ -171,16 +181,16 @@ def decoder_layers(config: ModelConfig) -> list[LayerSpec]:
         layers.append(_dense(name(DENSE), n_in, width))
         n_in = width
     if config.architecture != "conv":
-        return [*layers, _dense(name(DENSE), n_in, N_PIXELS)]
-    channels = config.filters[-1]
-    layers.append(_dense(name(DENSE), n_in, CONV_SIDE * CONV_SIDE * channels))
-    shape: tuple[int, ...] = (CONV_SIDE, CONV_SIDE, channels)
+        return [*layers, _dense(name(DENSE), n_in, config.n_pixels)]
+    shape: tuple[int, ...] = conv_inner_shape(config)
+    layers.append(_dense(name(DENSE), n_in, math.prod(shape)))
     for filters in reversed(config.filters):
         layers.append(
             _conv_transpose(name(CONV_TRANSPOSE), shape, filters, CONV_STRIDE)
         )
         shape = layers[-1].out_shape
-    layers.append(_conv_transpose(name(CONV_TRANSPOSE), shape, 1, 1))
+    channels = config.image_shape[2]
+    layers.append(_conv_transpose(name(CONV_TRANSPOSE), shape, channels, 1))
     return layers
 
 
