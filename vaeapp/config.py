@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,15 @@ BATCH_MAX = 60_000
 LR_MIN, LR_MAX = 1e-6, 1e6
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 SCHEDULES = ("constant", "cosine")
+# The official sets, each with its own environment variable and shipped test set.
 DATASETS = ("mnist", "fashion_mnist")
+# Data sets the training command knows by name: the official ones and the
+# generated coloured shapes (vaeapp.shapes). Any other valid name is a person's
+# own data set, read from --data or its environment variable.
+BUILTIN_DATASETS = (*DATASETS, "shapes")
+DATASET_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,31}$")
+COLORS = ("auto", "grey", "rgb")
+TEST_SHARE_MIN, TEST_SHARE_MAX = 0.01, 0.5
 ARCHITECTURES = ("dense", "conv")
 
 # The conv architecture halves the image side twice with stride-2 convolutions
@@ -102,6 +111,22 @@ def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
     return value
 
 
+def _check_name(
+    name: str, value: Any, known: tuple[str, ...], pattern: re.Pattern[str]
+) -> str:
+    if value in known or (isinstance(value, str) and pattern.match(value)):
+        return value
+    raise ValueError(
+        f"{name} must be one of {', '.join(known)} or a name of 1 to 32 lower-case "
+        f"letters, digits and '_' starting with a letter or digit; got {value!r}"
+    )
+
+
+def check_dataset_name(value: Any) -> str:
+    """``value`` if it names a data set (built-in or own), else ValueError."""
+    return _check_name("dataset", value, BUILTIN_DATASETS, DATASET_NAME)
+
+
 SETTING = "vaeapp.setting"  # key of a field's Setting in its dataclass metadata
 
 
@@ -117,7 +142,9 @@ class Setting:
     field in the app's Retrain form, under ``label`` (short: the sidebar is
     narrow) with ``form_default`` (None: the field's default) and ``step``.
     ``preset`` marks fields a ``--preset`` sets. ``cli`` False keeps a field
-    off the command line (e.g. one set from the data).
+    off the command line (e.g. one set from the data). ``pattern`` lets a
+    string be any value it matches as well as one of ``choices`` (which are
+    then the values offered, e.g. the built-in data sets).
     """
 
     name: str
@@ -132,6 +159,7 @@ class Setting:
     step: float | None = None
     preset: bool = False
     cli: bool = True
+    pattern: re.Pattern[str] | None = None
 
     def check(self, value: Any, default: Any) -> Any:
         """``value`` checked (floats as float); raises ValueError."""
@@ -139,6 +167,8 @@ class Setting:
             if not isinstance(value, bool):
                 raise ValueError(f"{self.name} must be true or false, got {value!r}")
             return value
+        if self.pattern is not None:
+            return _check_name(self.name, value, self.choices, self.pattern)
         if self.choices:
             return _check_choice(self.name, value, self.choices)
         if isinstance(default, int):
@@ -217,8 +247,7 @@ def _check_image_shape(config: ModelConfig) -> tuple[int, int, int]:
     step = CONV_STRIDE**CONV_LAYERS
     if config.architecture == "conv" and (height % step or width % step):
         raise ValueError(
-            f"a conv model needs image sides divisible by {step}, got "
-            f"{height}x{width}"
+            f"a conv model needs image sides divisible by {step}, got {height}x{width}"
         )
     return shape
 
@@ -477,10 +506,36 @@ class TrainConfig:
     dataset: str = setting(
         "mnist",
         "dataset",
-        "the images to train on",
-        choices=DATASETS,
+        "the images to train on: mnist, fashion_mnist, shapes (generated), or "
+        "the name of your own data set (default with --data: taken from its path)",
+        choices=BUILTIN_DATASETS,
+        pattern=DATASET_NAME,
         form=True,
         label="Data",
+    )
+    image_size: int = setting(
+        0,
+        "image size",
+        "bring every image to this many pixels square: scaled so that its short "
+        "side fits, then centre-cropped; 0: keep the data's size if every image "
+        f"has it and its sides are {IMAGE_SIDE_MIN} to {IMAGE_SIDE_MAX}, else 32",
+        low=0,
+        high=IMAGE_SIDE_MAX,
+    )
+    color: str = setting(
+        "auto",
+        "colour",
+        "grey or rgb images; auto: grey when every image has equal red, green "
+        "and blue, else rgb",
+        choices=COLORS,
+    )
+    test_share: float = setting(
+        0.1,
+        "test share",
+        "share of the images held out as the test set when the data has none "
+        "(the same images on every run; at most 10,000)",
+        low=TEST_SHARE_MIN,
+        high=TEST_SHARE_MAX,
     )
     steps_per_execution: int = setting(
         0,
@@ -502,6 +557,11 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _check_settings(self)
+        if self.image_size and self.image_size < IMAGE_SIDE_MIN:
+            raise ValueError(
+                f"image size must be 0 or between {IMAGE_SIDE_MIN} and "
+                f"{IMAGE_SIDE_MAX}, got {self.image_size}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

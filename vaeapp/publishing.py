@@ -8,6 +8,7 @@ import numpy as np
 
 from vaeapp.store import (
     CONFIG_FILE,
+    FACTORS_KEY,
     IMAGES_KEY,
     LATENTS_FILE,
     METRICS_FILE,
@@ -26,6 +27,8 @@ def save_result(result: TrainResult, parent: Path, name: str) -> Path:
     """Publish ``result`` atomically as ``parent/name`` and return that path."""
     from vaeapp.model import VAE
 
+    shape = result.model_config.image_shape
+
     def write_files(folder: Path) -> None:
         clean = VAE(result.model_config)  # no optimizer state: weights stored once
         clean.set_weights(result.model.get_weights())
@@ -33,7 +36,14 @@ def save_result(result: TrainResult, parent: Path, name: str) -> Path:
         write_json(
             folder / CONFIG_FILE,
             config_document(
-                result.model_config, result.train_config, result.data_source
+                result.model_config,
+                result.train_config,
+                result.data_source,
+                {
+                    "class_names": _listed(result.class_names),
+                    "factor_names": _listed(result.factor_names),
+                    "train_images": result.train_images,
+                },
             ),
         )
         write_json(
@@ -41,12 +51,15 @@ def save_result(result: TrainResult, parent: Path, name: str) -> Path:
         )
         images = images_as_bytes(result.test_images)
         shipped = is_shipped(result.train_config.dataset, images, result.labels)
+        extra = {} if shipped else {IMAGES_KEY: images.reshape(-1, *shape)}
+        if result.factors is not None:
+            extra[FACTORS_KEY] = np.asarray(result.factors, np.float32)
         np.savez_compressed(
             folder / LATENTS_FILE,
             mean=result.latent_mean,
             log_var=result.latent_log_var,
             labels=result.labels,
-            **({} if shipped else {IMAGES_KEY: images}),
+            **extra,
         )
         if result.snapshots:
             epochs = sorted(result.snapshots)
@@ -57,3 +70,7 @@ def save_result(result: TrainResult, parent: Path, name: str) -> Path:
             )
 
     return publish(parent, name, write_files)
+
+
+def _listed(names: tuple[str, ...] | None) -> list[str] | None:
+    return None if names is None else list(names)

@@ -2,12 +2,15 @@
 
 A model folder holds:
 
-- ``config.json``: format version, model config, training config, data source;
+- ``config.json``: format version, model config, training config, data source,
+  and (``data``) the class names, factor names and training-image count;
 - ``metrics.json``: final test-set figures and per-epoch history;
 - ``model.weights.h5``: the weights, stored once (Keras format, read by h5py);
-- ``latents.npz``: the encoded test set (``mean``, ``log_var``, ``labels``) and
-  the test images (``images``, uint8 ``(n, 784)``) unless they are the official
-  test set shipped in :mod:`vaeapp.testsets`;
+- ``latents.npz``: the encoded test set (``mean``, ``log_var``, ``labels``),
+  the test images (``images``, uint8 ``(n, height, width, channels)``; older
+  folders ``(n, 784)``) unless they are the official test set shipped in
+  :mod:`vaeapp.testsets`, and the test images' true factors (``factors``,
+  float32 ``(n, k)``) where the data has them (the shapes set);
 - ``snapshots.npz``: a small manifold grid after chosen epochs (optional).
 
 A new folder is written under a temporary name in the same parent and renamed
@@ -33,14 +36,14 @@ import numpy as np
 
 from vaeapp import safe_json
 from vaeapp.config import (
-    DATASETS,
     EPOCHS_MAX,
-    IMAGE_SIDE,
-    N_PIXELS,
+    MNIST_SHAPE,
     ModelConfig,
     TrainConfig,
+    check_dataset_name,
     settings,
 )
+from vaeapp.data import CLASS_NAMES, MAX_CLASSES, MAX_FACTORS, MAX_NAME_CHARS
 from vaeapp.inference import NumpyVAE, WeightsError, load_numpy_vae
 from vaeapp.safe_json import finite_number, number_or_none, whole_number
 from vaeapp.testsets import shipped_images
@@ -52,6 +55,9 @@ WEIGHTS_FILE = "model.weights.h5"
 LATENTS_FILE = "latents.npz"
 SNAPSHOTS_FILE = "snapshots.npz"
 IMAGES_KEY = "images"  # optional test images inside LATENTS_FILE
+FACTORS_KEY = "factors"  # optional true factors of the test images, likewise
+DATA_KEY = "data"  # config.json's description of the data (optional)
+MAX_IMAGES_COUNT = 10**9
 REQUIRED_FILES = (CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, LATENTS_FILE)
 MODEL_FILES = (*REQUIRED_FILES, SNAPSHOTS_FILE)
 TEMP_PREFIX = ".tmp-"
@@ -105,13 +111,23 @@ def check_name(name: str) -> str:
 
 @dataclass(frozen=True)
 class ModelRecord:
-    """What the config and metrics files of one model folder say."""
+    """What the config and metrics files of one model folder say.
+
+    ``class_names`` name the labels (None: the data had no labels; for MNIST
+    and Fashion-MNIST folders written before they were recorded, the official
+    names); ``factor_names`` name the columns of the test images' factors
+    (None: none stored); ``train_images`` is how many images were trained on
+    (0: not recorded).
+    """
 
     path: Path
     model: ModelConfig
     train: TrainConfig
     data_source: str
     metrics: dict[str, Any]
+    class_names: tuple[str, ...] | None = None
+    factor_names: tuple[str, ...] | None = None
+    train_images: int = 0
 
     @property
     def name(self) -> str:
@@ -148,9 +164,12 @@ class LoadedModel:
     """A model ready for the app: its record, NumPy VAE and encoded test set.
 
     ``latent_mean`` and ``latent_log_var`` are ``(n_test, latent_dim)`` float32,
-    ``labels`` ``(n_test,)`` uint8; ``snapshots`` maps epoch -> ``(g * 28, g * 28)``
-    uint8 grids; ``test_images`` is ``(n_test, 784)`` uint8 (0..255), or None
-    for a folder saved without them.
+    ``labels`` ``(n_test,)`` uint8 (all 0 when ``class_names`` is None);
+    ``snapshots`` maps epoch -> ``(g * h, g * w)`` uint8 grids for grey
+    images, ``(g * h, g * w, c)`` for colour ones; ``test_images`` is
+    ``(n_test, h * w * c)`` uint8 (0..255, flat like the model's input), or
+    None for a folder saved without them; ``factors`` is ``(n_test, k)``
+    float32, the test images' true factors named by ``factor_names``, or None.
     """
 
     record: ModelRecord
@@ -160,6 +179,19 @@ class LoadedModel:
     labels: np.ndarray
     snapshots: dict[int, np.ndarray]
     test_images: np.ndarray | None = None
+    factors: np.ndarray | None = None
+
+    @property
+    def class_names(self) -> tuple[str, ...] | None:
+        return self.record.class_names
+
+    @property
+    def factor_names(self) -> tuple[str, ...] | None:
+        return self.record.factor_names
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return self.record.model.image_shape
 
 
 def _read_json(path: Path) -> Any:
@@ -223,7 +255,66 @@ def _read_record(folder: Path) -> ModelRecord:
             f"{CONFIG_FILE} lacks a data_source of at most {MAX_SOURCE_CHARS} "
             "printable characters"
         )
-    return ModelRecord(folder, model, train, source, check_metrics(metrics))
+    class_names, factor_names, count = _read_data_info(config.get(DATA_KEY), train)
+    return ModelRecord(
+        folder,
+        model,
+        train,
+        source,
+        check_metrics(metrics),
+        class_names,
+        factor_names,
+        count,
+    )
+
+
+def _names(value: Any, key: str, limit: int) -> tuple[str, ...] | None:
+    """A list of 1 to ``limit`` printable names of at most MAX_NAME_CHARS, or
+    None for null; raises ModelFolderError."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list)
+        or not 1 <= len(value) <= limit
+        or not all(
+            isinstance(v, str) and 0 < len(v) <= MAX_NAME_CHARS and v.isprintable()
+            for v in value
+        )
+    ):
+        raise ModelFolderError(
+            f"{CONFIG_FILE}: {key} must list 1 to {limit} printable names of at "
+            f"most {MAX_NAME_CHARS} characters"
+        )
+    return tuple(value)
+
+
+def _read_data_info(
+    info: Any, train: TrainConfig
+) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None, int]:
+    """``(class_names, factor_names, train_images)`` from config.json's
+    ``data`` (absent in older folders: the official names, if any)."""
+    if info is None:
+        return CLASS_NAMES.get(train.dataset), None, 0
+    if not isinstance(info, dict) or set(info) - {
+        "class_names",
+        "factor_names",
+        "train_images",
+    }:
+        raise ModelFolderError(
+            f"{CONFIG_FILE}: {DATA_KEY} must be an object with class_names, "
+            "factor_names and train_images"
+        )
+    count = info.get("train_images", 0)
+    if not whole_number(count, 0, MAX_IMAGES_COUNT):
+        raise ModelFolderError(
+            f"{CONFIG_FILE}: train_images must be a whole number 0 to "
+            f"{MAX_IMAGES_COUNT}"
+        )
+    return (
+        _names(info.get("class_names"), "class_names", MAX_CLASSES),
+        _names(info.get("factor_names"), "factor_names", MAX_FACTORS),
+        int(count),
+    )
 
 
 def check_metrics(metrics: Any) -> dict[str, Any]:
@@ -278,16 +369,17 @@ def _load_model(folder: Path) -> LoadedModel:
         vae = load_numpy_vae(folder / WEIGHTS_FILE, record.model)
     except WeightsError as error:
         raise ModelFolderError(str(error)) from None
-    mean, log_var, labels, images = _read_latents(folder / LATENTS_FILE, record.model)
-    if images is None:
+    mean, log_var, labels, images, factors = _read_latents(
+        folder / LATENTS_FILE, record
+    )
+    if images is None and record.model.image_shape == MNIST_SHAPE:
         images = shipped_images(record.dataset, labels)
-    snapshots = _read_snapshots(folder / SNAPSHOTS_FILE)
+    snapshots = _read_snapshots(folder / SNAPSHOTS_FILE, record.model)
     shared = [mean, log_var, labels, *snapshots.values()]
-    if images is not None:
-        shared.append(images)
+    shared += [a for a in (images, factors) if a is not None]
     for array in shared:
         array.flags.writeable = False  # shared across sessions: never mutated
-    return LoadedModel(record, vae, mean, log_var, labels, snapshots, images)
+    return LoadedModel(record, vae, mean, log_var, labels, snapshots, images, factors)
 
 
 def check_npz(path: Path) -> None:
@@ -345,10 +437,12 @@ def _load_npz(path: Path, keys: tuple[str, ...], optional: tuple[str, ...] = ())
 
 
 def _read_latents(
-    path: Path, config: ModelConfig
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """``(mean, log_var, labels, images or None)`` from ``latents.npz``."""
-    arrays = _load_npz(path, ("mean", "log_var", "labels"), (IMAGES_KEY,))
+    path: Path, record: ModelRecord
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """``(mean, log_var, labels, images or None, factors or None)`` from
+    ``latents.npz``; images flat ``(n, h * w * c)``."""
+    config = record.model
+    arrays = _load_npz(path, ("mean", "log_var", "labels"), (IMAGES_KEY, FACTORS_KEY))
     mean, log_var, labels = arrays["mean"], arrays["log_var"], arrays["labels"]
     images = arrays.get(IMAGES_KEY)
     n = labels.shape[0] if labels.ndim == 1 else -1
@@ -368,29 +462,60 @@ def _read_latents(
             f"{path.name} means must lie within +-{MEAN_LIMIT:g} and log-variances "
             f"within +-{LOG_VAR_LIMIT:g}"
         )
-    if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() > 9:
-        raise ModelFolderError(f"{path.name} labels must be integers 0 to 9")
-    if images is not None and (
-        images.dtype != np.uint8 or images.shape != (n, N_PIXELS)
-    ):
+    classes = len(record.class_names) if record.class_names else 1
+    if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= classes:
         raise ModelFolderError(
-            f"{path.name} images must be uint8 ({n}, {N_PIXELS}), "
-            f"got {images.dtype} {images.shape}"
+            f"{path.name} labels must be integers 0 to {classes - 1}"
         )
-    return mean, log_var, labels.astype(np.uint8), images
+    if images is not None:
+        flat = (n, config.n_pixels)
+        if images.dtype != np.uint8 or images.shape not in (
+            flat,
+            (n, *config.image_shape),
+        ):
+            raise ModelFolderError(
+                f"{path.name} images must be uint8 ({n}, "
+                f"{', '.join(map(str, config.image_shape))}), "
+                f"got {images.dtype} {images.shape}"
+            )
+        images = images.reshape(flat)
+    return mean, log_var, labels.astype(np.uint8), images, _factors(arrays, record, n)
+
+
+def _factors(
+    arrays: dict[str, np.ndarray], record: ModelRecord, n: int
+) -> np.ndarray | None:
+    """The test images' factors, checked against config.json's factor_names."""
+    factors = arrays.get(FACTORS_KEY)
+    names = record.factor_names
+    if factors is None:
+        return None
+    if names is None or factors.shape != (n, len(names)) or factors.dtype.kind != "f":
+        raise ModelFolderError(
+            f"{LATENTS_FILE} factors must be floats, one row per test image and "
+            f"one column per factor name in {CONFIG_FILE}"
+        )
+    with np.errstate(over="ignore"):
+        factors = factors.astype(np.float32)
+    if not np.isfinite(factors).all():
+        raise ModelFolderError(f"{LATENTS_FILE} factors must be finite")
+    return factors
 
 
 def images_as_bytes(x: np.ndarray) -> np.ndarray:
-    """Pixels in [0, 1] ``(n, 784)`` float -> uint8 0..255, as stored on disk."""
+    """Pixels in [0, 1] float -> uint8 0..255 of the same shape, as stored."""
     return np.rint(np.clip(np.asarray(x, np.float32), 0.0, 1.0) * 255).astype(np.uint8)
 
 
-def _read_snapshots(path: Path) -> dict[int, np.ndarray]:
+def _read_snapshots(path: Path, config: ModelConfig) -> dict[int, np.ndarray]:
+    """Epoch -> grid ``(g * h, g * w)`` uint8 (grey) or ``(g * h, g * w, c)``."""
     if not path.is_file():
         return {}
     arrays = _load_npz(path, ("epochs", "grids"))
     epochs, grids = arrays["epochs"], arrays["grids"]
-    if epochs.ndim != 1 or grids.ndim != 3 or grids.shape[0] != epochs.shape[0]:
+    height, width, channels = config.image_shape
+    dims = 3 if channels == 1 else 4
+    if epochs.ndim != 1 or grids.ndim != dims or grids.shape[0] != epochs.shape[0]:
         raise ModelFolderError(f"{path.name} has inconsistent shapes")
     if epochs.shape[0] > MAX_SNAPSHOT_COUNT:
         raise ModelFolderError(f"{path.name} holds over {MAX_SNAPSHOT_COUNT} grids")
@@ -402,15 +527,12 @@ def _read_snapshots(path: Path) -> dict[int, np.ndarray]:
         raise ModelFolderError(
             f"{path.name} epochs must be distinct whole numbers 1 to {EPOCHS_MAX}"
         )
-    side = grids.shape[1]
-    if (
-        grids.dtype != np.uint8
-        or side != grids.shape[2]
-        or side % IMAGE_SIDE
-        or not IMAGE_SIDE <= side <= GRID_MAX * IMAGE_SIDE
-    ):
+    g = grids.shape[1] // height
+    shape = (g * height, g * width) + ((channels,) if channels > 1 else ())
+    if grids.dtype != np.uint8 or grids.shape[1:] != shape or not 1 <= g <= GRID_MAX:
+        size = f"g*{height}, g*{width}" + (f", {channels}" if channels > 1 else "")
         raise ModelFolderError(
-            f"{path.name} grids must be uint8 (n, g*28, g*28) with g 1 to {GRID_MAX}"
+            f"{path.name} grids must be uint8 (n, {size}) with g 1 to {GRID_MAX}"
         )
     return {int(e): g for e, g in zip(epochs.tolist(), grids, strict=True)}
 
@@ -432,13 +554,23 @@ def write_json(path: Path, data: Any) -> None:
         raise
 
 
-def config_document(model: ModelConfig, train: TrainConfig, data_source: str) -> dict:
-    return {
+def config_document(
+    model: ModelConfig,
+    train: TrainConfig,
+    data_source: str,
+    data: dict[str, Any] | None = None,
+) -> dict:
+    """config.json's content; ``data`` (optional) holds ``class_names``,
+    ``factor_names`` (lists or None) and ``train_images``."""
+    document = {
         "format_version": FORMAT_VERSION,
         "model": model.to_dict(),
         "train": train.to_dict(),
         "data_source": data_source,
     }
+    if data is not None:
+        document[DATA_KEY] = data
+    return document
 
 
 def publish(
@@ -562,10 +694,7 @@ def list_models(*parents: Path) -> list[Listing]:
 
 def best_pretrained(dataset: str = "mnist") -> Path:
     """The shipped model of ``dataset`` with the lowest test negative ELBO."""
-    if dataset not in DATASETS:
-        raise ValueError(
-            f"dataset must be one of {', '.join(DATASETS)}; got {dataset!r}"
-        )
+    check_dataset_name(dataset)
     usable = [
         item.record
         for item in list_models(PRETRAINED_DIR)

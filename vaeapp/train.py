@@ -30,7 +30,7 @@ from vaeapp.config import (
     parse_widths,
     settings,
 )
-from vaeapp.data import DataError, load_dataset
+from vaeapp.data import DataError, load_for, name_from_path
 from vaeapp.jobs import APP_NICENESS
 from vaeapp.progress import CANCELLED, DONE, FAILED, Progress, write_progress
 from vaeapp.store import FORMAT_VERSION, MAX_JSON_BYTES, check_name, trained_dir
@@ -81,13 +81,14 @@ def _add_setting(
         return
     default = "the preset's" if spec.preset else _show(field.default)
     limits = f"{spec.limits}; " if spec.limits and not spec.choices else ""
-    options: dict[str, Any] = {"choices": spec.choices} if spec.choices else {}
+    closed = spec.choices and spec.pattern is None  # else checked by the config
+    options: dict[str, Any] = {"choices": spec.choices} if closed else {}
     if isinstance(field.default, tuple):
         options["type"] = _widths_parser(spec.name)
         limits = f"each {limits}"
-    elif not spec.choices:
+    elif not closed:
         options["type"] = type(field.default)
-    if not spec.choices:
+    if not closed:
         options["metavar"] = flag(field, spec)[2:].replace("-", "_").upper()
     group.add_argument(
         flag(field, spec),
@@ -106,8 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser = argparse.ArgumentParser(
         prog="python -m vaeapp.train",
-        description="Train a VAE on MNIST or Fashion-MNIST and save it as a model "
-        "folder that the app can open.",
+        description="Train a VAE on MNIST, Fashion-MNIST, the generated shapes or "
+        "your own images (--data PATH) and save it as a model folder that the app "
+        "can open.",
     )
     model = parser.add_argument_group("model")
     model.add_argument(
@@ -136,9 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument(
         "--data",
         default=None,
-        help="local data: a Keras-layout .npz or a folder of IDX files "
-        "(default: $VAEAPP_MNIST_DATA / $VAEAPP_FASHION_MNIST_DATA, "
-        "else Keras's download)",
+        help="local data, its kind recognised from what is there: a folder of "
+        "images (one subfolder per class, or flat), an .npz with x_train (and "
+        "optionally y_train, x_test, y_test, class_names) or a folder of the four "
+        "MNIST IDX files; the data set is named after it unless --dataset is "
+        "given (default: $VAEAPP_<DATASET>_DATA, e.g. $VAEAPP_MNIST_DATA, else "
+        "Keras's download for mnist and fashion_mnist)",
     )
     io.add_argument(
         "--out",
@@ -208,6 +213,8 @@ def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfi
         model, train = read_config(args.config)
     else:
         model, train = ModelConfig.preset(args.preset or DEFAULT_PRESET), TrainConfig()
+        if args.dataset is None and args.data not in (None, ""):
+            train = dataclasses.replace(train, dataset=name_from_path(args.data))
     return _override(model, args), _override(train, args)
 
 
@@ -252,7 +259,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError(f"a model named {name!r} already exists in {parent}")
         progress.epochs = train_config.epochs
         write_progress(args.progress_file, progress)
-        data = load_dataset(train_config.dataset, args.data)
+        data = load_for(train_config, args.data)
+        if not args.quiet:
+            for note in data.notes:
+                print(note, flush=True)
+        # The data decides the image shape, whatever a --config said.
+        model_config = dataclasses.replace(model_config, image_shape=data.image_shape)
         check_batch_size(train_config, data.x_train.shape[0])
         result = training.train_model(
             model_config,

@@ -11,6 +11,7 @@ import math
 import os
 import sys
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,14 +19,12 @@ from typing import Any
 import numpy as np
 
 from vaeapp.config import (
-    IMAGE_SIDE,
-    N_PIXELS,
     ModelConfig,
     TrainConfig,
     check_batch_size,
 )
 from vaeapp.data import Dataset
-from vaeapp.manifold import GRID_Q_DEFAULT, grid_points, tile
+from vaeapp.manifold import GRID_Q_DEFAULT, grid_points
 from vaeapp.model_layout import parameter_count
 from vaeapp.progress import RUNNING, Progress, write_progress
 from vaeapp.store import MAX_FOLDER_BYTES, images_as_bytes
@@ -67,7 +66,11 @@ class TrainResult:
     latent_log_var: np.ndarray
     labels: np.ndarray
     snapshots: dict[int, np.ndarray]
-    test_images: np.ndarray  # (n_test, 784) float32 in [0, 1]
+    test_images: np.ndarray  # (n_test, height * width * channels) float32 in [0, 1]
+    class_names: tuple[str, ...] | None = None
+    factors: np.ndarray | None = None  # (n_test, k) float32, true factors
+    factor_names: tuple[str, ...] | None = None
+    train_images: int = 0  # images trained on
 
 
 def snapshot_epochs(epochs: int, count: int = MAX_SNAPSHOTS) -> list[int]:
@@ -80,15 +83,20 @@ def folder_bytes_bound(
     model_config: ModelConfig,
     config: TrainConfig,
     n_test: int = DEFAULT_TEST_SIZE,
-    with_images: bool = False,
+    with_images: bool | int = False,
 ) -> int:
     """An upper bound of the bytes a run's model folder takes: float32
     weights, the encoded test set (with its images if they are not the shipped
-    test set), the snapshot grids and one metrics row per epoch."""
+    test set: ``with_images`` True counts them uncompressed, a number is their
+    measured compressed size), the snapshot grids and one metrics row per
+    epoch."""
     snapshots = len(snapshot_epochs(config.epochs)) if config.grid_size >= 2 else 0
     arrays = n_test * (8 * model_config.latent_dim + 8)
-    arrays += n_test * N_PIXELS if with_images else 0
-    arrays += snapshots * ((config.grid_size * IMAGE_SIDE) ** 2 + 8)
+    if with_images is True:
+        arrays += n_test * model_config.n_pixels
+    elif with_images:
+        arrays += int(with_images)
+    arrays += snapshots * (config.grid_size**2 * model_config.n_pixels + 8)
     return int(
         4 * parameter_count(model_config)
         + H5_OVERHEAD_BYTES
@@ -102,7 +110,7 @@ def check_folder_fits(
     model_config: ModelConfig,
     config: TrainConfig,
     n_test: int = DEFAULT_TEST_SIZE,
-    with_images: bool = False,
+    with_images: bool | int = False,
 ) -> None:
     """Raise ValueError if the run's folder could exceed MAX_FOLDER_BYTES, the
     size whose zip the app accepts as an upload (so every model it trains can
@@ -114,8 +122,20 @@ def check_folder_fits(
             f"({parameter_count(model_config):,} weights); the limit is "
             f"{MAX_FOLDER_BYTES / 1e6:.0f} MB, so that it can be downloaded and "
             "uploaded again: choose narrower or fewer hidden layers, fewer "
-            "filters, a smaller grid or fewer epochs"
+            "filters, a smaller grid, fewer epochs or a smaller --image-size"
         )
+
+
+def compressed_bytes(images: np.ndarray) -> int:
+    """What uint8 ``images`` take deflated, as ``np.savez_compressed`` stores
+    them (plus 1 % and a header's worth)."""
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    raw = memoryview(np.ascontiguousarray(images)).cast("B")
+    size = sum(
+        len(packer.compress(raw[i : i + (1 << 24)]))
+        for i in range(0, len(raw), 1 << 24)
+    )
+    return int(DEFLATE_SLACK * (size + len(packer.flush()))) + 4096
 
 
 def subset(data: Dataset, size: int, seed: int) -> np.ndarray:
@@ -238,14 +258,29 @@ def _callbacks(
 
 
 def _snapshot(model: Any, model_config: ModelConfig, n: int) -> np.ndarray:
-    """A small manifold grid ``(n * 28, n * 28)`` uint8 from the Keras decoder."""
+    """A small manifold grid from the Keras decoder: ``(n * h, n * w)`` uint8
+    for grey images, ``(n * h, n * w, c)`` for colour ones."""
     import keras
 
     z = grid_points(
         n, GRID_Q_DEFAULT, base=np.zeros(model_config.latent_dim, np.float32)
     )
     logits = model.decoder(z, training=False)
-    return tile(keras.ops.convert_to_numpy(keras.ops.sigmoid(logits)), n)
+    pixels = keras.ops.convert_to_numpy(keras.ops.sigmoid(logits))
+    return tile_images(pixels, n, model_config.image_shape)
+
+
+def tile_images(images: np.ndarray, n: int, image_shape: tuple[int, ...]) -> np.ndarray:
+    """``(n * n, h * w * c)`` images in [0, 1], row by row, as one uint8
+    picture ``(n * h, n * w)`` (grey) or ``(n * h, n * w, c)``."""
+    height, width, channels = image_shape
+    pixels = np.clip(np.rint(np.asarray(images) * 255.0), 0, 255).astype(np.uint8)
+    picture = (
+        pixels.reshape(n, n, height, width, channels)
+        .transpose(0, 2, 1, 3, 4)
+        .reshape(n * height, n * width, channels)
+    )
+    return picture[..., 0] if channels == 1 else picture
 
 
 def evaluate(
@@ -284,11 +319,18 @@ def train_model(
     from vaeapp.batches import ShuffledChunks
     from vaeapp.model import VAE
 
+    if model_config.image_shape != data.image_shape:
+        raise ValueError(
+            f"the model is for {model_config.image_shape} images, the data "
+            f"holds {data.image_shape}"
+        )
+    test_bytes = images_as_bytes(data.x_test)
     check_folder_fits(
         model_config,
         config,
         data.x_test.shape[0],
-        not is_shipped(config.dataset, images_as_bytes(data.x_test), data.y_test),
+        not is_shipped(config.dataset, test_bytes, data.y_test)
+        and compressed_bytes(test_bytes),
     )
     keras.utils.set_random_seed(config.seed)
     x_train = subset(data, config.train_size, config.seed)
@@ -342,4 +384,8 @@ def train_model(
         labels=data.y_test,
         snapshots=snapshots,
         test_images=data.x_test,
+        class_names=data.class_names,
+        factors=data.factors_test,
+        factor_names=data.factor_names,
+        train_images=int(x_train.shape[0]),
     )

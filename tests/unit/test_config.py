@@ -191,7 +191,7 @@ def test_parse_widths():
     [
         ("optimizer", "adagrad", "optimizer must be one of adam, adamw, rmsprop, sgd"),
         ("schedule", "step", "schedule must be one of constant, cosine"),
-        ("dataset", "cifar10", "dataset must be one of mnist, fashion_mnist"),
+        ("dataset", "../cifar", "dataset must be one of mnist, fashion_mnist, shapes"),
         ("final_lr_fraction", 1.5, r"final learning-rate fraction must be in \[0, 1\]"),
         ("kl_warmup", -1, "KL warm-up epochs must be between 0 and 10000"),
         ("train_size", 60_001, "training-set size must be between 0 and 60000"),

@@ -356,7 +356,7 @@ def test_best_pretrained_picks_the_lowest_test_neg_elbo(source, tmp_path, monkey
     ):
         store.best_pretrained("fashion_mnist")
     with pytest.raises(ValueError, match="dataset must be one of"):
-        store.best_pretrained("cifar10")
+        store.best_pretrained("../cifar10")
 
 
 def test_write_json_temp_name_carries_the_writer_pid(tmp_path, monkeypatch):
