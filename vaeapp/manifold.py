@@ -1,4 +1,4 @@
-"""The manifold grid: decoded digits at regularly spaced latent points.
+"""The manifold grid: decoded images at regularly spaced latent points.
 
 As in the Keras tutorial, coordinates are Gaussian quantiles
 ``norm.ppf(linspace(q, 1 - q, n))``, so the grid covers the prior's mass
@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from vaeapp.config import IMAGE_SIDE
+from vaeapp.config import MNIST_SHAPE
 
 GRID_N_DEFAULT, GRID_N_MAX = 15, 30
 GRID_Q_DEFAULT = 0.05
@@ -79,15 +79,19 @@ def grid_points(
     return points
 
 
-def tile(images: np.ndarray, n: int) -> np.ndarray:
-    """``(n * n, 784)`` images in [0, 1] -> one ``(n * 28, n * 28)`` uint8 picture."""
-    side = IMAGE_SIDE
+def tile(
+    images: np.ndarray, n: int, image_shape: tuple[int, ...] = MNIST_SHAPE
+) -> np.ndarray:
+    """``n * n`` images in [0, 1] of ``image_shape`` ``(height, width,
+    channels)``, flat ``(n * n, height * width * channels)`` or ``(n * n,
+    height, width, channels)``, -> one uint8 picture, image ``i * n + j`` at
+    block-row ``i``, block-column ``j``: ``(n * height, n * width)`` for grey,
+    ``(n * height, n * width, 3)`` for colour."""
+    height, width, channels = image_shape
     pixels = np.clip(np.rint(np.asarray(images) * 255.0), 0, 255).astype(np.uint8)
-    return (
-        pixels.reshape(n, n, side, side)
-        .transpose(0, 2, 1, 3)
-        .reshape(n * side, n * side)
-    )
+    pixels = pixels.reshape(n, n, height, width, channels)
+    picture = pixels.transpose(0, 2, 1, 3, 4).reshape(n * height, n * width, channels)
+    return picture[:, :, 0] if channels == 1 else picture
 
 
 def manifold(
@@ -97,6 +101,10 @@ def manifold(
     spacing: str = "quantile",
     base: np.ndarray | None = None,
     dims: tuple[int, int] = (0, 1),
+    image_shape: tuple[int, ...] = MNIST_SHAPE,
 ) -> np.ndarray:
-    """Decode the whole grid in one batched call; ``(n * 28, n * 28)`` uint8."""
-    return tile(decode(grid_points(n, q, spacing, base, dims)), n)
+    """Decode the whole grid in one batched call and :func:`tile` it: uint8
+    ``(n * height, n * width)`` for grey images, ``(n * height, n * width, 3)``
+    for colour ones. ``decode`` maps ``(n * n, latent_dim)`` points to images of
+    ``image_shape``, flat or shaped (``NumpyVAE.decode``)."""
+    return tile(decode(grid_points(n, q, spacing, base, dims)), n, image_shape)

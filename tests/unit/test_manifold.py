@@ -133,3 +133,36 @@ def test_grid_axis_checks_its_arguments():
         grid_axis(1, 0.05)
     with pytest.raises(ValueError):
         grid_points(5, 0.5)
+
+
+@pytest.mark.parametrize("shape", [(32, 32, 3), (20, 12, 3), (16, 24, 1)])
+def test_tile_places_images_of_any_shape(shape):
+    """tile() puts image i*n+j at block (i, j) for any H x W x C; grey stays 2-D."""
+    n, (h, w, c) = 3, shape
+    images = np.random.default_rng(2).random((n * n, h * w * c))
+    picture = tile(images, n, image_shape=shape)
+    expected = np.rint(images * 255).astype(np.uint8).reshape(n * n, h, w, c)
+    assert picture.dtype == np.uint8
+    assert picture.shape == ((n * h, n * w, 3) if c == 3 else (n * h, n * w))
+    for i in range(n):
+        for j in range(n):
+            block = picture[i * h : (i + 1) * h, j * w : (j + 1) * w]
+            np.testing.assert_array_equal(
+                block, expected[i * n + j] if c == 3 else expected[i * n + j, ..., 0]
+            )
+    shaped = tile(images.reshape(n * n, h, w, c), n, image_shape=shape)
+    np.testing.assert_array_equal(shaped, picture)
+
+
+def test_manifold_tiles_colour_images_of_the_given_shape():
+    """manifold() with a colour image_shape gives an (n*H, n*W, 3) RGB picture."""
+    n, shape = 4, (8, 12, 3)
+    red = np.zeros(shape, np.float32)
+    red[..., 0] = 1.0
+
+    def decode(z):
+        return np.repeat(red.reshape(1, -1), z.shape[0], axis=0)
+
+    picture = manifold(decode, n=n, image_shape=shape)
+    assert picture.shape == (n * 8, n * 12, 3)
+    assert (picture[..., 0] == 255).all() and (picture[..., 1:] == 0).all()
