@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from vaeapp.data import CLASS_NAMES
 from vaeapp.inference import ConvTranspose2D, Dense, NumpyVAE
 from vaeapp.store import LoadedModel
 
@@ -112,19 +111,25 @@ def as_browser_decodes(vae: NumpyVAE) -> NumpyVAE:
 
 
 def pack_model(model: LoadedModel, points: np.ndarray) -> dict[str, Any]:
-    """Decoder layers, map points ``(n, 2)`` and labels, for the browser.
+    """Decoder layers, image shape, map points ``(n, 2)`` and labels, for the
+    browser.
 
     ``layers`` is :func:`pack_decoder`'s list (dense layers keep the
-    ``{"n_in", "n_out", "w16", "b"}`` fields they always had); ``points`` is
-    ``(n, 2)`` float32, ``labels`` ``(n,)`` uint8.
+    ``{"n_in", "n_out", "w16", "b"}`` fields they always had);
+    ``image_shape`` is ``[height, width, channels]``, the shape of the flat
+    values the decoder gives (decoder.js's ``toImageData`` takes it);
+    ``points`` is ``(n, 2)`` float32, ``labels`` ``(n,)`` uint8 and
+    ``names`` the class names the labels index (empty for a data set without
+    labels, whose labels are all 0).
     """
     return {
         "layers": pack_decoder(model.vae),
+        "image_shape": list(model.record.model.image_shape),
         "latent_dim": model.record.model.latent_dim,
         "points": b64(points),
         "labels": b64(model.labels, "u1"),
         "count": int(points.shape[0]),
-        "names": list(CLASS_NAMES[model.record.dataset]),
+        "names": list(model.class_names or ()),
     }
 
 
@@ -184,10 +189,11 @@ def pack_model_files(model: LoadedModel, points: np.ndarray) -> ModelFiles:
     blob = _Blob()
     meta = {
         "layers": layers,
+        "image_shape": list(model.record.model.image_shape),
         "latent_dim": model.record.model.latent_dim,
         "points": blob.add(points, "<f4"),
         "labels": blob.add(model.labels, "u1"),
         "count": int(points.shape[0]),
-        "names": list(CLASS_NAMES[model.record.dataset]),
+        "names": list(model.class_names or ()),
     }
     return ModelFiles(meta, decoder_blob, blob.bytes())

@@ -1,6 +1,7 @@
 """vaeapp/ui/decoder.js in real Chromium: the same pixels as the NumPy decoder
-for dense and conv models, clear errors for malformed layers, and a conv decode
-fast enough for live previews.
+for dense and conv models of grey and colour images of several shapes, clear
+errors for malformed layers, a conv decode fast enough for live previews, and
+toImageData drawing grey and RGB images.
 
 decoder.js is loaded into a blank page (no app server); the models are small
 ones with random weights written in the Keras weights-file layout, read back by
@@ -41,6 +42,34 @@ SMALL_CONV = ModelConfig(
 # 30 decodes a second leave 33 ms each; the conv preset decodes in a few ms
 # here, so this bound fails only when live previews would really stutter.
 LIVE_DECODE_MS = 33.0
+# The goal for 64x64x3 conv models is 15 decodes a second; they take about
+# 30 ms here (bench/decoder_speed.py).
+LIVE_DECODE_64_MS = 66.0
+
+
+def small_model(shape: tuple[int, int, int], architecture: str) -> ModelConfig:
+    if architecture == "conv":
+        return ModelConfig(
+            architecture="conv",
+            filters=(8, 16),
+            hidden=(32,),
+            latent_dim=3,
+            image_shape=shape,
+        )
+    return ModelConfig(hidden=(64, 32), latent_dim=3, image_shape=shape)
+
+
+SHAPED_MODELS = {
+    "28x28x1-dense": small_model((28, 28, 1), "dense"),
+    "32x32x3-dense": small_model((32, 32, 3), "dense"),
+    "16x24x1-dense": small_model((16, 24, 1), "dense"),
+    "20x12x3-conv": small_model((20, 12, 3), "conv"),
+    "32x32x3-conv": small_model((32, 32, 3), "conv"),
+    "64x64x3-conv": small_model((64, 64, 3), "conv"),
+    "8x64x1-conv": small_model((8, 64, 1), "conv"),
+    "32x32x3-conv-preset": ModelConfig.preset("conv", image_shape=(32, 32, 3)),
+    "64x64x3-conv-preset": ModelConfig.preset("conv", image_shape=(64, 64, 3)),
+}
 
 _JS_DECODE = """([layers, zs]) => {
   const model = { layers: unpackDecoder(layers) };
@@ -128,6 +157,59 @@ def test_js_decode_matches_numpy(blank_page, tmp_path, config):
     assert blank_page.errors == []
 
 
+@pytest.mark.parametrize("name", list(SHAPED_MODELS))
+def test_js_decode_matches_numpy_for_every_image_shape(blank_page, tmp_path, name):
+    """Browser decode() of grey and colour models of any H x W x C gives NumPy's
+    H*W*C values: float16 kernels within 1e-5, float32 ones within 0.01."""
+    config = SHAPED_MODELS[name]
+    vae = random_model(tmp_path, config, seed=11)
+    z = np.random.default_rng(12).normal(0, 1.5, (6, config.latent_dim))
+    z = z.astype(np.float32)
+    got = np.array(blank_page.evaluate(_JS_DECODE, [pack_decoder(vae), z.tolist()]))
+    want = vae.decode(z)
+    assert got.shape == (6, config.n_pixels)
+    assert want.std() > 0.1  # pixels that really vary, not all near 0.5
+    assert np.abs(got - as_browser_decodes(vae).decode(z)).max() < 1e-5
+    assert np.abs(got - want).max() < 0.01
+    assert blank_page.errors == []
+
+
+_JS_IMAGE_DATA = """([pixels, shape]) => {
+  const image = toImageData(Float32Array.from(pixels), shape);
+  const again = toImageData(Float32Array.from(pixels), shape, image);
+  return [image.width, image.height, Array.from(image.data), again === image];
+}"""
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 1), (4, 2, 3)], ids=["grey", "rgb"])
+def test_js_to_image_data_draws_grey_and_colour(blank_page, shape):
+    """toImageData gives RGBA rows of W pixels: grey repeated in R, G and B, RGB
+    from each pixel's three values, alpha 255, 255 v rounded (NaN black), like
+    images.to_uint8; a given ImageData of the same size is reused."""
+    from vaeapp.images import to_uint8
+
+    h, w, c = shape
+    pixels = np.random.default_rng(13).random(h * w * c).astype(np.float32)
+    pixels[:4] = [0.0, 1.0, 1.5, -0.2]
+    width, height, data, reused = blank_page.evaluate(
+        _JS_IMAGE_DATA, [pixels.tolist(), list(shape)]
+    )
+    assert (width, height, reused) == (w, h, True)
+    rgba = np.array(data, np.uint8).reshape(h, w, 4)
+    expected = to_uint8(pixels).reshape(h, w, c)
+    np.testing.assert_array_equal(rgba[..., :3], np.broadcast_to(expected, (h, w, 3)))
+    assert (rgba[..., 3] == 255).all()
+
+
+def test_js_to_image_data_refuses_a_wrong_value_count(blank_page):
+    """toImageData throws when the values do not fill H x W x C."""
+    error = blank_page.evaluate(
+        """() => { try { toImageData(new Float32Array(10), [2, 2, 3]); }
+                   catch (e) { return e.message; } return null; }"""
+    )
+    assert error is not None and "2x2x3 needs 12 values, got 10" in error
+
+
 @pytest.mark.parametrize(
     ("index", "change", "message"),
     [
@@ -164,6 +246,23 @@ def test_js_conv_preset_decodes_fast_enough_for_live_use(
     median_ms = blank_page.evaluate(_JS_TIME, [pack_decoder(vae), [0.5, -0.3], 40])
     record_property("conv_preset_decode_ms", median_ms)
     assert 0 < median_ms < LIVE_DECODE_MS
+
+
+@pytest.mark.parametrize(
+    ("shape", "limit_ms"),
+    [((32, 32, 3), LIVE_DECODE_MS), ((64, 64, 3), LIVE_DECODE_64_MS)],
+    ids=["32x32x3", "64x64x3"],
+)
+def test_js_colour_conv_preset_decodes_fast_enough(
+    blank_page, tmp_path, record_property, shape, limit_ms
+):
+    """The conv preset's decoder for 32x32 RGB decodes 30 times a second and for
+    64x64 RGB 15 times a second (median of 20 decodes)."""
+    config = ModelConfig.preset("conv", image_shape=shape)
+    vae = random_model(tmp_path, config, seed=14)
+    median_ms = blank_page.evaluate(_JS_TIME, [pack_decoder(vae), [0.5, -0.3], 20])
+    record_property(f"conv_preset_{shape[0]}_decode_ms", median_ms)
+    assert 0 < median_ms < limit_ms
 
 
 _JS_HALVES = """() => {

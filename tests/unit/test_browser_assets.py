@@ -90,3 +90,46 @@ def test_static_files_are_written_whole_with_the_given_date(tmp_path) -> None:
     assert path.read_bytes() == b"payload"
     assert path.stat().st_mtime == 946_684_800
     assert [p.name for p in path.parent.iterdir()] == ["x.bin"]
+
+
+def test_packed_model_carries_the_image_shape_and_class_names() -> None:
+    """pack_model and pack_model_files give image_shape [H, W, C] and the names."""
+    model = load_model(best_pretrained())
+    points = model.latent_mean[:, :2].astype(np.float32)
+    for meta in (pack_model(model, points), pack_model_files(model, points).meta):
+        assert meta["image_shape"] == [28, 28, 1]
+        assert meta["names"] == list(model.class_names)
+        assert len(meta["names"]) == 10
+
+
+def test_packed_colour_model_carries_its_shape_and_decodes_flat_rgb(tmp_path) -> None:
+    """A 20x12 RGB conv model packs image_shape [20, 12, 3]; its last layer gives
+    20*12*3 values and no names when the data had no labels."""
+    import dataclasses
+
+    import h5py
+
+    from vaeapp.config import ModelConfig
+    from vaeapp.inference import load_numpy_vae
+    from vaeapp.model_layout import decoder_layers, encoder_layers
+
+    config = ModelConfig(
+        architecture="conv", filters=(4, 8), hidden=(16,), image_shape=(20, 12, 3)
+    )
+    rng = np.random.default_rng(0)
+    path = tmp_path / "m.weights.h5"
+    with h5py.File(path, "w") as handle:
+        for spec in encoder_layers(config) + decoder_layers(config):
+            handle[f"{spec.path}/vars/0"] = rng.normal(0, 0.3, spec.kernel_shape)
+            handle[f"{spec.path}/vars/1"] = rng.normal(0, 0.1, spec.bias_shape)
+    shipped = load_model(best_pretrained())
+    record = dataclasses.replace(shipped.record, model=config, class_names=None)
+    model = dataclasses.replace(
+        shipped, record=record, vae=load_numpy_vae(path, config)
+    )
+    points = np.zeros((5, 2), np.float32)
+    for meta in (pack_model(model, points), pack_model_files(model, points).meta):
+        assert meta["image_shape"] == [20, 12, 3]
+        assert meta["names"] == []
+        assert meta["layers"][-1]["out_shape"] == [20, 12, 3]
+        assert meta["layers"][-1]["n_out"] == 720

@@ -1,6 +1,8 @@
-// The VAE's decoder in the browser: z -> 784 pixel intensities, for live
-// previews. A plain script with no imports: it defines fromB64, packedArray,
-// halfToFloat, unpackDecoder and decode at the top level.
+// The VAE's decoder in the browser: z -> the image's h * w * c values (784
+// grey ones for MNIST), for live previews, and toImageData to draw them grey
+// or in colour. A plain script with no imports: it defines fromB64,
+// packedArray, halfToFloat, unpackDecoder, decode, toImageData and
+// countNonFinite at the top level.
 //
 // The layers arrive as vaeapp.browser_assets.pack_decoder writes them: each has
 // a "kind"; those with weights carry n_in, n_out, w16 (the kernel, float16),
@@ -110,6 +112,7 @@ function unpackDecoder(packedLayers, buffer) {
         `layer before gives ${size}`);
     }
     size = layer.nOut;
+    if (layer.kind !== "reshape") layer.out = new Float32Array(layer.nOut);
     layers.push(layer);
   });
   return layers;
@@ -124,9 +127,9 @@ function activate(out, activation) {
 }
 
 // (n_in) -> (n_out): out = h @ w + b, skipping zero inputs (ReLU makes many).
+// Writes the layer's own output buffer (made once by unpackDecoder).
 function denseForward(layer, h) {
-  const { nIn, nOut, w } = layer;
-  const out = new Float32Array(nOut);
+  const { nIn, nOut, w, out } = layer;
   out.set(layer.b);
   for (let i = 0; i < nIn; i++) {
     const v = h[i];
@@ -138,11 +141,11 @@ function denseForward(layer, h) {
 }
 
 // (h * w * c_in) -> (h_out * w_out * c_out): every nonzero input value adds
-// its k x k x c_out contribution to the output pixels its taps reach.
+// its k x k x c_out contribution to the output pixels its taps reach. Writes
+// the layer's own output buffer (made once by unpackDecoder).
 function convTransposeForward(layer, x) {
   const [h, wIn, cIn] = layer.inShape, [oh, ow, cOut] = layer.outShape;
-  const { k, stride, w, b } = layer, [top, left] = layer.pad;
-  const out = new Float32Array(oh * ow * cOut);
+  const { k, stride, w, b, out } = layer, [top, left] = layer.pad;
   for (let p = 0; p < oh * ow; p++) out.set(b, p * cOut);
   const tapStride = k * k * cOut;
   for (let y = 0; y < h; y++) {
@@ -168,8 +171,11 @@ function convTransposeForward(layer, x) {
   return out;
 }
 
-// z (array of latent_dim numbers) -> Float32Array of 784 pixel intensities in
-// [0, 1]; model.layers is unpackDecoder's result.
+// z (array of latent_dim numbers) -> a new Float32Array of the image's
+// h * w * c values in [0, 1], channels-last (784 grey values for MNIST; draw
+// them with toImageData); model.layers is unpackDecoder's result. The layers
+// reuse their output buffers, so decode calls must not overlap (JavaScript
+// runs them one at a time anyway).
 function decode(model, z) {
   let h = Float32Array.from(z);
   if (h.length !== model.layers[0].nIn) {
@@ -180,5 +186,43 @@ function decode(model, z) {
     h = layer.kind === "dense" ? denseForward(layer, h) : convTransposeForward(layer, h);
     activate(h, layer.activation);
   }
-  return h;
+  return h.slice();
+}
+
+// Decoded values (decode's Float32Array, channels-last: c values per pixel,
+// pixels row by row) -> an ImageData of width w and height h for
+// CanvasRenderingContext2D.putImageData. shape is [h, w, c] (the model's
+// image_shape); c = 1 draws grey (r = g = b), c = 3 colour (RGB). Values are
+// scaled by 255 and rounded as a Uint8ClampedArray does: clipped to 0..255,
+// NaN drawn black. image, if given, is an ImageData of the same size that is
+// filled and returned instead of a new one (no allocation per frame).
+function toImageData(pixels, shape, image) {
+  const [h, w, c] = shape;
+  if (c !== 1 && c !== 3) throw new Error(`toImageData: 1 or 3 channels, got ${c}`);
+  if (pixels.length !== h * w * c) {
+    throw new Error(`toImageData: ${h}x${w}x${c} needs ${h * w * c} values, got ${pixels.length}`);
+  }
+  const out = image && image.width === w && image.height === h ? image : new ImageData(w, h);
+  const data = out.data;
+  const n = h * w;
+  if (c === 1) {
+    for (let i = 0, j = 0; i < n; i++, j += 4) {
+      const v = 255 * pixels[i];
+      data[j] = v; data[j + 1] = v; data[j + 2] = v; data[j + 3] = 255;
+    }
+  } else {
+    for (let i = 0, j = 0, k = 0; i < n; i++, j += 4, k += 3) {
+      data[j] = 255 * pixels[k]; data[j + 1] = 255 * pixels[k + 1];
+      data[j + 2] = 255 * pixels[k + 2]; data[j + 3] = 255;
+    }
+  }
+  return out;
+}
+
+// How many of the decoded values are NaN or infinite (toImageData draws NaN
+// black and infinities as 0 or 255).
+function countNonFinite(pixels) {
+  let bad = 0;
+  for (let i = 0; i < pixels.length; i++) if (!Number.isFinite(pixels[i])) bad++;
+  return bad;
 }

@@ -1,0 +1,156 @@
+"""Time the decoders of conv models for several image shapes: the browser's
+(``vaeapp/ui/decoder.js`` in headless Chromium) and the server's (NumPy).
+
+Command line: ``python bench/decoder_speed.py [--shapes 28x28x1,32x32x3,64x64x3]
+[--grid 15] [--runs 15] [--decodes 60] [--no-browser] [--no-server]``.
+
+Each model is the shipped conv preset's widths (filters 32, 64; hidden 256;
+latent size 2) for the given image shape, with random He-scaled weights written
+in the Keras weights-file layout and read back by the NumPy path, so no
+training is needed. Prints, per shape:
+
+- browser: the median and best milliseconds of one ``decode`` call in
+  Chromium over ``--decodes`` calls at moving latent points (after a warm-up),
+  as decodes per second, plus the milliseconds of ``toImageData``;
+- server: the median and best milliseconds over ``--runs`` calls of
+  ``NumpyVAE.decode`` on a ``--grid`` x ``--grid`` manifold grid.
+
+Timings on a shared machine vary with its load: run it a few times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from vaeapp.browser_assets import pack_decoder  # noqa: E402
+from vaeapp.config import ModelConfig  # noqa: E402
+from vaeapp.inference import NumpyVAE, load_numpy_vae  # noqa: E402
+from vaeapp.manifold import grid_points  # noqa: E402
+from vaeapp.model_layout import decoder_layers, encoder_layers  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+]
+DECODER_JS = Path(__file__).resolve().parents[1] / "vaeapp" / "ui" / "decoder.js"
+
+_JS_TIME = """([layers, shape, z, count]) => {
+  const model = { layers: unpackDecoder(layers) };
+  for (let i = 0; i < 10; i++) decode(model, z);  // let the JIT compile
+  const times = [], drawTimes = [];
+  let image = null;
+  for (let i = 0; i < count; i++) {
+    const zi = z.map((v, d) => v + 0.02 * ((i + d) % 11));
+    const start = performance.now();
+    const pixels = decode(model, zi);
+    const middle = performance.now();
+    image = toImageData(pixels, shape, image);
+    drawTimes.push(performance.now() - middle);
+    times.push(middle - start);
+  }
+  times.sort((a, b) => a - b);
+  drawTimes.sort((a, b) => a - b);
+  return [times[Math.floor(count / 2)], times[0], drawTimes[Math.floor(count / 2)]];
+}"""
+
+
+def parse_shape(text: str) -> tuple[int, int, int]:
+    """``"32x32x3"`` -> ``(32, 32, 3)``."""
+    height, width, channels = (int(part) for part in text.lower().split("x"))
+    return height, width, channels
+
+
+def random_model(folder: Path, config: ModelConfig, seed: int = 0) -> NumpyVAE:
+    """A model of ``config`` with random He-scaled weights (variance 2 / fan-in,
+    a quarter of the taps for stride-2 transposed convolutions) and small
+    biases, through the weights-file reader."""
+    rng = np.random.default_rng(seed)
+    path = folder / f"random-{seed}.weights.h5"
+    with h5py.File(path, "w") as handle:
+        for spec in encoder_layers(config) + decoder_layers(config):
+            if spec.kind == "conv_transpose":
+                fan_in = spec.kernel_shape[0] * spec.kernel_shape[1] * spec.in_shape[2]
+                fan_in //= spec.stride**2
+            else:
+                fan_in = math.prod(spec.kernel_shape[:-1])
+            kernel = rng.normal(0, math.sqrt(2.0 / fan_in), spec.kernel_shape)
+            handle[f"{spec.path}/vars/0"] = kernel.astype(np.float32)
+            bias = rng.normal(0, 0.1, spec.bias_shape)
+            handle[f"{spec.path}/vars/1"] = bias.astype(np.float32)
+    return load_numpy_vae(path, config)
+
+
+def time_server(vae: NumpyVAE, n: int, runs: int) -> tuple[float, float]:
+    """Median and best milliseconds of decoding an n x n manifold grid."""
+    points = grid_points(n, 0.05)
+    vae.decode(points)  # warm-up
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        vae.decode(points)
+        times.append(1000 * (time.perf_counter() - start))
+    return statistics.median(times), min(times)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shapes", default="28x28x1,32x32x3,64x64x3")
+    parser.add_argument("--grid", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--decodes", type=int, default=60)
+    parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--no-server", action="store_true")
+    args = parser.parse_args(argv)
+    shapes = [parse_shape(text) for text in args.shapes.split(",")]
+    with tempfile.TemporaryDirectory() as tmp:
+        models = {
+            shape: random_model(Path(tmp), ModelConfig.preset("conv", image_shape=shape))
+            for shape in shapes
+        }
+    if not args.no_server:
+        for shape, vae in models.items():
+            median, best = time_server(vae, args.grid, args.runs)
+            print(
+                f"server {'x'.join(map(str, shape))}: {args.grid}x{args.grid} grid "
+                f"median {median:.1f} ms, best {best:.1f} ms ({args.runs} runs)"
+            )
+    if args.no_browser:
+        return
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
+        page = browser.new_page()
+        page.set_content("<!doctype html><title>decoder speed</title>")
+        page.add_script_tag(content=DECODER_JS.read_text(encoding="utf-8"))
+        for shape, vae in models.items():
+            z = [0.5, -0.3]
+            median, best, draw = page.evaluate(
+                _JS_TIME, [pack_decoder(vae), list(shape), z, args.decodes]
+            )
+            print(
+                f"browser {'x'.join(map(str, shape))}: decode median {median:.2f} ms "
+                f"({1000 / median:.0f}/s), best {best:.2f} ms; toImageData "
+                f"{draw:.3f} ms ({args.decodes} decodes)"
+            )
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
