@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +35,10 @@ from vaeapp.model_layout import (
 # conv preset, 900 points took 205 ms in blocks of 16, 215 ms in 32, 270 ms in
 # 64 and 360 ms or more in one block.
 CONV_BLOCK = 16
+# Threads that run blocks at once: NumPy's element-wise steps (adding taps,
+# activations) use one core each, so two blocks at a time keep both of a
+# 2-core machine's cores busy between matrix products.
+BLOCK_THREADS = int(os.environ.get("VAEAPP_BLOCK_THREADS", "2"))
 # A transposed convolution with fewer output channels than this computes its
 # taps channels-first (see ConvTranspose2D).
 FEW_CHANNELS = 8
@@ -104,14 +110,17 @@ class ConvTranspose2D(_MapLayer):
     cropped from the start of the full output, whose sides are the input's
     times the stride.
 
-    One matrix product gives every input pixel's k x k x c_out contribution
-    (its taps); each tap then lands on one phase of the output, the pixels
-    ``(y * stride + py, x * stride + px)``, shifted by whole pixels. So every
-    phase is written once from its unshifted tap plus the bias and gets its
-    other taps added: about ``k * k / stride**2`` passes over the output
-    instead of a zeroed, larger full map, its crop and a copy. With few output
-    channels (the last layer: 1 or 3) the taps are computed channels-first, so
-    that each add runs along image rows instead of 1 to 3 values at a time.
+    Every kernel tap ``(a, b)`` lands on one phase of the output, the pixels
+    ``(y * stride + py, x * stride + px)``, shifted by whole pixels. So each
+    phase is computed on its own, contiguous: its unshifted tap's product
+    (input pixels times that tap's ``(c_in, c_out)`` kernel) plus the bias,
+    then its other taps' products added at their shifts; the phases are then
+    interleaved into the output. That is about one pass over the output per
+    tap, each along whole image rows, instead of adding every tap into a
+    zeroed, larger full map, cropping it and copying it. With few output
+    channels (the last layer: 1 or 3) one product gives all taps, computed
+    channels-first, so that each add runs along image rows instead of 1 to 3
+    values at a time.
     """
 
     def _block(self, x: np.ndarray) -> np.ndarray:
@@ -126,14 +135,23 @@ class ConvTranspose2D(_MapLayer):
             phases = out.reshape(co, n, h, s, w, s)
             bias = self.bias[:, None, None, None]
             for (py, px), plan in self._plan:
-                self._fill(phases[:, :, :, py, :, px], bias, plan, taps, 2)
+                phase = phases[:, :, :, py, :, px]
+                self._fill(phase, bias, plan, lambda a, b: taps[a, b], 2)
             return out.transpose(1, 2, 3, 0).reshape(n, oh * ow * co)
-        taps = (rows @ self._weights_last).reshape(n, h, w, k, k, co)
         out = np.empty((n, oh, ow, co), np.float32)
-        phases = out.reshape(n, h, s, w, s, co)
+        # A stride-1 layer has one phase, the output itself.
+        phase = out if s == 1 else np.empty((n, h, w, co), np.float32)
+        scratch = np.empty((n * h * w, co), np.float32)
+        tap_kernels = self._tap_kernels
+
+        def tap(a: int, b: int) -> np.ndarray:
+            np.matmul(rows, tap_kernels[a, b], out=scratch)
+            return scratch.reshape(n, h, w, co)
+
         for (py, px), plan in self._plan:
-            taps_ab = [(taps[:, :, :, a, b], *shift) for (a, b), *shift in plan]
-            self._fill(phases[:, :, py, :, px], self.bias, taps_ab, None, 1)
+            self._fill(phase, self.bias, plan, tap, 1)
+            if s > 1:
+                out.reshape(n, h, s, w, s, co)[:, :, py, :, px] = phase
         return out.reshape(n, oh * ow * co)
 
     @staticmethod
@@ -141,38 +159,33 @@ class ConvTranspose2D(_MapLayer):
         view: np.ndarray,
         bias: np.ndarray,
         plan: list,
-        taps: np.ndarray | None,
+        tap: Callable[[int, int], np.ndarray],
         axis: int,
     ) -> None:
         """Write one output phase ``view`` (its image rows and columns at
-        ``axis`` and ``axis + 1``): bias plus every tap, each shifted by
-        ``(dy, dx)`` whole pixels and clipped at the border. ``plan`` lists
-        ``(tap, dy, dx)``, the unshifted tap (if any) first; a tap is an array
-        or, with ``taps`` given, its ``(a, b)`` index into it."""
+        ``axis`` and ``axis + 1``): bias plus every tap ``tap(a, b)``, each
+        shifted by ``(dy, dx)`` whole pixels and clipped at the border.
+        ``plan`` lists ``((a, b), dy, dx)``, the unshifted tap (if any) first."""
         h, w = view.shape[axis], view.shape[axis + 1]
         start = 0
         if plan and plan[0][1:] == (0, 0):
-            tap = plan[0][0] if taps is None else taps[plan[0][0]]
-            np.add(tap, bias, out=view)
+            np.add(tap(*plan[0][0]), bias, out=view)
             start = 1
         else:
             view[...] = bias
         lead = (slice(None),) * axis
-        for tap, dy, dx in plan[start:]:
-            tap = tap if taps is None else taps[tap]
+        for (a, b), dy, dx in plan[start:]:
             y0, y1, x0, x1 = max(dy, 0), min(h, h + dy), max(dx, 0), min(w, w + dx)
             if y0 < y1 and x0 < x1:
-                view[(*lead, slice(y0, y1), slice(x0, x1))] += tap[
+                view[(*lead, slice(y0, y1), slice(x0, x1))] += tap(a, b)[
                     (*lead, slice(y0 - dy, y1 - dy), slice(x0 - dx, x1 - dx))
                 ]
 
     @functools.cached_property
-    def _weights_last(self) -> np.ndarray:
-        """The kernel as ``(c_in, k * k * c_out)``: taps channels-last."""
-        k, _, co, c = self.kernel.shape
-        return np.ascontiguousarray(self.kernel.transpose(3, 0, 1, 2)).reshape(
-            c, k * k * co
-        )
+    def _tap_kernels(self) -> np.ndarray:
+        """The kernel as ``(k, k, c_in, c_out)``: one ``(c_in, c_out)`` matrix
+        per tap, contiguous."""
+        return np.ascontiguousarray(self.kernel.transpose(0, 1, 3, 2))
 
     @functools.cached_property
     def _weights_first(self) -> np.ndarray:
@@ -205,13 +218,28 @@ Layer = Dense | Conv2D | ConvTranspose2D
 def _in_blocks(
     block: Callable[[np.ndarray], np.ndarray], x: np.ndarray, n_out: int
 ) -> np.ndarray:
-    """``block`` applied to ``x`` ``(n, n_in)`` CONV_BLOCK rows at a time."""
+    """``block`` applied to ``x`` ``(n, n_in)`` CONV_BLOCK rows at a time,
+    blocks shared among BLOCK_THREADS threads."""
     if x.shape[0] <= CONV_BLOCK:
         return block(x)
     out = np.empty((x.shape[0], n_out), np.float32)
-    for start in range(0, x.shape[0], CONV_BLOCK):
+
+    def run(start: int) -> None:
         out[start : start + CONV_BLOCK] = block(x[start : start + CONV_BLOCK])
+
+    starts = range(0, x.shape[0], CONV_BLOCK)
+    if BLOCK_THREADS > 1:
+        for _ in _block_pool().map(run, starts):
+            pass
+    else:
+        for start in starts:
+            run(start)
     return out
+
+
+@functools.cache
+def _block_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(BLOCK_THREADS, thread_name_prefix="vaeapp-blocks")
 
 
 def _relu(x: np.ndarray) -> np.ndarray:
