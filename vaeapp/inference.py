@@ -29,16 +29,25 @@ from vaeapp.model_layout import (
     encoder_layers,
 )
 
-# Images per block in the convolution layers: their intermediate arrays hold
-# k * k values per output value, so a 900-point manifold grid is processed in
-# blocks of a few MB instead of one 200 MB array. Measured on 2 cores with the
-# conv preset, 900 points took 205 ms in blocks of 16, 215 ms in 32, 270 ms in
-# 64 and 360 ms or more in one block.
+# Images per block in the convolution layers: each block goes through all of
+# a run of feature-map layers before the next (see _forward), so its maps, a
+# few MB, stay in the CPU's cache instead of each layer writing arrays for the
+# whole batch (a 900-point grid of the conv preset's would be 200 MB).
 CONV_BLOCK = 16
+
+
+def _threads_setting() -> int:
+    """VAEAPP_BLOCK_THREADS as a whole number from 1 to 8 (default 2)."""
+    try:
+        return min(max(int(os.environ.get("VAEAPP_BLOCK_THREADS", "2")), 1), 8)
+    except ValueError:
+        return 2
+
+
 # Threads that run blocks at once: NumPy's element-wise steps (adding taps,
 # activations) use one core each, so two blocks at a time keep both of a
 # 2-core machine's cores busy between matrix products.
-BLOCK_THREADS = int(os.environ.get("VAEAPP_BLOCK_THREADS", "2"))
+BLOCK_THREADS = _threads_setting()
 # A transposed convolution with fewer output channels than this computes its
 # taps channels-first (see ConvTranspose2D).
 FEW_CHANNELS = 8
