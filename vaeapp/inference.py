@@ -74,7 +74,8 @@ class _MapLayer:
     """A layer over flattened channels-last feature maps ``(n, h * w * c)``:
     ``kernel``, ``bias (c_out,)`` and ``spec`` (the input and output maps
     ``(h, w, c)``, the stride and the padding). It runs CONV_BLOCK images at a
-    time; subclasses compute one block in ``_block``."""
+    time; subclasses compute one block in ``_block``, followed by ReLU when
+    ``relu`` is true (fused where that saves a pass over the output)."""
 
     kernel: np.ndarray
     bias: np.ndarray
@@ -84,7 +85,7 @@ class _MapLayer:
         """``(n, h_in * w_in * c_in)`` -> ``(n, h_out * w_out * c_out)``."""
         return _in_blocks(self._block, x, self.spec.n_out)
 
-    def _block(self, x: np.ndarray) -> np.ndarray:
+    def _block(self, x: np.ndarray, relu: bool = False) -> np.ndarray:
         raise NotImplementedError
 
 
@@ -93,7 +94,7 @@ class Conv2D(_MapLayer):
     """A convolution with "same" padding, as Keras's ``Conv2D`` computes it;
     ``kernel (k, k, c_in, c_out)``."""
 
-    def _block(self, x: np.ndarray) -> np.ndarray:
+    def _block(self, x: np.ndarray, relu: bool = False) -> np.ndarray:
         (h, w, c), (oh, ow, co) = self.spec.in_shape, self.spec.out_shape
         k, s, (top, left) = self.kernel.shape[0], self.spec.stride, self.spec.pad
         n = x.shape[0]
@@ -108,7 +109,7 @@ class Conv2D(_MapLayer):
         patches = windows[:, ::s, ::s].transpose(0, 1, 2, 4, 5, 3)
         columns = patches.reshape(n * oh * ow, k * k * c)
         out = columns @ self.kernel.reshape(k * k * c, co) + self.bias
-        return out.reshape(n, oh * ow * co)
+        return (_relu(out) if relu else out).reshape(n, oh * ow * co)
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ class ConvTranspose2D(_MapLayer):
     values at a time.
     """
 
-    def _block(self, x: np.ndarray) -> np.ndarray:
+    def _block(self, x: np.ndarray, relu: bool = False) -> np.ndarray:
         (h, w, c), (oh, ow, co) = self.spec.in_shape, self.spec.out_shape
         k, s, n = self.kernel.shape[0], self.spec.stride, x.shape[0]
         rows = x.reshape(n * h * w, c)
@@ -146,6 +147,7 @@ class ConvTranspose2D(_MapLayer):
             for (py, px), plan in self._plan:
                 phase = phases[:, :, :, py, :, px]
                 self._fill(phase, bias, plan, lambda a, b: taps[a, b], 2)
+            out = _relu(out) if relu else out
             return out.transpose(1, 2, 3, 0).reshape(n, oh * ow * co)
         out = np.empty((n, oh, ow, co), np.float32)
         # A stride-1 layer has one phase, the output itself.
@@ -159,8 +161,14 @@ class ConvTranspose2D(_MapLayer):
 
         for (py, px), plan in self._plan:
             self._fill(phase, self.bias, plan, tap, 1)
-            if s > 1:
-                out.reshape(n, h, s, w, s, co)[:, :, py, :, px] = phase
+            if s > 1:  # interleaved, with the ReLU in the same pass
+                target = out.reshape(n, h, s, w, s, co)[:, :, py, :, px]
+                if relu:
+                    np.maximum(phase, 0.0, out=target)
+                else:
+                    target[...] = phase
+        if relu and s == 1:
+            _relu(out)
         return out.reshape(n, oh * ow * co)
 
     @staticmethod
@@ -294,7 +302,10 @@ def _forward(
                 rows: np.ndarray, run: Sequence[Layer] = run, acts: list = activations
             ) -> np.ndarray:
                 for layer, activation in zip(run, acts, strict=True):
-                    rows = activation(layer._block(rows))
+                    if activation is _relu:
+                        rows = layer._block(rows, relu=True)
+                    else:
+                        rows = activation(layer._block(rows))
                 return rows
 
             x = _in_blocks(block, x, run[-1].spec.n_out)
