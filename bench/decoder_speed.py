@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -118,9 +119,10 @@ def main(argv: list[str] | None = None) -> None:
     shapes = [parse_shape(text) for text in args.shapes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         models = {
-            shape: random_model(Path(tmp), ModelConfig.preset("conv", image_shape=shape))
-            for shape in shapes
+            s: random_model(Path(tmp), ModelConfig.preset("conv", image_shape=s))
+            for s in shapes
         }
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     if not args.no_server:
         for shape, vae in models.items():
             median, best = time_server(vae, args.grid, args.runs)
