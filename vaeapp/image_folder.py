@@ -98,7 +98,8 @@ def list_files(folder: Path) -> tuple[Files, tuple[str, ...] | None]:
 
 
 def _probe(path: Path) -> tuple[tuple[int, int] | None, str | None]:
-    """``((width, height), None)`` for a usable image, else ``(None, why)``."""
+    """``((width, height), None)`` for a usable image, else ``(None, why)``;
+    the image is decoded, so that only usable ones decide the common size."""
     from PIL import Image
 
     if path.suffix.lower() not in IMAGE_SUFFIXES:
@@ -106,14 +107,15 @@ def _probe(path: Path) -> tuple[tuple[int, int] | None, str | None]:
     try:
         with Image.open(path) as image:
             size, mode, kind = image.size, image.mode, image.format
+            if kind not in FORMATS:
+                return None, f"{path.name}: format {kind} not supported"
+            if mode not in MODES:
+                return None, f"{path.name}: mode {mode} not supported"
+            if size[0] * size[1] > MAX_SOURCE_PIXELS or min(size) < 1:
+                return None, f"{path.name}: {size[0]}x{size[1]} pixels"
+            image.load()  # decodes it all: truncated or corrupt data raises
     except Exception as error:  # noqa: BLE001 - any unreadable file is skipped
         return None, f"{path.name}: {type(error).__name__}"
-    if kind not in FORMATS:
-        return None, f"{path.name}: format {kind} not supported"
-    if mode not in MODES:
-        return None, f"{path.name}: mode {mode} not supported"
-    if size[0] * size[1] > MAX_SOURCE_PIXELS or min(size) < 1:
-        return None, f"{path.name}: {size[0]}x{size[1]} pixels"
     return size, None
 
 
