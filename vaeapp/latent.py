@@ -7,8 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-Z_LIMIT = 4.0  # sliders span +-4 standard deviations of the N(0, I) prior
-MAP_LIMIT = 4.5  # the map shows a little beyond the sliders' range
+# Sliders and the map span +-4 standard deviations of the N(0, I) prior: a
+# click anywhere on the map is a z the sliders can hold.
+Z_LIMIT = 4.0
 
 
 def clean_z(values: object, latent_dim: int) -> tuple[list[float], str | None]:

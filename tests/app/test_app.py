@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -53,15 +54,18 @@ def test_app_loads_the_shipped_model() -> None:
 
 
 def test_plotly_bundle_is_sent_first_and_once_per_session() -> None:
-    """Plotly's bundle is the page's first component, sent on the first run only."""
+    """Plotly's bundle is the page's first component, sent on the first run only:
+    as the URL of a static file named by its content, which holds the bundle."""
     at = new_app().run()
     names = [n.proto.component_name for n in walk(at._tree[0], "bidi_component")]
     assert names[0] == "vaeapp.plotly_loader"
-    bundle = component_data(at, "vaeapp.plotly_loader")[0]
-    assert bundle.startswith("/* plotly.js") and len(bundle) > 1_000_000
+    sent = component_data(at, "vaeapp.plotly_loader")[0]
+    assert re.fullmatch(r"app/static/vaeapp/plotly\.[0-9a-f]{16}\.js", sent["url"])
+    served = ROOT / "static" / sent["url"].removeprefix("app/static/")
+    assert served.read_bytes().startswith(b"/* plotly.js")
     at.run()
     assert not at.exception
-    assert component_data(at, "vaeapp.plotly_loader") == [""]
+    assert component_data(at, "vaeapp.plotly_loader") == [{}]
 
 
 def test_moving_a_slider_changes_the_decoded_image() -> None:

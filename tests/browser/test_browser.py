@@ -23,6 +23,7 @@ pytest.importorskip(
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
+from vaeapp.latent import Z_LIMIT  # noqa: E402
 from vaeapp.manifold import GRID_N_DEFAULT, GRID_Q_DEFAULT, grid_axis  # noqa: E402
 
 DIGIT_IMG = "img.vae-digit"  # the explorer's decoded digit
@@ -51,9 +52,9 @@ _JS_STATE = _with_digit(
   DIGIT_IMG_JS
   const root = document.querySelector('.vae-explorer');
   const map = document.querySelector('.vae-map');
-  // The marker is the last layout shape: one stroke of the cross centred on z.
+  // The z marker: a cross of two shapes named "marker", centred on z.
   const shapes = map && map.layout ? map.layout.shapes || [] : [];
-  const marker = shapes.length ? shapes.at(-1) : null;
+  const marker = shapes.find((s) => s.name === 'marker') || null;
   const img = digitImg();
   return {
     z: root ? root.dataset.z : null,
@@ -90,28 +91,30 @@ def _z_from_data(text: str) -> tuple[float, float]:
     return x, y
 
 
+_JS_SHOWN_Z = """() => {
+  // The "z1 = +0.00 z2 = +0.00" text under the selected digit, as numbers.
+  const v = {};
+  for (const el of document.querySelectorAll('[data-testid="stText"]')) {
+    for (const m of el.textContent.matchAll(/(z\\d+) = ([+-]\\d+\\.\\d+)/g)) {
+      if (!(m[1] in v)) v[m[1]] = Number(m[2]);
+    }
+  }
+  return v;
+}"""
+
+
 def _shown_z(page: Any) -> dict[str, float]:
-    """The ``z1 = +0.00`` code spans under the decoded digit, as numbers."""
-    shown: dict[str, float] = {}
-    for text in page.locator('[data-testid="stMarkdown"] code').all_inner_texts():
-        match = re.fullmatch(r"(z\d+) = ([+-]\d+\.\d+)", text.strip())
-        if match:  # the first ones are the explorer's
-            shown.setdefault(match.group(1), float(match.group(2)))
-    return shown
+    """The ``z1 = +0.00 ...`` text under the selected digit, as numbers."""
+    return page.evaluate(_JS_SHOWN_Z)
 
 
 def _wait_shown_z(page: Any, x: float, y: float, tol: float) -> dict[str, float]:
-    """Wait until the code spans show about (x, y); return what they show."""
+    """Wait until the text under the digit shows about (x, y); return it."""
     page.wait_for_function(
-        """([x, y, tol]) => {
-          const v = {};
-          const spans = document.querySelectorAll('[data-testid="stMarkdown"] code');
-          for (const c of spans) {
-            const m = c.textContent.trim().match(/^(z\\d+) = ([+-]\\d+\\.\\d+)$/);
-            if (m && !(m[1] in v)) v[m[1]] = Number(m[2]);
-          }
+        f"""([x, y, tol]) => {{
+          const v = ({_JS_SHOWN_Z})();
           return Math.abs(v.z1 - x) <= tol && Math.abs(v.z2 - y) <= tol;
-        }""",
+        }}""",
         arg=[x, y, tol],
         timeout=SETTLE_MS,
     )
@@ -121,8 +124,8 @@ def _wait_shown_z(page: Any, x: float, y: float, tol: float) -> dict[str, float]
 def _plot_area(page: Any) -> dict[str, Any]:
     """Plotly's plot-area rectangle on the page and the axes' actual ranges.
 
-    The y axis is anchored to x (equal scale), so Plotly widens the x range
-    beyond [-4.5, 4.5] when the plot area is wider than tall.
+    Both axes show exactly the range z may take, [-Z_LIMIT, Z_LIMIT], in a
+    square plot area.
     """
     box = page.locator(".vae-map .nsewdrag").bounding_box()
     ranges = page.evaluate(
@@ -180,7 +183,7 @@ def test_click_on_empty_map_area_selects_that_z(page: Any) -> None:
     """A click on an empty spot of the map selects that z: digit, sliders, marker."""
     before = _state(page)
     area = _plot_area(page)
-    assert area["y"] == pytest.approx([-4.5, 4.5], abs=1e-6)
+    assert area["y"] == pytest.approx([-Z_LIMIT, Z_LIMIT], abs=1e-6)
     current = _z_from_data(before["z"])
     x, y = next(
         (cx, cy)
@@ -391,7 +394,9 @@ def test_map_redraws_at_its_box_width_when_its_column_changes(page: Any) -> None
     ranges = _plot_area(page)
     assert abs(box - drawn) <= 1
     try:
-        page.evaluate(_JS_SET_EXPLORER_WIDTH, f"{round(box) + 48}px")  # map -132 px
+        # The map is a square fitted to the room there is: 100 px less room
+        # across than the map's own width makes it narrower.
+        page.evaluate(_JS_SET_EXPLORER_WIDTH, f"{round(box) - 100}px")
         page.wait_for_function(_JS_MAP_FITS, arg=1, timeout=SETTLE_MS)
         _, narrow_drawn = page.evaluate(_JS_MAP_WIDTHS)
         assert narrow_drawn < drawn - 60
@@ -400,7 +405,7 @@ def test_map_redraws_at_its_box_width_when_its_column_changes(page: Any) -> None
     page.wait_for_function(_JS_MAP_FITS, arg=1, timeout=SETTLE_MS)
     assert page.evaluate(_JS_MAP_WIDTHS)[1] == pytest.approx(drawn, abs=1)
     after = _plot_area(page)
-    assert after["y"] == pytest.approx([-4.5, 4.5], abs=1e-6)
+    assert after["y"] == pytest.approx([-Z_LIMIT, Z_LIMIT], abs=1e-6)
     assert after["x"] == pytest.approx(ranges["x"], abs=1e-6)
 
 
@@ -430,8 +435,6 @@ def _check_map_geometry(page: Any) -> dict[str, Any]:
 def test_map_shows_exactly_the_range_z_may_take_in_a_square(page: Any) -> None:
     """Both axes show exactly the range z may take, in a square plot area, with
     the legend in one row or rows of equal length."""
-    from vaeapp.latent import Z_LIMIT
-
     geometry = _check_map_geometry(page)
     assert geometry["range"] == pytest.approx([-Z_LIMIT, Z_LIMIT])
     assert geometry["w"] >= 300

@@ -52,7 +52,8 @@ def draw_canvas(
 ) -> Any:
     """Mount the pad; ``on_drawing`` runs when "Encode" is pressed (and, with
     ``live``, after every stroke), with the PNG data URL in
-    ``st.session_state[key].drawing`` (pass it to :func:`drawing_bytes`).
+    ``drawing`` of the widget value under ``key`` (``state.widget(key)``; pass
+    it to :func:`drawing_bytes`).
 
     The default key is not ``"draw"``: the Sample tool's button already uses it.
     """

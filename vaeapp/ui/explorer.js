@@ -176,8 +176,10 @@ function shapes(data) {
   }
   const [x, y] = data.marker, m = 0.18;
   const cross = { color: "#111", width: 3 };
-  out.push({ type: "line", x0: x - m, x1: x + m, y0: y - m, y1: y + m, line: cross });
-  out.push({ type: "line", x0: x - m, x1: x + m, y0: y + m, y1: y - m, line: cross });
+  // Named, so that tests find the z marker among the other shapes.
+  for (const [y0, y1] of [[y - m, y + m], [y + m, y - m]]) {
+    out.push({ type: "line", name: "marker", x0: x - m, x1: x + m, y0, y1, line: cross });
+  }
   // Posterior ellipses last, over the z marker (an inspected digit's ellipse is
   // centred on it), with a white halo so they stand out on the cross.
   for (const e of data.ellipses || []) {

@@ -22,7 +22,7 @@ import streamlit as st
 from vaeapp.browser_assets import ModelFiles, model_token, pack_model, pack_model_files
 from vaeapp.projection import Plane
 from vaeapp.store import LoadedModel
-from vaeapp.ui import explorer_script, keys, static_files
+from vaeapp.ui import explorer_script, state, static_files
 
 MAP_HEIGHT = 520  # px: the map's square plot area with its axes and legend
 # The module's JavaScript (decoder.js and explorer.js), for the tests.
@@ -75,7 +75,7 @@ def _assets(token: str, model: LoadedModel, plane: Plane) -> dict[str, Any]:
 
 def _on_missing() -> None:
     """The browser lacks the model's cached assets (a reload): send them again."""
-    st.session_state[keys.SENT_TOKENS] = set()
+    state.forget_sent_tokens()
 
 
 def latent_explorer(
@@ -91,7 +91,8 @@ def latent_explorer(
     key: str = "explorer",
 ) -> Any:
     """Mount the map; ``on_commit`` runs when a click or release picks a z,
-    which is then in ``st.session_state[key].commit`` as map coordinates
+    which is then the ``commit`` of the widget value under ``key`` (read it
+    with ``state.widget``) as map coordinates
     ``[x, y]`` on ``plane``, or as ``[x, y, i]`` when the release was on test
     point ``i``.
 
@@ -100,7 +101,7 @@ def latent_explorer(
     are ``(outline, css colour)`` pairs, e.g. posterior outlines.
     """
     token = f"{model_token(model)}-{plane.key}"
-    sent = st.session_state.setdefault(keys.SENT_TOKENS, set())
+    sent = state.sent_tokens()
     data: dict[str, Any] = {
         "token": token,
         "z": [float(v) for v in z],

@@ -111,6 +111,7 @@ def _on_slider(latent_dim: int) -> None:
 
 def z_sliders(latent_dim: int) -> None:
     """One slider per latent dimension (past the fourth in an expander)."""
+    state.sync_sliders(latent_dim)
 
     def one(i: int) -> None:
         st.slider(

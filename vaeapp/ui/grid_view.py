@@ -30,7 +30,7 @@ def grid_picture(
     picture, n: int, on_cell: Callable[[], None], key: str = "grid"
 ) -> Any:
     """Show ``picture`` ``(n * 28, n * 28)`` uint8; ``on_cell`` runs on a click,
-    with ``st.session_state[key].cell == [row, col]``."""
+    with ``state.widget(key).cell == [row, col]``."""
     if picture.shape != (n * IMAGE_SIDE, n * IMAGE_SIDE):
         raise ValueError(
             f"grid picture has shape {picture.shape}, expected n * 28 squared"

@@ -18,7 +18,8 @@ from typing import Any
 
 import streamlit as st
 
-from vaeapp.ui import explorer_script, keys, static_files
+from vaeapp.ui import explorer_script, state, static_files
+from vaeapp.ui.state import K
 
 # plotly.js's core with the scattergl trace only, built by vendor/build_plotly.sh
 # (see vendor/README.md): the browser evaluates it in about a third of the time
@@ -64,7 +65,7 @@ export default function ({ data, setTriggerValue }) {
 """
 
 
-KEY = "plotly_loader"
+KEY = K.PLOTLY_LOADER
 # The element draws nothing; hidden, it takes no gap above the page's title.
 _CSS = f".st-key-{KEY} {{ display: none; }}"
 
@@ -82,13 +83,13 @@ def _plotly_js() -> bytes:
 
 
 def _on_missing() -> None:
-    st.session_state[keys.PLOTLY_SENT] = False
+    state.forget_plotly_sent()
 
 
 def _wants_inline() -> bool:
     """Whether this run's "missing" trigger says the bundle's URL failed."""
-    state = st.session_state.get(KEY)
-    return getattr(state, "missing", None) == "inline"
+    events = state.widget(K.PLOTLY_LOADER)
+    return getattr(events, "missing", None) == "inline"
 
 
 def plotly_loader() -> None:
@@ -99,8 +100,7 @@ def plotly_loader() -> None:
     a list as plain JSON, while a bare string would go through its dataframe
     detection, which imports pandas.
     """
-    send = not st.session_state.get(keys.PLOTLY_SENT)
-    st.session_state[keys.PLOTLY_SENT] = True
+    send = state.take_plotly_send()
     sent: dict[str, str] = {}
     if send:
         bundle = _plotly_js()

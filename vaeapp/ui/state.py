@@ -39,6 +39,7 @@ class K(StrEnum):
     MAP_DIMS = "map_dims"  # tuple[int, int]: latent dimensions shown on the map
     MESSAGE = "message"  # str: a notice to show once (e.g. a clamped z)
     URL_READ = "url_read"  # bool: the URL's ?z= was read (once per session)
+    SLIDERS_DUE = "sliders_due"  # bool: the sliders must be moved to z
     SAVED_Z = "saved_z"  # list[float]: point A for interpolation
     SHOW_PATH = "shown_path"  # PathChoice: the interpolation drawn on the map
     SAMPLES = "samples"  # (count, temperature, seed) of the shown prior samples
@@ -69,6 +70,7 @@ class K(StrEnum):
     SNAPSHOT_EPOCH = "snapshot_epoch"
     DRAW_CANVAS = "draw_canvas"
     OWN_UPLOAD = "own_upload"
+    PLOTLY_LOADER = "plotly_loader"  # the component that sends Plotly
     EXPLORER = "explorer"  # the latent map component
     GRID = "grid"  # the manifold grid component
     DIGIT = "digit"  # the selected digit's picture
@@ -104,14 +106,12 @@ def stored_z() -> object:
 
 
 def has_z(latent_dim: int) -> bool:
-    """Whether a usable z of ``latent_dim`` values and its sliders are set."""
+    """Whether a usable z of ``latent_dim`` values is set."""
     current = _state.get(K.Z)
     if current is None:
         return False
     _, problem = clean_z(current, latent_dim)
-    return problem is None and all(
-        slider_key(i) in _state for i in range(latent_dim)
-    )
+    return problem is None
 
 
 def take_url_read() -> bool:
@@ -127,8 +127,20 @@ def _store_z(values: object, latent_dim: int) -> None:
     if problem:
         say(problem)
     _state[K.Z] = point
-    for i, value in enumerate(point):
-        _state[slider_key(i)] = value
+    _state[K.SLIDERS_DUE] = True
+
+
+def sync_sliders(latent_dim: int) -> None:
+    """Move the sliders to z, in the run that draws them, before they are.
+
+    Not in the callback that changed z: a widget value set in a callback whose
+    targeted rerun follows does not reach the browser (Streamlit 1.67), so the
+    sliders would keep showing the old z.
+    """
+    missing = any(slider_key(i) not in _state for i in range(latent_dim))
+    if _state.pop(K.SLIDERS_DUE, False) or missing:
+        for i, value in enumerate(_state[K.Z]):
+            _state[slider_key(i)] = value
 
 
 def init_z(values: object, latent_dim: int) -> None:
