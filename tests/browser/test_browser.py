@@ -479,7 +479,8 @@ def test_click_at_the_edge_of_the_map_is_a_valid_z(page: Any) -> None:
 
 
 def test_decode_rate_text_goes_when_the_pointer_leaves_the_map(page: Any) -> None:
-    """The live decode rate under the preview is cleared once the pointer leaves."""
+    """Once the pointer leaves, the decode rate is cleared and the preview is
+    empty with a hint."""
     a = _latent_to_page(page, -2.0, 1.0)
     page.mouse.move(*a)
     for step in range(30):
@@ -489,7 +490,16 @@ def test_decode_rate_text_goes_when_the_pointer_leaves_the_map(page: Any) -> Non
     expect(rate).to_contain_text("decodes/s", timeout=5_000)
     page.mouse.move(5, 5)
     expect(rate).to_have_text("", timeout=2_000)
-    assert page.locator('[data-testid="vae-live-z"]').inner_text() == "selected z"
+    hint = page.locator('[data-testid="vae-live-z"]').inner_text()
+    assert hint == "move over the map"
+    # Nothing under the pointer: the preview is empty, not a second copy of
+    # the selected digit.
+    drawn = page.eval_on_selector(
+        LIVE_CANVAS,
+        "c => c.getContext('2d').getImageData(0, 0, c.width, c.height).data"
+        ".some((v, i) => i % 4 === 3 && v > 0)",
+    )
+    assert not drawn
 
 
 def test_inspected_ellipse_is_drawn_over_the_marker_and_never_tiny(page: Any) -> None:

@@ -70,7 +70,7 @@ function load(token, assets) {
     fetchBuffer(assets.files.decoder).then((buffer) => {
       model.layers = unpackDecoder(assets.layers, buffer);
       for (const root of document.querySelectorAll(".vae-explorer")) {
-        if (root.__state && root.__state.model === model) showSelected(root);
+        if (root.__state && root.__state.model === model) showIdle(root);
       }
     }).catch(() => lost(token, model));
   };
@@ -86,12 +86,16 @@ function plotlyReady() {
   return G.plotly;
 }
 
-// The live preview at the selected z (once the decoder is there).
-function showSelected(root) {
+// The preview while nothing is under the pointer: empty, with a hint (the
+// selected z's digit is shown large beside the map; a copy here would only
+// repeat it).
+const IDLE_HINT = "move over the map";
+function showIdle(root) {
   const st = root.__state, live = root.querySelector(".vae-live");
   root.dataset.decoder = st.model.layers ? "ready" : "loading";
-  if (st.model.layers) drawDigit(live, decode(st.model, Float32Array.from(st.z)));
-  root.querySelector(".vae-z").textContent = "selected z";
+  live.getContext("2d").clearRect(0, 0, live.width, live.height);
+  live.classList.add("vae-idle");
+  root.querySelector(".vae-z").textContent = IDLE_HINT;
 }
 
 // Draws 784 intensities; returns how many were not finite (shown as black).
@@ -319,6 +323,7 @@ function attachPointer(root) {
     // Move z within the map's plane only: z + dx * u + dy * v.
     const dx = xy[0] - st.marker[0], dy = xy[1] - st.marker[1];
     for (let k = 0; k < z.length; k++) z[k] += dx * st.u[k] + dy * st.v[k];
+    live.classList.remove("vae-idle");
     const bad = drawDigit(live, decode(st.model, z));
     if (bad) root.dataset.nonfinite = String(Number(root.dataset.nonfinite || 0) + bad);
     label.textContent = `${st.titles[0]} = ${xy[0].toFixed(2)}, ${st.titles[1]} = ${xy[1].toFixed(2)}`;
@@ -371,7 +376,7 @@ function attachPointer(root) {
     pending = null; // a frame already requested draws nothing
     clearTimeout(idle);
     clearRate();
-    showSelected(root);
+    showIdle(root);
   });
 }
 
@@ -450,7 +455,7 @@ function render(component, data) {
     root.dataset.shapes = text;
   }
   root.dataset.z = data.z.map((v) => v.toFixed(3)).join(",");
-  showSelected(root);
+  showIdle(root);
   model.loadDecoder(); // after the map: the points and Plotly came first
 }
 

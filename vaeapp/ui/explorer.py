@@ -38,6 +38,8 @@ _CSS = """
 .vae-live { width: 168px; height: 168px; image-rendering: pixelated;
   border-radius: 6px; background: #000; }
 .vae-caption { font-weight: 600; margin-bottom: 4px; }
+.vae-live.vae-idle { background: transparent; outline: 1px dashed #c3c8d4;
+  outline-offset: -1px; }
 .vae-z { font-variant-numeric: tabular-nums; margin-top: 4px; min-height: 1.2em; }
 .vae-rate { color: #888; font-size: 0.75rem; min-height: 1em; }
 """
