@@ -373,3 +373,85 @@ def test_write_json_temp_name_carries_the_writer_pid(tmp_path, monkeypatch):
     write_json(tmp_path / "progress.json", {"state": "running"})
     assert len(seen) == 1 and seen[0].startswith(f".tmp-{os.getpid()}-")
     assert json.loads((tmp_path / "progress.json").read_text()) == {"state": "running"}
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in store.PRETRAINED_DIR.iterdir() if p.is_dir())
+)
+def test_every_shipped_folder_loads_with_class_names(name):
+    """Each shipped folder loads; MNIST-era folders get their official names."""
+    model = load_model(store.PRETRAINED_DIR / name)
+    assert model.class_names is not None and len(model.class_names) >= 2
+    assert model.labels.max() < len(model.class_names)
+    height, width, channels = model.image_shape
+    assert model.test_images.shape == (model.labels.size, height * width * channels)
+    if model.factors is not None:
+        assert model.factors.shape == (model.labels.size, len(model.factor_names))
+
+
+def _with_data(folder: Path, data) -> None:
+    config = json.loads((folder / CONFIG_FILE).read_text())
+    config["data"] = data
+    (folder / CONFIG_FILE).write_text(json.dumps(config))
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([], "data must be an object"),
+        ({"classes": ["a"]}, "data must be an object"),
+        ({"class_names": "ab"}, "class_names must list 1 to 100"),
+        ({"class_names": ["x" * 41]}, "class_names must list"),
+        ({"class_names": ["a\nb"]}, "class_names must list"),
+        ({"class_names": [1, 2]}, "class_names must list"),
+        ({"factor_names": [None]}, "factor_names must list 1 to 16"),
+        ({"train_images": -1}, "train_images must be a whole number"),
+        ({"train_images": 1.5}, "train_images must be a whole number"),
+        ({"class_names": ["only"]}, "labels must be integers 0 to 0"),
+    ],
+)
+def test_crafted_data_description_makes_the_folder_unusable(
+    source, tmp_path, data, message
+):
+    """A config.json 'data' entry of the wrong form raises ModelFolderError."""
+    folder = copy_model(source, tmp_path, "bad-data")
+    _with_data(folder, data)
+    with pytest.raises(ModelFolderError, match=message):
+        load_model(folder)
+
+
+@pytest.mark.parametrize(
+    ("names", "factors", "message"),
+    [
+        (None, np.zeros((100, 2), np.float32), "factors must be floats, one row"),
+        (["a", "b"], np.zeros((100, 3), np.float32), "factors must be floats, one row"),
+        (["a", "b"], np.zeros((100, 2), np.int32), "factors must be floats, one row"),
+        (["a", "b"], np.full((100, 2), np.nan, np.float32), "factors must be finite"),
+        (["a", "b"], np.full((100, 2), 1e300), "factors must be finite"),
+    ],
+)
+def test_crafted_factors_make_the_folder_unusable(
+    source, tmp_path, names, factors, message
+):
+    """Factors not matching their names, or not finite, raise ModelFolderError."""
+    folder = copy_model(source, tmp_path, "bad-factors")
+    _with_data(folder, {"factor_names": names, "class_names": list("0123456789")})
+    with np.load(folder / LATENTS_FILE, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    np.savez(folder / LATENTS_FILE, **arrays, factors=factors)
+    with pytest.raises(ModelFolderError, match=message):
+        load_model(folder)
+
+
+def test_factors_with_their_names_load(source, tmp_path):
+    """Finite float factors named in config.json load read-only with their names."""
+    folder = copy_model(source, tmp_path, "factors")
+    _with_data(folder, {"factor_names": ["a", "b"], "class_names": list("0123456789")})
+    with np.load(folder / LATENTS_FILE, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    factors = np.arange(200, dtype=np.float32).reshape(100, 2)
+    np.savez(folder / LATENTS_FILE, **arrays, factors=factors)
+    model = load_model(folder)
+    assert model.factor_names == ("a", "b")
+    np.testing.assert_array_equal(model.factors, factors)
+    assert not model.factors.flags.writeable
