@@ -28,6 +28,7 @@ from app_helpers import (
 )
 from PIL import Image
 from streamlit.testing.v1 import AppTest
+from support import write_small_mnist
 
 from vaeapp.analysis import nearest_neighbours
 from vaeapp.manifold import grid_axis, manifold
@@ -201,15 +202,7 @@ def _grid_pixels(at: AppTest) -> np.ndarray:
 def five_d(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny 5-D model trained for one epoch on synthetic digits."""
     root = tmp_path_factory.mktemp("five")
-    rng = np.random.default_rng(0)
-    data = root / "small.npz"
-    np.savez(
-        data,
-        x_train=rng.integers(0, 256, (200, 28, 28), dtype=np.uint8),
-        y_train=rng.integers(0, 10, 200).astype(np.uint8),
-        x_test=rng.integers(0, 256, (100, 28, 28), dtype=np.uint8),
-        y_test=rng.integers(0, 10, 100).astype(np.uint8),
-    )
+    data = write_small_mnist(root / "small.npz", n_train=200)
     command = [sys.executable, "-m", "vaeapp.train", "--latent-dim", "5"]
     command += ["--hidden", "16", "--epochs", "1", "--batch-size", "50"]
     command += ["--data", str(data), "--out", str(root), "--name", "five", "--quiet"]

@@ -23,13 +23,6 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-]
 SERVER_START_TIMEOUT_S = 90.0
 PAGE_LOAD_TIMEOUT_MS = 120_000
 VIEWPORT = {"width": 1400, "height": 1000}
@@ -43,20 +36,11 @@ LIVE_READY = '.vae-explorer[data-decoder="ready"]'  # live decoding can start
 if str(REPO) not in sys.path:  # the tests read app defaults from vaeapp
     sys.path.insert(0, str(REPO))
 
+from support import browser_missing_reason, chromium  # noqa: E402
+
 from vaeapp import devserver  # noqa: E402
 
 _SCREENSHOTS: list[Path] = []
-
-
-def browser_missing_reason() -> str | None:
-    """Why the browser tests cannot run here, or None when they can."""
-    if not CHROMIUM.exists():
-        return f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed (pip install playwright)"
-    return None
 
 
 @pytest.fixture(scope="session")
@@ -87,16 +71,8 @@ def browser() -> Iterator[Any]:
     reason = browser_missing_reason()
     if reason:
         pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")

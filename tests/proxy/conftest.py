@@ -15,15 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-from proxy_helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    Proxied,
-    browser_missing_reason,
-    nginx_missing_reason,
-)
+from proxy_helpers import Proxied, nginx_missing_reason
+from support import browser_missing_reason, chromium, write_small_mnist
 
 from deploy import replicas
 from vaeapp import devserver
@@ -32,16 +26,7 @@ from vaeapp import devserver
 @pytest.fixture(scope="module")
 def tiny_mnist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A synthetic MNIST-layout .npz (300 training, 100 test images)."""
-    rng = np.random.default_rng(0)
-    path = tmp_path_factory.mktemp("data") / "tiny.npz"
-    np.savez(
-        path,
-        x_train=rng.integers(0, 256, (300, 28, 28), dtype=np.uint8),
-        y_train=rng.integers(0, 10, 300).astype(np.uint8),
-        x_test=rng.integers(0, 256, (100, 28, 28), dtype=np.uint8),
-        y_test=rng.integers(0, 10, 100).astype(np.uint8),
-    )
-    return path
+    return write_small_mnist(tmp_path_factory.mktemp("data") / "tiny.npz")
 
 
 @pytest.fixture(scope="module")
@@ -71,13 +56,5 @@ def browser() -> Iterator[Any]:
     reason = browser_missing_reason()
     if reason:
         pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched

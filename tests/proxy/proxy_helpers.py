@@ -15,13 +15,6 @@ if str(REPO) not in sys.path:
 
 from deploy import replicas  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-]
 PAGE_LOAD_TIMEOUT_MS = 120_000
 VIEWPORT = {"width": 1400, "height": 1000}
 DIGIT_IMG = "img.vae-digit"
@@ -36,16 +29,6 @@ LOG_LINE = re.compile(
 def nginx_missing_reason() -> str | None:
     if replicas.nginx_binary() is None:
         return "nginx not found (apt-get install nginx; .ci/run installs it)"
-    return None
-
-
-def browser_missing_reason() -> str | None:
-    if not CHROMIUM.exists():
-        return f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed (pip install playwright)"
     return None
 
 
