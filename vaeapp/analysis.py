@@ -27,10 +27,11 @@ class Inspection:
     """One image through the VAE.
 
     ``image``, ``reconstruction`` (decoded at the posterior mean) and ``error``
-    (reconstruction minus image) are ``(784,)`` float32; ``mean`` and ``sigma``
+    (reconstruction minus image) are flat ``(height * width * channels,)``
+    float32; ``mean`` and ``sigma``
     are the posterior's ``(latent_dim,)``; ``recon_loss`` is the Bernoulli
     negative log-likelihood of the image under the reconstruction, summed over
-    pixels, and ``kl`` the KL of the posterior to N(0, I), both in nats.
+    pixels and channels, and ``kl`` the KL of the posterior to N(0, I), both in nats.
     """
 
     image: np.ndarray
@@ -43,10 +44,10 @@ class Inspection:
 
 
 def inspect_digit(model: Codec, image: np.ndarray) -> Inspection:
-    """Encode ``image`` (``(784,)`` in [0, 1]) and decode its posterior mean."""
+    """Encode ``image`` (flat, values in [0, 1]) and decode its posterior mean."""
     x = np.asarray(image, np.float32).reshape(-1)
-    if x.shape != (784,) or not np.isfinite(x).all() or x.min() < 0 or x.max() > 1:
-        raise ValueError("image must be 784 finite pixel values in [0, 1]")
+    if not x.size or not np.isfinite(x).all() or x.min() < 0 or x.max() > 1:
+        raise ValueError("image must be finite pixel values in [0, 1]")
     mean, log_var = (a[0] for a in model.encode(x[None]))
     recon = model.decode(mean[None])[0].astype(np.float32)
     p = np.clip(recon.astype(np.float64), PIXEL_EPS, 1.0 - PIXEL_EPS)

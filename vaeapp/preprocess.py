@@ -27,6 +27,7 @@ from __future__ import annotations
 import io
 import math
 import struct
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -50,8 +51,11 @@ class ImageError(ValueError):
     """An uploaded or drawn image cannot be used: the message says why."""
 
 
-def load_image(data: bytes) -> np.ndarray:
-    """Decode PNG or JPEG ``data`` -> grey levels ``(H, W)`` float32 in [0, 1].
+def load_image(
+    data: bytes, convert: Callable[[Image.Image], np.ndarray] | None = None
+) -> np.ndarray:
+    """Decode PNG or JPEG ``data`` -> grey levels ``(H, W)`` float32 in [0, 1]
+    (or what ``convert`` makes of the checked, upright Pillow image).
 
     0 is black, 1 white. Images larger than :data:`MAX_PIXELS` are refused from
     their header, before decoding. Colour is reduced to luminance (ITU-R 601-2),
@@ -62,6 +66,7 @@ def load_image(data: bytes) -> np.ndarray:
     Raises ImageError for empty input, input over :data:`MAX_BYTES`, anything
     that is not a complete PNG or JPEG file, and images that are too large.
     """
+    convert = convert or _grey_levels
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ImageError(f"expected image file bytes, got {type(data).__name__}")
     if len(data) == 0:
@@ -93,13 +98,33 @@ def load_image(data: bytes) -> np.ndarray:
             raise ImageError(_too_large_message(width, height))
         try:
             image.load()
-            return _grey_levels(_upright(image))
+            return convert(_upright(image))
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ImageError(_too_large_message(width, height)) from None
         except (OSError, ValueError, SyntaxError, EOFError) as error:
             raise ImageError(
                 f"the image file is damaged or truncated: {_one_line(error)}"
             ) from None
+
+
+def fit_picture(data: bytes, image_shape: tuple[int, ...]) -> np.ndarray:
+    """PNG or JPEG bytes -> one image of ``image_shape`` ``(h, w, c)``, flat
+    ``(h * w * c,)`` float32 in [0, 1], prepared as training prepared a data
+    set's images (:mod:`vaeapp.data`): transparent parts black, grey or RGB,
+    scaled (Lanczos) to cover ``h`` x ``w`` keeping its aspect ratio, and
+    centre-cropped. Raises ImageError as :func:`load_image` does."""
+    height, width, channels = image_shape
+
+    def fitted(image: Image.Image) -> np.ndarray:
+        if "A" in image.getbands() or "transparency" in image.info:
+            rgba = image.convert("RGBA")
+            image = Image.new("RGB", rgba.size)
+            image.paste(rgba, mask=rgba.getchannel("A"))
+        image = image.convert("L" if channels == 1 else "RGB")
+        image = ImageOps.fit(image, (width, height), Image.Resampling.LANCZOS)
+        return (np.asarray(image, np.float32) / np.float32(255)).reshape(-1)
+
+    return load_image(data, fitted)
 
 
 def _one_line(error: BaseException) -> str:

@@ -118,7 +118,7 @@ def test_forged_drawings_are_refused_with_a_message() -> None:
     @given(payloads)
     def check(value: Any) -> None:
         at = _app()
-        at.session_state[K.TOOLS_TAB] = "Encode your digit"
+        at.session_state[K.TOOLS_TAB] = "Encode your image"
         at.run()
         send_event(at, "vaeapp.draw_canvas", "drawing", value)
         assert not at.exception

@@ -26,7 +26,7 @@ def test_inspecting_a_test_digit_shows_image_reconstruction_and_error() -> None:
     assert not at.exception
     text = shown("\n".join(m.value for m in at.markdown))
     label = CLASS_NAMES["mnist"][model.labels[7]]
-    assert f"**Test digit #7**, labelled **{label}**" in text
+    assert f"**Test image #7**, labelled **{label}**" in text
     assert "Reconstruction loss" in text and "nats" in text
     assert len(_images(at)) == before + 3
     captions = [c for img in _images(at) for c in [img.proto.imgs[0].caption]]
@@ -54,5 +54,5 @@ def test_bad_inspect_indices_are_ignored(bad: object) -> None:
     at.session_state[K.INSPECT] = bad
     at.run()
     assert not at.exception
-    assert not any("Test digit #" in m.value for m in at.markdown)
+    assert not any("Test image #" in m.value for m in at.markdown)
     assert explorer_data(at)["ellipses"] == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 import subprocess
 import sys
@@ -9,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_helpers import new_app
+from app_helpers import component_data, explorer_data, new_app
 from PIL import Image
 
 from vaeapp.ui.state import K
@@ -42,14 +44,54 @@ def colour_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base / "out" / "colour"
 
 
-@pytest.mark.xfail(
-    strict=False, reason="the page shows 28x28 grey images until the UI work lands"
-)
+def _png(src: str) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))))
+
+
 def test_page_runs_on_a_colour_model(colour_model: Path) -> None:
-    """Opening a 16x16 RGB model runs the page without an exception or error."""
+    """A 16x16 RGB model: the page runs, the selected image and the grid are
+    colour pictures of its shape, and the map has its three class names."""
     at = new_app()
     at.session_state[K.ACTIVE_MODEL] = str(colour_model)
     at.run()
     assert not at.exception
     assert not at.error
     assert at.session_state[K.ACTIVE_MODEL] == str(colour_model)  # not a fallback
+    assert _png(component_data(at, "vaeapp.digit")["src"]).shape == (16, 16, 3)
+    grid = component_data(at, "vaeapp.grid_click")
+    n = grid["n"]
+    assert _png(grid["src"]).shape == (16 * n, 16 * n, 3)
+    assets = explorer_data(at)["assets"]
+    assert assets["image_shape"] == [16, 16, 3]
+    assert sorted(assets["names"]) == ["blue", "green", "red"]
+
+
+@pytest.mark.parametrize(
+    "tool", ["Encode your image", "Interpolate", "Neighbours", "Sample"]
+)
+def test_every_tool_runs_on_a_colour_model(colour_model: Path, tool: str) -> None:
+    """Each tool that shows images works for a colour model."""
+    at = new_app()
+    at.session_state[K.ACTIVE_MODEL] = str(colour_model)
+    at.session_state[K.TOOLS_TAB] = tool
+    at.run()
+    assert not at.exception
+    assert not at.error
+
+
+def test_an_uploaded_picture_is_fitted_to_a_colour_model(colour_model: Path) -> None:
+    """A colour model takes an uploaded picture, resized as training did."""
+    at = new_app()
+    at.session_state[K.ACTIVE_MODEL] = str(colour_model)
+    at.session_state[K.TOOLS_TAB] = "Encode your image"
+    at.run()
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 20), (200, 30, 30)).save(picture, format="PNG")
+    upload = next(u for u in at.main.file_uploader if "PNG or JPEG" in u.label)
+    upload.upload("red.png", picture.getvalue(), "image/png").run()
+    assert not at.exception
+    digit = at.session_state[K.OWN_DIGIT]
+    assert digit.shape == (16 * 16 * 3,)
+    np.testing.assert_allclose(
+        digit.reshape(16, 16, 3)[8, 8], [200 / 255, 30 / 255, 30 / 255], atol=0.01
+    )

@@ -64,7 +64,7 @@ def test_neighbours_show_the_test_images_themselves() -> None:
     """With the shipped test images, the strip shows real test digits, not decodes."""
     at = open_tool(new_app().run(), "Neighbours")
     captions = [img.proto.imgs[0].caption for img in walk(at._tree[0], "image")]
-    assert "The nearest test digits, nearest first" in captions
+    assert "The nearest test images, nearest first" in captions
 
 
 def test_only_the_open_tool_tab_runs() -> None:

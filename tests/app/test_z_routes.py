@@ -1,7 +1,7 @@
 """Every route that moves z redraws every view that depends on z, and only those.
 
 Routes: a slider, a click on the map, a release on a test point, a grid cell,
-the URL's ``?z=``, and a tool (the own digit's "Move z to this digit"). Views:
+the URL's ``?z=``, and a tool (the own digit's "Move z to this picture"). Views:
 the selected digit, the map's marker, the neighbours, the interpolation path's
 end, the inspection panel, and the grid of a model with more than two latent
 dimensions.
@@ -132,9 +132,9 @@ def test_release_on_a_test_point_opens_its_inspection(shipped: LoadedModel) -> N
     at = new_app().run()
     send_event(at, EXPLORER, "commit", [0.0, 0.0, 42])
     assert at.session_state[K.INSPECT] == 42
-    assert any("Test digit #42" in m.value for m in at.markdown)
+    assert any("Test image #42" in m.value for m in at.markdown)
     send_event(at, EXPLORER, "commit", [0.0, 0.0, 43])
-    assert any("Test digit #43" in m.value for m in at.markdown)
+    assert any("Test image #43" in m.value for m in at.markdown)
 
 
 def test_url_z_starts_every_view_there(shipped: LoadedModel) -> None:
@@ -152,11 +152,11 @@ def test_url_z_starts_every_view_there(shipped: LoadedModel) -> None:
 
 
 def test_own_digit_tool_moves_z_to_its_mean(shipped: LoadedModel) -> None:
-    """"Move z to this digit" puts the selected digit and marker at its mean."""
+    """"Move z to this picture" puts the selected digit and marker at its mean."""
     at = new_app().run()
     digit = shipped.test_images[5] / np.float32(255)
     at.session_state[K.OWN_DIGIT] = digit
-    open_tool(at, "Encode your digit")
+    open_tool(at, "Encode your image")
     at.button(key="own_go").click().run()
     mean = shipped.vae.encode(digit[None])[0][0]
     np.testing.assert_allclose(_digit_z(at), mean, atol=1e-4)

@@ -322,7 +322,12 @@ def test_digit_download_is_a_png_of_the_selected_digit(
     page: Any, tmp_path: Path
 ) -> None:
     """The digit download button gives a 224x224 PNG file."""
-    button = page.get_by_role("button", name="Download digit (PNG)")
+    # A click while a rerun redraws the button can be lost: wait until the
+    # page's script has stopped running.
+    page.wait_for_selector(
+        '[data-testid="stStatusWidget"]', state="detached", timeout=SETTLE_MS
+    )
+    button = page.get_by_role("button", name="Download image (PNG)")
     button.scroll_into_view_if_needed()
     with page.expect_download() as info:
         button.click()
@@ -350,7 +355,7 @@ def test_click_on_a_data_point_inspects_that_test_digit(page: Any) -> None:
     page.mouse.move(px, py, steps=5)
     page.mouse.click(px, py)
     panel = page.locator(".st-key-inspect_panel")
-    panel.get_by_text(f"Test digit #{index}").wait_for(timeout=SETTLE_MS)
+    panel.get_by_text(f"Test image #{index}").wait_for(timeout=SETTLE_MS)
     # The panel's heading can arrive a message before its pictures.
     expect(panel.locator('[data-testid="stImage"] img')).to_have_count(
         3, timeout=SETTLE_MS

@@ -25,8 +25,8 @@ from vaeapp.ui.tools import NEIGHBOURS, strip  # noqa: E402
 
 SLIDER = '[data-testid="stSlider"] input[type="range"][aria-label="{}"]'
 SETTLE_MS = 30_000
-STRIP_CAPTION = "The nearest test digits, nearest first"
-PREDICTED = re.compile(r"Predicted class at z by its \d+ nearest test digits: (\S+)")
+STRIP_CAPTION = "The nearest test images, nearest first"
+PREDICTED = re.compile(r"Predicted class at z by its \d+ nearest test images: (\S+)")
 
 # The src of the neighbours strip: the st.image whose caption names it.
 _JS_STRIP_SRC = """(caption) => {
@@ -81,6 +81,6 @@ def test_neighbours_tab_follows_a_slider_move(page: Any) -> None:
     index, _, predicted = nearest_neighbours(
         model.latent_mean, model.labels, z, k=NEIGHBOURS
     )
-    expected = strip(model.test_images[index] / np.float32(255))
+    expected = strip(model.test_images[index] / np.float32(255), model.image_shape)
     np.testing.assert_array_equal(_strip_pixels(page), expected)
     assert _predicted(page) == names[predicted]

@@ -1,9 +1,9 @@
-"""The decoded digit next to the map, drawn from a data URL (a v2 component).
+"""The decoded image next to the map, drawn from a data URL (a v2 component).
 
 An ``st.image`` would be served as a media file: the browser fetches it over
 HTTP after each rerun, a round trip on the path from a slider move to the new
-digit. A 28x28 PNG is a few hundred bytes, so it travels inside the rerun's
-message and CSS upscales it without blur.
+digit. A 28x28 PNG is a few hundred bytes (a 64x64 colour one a few kB), so it
+travels inside the rerun's message and CSS upscales it without blur.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from vaeapp.config import IMAGE_SIDE
-from vaeapp.images import png_bytes, to_uint8
+from vaeapp.images import image_array, png_bytes, to_uint8
 
 _JS = Path(__file__).with_name("digit_view.js").read_text(encoding="utf-8")
 _CSS = """
@@ -35,20 +34,32 @@ def _component() -> Callable[..., Any]:
     )
 
 
-def digit_src(pixels: np.ndarray) -> str:
-    """Pixels ``(784,)`` in [0, 1] -> a ``data:image/png`` URL of the 28x28 digit."""
-    image = to_uint8(pixels).reshape(IMAGE_SIDE, IMAGE_SIDE)
+def scale_for(image_shape: tuple[int, ...], pixels: int) -> int:
+    """The whole-number upscaling that shows an image of ``image_shape`` at
+    about ``pixels`` on its longer side (at least 1)."""
+    return max(1, round(pixels / max(image_shape[:2])))
+
+
+def digit_src(pixels: np.ndarray, image_shape: tuple[int, ...]) -> str:
+    """One flat image in [0, 1] of ``image_shape`` -> a ``data:image/png`` URL
+    of it at its own size (grey or RGB)."""
+    image = to_uint8(image_array(pixels, image_shape))
     return "data:image/png;base64," + base64.b64encode(png_bytes(image)).decode()
 
 
 def digit_picture(
-    pixels: np.ndarray, z: np.ndarray, caption: str, size: int, key: str = "digit"
+    pixels: np.ndarray,
+    image_shape: tuple[int, ...],
+    z: np.ndarray,
+    caption: str,
+    size: int,
+    key: str = "digit",
 ) -> Any:
-    """Show one decoded digit ``(784,)``, decoded at ``z`` ``(latent_dim,)``,
-    as a ``size`` x ``size`` px picture."""
+    """Show one decoded image (flat, of ``image_shape``), decoded at ``z``
+    ``(latent_dim,)``, as a picture ``size`` px wide."""
     return _component()(
         data={
-            "src": digit_src(pixels),
+            "src": digit_src(pixels, image_shape),
             "z": ",".join(f"{v:.4f}" for v in np.asarray(z, np.float64)),
             "caption": caption,
             "size": int(size),

@@ -48,6 +48,7 @@ function lost(token, model) {
 function load(token, assets) {
   const model = {
     latentDim: assets.latent_dim, count: assets.count, names: assets.names,
+    shape: assets.image_shape || [28, 28, 1],
     points: null, labels: null, layers: null,
   };
   if (!assets.files) {
@@ -98,19 +99,28 @@ function showIdle(root) {
   root.querySelector(".vae-z").textContent = IDLE_HINT;
 }
 
-// Draws 784 intensities; returns how many were not finite (shown as black).
-function drawDigit(canvas, pixels) {
-  const ctx = canvas.getContext("2d");
-  const img = ctx.createImageData(28, 28);
-  let bad = 0;
-  for (let i = 0; i < 784; i++) {
-    if (!Number.isFinite(pixels[i])) bad++;
-    const v = Number.isFinite(pixels[i]) ? Math.round(255 * pixels[i]) : 0;
-    img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = v;
-    img.data[4 * i + 3] = 255;
+// Draws one decoded image of the model's shape (grey or colour) on the
+// canvas, sized to it; returns how many values were not finite (drawn black).
+function drawImage(canvas, pixels, shape) {
+  const [h, w] = shape;
+  if (canvas.width !== w || canvas.height !== h) {
+    canvas.width = w;
+    canvas.height = h;
   }
-  ctx.putImageData(img, 0, 0);
-  return bad;
+  canvas.__image = toImageData(pixels, shape, canvas.__image);
+  canvas.getContext("2d").putImageData(canvas.__image, 0, 0);
+  return countNonFinite(pixels);
+}
+
+// Text from the data (class names) as Plotly shows it: its labels take a few
+// HTML tags, links among them, so <, > and & are written as entities.
+function plotlyText(text) {
+  return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+// Colour of class d: the ten-colour palette, then evenly spread hues.
+function classColour(d) {
+  return d < PALETTE.length ? PALETTE[d] : `hsl(${(d * 137.508) % 360}, 60%, 48%)`;
 }
 
 function webglAvailable() {
@@ -126,7 +136,9 @@ function webglAvailable() {
 // k-th point, so a hovered point can be named to Python.
 function traces(model, kind, index) {
   const out = [];
-  for (let d = 0; d < model.names.length; d++) {
+  // A data set without labels: one trace, one colour, no legend entry.
+  const names = model.names.length ? model.names : ["test image"];
+  for (let d = 0; d < names.length; d++) {
     const xs = [], ys = [], ids = [];
     for (let i = 0; i < model.count; i++) {
       if (model.labels[i] !== d) continue;
@@ -135,10 +147,12 @@ function traces(model, kind, index) {
       ids.push(i);
     }
     index.push(ids);
+    const name = plotlyText(names[d]);
     out.push({
-      type: kind, mode: "markers", name: model.names[d], x: xs, y: ys,
-      marker: { size: 4, color: PALETTE[d], opacity: 0.65 },
-      hovertemplate: model.names[d] + "<extra></extra>",
+      type: kind, mode: "markers", name, x: xs, y: ys,
+      marker: { size: 4, color: classColour(d), opacity: 0.65 },
+      hovertemplate: name + "<extra></extra>",
+      showlegend: model.names.length > 0,
     });
   }
   return out;
@@ -202,6 +216,7 @@ function shapes(data) {
 // the text's part; the symbol and gaps take LEGEND_ITEM_PX more.
 const LEGEND_ITEM_PX = 52;
 function legendRows(names, width) {
+  if (!names.length) return { rows: 0, entry: 0 }; // no labels: no legend
   const longest = Math.max(...names.map((n) => String(n).length));
   const natural = LEGEND_ITEM_PX + 7 * longest; // px of one entry, text included
   const rows = Math.max(1, Math.ceil((names.length * natural) / Math.max(width, 1)));
@@ -324,7 +339,7 @@ function attachPointer(root) {
     const dx = xy[0] - st.marker[0], dy = xy[1] - st.marker[1];
     for (let k = 0; k < z.length; k++) z[k] += dx * st.u[k] + dy * st.v[k];
     live.classList.remove("vae-idle");
-    const bad = drawDigit(live, decode(st.model, z));
+    const bad = drawImage(live, decode(st.model, z), st.model.shape);
     if (bad) root.dataset.nonfinite = String(Number(root.dataset.nonfinite || 0) + bad);
     label.textContent = `${st.titles[0]} = ${xy[0].toFixed(2)}, ${st.titles[1]} = ${xy[1].toFixed(2)}`;
     const now = performance.now();

@@ -7,7 +7,6 @@ import numpy as np
 import streamlit as st
 
 from vaeapp.browser_assets import model_token
-from vaeapp.config import IMAGE_SIDE
 from vaeapp.events import map_commit
 from vaeapp.images import digit_image, png_bytes
 from vaeapp.latent import Z_LIMIT
@@ -15,14 +14,14 @@ from vaeapp.projection import AXES, PCA, VIEWS, Plane, axes_plane, pca_plane
 from vaeapp.store import LoadedModel
 from vaeapp.text import plain
 from vaeapp.ui import state
-from vaeapp.ui.digit_view import digit_picture
+from vaeapp.ui.digit_view import digit_picture, scale_for
 from vaeapp.ui.explorer import latent_explorer
 from vaeapp.ui.grid_section import grid_extent
 from vaeapp.ui.inspect_view import inspect_panel, inspected_ellipse
 from vaeapp.ui.state import K, Views
 from vaeapp.ui.tools import map_path, map_samples
 
-DIGIT_SCALE = 8
+DIGIT_PX = 224  # the selected image: 28x28 MNIST shown 8 times as large
 DIGIT_CAPTION = "Selected z"
 OWN_DIGIT_COLOUR = "#c92a2a"
 MAX_SLIDERS_SHOWN = 4
@@ -162,16 +161,16 @@ def _selected_digit(model: LoadedModel, latent_dim: int) -> None:
     """The digit decoded at the selected z, its coordinates and its sliders."""
     z = state.z()
     pixels = model.vae.decode(z)[0]
-    digit_picture(
-        pixels, z, DIGIT_CAPTION, IMAGE_SIDE * DIGIT_SCALE, key=K.DIGIT
-    )
+    shape = model.image_shape
+    scale = scale_for(shape, DIGIT_PX)
+    digit_picture(pixels, shape, z, DIGIT_CAPTION, shape[1] * scale, key=K.DIGIT)
     st.text(" ".join(f"{_dim_name(i)} = {v:+.2f}" for i, v in enumerate(z)))
     z_sliders(latent_dim)
     st.download_button(
-        "Download digit (PNG)",
+        "Download image (PNG)",
         # Encoded only when clicked, not on every move of z.
-        lambda: png_bytes(digit_image(pixels, DIGIT_SCALE)),
-        file_name="digit.png",
+        lambda: png_bytes(digit_image(pixels, scale, shape)),
+        file_name="decoded.png",
         mime="image/png",
         key="download_digit",
     )

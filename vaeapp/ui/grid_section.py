@@ -74,7 +74,13 @@ def _grid_image(
 ) -> np.ndarray:
     base_z = np.asarray(base, np.float32) if base else None
     return manifold(
-        _model.vae.decode, settings.n, settings.q, settings.spacing, base_z, dims
+        _model.vae.decode,
+        settings.n,
+        settings.q,
+        settings.spacing,
+        base_z,
+        dims,
+        _model.image_shape,
     )
 
 
@@ -117,12 +123,16 @@ def grid_view(model: LoadedModel) -> None:
     axis = grid_axis(settings.n, settings.q, settings.spacing)
     held = "" if latent_dim == 2 else ", other dimensions at the current z"
     st.caption(
-        f"{settings.n}x{settings.n} digits decoded at z{dims[0] + 1}, z{dims[1] + 1}"
+        f"{settings.n}x{settings.n} images decoded at z{dims[0] + 1}, z{dims[1] + 1}"
         f" in [{axis[0]:.2f}, {axis[-1]:.2f}]{held} ({settings.spacing} spacing). "
         "Click a cell to move z there."
     )
     grid_picture(
-        picture, settings.n, on_cell=lambda: _on_cell(model, axis), key=K.GRID
+        picture,
+        settings.n,
+        model.image_shape,
+        on_cell=lambda: _on_cell(model, axis),
+        key=K.GRID,
     )
     st.download_button(
         "Download grid (PNG)",

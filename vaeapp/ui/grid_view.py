@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
-from vaeapp.config import IMAGE_SIDE
 from vaeapp.images import png_bytes
 
 _JS = Path(__file__).with_name("grid_click.js").read_text(encoding="utf-8")
@@ -27,13 +27,20 @@ def _component() -> Callable[..., Any]:
 
 
 def grid_picture(
-    picture, n: int, on_cell: Callable[[], None], key: str = "grid"
+    picture: np.ndarray,
+    n: int,
+    image_shape: tuple[int, ...],
+    on_cell: Callable[[], None],
+    key: str = "grid",
 ) -> Any:
-    """Show ``picture`` ``(n * 28, n * 28)`` uint8; ``on_cell`` runs on a click,
+    """Show ``picture``, n x n images of ``image_shape`` tiled (uint8, grey
+    ``(n * h, n * w)`` or colour ``(n * h, n * w, 3)``); ``on_cell`` runs on a click,
     with ``state.widget(key).cell == [row, col]``."""
-    if picture.shape != (n * IMAGE_SIDE, n * IMAGE_SIDE):
+    height, width = image_shape[:2]
+    if picture.shape[:2] != (n * height, n * width):
         raise ValueError(
-            f"grid picture has shape {picture.shape}, expected n * 28 squared"
+            f"grid picture has shape {picture.shape}, expected n = {n} images of "
+            f"{height}x{width} a side"
         )
     src = "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode()
     return _component()(data={"src": src, "n": n}, key=key, on_cell_change=on_cell)

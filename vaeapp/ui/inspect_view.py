@@ -1,4 +1,4 @@
-"""Inspect a test digit picked on the map: the image, its reconstruction from
+"""Inspect a test image picked on the map: the image, its reconstruction from
 the posterior mean, the per-pixel error, and its posterior and losses."""
 
 from __future__ import annotations
@@ -7,14 +7,21 @@ import numpy as np
 import streamlit as st
 
 from vaeapp.analysis import Inspection, inspect_digit
-from vaeapp.data import CLASS_NAMES
 from vaeapp.images import digit_image, error_image
 from vaeapp.projection import Plane
 from vaeapp.store import LoadedModel
 from vaeapp.text import plain
 from vaeapp.ui import state
+from vaeapp.ui.digit_view import scale_for
 
-SCALE = 5  # 140 px pictures: three fit beside each other under the map
+PANEL_PX = 140  # pictures about this wide: three fit beside each other
+# The error picture: per pixel for grey images; for colour ones the error of
+# brightness (the channels' errors weighted as luminance, images.LUMA), so a
+# wrong hue at the right brightness shows white.
+ERROR_CAPTIONS = {
+    True: "Error: red too bright, blue too dark",
+    False: "Brightness error: red too bright, blue too dark",
+}
 ELLIPSE_COLOUR = "#1971c2"
 
 
@@ -58,16 +65,16 @@ def _close() -> None:
 
 
 def inspect_panel(model: LoadedModel, token: str) -> None:
-    """The panel under the map; a hint when no test digit is picked."""
+    """The panel under the map; a hint when no test image is picked."""
     index = inspected_index(model)
     if index is None:
-        st.caption("Click a data point on the map to inspect that test digit.")
+        st.caption("Click a data point on the map to inspect that test image.")
         return
-    names = CLASS_NAMES[model.record.dataset]
-    label = names[model.labels[index]]
+    names = model.class_names
+    label = f", labelled **{plain(names[model.labels[index]])}**" if names else ""
     with st.container(border=True, key="inspect_panel"):
         head, close = st.columns([6, 1])
-        head.markdown(f"**Test digit #{index}**, labelled **{plain(label)}**")
+        head.markdown(f"**Test image #{index}**{label}")
         close.button("Close", key="inspect_close", on_click=_close)
         if model.test_images is None:
             st.info(
@@ -78,15 +85,17 @@ def inspect_panel(model: LoadedModel, token: str) -> None:
             _posterior_text(mean, np.exp(0.5 * log_var.astype(np.float64)))
             return
         result = _inspection(token, index, model)
+        shape = model.image_shape
+        scale = scale_for(shape, PANEL_PX)
         c1, c2, c3, c4 = st.columns([1, 1, 1, 2])
-        c1.image(digit_image(result.image, SCALE), caption="Test image")
+        c1.image(digit_image(result.image, scale, shape), caption="Test image")
         c2.image(
-            digit_image(result.reconstruction, SCALE),
+            digit_image(result.reconstruction, scale, shape),
             caption="Reconstruction from the mean",
         )
         c3.image(
-            error_image(result.error, SCALE),
-            caption="Error: red too bright, blue too dark",
+            error_image(result.error, scale, shape),
+            caption=ERROR_CAPTIONS[shape[2] == 1],
         )
         with c4:
             st.markdown(

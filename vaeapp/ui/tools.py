@@ -20,17 +20,17 @@ from vaeapp.analysis import (
     nearest_neighbours,
     prior_samples,
 )
-from vaeapp.config import IMAGE_SIDE
-from vaeapp.data import CLASS_NAMES
-from vaeapp.images import png_bytes, to_uint8, upscale
-from vaeapp.preprocess import ImageError, preprocess
+from vaeapp.config import MNIST_SHAPE
+from vaeapp.images import image_array, png_bytes, to_uint8, upscale
+from vaeapp.preprocess import ImageError, fit_picture, preprocess
 from vaeapp.store import MODEL_FILES, LoadedModel
 from vaeapp.text import plain
 from vaeapp.ui import state
+from vaeapp.ui.digit_view import scale_for
 from vaeapp.ui.draw_canvas import draw_canvas, drawing_bytes
 from vaeapp.ui.state import K, Views
 
-STRIP_SCALE = 3
+STRIP_PX = 84  # each image of a strip: 28x28 MNIST three times as large
 INTERP_DEFAULT = 10
 SAVED, DIGITS = "saved A to current z", "two test digits"
 SAMPLE_COUNT_DEFAULT = 12
@@ -40,10 +40,14 @@ NEIGHBOURS = 8
 _WITH_MAP = (Views.TOOLS, Views.EXPLORER)
 
 
-def strip(images: np.ndarray, scale: int = STRIP_SCALE) -> np.ndarray:
-    """``(k, 784)`` images in [0, 1] -> one row ``(28 * s, k * 28 * s)`` uint8."""
-    tiles = to_uint8(images).reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
-    return upscale(np.concatenate(list(tiles), axis=1), scale)
+def strip(
+    images: np.ndarray, image_shape: tuple[int, ...], pixels: int = STRIP_PX
+) -> np.ndarray:
+    """``k`` flat images in [0, 1] of ``image_shape`` -> one row of them, each
+    about ``pixels`` wide: uint8 ``(h * s, k * w * s)``, or ``(.., .., 3)`` for
+    colour."""
+    tiles = [to_uint8(image_array(image, image_shape)) for image in images]
+    return upscale(np.concatenate(tiles, axis=1), scale_for(image_shape, pixels))
 
 
 def interpolation_points(
@@ -123,10 +127,10 @@ def interpolation_controls(model: LoadedModel) -> state.PathChoice:
         last = model.latent_mean.shape[0] - 1
         a, b = st.columns(2)
         a.number_input(
-            "Test digit #", 0, last, 0, key=K.INTERP_I, on_change=_on_interp_change
+            "Test image #", 0, last, 0, key=K.INTERP_I, on_change=_on_interp_change
         )
         b.number_input(
-            "to test digit #", 0, last, 1, key=K.INTERP_J, on_change=_on_interp_change
+            "to test image #", 0, last, 1, key=K.INTERP_J, on_change=_on_interp_change
         )
     return _interp_choice()
 
@@ -137,7 +141,7 @@ def _interpolation(model: LoadedModel) -> None:
     if points is None:
         st.info("Save a point A first, then move z and come back.")
         return
-    picture = strip(model.vae.decode(points))
+    picture = strip(model.vae.decode(points), model.image_shape)
     st.image(picture, output_format="PNG", caption="A → B, decoded at equal steps")
     c1, c2 = st.columns(2)
     c1.download_button(
@@ -159,26 +163,24 @@ def _neighbours(model: LoadedModel) -> None:
     index, distances, predicted = nearest_neighbours(
         model.latent_mean, model.labels, state.z(), k=NEIGHBOURS
     )
-    names = CLASS_NAMES[model.record.dataset]
-    st.markdown(
-        f"Predicted class at z by its {NEIGHBOURS} nearest test digits: "
-        f"**{plain(names[predicted])}**"
-    )
+    names = model.class_names
+    if names:
+        st.markdown(
+            f"Predicted class at z by its {NEIGHBOURS} nearest test images: "
+            f"**{plain(names[predicted])}**"
+        )
     if model.test_images is not None:
         images = model.test_images[index] / np.float32(255)
-        caption = "The nearest test digits, nearest first"
+        caption = "The nearest test images, nearest first"
     else:  # a folder saved without its test images
         images = model.vae.decode(model.latent_mean[index])
         caption = "Reconstructions from the neighbours' latent means"
-    st.image(strip(images), output_format="PNG", caption=caption)
-    st.dataframe(
-        {
-            "test #": index.tolist(),
-            "label": [names[model.labels[i]] for i in index],
-            "distance": np.round(distances, 3).tolist(),
-        },
-        hide_index=True,
-    )
+    st.image(strip(images, model.image_shape), output_format="PNG", caption=caption)
+    table = {"test #": index.tolist()}
+    if names:
+        table["label"] = [names[model.labels[i]] for i in index]
+    table["distance"] = np.round(distances, 3).tolist()
+    st.dataframe(table, hide_index=True)
 
 
 def _draw_samples() -> None:
@@ -209,7 +211,7 @@ def _sampling(model: LoadedModel) -> None:
         return
     c2.button("Clear samples", on_click=_clear_samples, key="clear_samples")
     st.image(
-        strip(model.vae.decode(z)),
+        strip(model.vae.decode(z), model.image_shape),
         output_format="PNG",
         caption=f"{len(z)} samples from the prior (stars on the map)",
     )
@@ -286,23 +288,37 @@ def _download(model: LoadedModel) -> None:
     )
 
 
-def _use_picture(read: Callable[[], bytes]) -> None:
-    """Preprocess the user's picture; keep it, or the reason it was refused."""
+def is_mnist_like(model: LoadedModel) -> bool:
+    """Whether the model's images are 28x28 grey, as MNIST's: its own pictures
+    are drawn or uploaded and prepared as MNIST's digits were."""
+    return model.image_shape == MNIST_SHAPE
+
+
+def _use_picture(read: Callable[[], bytes], image_shape: tuple[int, ...]) -> None:
+    """Prepare the user's picture for the model; keep it, or the reason it was
+    refused."""
     try:
-        state.set_own_digit(preprocess(read()), None)
+        data = read()
+        if image_shape == MNIST_SHAPE:
+            picture = preprocess(data)
+        else:
+            picture = fit_picture(data, image_shape)
+        state.set_own_digit(picture, None)
     except ImageError as error:
         state.set_own_digit(None, str(error))
     state.redraw(_WITH_MAP)
 
 
 def _use_drawing() -> None:
-    _use_picture(lambda: drawing_bytes(state.widget(K.DRAW_CANVAS).drawing))
+    _use_picture(
+        lambda: drawing_bytes(state.widget(K.DRAW_CANVAS).drawing), MNIST_SHAPE
+    )
 
 
-def _use_upload() -> None:
+def _use_upload(image_shape: tuple[int, ...]) -> None:
     upload = state.widget(K.OWN_UPLOAD)
     if upload is not None:
-        _use_picture(upload.getvalue)
+        _use_picture(upload.getvalue, image_shape)
 
 
 def _go_to(z: list[float], latent_dim: int) -> None:
@@ -310,28 +326,38 @@ def _go_to(z: list[float], latent_dim: int) -> None:
 
 
 def _own_digit(model: LoadedModel) -> None:
+    shape = model.image_shape
+    mnist = is_mnist_like(model)
     pad, shown = st.columns([1, 2])
     with pad:
-        draw_canvas(_use_drawing, key=K.DRAW_CANVAS)
+        if mnist:
+            draw_canvas(_use_drawing, key=K.DRAW_CANVAS)
         st.file_uploader(
-            "…or upload a PNG or JPEG",
+            "…or upload a PNG or JPEG" if mnist else "Upload a PNG or JPEG",
             type=["png", "jpg", "jpeg"],
             key=K.OWN_UPLOAD,
             on_change=_use_upload,
+            args=(shape,),
         )
     error = state.own_error()
     if error:
         shown.error(f"Picture refused: {plain(error)}")
     digit = state.own_digit()
-    if digit is None:
-        shown.info("Draw a digit and press Encode, or upload a picture of one.")
+    if digit is None or digit.size != model.record.model.n_pixels:
+        shown.info(
+            "Draw a digit and press Encode, or upload a picture of one."
+            if mnist
+            else "Upload a picture: it is scaled to cover "
+            f"{shape[1]}x{shape[0]} pixels and centre-cropped, as training did."
+        )
         return
     mean, log_var = model.vae.encode(digit[None])
     pair = np.stack([digit, model.vae.decode(mean)[0]])
+    prepared = "preprocessed 28×28" if mnist else f"{shape[1]}×{shape[0]}"
     shown.image(
-        strip(pair, scale=6),
+        strip(pair, shape, pixels=168),
         output_format="PNG",
-        caption="preprocessed 28×28 input | reconstruction from its mean",
+        caption=f"{prepared} input | reconstruction from its mean",
     )
     sigma = np.exp(0.5 * log_var[0])
     shown.markdown(
@@ -343,7 +369,7 @@ def _own_digit(model: LoadedModel) -> None:
         + ". Its 2-sigma ellipse is drawn in red on the map."
     )
     shown.button(
-        "Move z to this digit",
+        "Move z to this picture",
         key="own_go",
         on_click=_go_to,
         args=([float(v) for v in mean[0]], model.record.model.latent_dim),
@@ -355,7 +381,7 @@ def tools_section(model: LoadedModel) -> None:
     """The tools, in tabs; a fragment so their widgets rerun only this part."""
     st.subheader("Tools")
     names = [
-        "Encode your digit",
+        "Encode your image",
         "Interpolate",
         "Neighbours",
         "Sample",
