@@ -68,19 +68,25 @@ def test_bad_hidden_widths_are_refused_in_the_page(
     assert jobs.current_job(isolated_home) is None
 
 
-def test_without_training_data_retrain_is_disabled_and_says_what_to_set(
+def test_without_mnist_data_the_form_offers_shapes_and_says_what_to_set(
     isolated_home: Path, tmp_path: Path, monkeypatch
 ) -> None:
-    """No data anywhere: the Retrain button is off and the variables are named."""
+    """No MNIST data: the form offers the generated shapes only and names the
+    variables an administrator sets for the others."""
     for name in ("VAEAPP_MNIST_DATA", "VAEAPP_FASHION_MNIST_DATA"):
         monkeypatch.setenv(name, str(tmp_path / "absent"))
     at = new_app().run()
-    fill_retrain_form(at)
-    assert at.sidebar.button[0].disabled
-    assert any("administrator" in w.value for w in at.sidebar.warning)
+    at.session_state[K.RETRAIN_OPEN] = True
+    at.run()
+    data = next(
+        w for w in [*at.sidebar.selectbox, *at.sidebar.radio] if w.label == "Data"
+    )
+    assert list(data.options) == ["Shapes"]
+    assert not at.sidebar.button[0].disabled
+    assert any("administrator" in shown(i.value) for i in at.sidebar.info)
     names = "\n".join(c.value for c in at.sidebar.code)
     assert "VAEAPP_MNIST_DATA" in names and "VAEAPP_FASHION_MNIST_DATA" in names
-    assert str(tmp_path) not in names + "\n".join(w.value for w in at.sidebar.warning)
+    assert str(tmp_path) not in names + "\n".join(i.value for i in at.sidebar.info)
 
 
 def test_diverging_training_keeps_the_active_model(

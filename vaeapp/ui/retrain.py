@@ -21,7 +21,7 @@ import streamlit as st
 from vaeapp import jobs
 from vaeapp.config import (
     BATCH_MAX,
-    DATASETS,
+    BUILTIN_DATASETS,
     ModelConfig,
     Setting,
     TrainConfig,
@@ -30,7 +30,7 @@ from vaeapp.config import (
     parse_widths,
     settings,
 )
-from vaeapp.data import TITLES, availability, env_var
+from vaeapp.data import TITLES, DataError, availability, configured_datasets, env_var
 from vaeapp.progress import CANCELLED, DONE, FAILED, read_progress
 from vaeapp.text import plain
 from vaeapp.ui import state
@@ -58,26 +58,39 @@ class Choice:
     train: TrainConfig
 
 
-def _data_env() -> tuple[str | None, ...]:
+def offered_datasets() -> tuple[str, ...]:
+    """The data sets the form can offer: the built-in ones and every own set
+    this server names with a ``VAEAPP_<NAME>_DATA`` variable."""
+    return tuple(dict.fromkeys((*BUILTIN_DATASETS, *configured_datasets())))
+
+
+def _data_env() -> tuple[tuple[str, str | None], ...]:
     """What decides where training data comes from (the cache key below)."""
-    names = [env_var(name) for name in DATASETS] + ["KERAS_HOME"]
-    return tuple(os.environ.get(name) for name in names)
+    names = [env_var(name) for name in offered_datasets()] + ["KERAS_HOME"]
+    return tuple((name, os.environ.get(name)) for name in names)
 
 
 @st.cache_data(show_spinner=False, ttl=60)
-def _data_problems(env: tuple[str | None, ...]) -> dict[str, str | None]:
-    """Per dataset, why training data cannot be had (None: it can)."""
-    return {name: availability(name) for name in DATASETS}
+def _data_problems(env: tuple[tuple[str, str | None], ...]) -> dict[str, str | None]:
+    """Per data set, why training data cannot be had here (None: it can)."""
+    problems = {}
+    for name in offered_datasets():
+        try:
+            problems[name] = availability(name)
+        except DataError as error:
+            problems[name] = str(error)
+    return problems
 
 
-def _no_data_note() -> None:
-    """Say, to someone on the web page, why Retrain is off and who can fix it."""
-    st.warning(
-        "Retraining is off: this server has no training data. Its administrator "
-        "can turn it on by setting one of these environment variables to a copy "
-        "of the data and restarting the app:"
+def _missing_data_note(missing: list[str]) -> None:
+    """Say, to someone on the web page, which data sets this server lacks and
+    who can add them (plain text: the names come from the environment)."""
+    st.info(
+        "Only the data sets this server has can be trained on here. Its "
+        "administrator can add one by setting its environment variable to a "
+        "copy of the data and restarting the app:"
     )
-    names = "\n".join(env_var(name) for name in DATASETS)
+    names = "\n".join(env_var(name) for name in missing)
     st.code(names, language=None, wrap_lines=True)
 
 
@@ -86,25 +99,26 @@ def _choice_name(value: str) -> str:
     return TITLES.get(value, value)
 
 
-def _field(field: Any, spec: Setting) -> Any:
+def _field(field: Any, spec: Setting, choices: tuple[str, ...] = ()) -> Any:
     """One form widget for a config field, the sidebar's full width (in two
     columns drop-downs and long labels were cut off); returns its value as
     the field's type."""
     label = spec.label or spec.name.capitalize()
     default = form_default(field, spec)
-    if spec.choices:
-        index = spec.choices.index(default)
-        if len(spec.choices) <= 2:
+    choices = choices or spec.choices
+    if choices:
+        index = choices.index(default) if default in choices else 0
+        if len(choices) <= 2:
             return st.radio(
                 label,
-                spec.choices,
+                choices,
                 index=index,
                 horizontal=True,
                 help=spec.help,
                 format_func=_choice_name,
             )
         return st.selectbox(
-            label, spec.choices, index=index, help=spec.help, format_func=_choice_name
+            label, choices, index=index, help=spec.help, format_func=_choice_name
         )
     if isinstance(default, tuple):
         text = ",".join(str(v) for v in default)
@@ -120,20 +134,22 @@ def _field(field: Any, spec: Setting) -> Any:
     )
 
 
-def retrain_form(data_ready: bool) -> Choice | None:
-    """Draw the Retrain form; return the checked configs when it was submitted.
+def retrain_form(datasets: tuple[str, ...]) -> Choice | None:
+    """Draw the Retrain form, offering the data sets ``datasets``; return the
+    checked configs when it was submitted.
 
-    The button is disabled unless ``data_ready``. A value the configs refuse is
-    reported in the form and gives None.
+    The button is disabled when there is no data set to offer. A value the
+    configs refuse is reported in the form and gives None.
     """
     chosen: dict[type, dict[str, Any]] = {TrainConfig: {}, ModelConfig: {}}
     with st.form("retrain"):
         for cls, values in chosen.items():
             for field, spec in settings(cls):
                 if spec.form:
-                    values[field.name] = _field(field, spec)
+                    offer = datasets if field.name == "dataset" else ()
+                    values[field.name] = _field(field, spec, offer)
         submitted = st.form_submit_button(
-            "Retrain", type="primary", disabled=not data_ready
+            "Retrain", type="primary", disabled=not datasets
         )
     if not submitted:
         return None
@@ -151,7 +167,7 @@ def retrain_form(data_ready: bool) -> Choice | None:
 def start(choice: Choice) -> None:
     """Start training ``choice`` and follow it; say why if it cannot start."""
     _data_problems.clear()
-    if _data_problems(_data_env())[choice.train.dataset]:
+    if _data_problems(_data_env()).get(choice.train.dataset, "unknown"):
         st.error(
             f"Cannot train: this server has no {choice.train.dataset} data; its "
             f"administrator can set `{env_var(choice.train.dataset)}`."
@@ -275,9 +291,9 @@ def retrain_section() -> None:
         return
     with expander:
         problems = _data_problems(_data_env())
-        data_ready = not all(problems.values())
-        if not data_ready:
-            _no_data_note()
-        choice = retrain_form(data_ready)
+        missing = [name for name, problem in problems.items() if problem]
+        if missing:
+            _missing_data_note(missing)
+        choice = retrain_form(tuple(n for n in problems if n not in missing))
         if choice is not None:
             start(choice)
