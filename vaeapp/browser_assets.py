@@ -120,9 +120,10 @@ def pack_model(model: LoadedModel, points: np.ndarray) -> dict[str, Any]:
     values the decoder gives (decoder.js's ``toImageData`` takes it);
     ``points`` is ``(n, 2)`` float32, ``labels`` ``(n,)`` uint8 and
     ``names`` the class names the labels index (empty for a data set without
-    labels, whose labels are all 0).
+    labels, whose labels are all 0). A set with known factors (the shapes set)
+    adds ``factors`` ``(n, k)`` float32, row-major, and ``factor_names``.
     """
-    return {
+    packed = {
         "layers": pack_decoder(model.vae),
         "image_shape": list(model.record.model.image_shape),
         "latent_dim": model.record.model.latent_dim,
@@ -131,6 +132,10 @@ def pack_model(model: LoadedModel, points: np.ndarray) -> dict[str, Any]:
         "count": int(points.shape[0]),
         "names": list(model.class_names or ()),
     }
+    if model.factors is not None:
+        packed["factors"] = b64(model.factors)
+        packed["factor_names"] = list(model.factor_names or ())
+    return packed
 
 
 class _Blob:
@@ -196,4 +201,7 @@ def pack_model_files(model: LoadedModel, points: np.ndarray) -> ModelFiles:
         "count": int(points.shape[0]),
         "names": list(model.class_names or ()),
     }
+    if model.factors is not None:
+        meta["factors"] = blob.add(model.factors, "<f4")
+        meta["factor_names"] = list(model.factor_names or ())
     return ModelFiles(meta, decoder_blob, blob.bytes())

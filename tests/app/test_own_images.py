@@ -95,3 +95,39 @@ def test_an_uploaded_picture_is_fitted_to_a_colour_model(colour_model: Path) -> 
     np.testing.assert_allclose(
         digit.reshape(16, 16, 3)[8, 8], [200 / 255, 30 / 255, 30 / 255], atol=0.01
     )
+
+
+@pytest.fixture(scope="module")
+def shapes_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny dense model trained one epoch on 200 generated shapes."""
+    base = tmp_path_factory.mktemp("shapes")
+    proc = subprocess.run(
+        [sys.executable, "-m", "vaeapp.train", "--dataset", "shapes"]
+        + ["--out", str(base), "--name", "shapes", "--hidden", "16"]
+        + "--epochs 1 --train-size 200 --batch-size 50 --quiet --no-jit".split(),
+        cwd=ROOT,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return base / "shapes"
+
+
+def test_the_shapes_map_can_be_coloured_by_each_factor(shapes_model: Path) -> None:
+    """The map offers the class and each continuous factor; choosing one sends
+    its index, and the browser gets the factors with their names."""
+    at = new_app()
+    at.session_state[K.ACTIVE_MODEL] = str(shapes_model)
+    at.run()
+    assert not at.exception
+    picker = next(r for r in at.radio if r.key == K.COLOUR_BY)
+    assert list(picker.options) == ["class", "x", "y", "size", "hue"]
+    assets = explorer_data(at)["assets"]
+    assert assets["factor_names"] == ["shape", "x", "y", "size", "hue"]
+    assert sorted(assets["names"]) == ["circle", "cross", "square", "triangle"]
+    assert explorer_data(at)["colour_by"] == -1
+    picker.set_value(3).run()  # size
+    assert not at.exception
+    assert explorer_data(at)["colour_by"] == 3

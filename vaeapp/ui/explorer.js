@@ -49,11 +49,13 @@ function load(token, assets) {
   const model = {
     latentDim: assets.latent_dim, count: assets.count, names: assets.names,
     shape: assets.image_shape || [28, 28, 1],
-    points: null, labels: null, layers: null,
+    factorNames: assets.factor_names || [],
+    points: null, labels: null, factors: null, layers: null,
   };
   if (!assets.files) {
     model.points = fromB64(assets.points, Float32Array);
     model.labels = fromB64(assets.labels, Uint8Array);
+    if (assets.factors) model.factors = fromB64(assets.factors, Float32Array);
     model.layers = unpackDecoder(assets.layers);
     model.pointsReady = Promise.resolve();
     model.loadDecoder = () => {};
@@ -62,6 +64,7 @@ function load(token, assets) {
   model.pointsReady = fetchBuffer(assets.files.points).then((buffer) => {
     model.points = new Float32Array(buffer, ...assets.points);
     model.labels = new Uint8Array(buffer, ...assets.labels);
+    if (assets.factors) model.factors = new Float32Array(buffer, ...assets.factors);
   });
   model.pointsReady.catch(() => lost(token, model));
   let started = false;
@@ -132,9 +135,41 @@ function webglAvailable() {
   }
 }
 
+// Colouring by a continuous factor f (the shapes set's x, y, size or hue):
+// one trace, a colour scale over the factor's values, a horizontal colour bar
+// where the legend would be. Returns null when the map is coloured by class.
+function factorTrace(model, kind, index, f) {
+  if (f < 0 || !model.factors || f >= model.factorNames.length) return null;
+  const k = model.factorNames.length, xs = [], ys = [], values = [], ids = [];
+  for (let i = 0; i < model.count; i++) {
+    xs.push(model.points[2 * i]);
+    ys.push(model.points[2 * i + 1]);
+    values.push(model.factors[i * k + f]);
+    ids.push(i);
+  }
+  index.push(ids);
+  const name = plotlyText(model.factorNames[f]);
+  return [{
+    type: kind, mode: "markers", name, x: xs, y: ys, showlegend: false,
+    marker: {
+      size: 4, color: values, colorscale: "Viridis", opacity: 0.7,
+      colorbar: { orientation: "h", y: 1.0, yanchor: "bottom", thickness: 10,
+                  len: 0.6, x: 0, xanchor: "left", title: { text: name, side: "right" } },
+    },
+    hovertemplate: `${name} %{marker.color:.2f}<extra></extra>`,
+  }];
+}
+
+// The names the legend shows: the classes, or none under a colour scale.
+function legendNames(model, colourBy) {
+  return colourBy >= 0 && model.factors ? ["scale"] : model.names;
+}
+
 // One trace per class; ``index[c][k]`` is the test-set index of trace c's
 // k-th point, so a hovered point can be named to Python.
-function traces(model, kind, index) {
+function traces(model, kind, index, colourBy = -1) {
+  const byFactor = factorTrace(model, kind, index, colourBy);
+  if (byFactor) return byFactor;
   const out = [];
   // A data set without labels: one trace, one colour, no legend entry.
   const names = model.names.length ? model.names : ["test image"];
@@ -405,7 +440,7 @@ function followWidth(root) {
     const st = root.__state;
     if (!st || !mapDiv._fullLayout || Math.abs(root.clientWidth - seen) <= 1) return;
     seen = root.clientWidth;
-    const size = mapSize(root, st.layoutData, st.model.names);
+    const size = mapSize(root, st.layoutData, legendNames(st.model, st.colourBy));
     mapDiv.style.width = `${size.width}px`;
     const r = st.range;
     Plotly.relayout(mapDiv, {
@@ -437,18 +472,20 @@ function render(component, data) {
   root.__state = {
     model, z: data.z, u: data.u, v: data.v, marker: data.marker, range: data.range,
     titles: data.axis_titles.map((t) => t.split(" ")[0]),
+    colourBy: data.colour_by ?? -1,
     commit: (xy) => setTriggerValue("commit", xy),
     layoutData: data,
   };
   const mapDiv = root.querySelector(".vae-map");
-  const key = `${data.token}|${data.height}|${data.range}`;
+  const colourBy = data.colour_by ?? -1;
+  const key = `${data.token}|${data.height}|${data.range}|${colourBy}`;
   if (root.dataset.key !== key) {
     const kind = webglAvailable() ? "scattergl" : "scatter";
     const index = [];
-    const size = mapSize(root, data, model.names);
+    const size = mapSize(root, data, legendNames(model, colourBy));
     mapDiv.style.width = `${size.width}px`;
     mapDiv.style.minHeight = "";
-    Plotly.react(mapDiv, traces(model, kind, index), layout(data, size), {
+    Plotly.react(mapDiv, traces(model, kind, index, colourBy), layout(data, size), {
       displayModeBar: false,
     });
     root.__traceIndex = index;

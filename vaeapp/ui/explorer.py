@@ -90,6 +90,7 @@ def latent_explorer(
     path: list[list[float]] | None = None,
     samples: list[list[float]] | None = None,
     ellipses: list[tuple[list[list[float]], str]] | None = None,
+    colour_by: int = -1,
     key: str = "explorer",
 ) -> Any:
     """Mount the map; ``on_commit`` runs when a click or release picks a z,
@@ -118,6 +119,8 @@ def latent_explorer(
         "path": path or [],
         "samples": samples or [],
         "ellipses": [{"points": p, "color": c} for p, c in ellipses or []],
+        # -1: points coloured by class; f: by the data set's factor f.
+        "colour_by": int(colour_by),
     }
     if token not in sent:
         data["assets"] = _assets(token, model, plane)

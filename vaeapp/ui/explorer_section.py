@@ -86,6 +86,40 @@ def _dims_picker(latent_dim: int) -> None:
         st.warning("Choose two different dimensions for the map and grid.")
 
 
+def scale_factors(model: LoadedModel) -> list[int]:
+    """The factors the map can be coloured by on a scale: each known factor
+    that is not the class itself (the shapes set's x, y, size and hue)."""
+    if model.factors is None or not model.factor_names:
+        return []
+    return [
+        f
+        for f in range(model.factors.shape[1])
+        if not np.array_equal(model.factors[:, f], model.labels)
+    ]
+
+
+def colour_picker(model: LoadedModel) -> int:
+    """For a data set with known factors: what colours the map, the class or
+    a factor on a colour scale; returns -1 or the factor's index."""
+    factors = scale_factors(model)
+    if not factors:
+        return -1
+    names = model.factor_names
+
+    def label(f: int) -> str:
+        return "class" if f < 0 else names[f]
+
+    st.radio(
+        "Colour the map by",
+        [-1, *factors],
+        format_func=label,
+        key=K.COLOUR_BY,
+        horizontal=True,
+        help="The data's true factors: which of them each latent axis took up.",
+    )
+    return state.colour_by()
+
+
 def _on_commit(model: LoadedModel, plane: Plane) -> None:
     """A click on the map: ``[x, y]`` moves z there; ``[x, y, i]`` (a release
     on test point ``i``) moves z to that point's mean and inspects it."""
@@ -185,6 +219,7 @@ def explorer_view(model: LoadedModel) -> None:
         st.warning(plain(message))
     if latent_dim > 2:
         _dims_picker(latent_dim)
+    colour = colour_picker(model)
     plane = map_plane(model)
     left, right = st.columns([3, 1], gap="medium")
     with left:
@@ -198,6 +233,7 @@ def explorer_view(model: LoadedModel) -> None:
             path=_projected(map_path(model), plane),
             samples=_projected(map_samples(latent_dim), plane),
             ellipses=_ellipses(model, plane),
+            colour_by=colour,
             key=K.EXPLORER,
         )
         inspect_panel(model, model_token(model))

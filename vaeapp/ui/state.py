@@ -51,6 +51,7 @@ class K(StrEnum):
     # Widgets
     SLIDER = "z_slider_"  # + dimension index: one slider per latent dimension
     MAP_VIEW = "map_view"  # what the map shows, one of vaeapp.projection.VIEWS
+    COLOUR_BY = "colour_by"  # -1: the map by class; f: by the data's factor f
     MAP_X = "map_x"
     MAP_Y = "map_y"
     GRID_N = "grid_n"
@@ -253,6 +254,12 @@ def map_dims(latent_dim: int) -> tuple[int, int]:
     if not (0 <= x < latent_dim and 0 <= y < latent_dim and x != y):
         x, y = 0, 1
     return x, y
+
+
+def colour_by() -> int:
+    """What colours the map's points: -1 for the class, else a factor's index."""
+    value = _state.get(K.COLOUR_BY, -1)
+    return value if isinstance(value, int) and not isinstance(value, bool) else -1
 
 
 def set_map_dims(dims: tuple[int, int]) -> None:
