@@ -5,7 +5,23 @@ run, so a CI result depends on the code, not on the seed of the day. Examples
 that once failed are pinned with ``@example`` beside their test.
 """
 
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
 from hypothesis import settings
+from support import browser_missing_reason, chromium
 
 settings.register_profile("vaeapp", derandomize=True, database=None, deadline=None)
 settings.load_profile("vaeapp")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright, one for the whole run
+    (Playwright's sync API cannot be started twice at once)."""
+    reason = browser_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    with chromium() as launched:
+        yield launched

@@ -36,7 +36,7 @@ LIVE_READY = '.vae-explorer[data-decoder="ready"]'  # live decoding can start
 if str(REPO) not in sys.path:  # the tests read app defaults from vaeapp
     sys.path.insert(0, str(REPO))
 
-from support import browser_missing_reason, chromium  # noqa: E402
+from support import browser_missing_reason  # noqa: E402
 
 from vaeapp import devserver  # noqa: E402
 
@@ -63,16 +63,6 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.url
     finally:
         devserver.stop(server)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Headless Debian Chromium driven by Playwright."""
-    reason = browser_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture(scope="module")

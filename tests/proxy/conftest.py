@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from proxy_helpers import Proxied, nginx_missing_reason
-from support import browser_missing_reason, chromium, write_small_mnist
+from support import write_small_mnist
 
 from deploy import replicas
 from vaeapp import devserver
@@ -50,11 +49,3 @@ def proxied(
         pytest.fail(str(error))
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Debian Chromium driven by Playwright."""
-    reason = browser_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    with chromium() as launched:
-        yield launched

@@ -206,7 +206,7 @@ def _selected_digit(model: LoadedModel, latent_dim: int) -> None:
         lambda: png_bytes(digit_image(pixels, scale, shape)),
         file_name="decoded.png",
         mime="image/png",
-        key="download_digit",
+        key=K.DOWNLOAD_IMAGE,
     )
 
 

@@ -139,5 +139,5 @@ def grid_view(model: LoadedModel) -> None:
         lambda: png_bytes(picture),
         file_name="manifold.png",
         mime="image/png",
-        key="download_grid",
+        key=K.DOWNLOAD_GRID,
     )

@@ -13,6 +13,7 @@ from vaeapp.store import LoadedModel
 from vaeapp.text import plain
 from vaeapp.ui import state
 from vaeapp.ui.digit_view import scale_for
+from vaeapp.ui.state import K
 
 PANEL_PX = 140  # pictures about this wide: three fit beside each other
 # The error picture: per pixel for grey images; for colour ones the error of
@@ -72,10 +73,10 @@ def inspect_panel(model: LoadedModel, token: str) -> None:
         return
     names = model.class_names
     label = f", labelled **{plain(names[model.labels[index]])}**" if names else ""
-    with st.container(border=True, key="inspect_panel"):
+    with st.container(border=True, key=K.INSPECT_PANEL):
         head, close = st.columns([6, 1])
         head.markdown(f"**Test image #{index}**{label}")
-        close.button("Close", key="inspect_close", on_click=_close)
+        close.button("Close", key=K.INSPECT_CLOSE, on_click=_close)
         if model.test_images is None:
             st.info(
                 "This model folder holds no test images: only its encoding is "

@@ -142,7 +142,7 @@ def retrain_form(datasets: tuple[str, ...]) -> Choice | None:
     configs refuse is reported in the form and gives None.
     """
     chosen: dict[type, dict[str, Any]] = {TrainConfig: {}, ModelConfig: {}}
-    with st.form("retrain"):
+    with st.form(K.RETRAIN_FORM):
         for cls, values in chosen.items():
             for field, spec in settings(cls):
                 if spec.form:
@@ -244,13 +244,13 @@ def _job_status(was_running: bool) -> None:
                 f"{progress.epochs}",
             )
             if progress.history:
-                st.plotly_chart(_curves(progress.history), key="train_curves")
+                st.plotly_chart(_curves(progress.history), key=K.TRAIN_CURVES)
         else:
             st.progress(0.0, text="starting (loading TensorFlow and data)…")
         if mine:
             st.button(
                 "Cancel training",
-                key="cancel_training",
+                key=K.CANCEL_TRAINING,
                 on_click=_cancel,
                 args=(watched.key,),
             )

@@ -43,9 +43,9 @@ class K(StrEnum):
     SAVED_Z = "saved_z"  # list[float]: point A for interpolation
     SHOW_PATH = "shown_path"  # PathChoice: the interpolation drawn on the map
     SAMPLES = "samples"  # (count, temperature, seed) of the shown prior samples
-    OWN_DIGIT = "own_digit"  # (784,) float array: the user's preprocessed digit
+    OWN_DIGIT = "own_digit"  # flat float array: the user's picture, prepared
     OWN_ERROR = "own_error"  # str: why the user's last picture was refused
-    INSPECT = "inspect_index"  # int: the test digit picked on the map
+    INSPECT = "inspect_index"  # int: the test image picked on the map
     WATCHED_JOB = "retrain_watch"  # jobs.Job: the training run this session follows
     UPLOAD_RESULT = "model_upload_result"  # str: outcome of the last model upload
     # Widgets
@@ -71,10 +71,27 @@ class K(StrEnum):
     SNAPSHOT_EPOCH = "snapshot_epoch"
     DRAW_CANVAS = "draw_canvas"
     OWN_UPLOAD = "own_upload"
+    # Buttons, charts and containers (keyed so that reruns keep them)
+    INSPECT_PANEL = "inspect_panel"
+    INSPECT_CLOSE = "inspect_close"
+    TRAIN_CURVES = "train_curves"
+    CANCEL_TRAINING = "cancel_training"
+    SAVE_A = "save_a"
+    PATH_BUTTON = "show_path"
+    DRAW_SAMPLES = "draw"
+    CLEAR_SAMPLES = "clear_samples"
+    HISTORY_CHART = "history_chart"
+    KL_CHART = "kl_chart"
+    OWN_GO = "own_go"
+    DOWNLOAD_IMAGE = "download_digit"
+    DOWNLOAD_GRID = "download_grid"
+    DOWNLOAD_STRIP = "download_strip"
+    DOWNLOAD_MODEL = "download_model"
+    RETRAIN_FORM = "retrain"
     PLOTLY_LOADER = "plotly_loader"  # the component that sends Plotly
     EXPLORER = "explorer"  # the latent map component
     GRID = "grid"  # the manifold grid component
-    DIGIT = "digit"  # the selected digit's picture
+    DIGIT = "digit"  # the selected image
 
 
 class Views(StrEnum):
@@ -393,11 +410,6 @@ def set_own_digit(digit: np.ndarray | None, error: str | None) -> None:
 def widget(key: K) -> Any:
     """The value a widget holds (read inside that widget's callback)."""
     return _state.get(key)
-
-
-def set_widget(key: K, value: Any) -> None:
-    """Set a widget's value before it is drawn (e.g. open a tab in a test)."""
-    _state[key] = value
 
 
 # --- inspection ------------------------------------------------------------

@@ -107,7 +107,7 @@ def _on_interp_change() -> None:
 def interpolation_controls(model: LoadedModel) -> state.PathChoice:
     """Draw the interpolation's controls; return the interpolation chosen."""
     c1, c2 = st.columns([1, 2])
-    c1.button("Save current z as A", key="save_a", on_click=state.save_z)
+    c1.button("Save current z as A", key=K.SAVE_A, on_click=state.save_z)
     c2.slider(
         "Steps",
         INTERP_MIN,
@@ -149,12 +149,12 @@ def _interpolation(model: LoadedModel) -> None:
         lambda: png_bytes(picture),
         "interpolation.png",
         "image/png",
-        key="download_strip",
+        key=K.DOWNLOAD_STRIP,
     )
     shown = state.shown_path() is not None
     c2.button(
         "Hide path on map" if shown else "Show path on map",
-        key="show_path",
+        key=K.PATH_BUTTON,
         on_click=_toggle_path,
     )
 
@@ -205,11 +205,11 @@ def _sampling(model: LoadedModel) -> None:
         key=K.SAMPLE_TEMP,
     )
     c1, c2 = st.columns(2)
-    c1.button("Draw from the prior N(0, I)", on_click=_draw_samples, key="draw")
+    c1.button("Draw from the prior N(0, I)", on_click=_draw_samples, key=K.DRAW_SAMPLES)
     z = map_samples(model.record.model.latent_dim)
     if z is None:
         return
-    c2.button("Clear samples", on_click=_clear_samples, key="clear_samples")
+    c2.button("Clear samples", on_click=_clear_samples, key=K.CLEAR_SAMPLES)
     st.image(
         strip(model.vae.decode(z), model.image_shape),
         output_format="PNG",
@@ -238,14 +238,14 @@ def _curves(model: LoadedModel) -> None:
         xaxis_title="epoch",
         yaxis_title="nats per image",
     )
-    st.plotly_chart(figure, key="history_chart")
+    st.plotly_chart(figure, key=K.HISTORY_CHART)
     if model.snapshots:
         epochs_saved = sorted(model.snapshots)
         epoch = st.select_slider(
             "Manifold grid after epoch",
             epochs_saved,
             value=epochs_saved[-1],
-            key="snapshot_epoch",
+            key=K.SNAPSHOT_EPOCH,
         )
         st.image(model.snapshots[epoch], output_format="PNG", width=360)
 
@@ -256,7 +256,7 @@ def _dimensions(model: LoadedModel) -> None:
     figure.update_layout(
         height=260, margin=dict(l=10, r=10, t=10, b=10), yaxis_title="mean KL (nats)"
     )
-    st.plotly_chart(figure, key="kl_chart")
+    st.plotly_chart(figure, key=K.KL_CHART)
     st.caption("Dimensions with KL near 0 are unused: their posterior is the prior.")
 
 
@@ -284,7 +284,7 @@ def _download(model: LoadedModel) -> None:
         data,
         f"{record.name}.zip",
         "application/zip",
-        key="download_model",
+        key=K.DOWNLOAD_MODEL,
     )
 
 
@@ -370,7 +370,7 @@ def _own_digit(model: LoadedModel) -> None:
     )
     shown.button(
         "Move z to this picture",
-        key="own_go",
+        key=K.OWN_GO,
         on_click=_go_to,
         args=([float(v) for v in mean[0]], model.record.model.latent_dim),
     )
