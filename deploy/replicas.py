@@ -146,12 +146,7 @@ def wait_proxy(proxy: Proxy, timeout_s: float = 30.0) -> None:
 
 def stop_nginx(proxy: Proxy, timeout_s: float = 10.0) -> None:
     """Stop nginx (SIGTERM: fast shutdown); kill it if it lingers."""
-    proxy.process.terminate()
-    try:
-        proxy.process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        proxy.process.kill()
-        proxy.process.wait(timeout=timeout_s)
+    devserver.stop_process(proxy.process, timeout_s)
 
 
 @dataclass(frozen=True)

@@ -120,14 +120,19 @@ def wait_ready(
         time.sleep(0.05)
 
 
+def stop_process(process: subprocess.Popen, timeout_s: float = 10.0) -> None:
+    """Terminate ``process``; kill it if it has not exited after ``timeout_s``."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout_s)
+
+
 def stop(server: Server, timeout_s: float = 10.0) -> None:
     """Terminate the server; kill it if it has not exited after ``timeout_s``."""
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait(timeout=timeout_s)
+    stop_process(server.process, timeout_s)
 
 
 @contextmanager

@@ -53,7 +53,7 @@ MAX_ZIP_BYTES = UPLOAD_LIMIT_MB << 20  # the uploaded archive itself
 MAX_UNPACKED_BYTES = 50_000_000  # all members together
 MAX_RATIO = 100  # uncompressed / compressed size of any member
 CHUNK_BYTES = 1 << 20
-CONFIG_KEYS = frozenset({"format_version", "model", "train", "data_source"})
+CONFIG_KEYS = frozenset({"format_version", "model", "train", "data_source", "data"})
 # The per-epoch curves of the Tools tab read these keys from every history row.
 HISTORY_KEYS = ("epoch", "recon", "kl", "test_recon", "test_neg_elbo")
 DEFAULT_NAME = "uploaded-model"

@@ -402,9 +402,14 @@ def test_map_redraws_at_its_box_width_when_its_column_changes(page: Any) -> None
         # The map is a square fitted to the room there is: 100 px less room
         # across than the map's own width makes it narrower.
         page.evaluate(_JS_SET_EXPLORER_WIDTH, f"{round(box) - 100}px")
+        # The box fits the old drawing until the resize observer has redrawn
+        # it: wait for the drawing to shrink, then for the box to follow.
+        page.wait_for_function(
+            "(w) => document.querySelector('.vae-map')._fullLayout.width < w - 60",
+            arg=drawn,
+            timeout=SETTLE_MS,
+        )
         page.wait_for_function(_JS_MAP_FITS, arg=1, timeout=SETTLE_MS)
-        _, narrow_drawn = page.evaluate(_JS_MAP_WIDTHS)
-        assert narrow_drawn < drawn - 60
     finally:
         page.evaluate(_JS_SET_EXPLORER_WIDTH, "")
     # Back at full width, the map grows back (its box already fits the narrow

@@ -8,6 +8,7 @@ import json
 import h5py
 import numpy as np
 import pytest
+from unit_helpers import spread_weights
 
 from vaeapp.config import (
     ARCHITECTURES,
@@ -234,15 +235,7 @@ def keras_conv(model_module, tmp_path_factory):
     and encoded means reach a few units, as a trained model's do.
     """
     vae = model_module.VAE(TINY_CONV, seed=0)
-    rng = np.random.default_rng(1)
-    for part, scale in ((vae.encoder, 1.5), (vae.decoder, 3.0)):
-        for variable in part.trainable_variables:
-            value = np.asarray(variable.numpy())
-            if value.ndim == 1:
-                value = rng.normal(0, 0.3, value.shape)
-            else:
-                value = value * scale
-            variable.assign(value.astype(np.float32))
+    spread_weights(vae, 1.5, 3.0)
     path = tmp_path_factory.mktemp("conv") / "model.weights.h5"
     vae.save_weights(str(path))
     return vae, path

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from unit_helpers import spread_weights
 
 from vaeapp.config import MNIST_SHAPE, ModelConfig
 from vaeapp.inference import CONV_BLOCK, load_numpy_vae
@@ -63,15 +64,7 @@ def keras_model(request, model_module, tmp_path_factory):
     """
     config = small_config(*request.param)
     vae = model_module.VAE(config, seed=0)
-    rng = np.random.default_rng(1)
-    for part, scale in ((vae.encoder, 1.5), (vae.decoder, 2.5)):
-        for variable in part.trainable_variables:
-            value = np.asarray(variable.numpy())
-            if value.ndim == 1:
-                value = rng.normal(0, 0.3, value.shape)
-            else:
-                value = value * scale
-            variable.assign(value.astype(np.float32))
+    spread_weights(vae, 1.5, 2.5)
     path = tmp_path_factory.mktemp("shape") / "model.weights.h5"
     vae.save_weights(str(path))
     return config, vae, path

@@ -74,3 +74,18 @@ def tree_hashes(folder: Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+def spread_weights(vae: Any, encoder_scale: float, decoder_scale: float) -> None:
+    """Scale a Keras VAE's kernels up and give its biases random values (seeded),
+    so that decoded pixels span (0, 1) and encoded means reach a few units, as a
+    trained model's do: a parity test within 1e-5 then means something."""
+    rng = np.random.default_rng(1)
+    for part, scale in ((vae.encoder, encoder_scale), (vae.decoder, decoder_scale)):
+        for variable in part.trainable_variables:
+            value = np.asarray(variable.numpy())
+            if value.ndim == 1:
+                value = rng.normal(0, 0.3, value.shape)
+            else:
+                value = value * scale
+            variable.assign(value.astype(np.float32))
