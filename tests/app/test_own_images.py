@@ -131,3 +131,16 @@ def test_the_shapes_map_can_be_coloured_by_each_factor(shapes_model: Path) -> No
     picker.set_value(3).run()  # size
     assert not at.exception
     assert explorer_data(at)["colour_by"] == 3
+
+
+def test_an_own_picture_of_another_size_is_not_encoded(colour_model: Path) -> None:
+    """A picture prepared for an MNIST model is not drawn on a colour model's
+    map (nor encoded: its size differs), and the page keeps working."""
+    at = new_app().run()
+    at.session_state[K.OWN_DIGIT] = np.full(784, 0.5, np.float32)
+    at.run()
+    assert len(explorer_data(at)["ellipses"]) == 1
+    at.session_state[K.ACTIVE_MODEL] = str(colour_model)
+    at.run()
+    assert not at.exception
+    assert explorer_data(at)["ellipses"] == []

@@ -1,4 +1,4 @@
-"""The explorer view: the latent map with its live pad, the selected digit, the
+"""The explorer view: the latent map with its live pad, the selected image, the
 z sliders and the inspection panel, in one keyed fragment."""
 
 from __future__ import annotations
@@ -172,11 +172,11 @@ def z_sliders(latent_dim: int) -> None:
 
 
 def _ellipses(model: LoadedModel, plane: Plane) -> list:
-    """2-sigma posterior outlines: the user's own digit (red) and the
-    inspected test digit (blue), where there are such."""
+    """2-sigma posterior outlines: the user's own picture (red) and the
+    inspected test image (blue), where there are such."""
     out = []
     digit = state.own_digit()
-    if digit is not None:
+    if digit is not None and digit.size == model.record.model.n_pixels:
         mean, log_var = model.vae.encode(digit[None])
         outline = plane.ellipse(mean[0], log_var[0], k=2.0)
         out.append((outline.tolist(), OWN_DIGIT_COLOUR))
@@ -192,7 +192,7 @@ def _projected(points: np.ndarray | None, plane: Plane) -> list[list[float]]:
 
 
 def _selected_digit(model: LoadedModel, latent_dim: int) -> None:
-    """The digit decoded at the selected z, its coordinates and its sliders."""
+    """The image decoded at the selected z, its coordinates and its sliders."""
     z = state.z()
     pixels = model.vae.decode(z)[0]
     shape = model.image_shape

@@ -227,7 +227,10 @@ def set_active_model(path: str | None) -> None:
     changed = _state.get(K.ACTIVE_MODEL) != str(path)
     _state[K.ACTIVE_MODEL] = str(path)
     if changed:
-        for key in (K.Z, K.SAVED_Z, K.SHOW_PATH, K.SAMPLES, K.INSPECT):
+        for key in (
+            K.Z, K.SAVED_Z, K.SHOW_PATH, K.SAMPLES, K.INSPECT, K.OWN_DIGIT,
+            K.OWN_ERROR,
+        ):  # fmt: skip
             _state.pop(key, None)
         for key in [k for k in _state if str(k).startswith(K.SLIDER)]:
             del _state[key]
