@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from vaeapp import disk, safe_json
-from vaeapp.config import EPOCHS_MAX
 from vaeapp.inference import WeightsError, check_h5_structure
 from vaeapp.safe_json import finite_number
 from vaeapp.store import (
@@ -40,6 +39,7 @@ from vaeapp.store import (
     SNAPSHOTS_FILE,
     WEIGHTS_FILE,
     ModelFolderError,
+    check_metrics,
     check_name,
     check_npz,
     publish,
@@ -224,15 +224,13 @@ def _check_json(folder: Path) -> None:
             f"{CONFIG_FILE} data_source must be at most {MAX_SOURCE_CHARS} "
             "printable characters without [ ] < >"
         )
-    metrics = _read_json(folder / METRICS_FILE)
-    if not isinstance(metrics, dict):
-        raise UploadError(f"{METRICS_FILE} is not a JSON object")
-    history = metrics.get("history", [])
-    if not isinstance(history, list) or len(history) > EPOCHS_MAX:
-        raise UploadError(
-            f"{METRICS_FILE} history must be a list of at most {EPOCHS_MAX} epochs"
-        )
-    for row in history:
+    try:
+        metrics = check_metrics(_read_json(folder / METRICS_FILE))
+    except ModelFolderError as error:
+        raise UploadError(str(error)) from None
+    # Stricter than a folder on the server: every row has the figures the
+    # training curves plot.
+    for row in metrics.get("history", []):
         if (
             not isinstance(row, dict)
             or not all(key in row for key in HISTORY_KEYS)
