@@ -25,24 +25,9 @@ from vaeapp.store import LoadedModel
 from vaeapp.ui import explorer_script, state, static_files
 
 MAP_HEIGHT = 520  # px: the map's square plot area with its axes and legend
-# The module's JavaScript (decoder.js and explorer.js), for the tests.
+# The module's JavaScript (decoder.js, explorer_map.js, explorer.js), for the tests.
 _JS = explorer_script.MODULE_JS
-# explorer.js sizes the map's box (a square plot area) and adds .vae-narrow to
-# the root when the live preview must go under the map.
-_CSS = """
-.vae-explorer { display: flex; gap: 12px; align-items: flex-start; }
-.vae-explorer.vae-narrow { flex-wrap: wrap; }
-.vae-map { flex: 0 0 auto; min-width: 0; cursor: crosshair; touch-action: none; }
-.vae-side { flex: 0 0 168px; text-align: center; font-size: 0.85rem; }
-.vae-narrow .vae-side { flex-basis: 100%; }
-.vae-live { width: 168px; height: 168px; image-rendering: pixelated;
-  border-radius: 6px; background: #000; }
-.vae-caption { font-weight: 600; margin-bottom: 4px; }
-.vae-live.vae-idle { background: transparent; outline: 1px dashed #c3c8d4;
-  outline-offset: -1px; }
-.vae-z { font-variant-numeric: tabular-nums; margin-top: 4px; min-height: 1.2em; }
-.vae-rate { color: #888; font-size: 0.75rem; min-height: 1em; }
-"""
+_CSS = explorer_script.CSS  # explorer.css, shared with the exported file
 
 
 @st.cache_resource(show_spinner=False)

@@ -13,11 +13,15 @@ from pathlib import Path
 
 from vaeapp.ui import static_files
 
-# decoder.js (the decoder in the browser) defines the functions explorer.js uses.
+# decoder.js (the decoder in the browser) and explorer_map.js (the map, shared
+# with the exported one-file explorer, vaeapp/export.py) define the functions
+# explorer.js uses.
 MODULE_JS = "\n".join(
     (Path(__file__).with_name(name)).read_text(encoding="utf-8")
-    for name in ("decoder.js", "explorer.js")
+    for name in ("decoder.js", "explorer_map.js", "explorer.js")
 )
+# The map's stylesheet, likewise shared with the exported file.
+CSS = Path(__file__).with_name("explorer.css").read_text(encoding="utf-8")
 
 # The component's script when MODULE_JS is a static file: imports it (once; the
 # browser keeps the module) and hands each render over to it.
