@@ -1,11 +1,13 @@
-"""The sidebar's model panel: the active model's facts, switching models,
-unusable folders and uploading a model zip."""
+"""The sidebar's model panel: the active model's facts, its explorer as one
+HTML file, switching models, unusable folders and uploading a model zip."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from vaeapp.data import describe_training_data
+from vaeapp.export import PCA_PLANE, export_html
+from vaeapp.facts import model_facts
+from vaeapp.projection import PCA
 from vaeapp.store import PRETRAINED_DIR, LoadedModel, trained_dir
 from vaeapp.text import cut, plain
 from vaeapp.ui import state
@@ -14,25 +16,44 @@ from vaeapp.ui.state import K
 from vaeapp.upload import UploadError, import_model_zip, suggest_name
 
 
-def model_facts(model: LoadedModel) -> dict[str, str]:
-    """What the sidebar says of ``model``, as plain text per row."""
-    record = model.record
-    return {
-        "Architecture": record.model.describe(),
-        "Latent size": str(record.model.latent_dim),
-        "Beta": f"{record.model.beta:g}",
-        "Epochs": str(record.epochs_trained),
-        "Test −ELBO": f"{record.test_neg_elbo:.2f} nats",
-        "Data": describe_training_data(record.dataset, record.train.train_size),
-        "Optimizer": f"{record.train.optimizer}, lr {record.train.learning_rate:g}, "
-        f"{record.train.schedule}",
-    }
-
-
 def _model_info(model: LoadedModel) -> None:
     st.markdown(f"**Active model:** {plain(model.record.name)}")
     facts = model_facts(model).items()
     st.markdown("\n".join(f"- {k}: {plain(v)}" for k, v in facts))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def export_file(
+    path: str, figures: str, plane: str | None, _model: LoadedModel
+) -> bytes:
+    """The model's explorer as one HTML file (:mod:`vaeapp.export`), about
+    2-4 MB; ``path``, ``figures`` (test -ELBO and epochs) and ``plane`` key
+    the cache, so a retrained folder of the same name gets a new file."""
+    return export_html(_model, plane).encode("utf-8")
+
+
+def _export_button(model: LoadedModel) -> None:
+    """Download the active model's explorer as one HTML file, for the plane
+    the map shows; the file is built only when the button is clicked."""
+    record = model.record
+    latent_dim = record.model.latent_dim
+    plane = None
+    if latent_dim > 2:
+        x, y = state.map_dims(latent_dim)
+        plane = PCA_PLANE if state.map_view() == PCA else f"{x + 1},{y + 1}"
+    figures = f"{record.test_neg_elbo}-{record.epochs_trained}"
+    st.download_button(
+        "Download explorer (one HTML file)",
+        # A callable: built on the click (in a thread of its own, so the
+        # session's state is read above, not in it), then cached.
+        lambda: export_file(str(record.path), figures, plane, model),
+        file_name=f"{record.name}-explorer.html",
+        mime="text/html",
+        key=K.DOWNLOAD_EXPORT,
+        on_click="ignore",
+        help="The map, live decoding, grid and samples of this model in one "
+        "file that opens in a browser with no server and no network.",
+    )
 
 
 def _on_pick() -> None:
@@ -107,4 +128,5 @@ def _upload() -> None:
 def model_panel(model: LoadedModel) -> None:
     """The active model, the switcher and the upload."""
     _model_info(model)
+    _export_button(model)
     _switcher(model)

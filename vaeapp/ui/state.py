@@ -87,6 +87,7 @@ class K(StrEnum):
     DOWNLOAD_GRID = "download_grid"
     DOWNLOAD_STRIP = "download_strip"
     DOWNLOAD_MODEL = "download_model"
+    DOWNLOAD_EXPORT = "download_export"  # the model as one HTML file
     RETRAIN_FORM = "retrain"
     PLOTLY_LOADER = "plotly_loader"  # the component that sends Plotly
     EXPLORER = "explorer"  # the latent map component

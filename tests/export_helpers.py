@@ -1,0 +1,54 @@
+"""Helpers for the tests of the one-file export (tests/unit/test_export.py and
+tests/browser/test_export.py): a model of more than two latent dimensions,
+which no shipped model has.
+
+``tests/`` is on ``sys.path``, so the tests import this as ``export_helpers``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from vaeapp.config import ModelConfig
+from vaeapp.inference import load_numpy_vae
+from vaeapp.model_layout import decoder_layers, encoder_layers
+from vaeapp.store import LoadedModel
+
+
+def wide_model(
+    base: LoadedModel, folder: Path, latent_dim: int = 4, seed: int = 0
+) -> LoadedModel:
+    """``base`` (a 28x28 grey model) with a random dense decoder of
+    ``latent_dim`` inputs and ``n_test`` random encodings ``(n_test,
+    latent_dim)`` of its labels; weights go through the weights-file reader,
+    as a real model's do. Kernels have variance 2 / fan-in so the decoded
+    pixels spread over (0, 1)."""
+    config = ModelConfig(hidden=(32,), latent_dim=latent_dim)
+    rng = np.random.default_rng(seed)
+    path = folder / f"wide-{latent_dim}.weights.h5"
+    with h5py.File(path, "w") as handle:
+        for spec in encoder_layers(config) + decoder_layers(config):
+            scale = math.sqrt(2.0 / math.prod(spec.kernel_shape[:-1]))
+            kernel = rng.normal(0, scale, spec.kernel_shape).astype(np.float32)
+            handle[f"{spec.path}/vars/0"] = kernel
+            bias = rng.normal(0, 0.1, spec.bias_shape).astype(np.float32)
+            handle[f"{spec.path}/vars/1"] = bias
+    vae = load_numpy_vae(path, config)
+    count = base.latent_mean.shape[0]
+    # Unequal spreads per dimension, so that PCA has a clear first plane.
+    spread = np.linspace(2.0, 0.5, latent_dim)
+    mean = (rng.standard_normal((count, latent_dim)) * spread).astype(np.float32)
+    record = dataclasses.replace(base.record, model=config)
+    return dataclasses.replace(
+        base,
+        record=record,
+        vae=vae,
+        latent_mean=mean,
+        latent_log_var=np.zeros_like(mean),
+        snapshots={},
+    )
