@@ -77,8 +77,19 @@ FORBIDDEN_IN_OWN_JS = {
 }
 # Attributes that make a browser load or send something.
 LOADING_ATTRIBUTES = {
-    "src", "href", "srcset", "action", "formaction", "poster", "data",
-    "background", "ping", "xlink:href", "manifest", "codebase", "longdesc",
+    "src",
+    "href",
+    "srcset",
+    "action",
+    "formaction",
+    "poster",
+    "data",
+    "background",
+    "ping",
+    "xlink:href",
+    "manifest",
+    "codebase",
+    "longdesc",
 }
 LOADING_TAGS = {
     "link", "iframe", "frame", "object", "embed", "base", "img", "audio",

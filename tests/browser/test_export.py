@@ -1,0 +1,279 @@
+"""The one-file explorer (vaeapp.export) in real Chromium, opened from disk.
+
+Each file is written to pytest's temporary folder and opened as a
+``file://`` URL in an offline browser context whose every request is routed
+here: the file itself is served, anything else is refused and fails the test.
+No app server runs. The map must draw all 10,000 test points; a pointer move
+must decode the same image as NumPy at that z (within the float16 rounding of
+the kernels); the grid must have n x n cells at the page's coordinates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+if not Path("/usr/bin/chromium").exists():
+    pytest.skip("Chromium not found at /usr/bin/chromium", allow_module_level=True)
+pytest.importorskip(
+    "playwright.sync_api", reason="the playwright package is not installed"
+)
+
+from export_helpers import wide_model  # noqa: E402
+
+from vaeapp.browser_assets import as_browser_decodes  # noqa: E402
+from vaeapp.export import export_plane, write_export  # noqa: E402
+from vaeapp.manifold import grid_axis, grid_points  # noqa: E402
+from vaeapp.store import PRETRAINED_DIR, LoadedModel, load_model  # noqa: E402
+
+VIEWPORT = {"width": 1280, "height": 1000}
+READY = "body[data-ready=true]"
+GRID_DONE = "#vae-grid[data-done=true]"
+# One level of 255 covers the rounding of two float32 sums done in a
+# different order; the float16 kernels move pixels by at most 0.01 (the page's
+# bound, tests/browser/test_decoder_js.py).
+ROUNDING = 1.0
+FLOAT16 = 0.01 * 255 + ROUNDING
+
+# Records what would make the file less than self-contained: CSP violations.
+_INIT_JS = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation",
+  (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+"""
+_JS_POINTS = """() => {
+  const map = document.querySelector(".vae-map");
+  return {
+    kind: document.querySelector(".vae-explorer").dataset.kind,
+    points: map._fullData.reduce((n, trace) => n + trace.x.length, 0),
+    traces: map._fullData.length,
+    legend: map._fullData.filter((t) => t.showlegend).map((t) => t.name),
+  };
+}"""
+# The client coordinates of map point (x, y), through Plotly's own axes.
+_JS_TO_CLIENT = """([x, y]) => {
+  const map = document.querySelector(".vae-map"), full = map._fullLayout;
+  const box = map.getBoundingClientRect();
+  return [box.left + full.xaxis._offset + full.xaxis.l2p(x),
+          box.top + full.yaxis._offset + full.yaxis.l2p(y)];
+}"""
+_JS_PIXELS = """(selector) => {
+  const canvas = document.querySelector(selector);
+  const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+  return Array.from(data.data);
+}"""
+_JS_SET_RANGE = """([selector, value]) => {
+  const input = document.querySelector(selector);
+  input.value = String(value);
+  input.dispatchEvent(new Event("input", { bubbles: true }));
+}"""
+
+
+class ExportPage:
+    """An exported file open in Chromium, with what it asked for besides itself."""
+
+    def __init__(self, page: Any, url: str, model: LoadedModel, plane: Any) -> None:
+        self.page, self.url, self.model, self.plane = page, url, model, plane
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+
+    def check_clean(self) -> None:
+        """No request left the file, no CSP violation, no uncaught error."""
+        assert self.outside == []
+        assert self.page.evaluate("() => window.__csp") == []
+        assert self.errors == []
+
+    def pixels(self, selector: str) -> np.ndarray:
+        """The RGB of the canvas ``selector`` in [0, 255], ``(h, w, 3)``."""
+        rgba = np.asarray(self.page.evaluate(_JS_PIXELS, selector), np.float64)
+        h, w, _ = self.model.image_shape
+        return rgba.reshape(h, w, 4)[:, :, :3]
+
+    def expected(self, z: np.ndarray, browser: bool = True) -> np.ndarray:
+        """NumPy's image at ``z`` as the canvas draws it, ``(h, w, 3)`` in
+        [0, 255]: with float16-rounded kernels when ``browser``."""
+        vae = as_browser_decodes(self.model.vae) if browser else self.model.vae
+        image = vae.decode_images(np.asarray(z, np.float32)[None])[0] * 255.0
+        return np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image
+
+
+@contextmanager
+def _open(
+    browser: Any, folder: Path, model: LoadedModel, plane: str | None = None
+) -> Iterator[ExportPage]:
+    out = folder / f"{model.record.name}.html"
+    write_export(model, out, plane)
+    url = out.as_uri()
+    context = browser.new_context(viewport=VIEWPORT, offline=True)
+    page = context.new_page()
+    opened = ExportPage(page, url, model, export_plane(model, plane))
+    page.on("pageerror", lambda error: opened.errors.append(str(error)))
+
+    def route(request_route: Any) -> None:
+        if request_route.request.url == url:
+            request_route.continue_()
+        else:
+            opened.outside.append(request_route.request.url)
+            request_route.abort()
+
+    context.route("**/*", route)
+    page.add_init_script(_INIT_JS)
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    page.wait_for_selector(READY)
+    page.wait_for_selector(GRID_DONE)
+    try:
+        yield opened
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def tutorial(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ExportPage]:
+    """mnist-tutorial's file, open once for the tests of this module that use it."""
+    folder = tmp_path_factory.mktemp("export")
+    with _open(
+        browser, folder, load_model(PRETRAINED_DIR / "mnist-tutorial")
+    ) as opened:
+        yield opened
+
+
+def _hover(opened: ExportPage, xy: tuple[float, float]) -> np.ndarray:
+    """Move the pointer to map point ``xy``; the z the preview decoded."""
+    page = opened.page
+    before = page.evaluate(
+        "() => document.querySelector('.vae-explorer').dataset.liveZ"
+    )
+    x, y = page.evaluate(_JS_TO_CLIENT, list(xy))
+    page.mouse.move(x, y)
+    page.wait_for_function(
+        "(before) => document.querySelector('.vae-explorer').dataset.liveZ !== before",
+        arg=before,
+    )
+    text = page.evaluate("() => document.querySelector('.vae-explorer').dataset.liveZ")
+    return np.asarray([float(v) for v in text.split(",")], np.float32)
+
+
+def _check_decodes_as_numpy(opened: ExportPage, xy: tuple[float, float]) -> None:
+    z = _hover(opened, xy)
+    # The z under the pointer is the plane's point there, to float32 rounding.
+    np.testing.assert_allclose(opened.plane.coords(z), xy, atol=0.02)
+    shown = opened.pixels(".vae-live")
+    assert np.abs(shown - opened.expected(z)).max() <= ROUNDING
+    assert np.abs(shown - opened.expected(z, browser=False)).max() <= FLOAT16
+
+
+def test_opens_from_disk_with_every_point(tutorial: ExportPage) -> None:
+    drawn = tutorial.page.evaluate(_JS_POINTS)
+    assert drawn["points"] == 10_000 == tutorial.model.latent_mean.shape[0]
+    assert drawn["legend"] == [str(d) for d in range(10)]
+    tutorial.check_clean()
+
+
+def test_pointer_decodes_as_numpy(tutorial: ExportPage) -> None:
+    for xy in ((0.7, -1.1), (-2.3, 1.9)):
+        _check_decodes_as_numpy(tutorial, xy)
+    tutorial.check_clean()
+
+
+def test_click_and_sliders_select_z(tutorial: ExportPage) -> None:
+    page = tutorial.page
+    # A corner with no test point near: the click selects the point itself.
+    x, y = page.evaluate(_JS_TO_CLIENT, [3.6, 3.6])
+    page.mouse.click(x, y)
+    page.wait_for_function(
+        "() => document.querySelector('#vae-x').value.startsWith('3.')"
+    )
+    chosen = [float(page.input_value(s)) for s in ("#vae-x", "#vae-y")]
+    # Within the 6 px of a test point, the click picks that point instead.
+    np.testing.assert_allclose(chosen, [3.6, 3.6], atol=0.12)
+    page.evaluate(_JS_SET_RANGE, ["#vae-x", -1.25])
+    page.evaluate(_JS_SET_RANGE, ["#vae-y", 0.5])
+    z = np.asarray([-1.25, 0.5], np.float32)
+    shown = tutorial.pixels("#vae-selected")
+    assert np.abs(shown - tutorial.expected(z)).max() <= ROUNDING
+    marker = page.evaluate("() => document.querySelector('.vae-explorer').dataset.z")
+    assert marker == "-1.250,0.500"
+    tutorial.check_clean()
+
+
+@pytest.mark.parametrize("n, spacing", [(4, "linear"), (30, "quantile")])
+def test_grid_has_n_by_n_cells_at_the_pages_points(
+    tutorial: ExportPage, n: int, spacing: str
+) -> None:
+    page = tutorial.page
+    page.check(f"input[name=vae-spacing][value={spacing}]")
+    page.evaluate(_JS_SET_RANGE, ["#vae-grid-n", n])
+    page.wait_for_selector(f"#vae-grid[data-n='{n}'][data-done=true]")
+    assert page.locator("#vae-grid canvas.vae-cell").count() == n * n
+    q = float(page.input_value("#vae-grid-q"))
+    axis = page.evaluate(
+        "() => Array.from(document.querySelectorAll('.vae-cell[data-row=\"0\"]'),"
+        " (c) => c.__xy[0])"
+    )
+    assert axis == grid_axis(n, q, spacing).tolist()  # bit for bit
+    points = grid_points(n, q, spacing)
+    for row, col in ((0, 0), (n - 1, 1), (n // 2, n - 1)):
+        cell = f".vae-cell[data-row='{row}'][data-col='{col}']"
+        shown = tutorial.pixels(cell)
+        assert (
+            np.abs(shown - tutorial.expected(points[row * n + col])).max() <= ROUNDING
+        )
+    page.check("input[name=vae-spacing][value=quantile]")
+    tutorial.check_clean()
+
+
+def test_prior_samples_are_decoded_and_marked(tutorial: ExportPage) -> None:
+    page = tutorial.page
+    page.fill("#vae-sample-count", "5")
+    page.click("#vae-sample-draw")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.vae-sample').length === 5"
+    )
+    circles = page.evaluate(
+        "() => window.__vaeapp.shapes({ ...document.querySelector('.vae-explorer')"
+        ".__state.layoutData }).filter((s) => s.type === 'circle').length"
+    )
+    assert circles == 5
+    tutorial.check_clean()
+
+
+def test_colour_model_with_factors(browser: Any, tmp_path: Path) -> None:
+    """shapes-small (32x32 RGB): colouring by a factor, and live decoding."""
+    shapes = load_model(PRETRAINED_DIR / "shapes-small")
+    with _open(browser, tmp_path, shapes) as opened:
+        page = opened.page
+        assert page.evaluate(_JS_POINTS)["points"] == 10_000
+        page.select_option("#vae-colour", label="hue")
+        page.wait_for_function(
+            "() => document.querySelector('.vae-map')._fullData.length === 1"
+        )
+        _check_decodes_as_numpy(opened, (0.4, 0.9))
+        page.screenshot(path=str(tmp_path / "shapes-small.png"), full_page=True)
+        opened.check_clean()
+
+
+def test_conv_model(browser: Any, tmp_path: Path) -> None:
+    with _open(browser, tmp_path, load_model(PRETRAINED_DIR / "mnist-conv")) as opened:
+        assert opened.page.evaluate(_JS_POINTS)["points"] == 10_000
+        _check_decodes_as_numpy(opened, (1.3, 0.2))
+        opened.check_clean()
+
+
+def test_four_dimensions_on_the_pca_plane(browser: Any, tmp_path: Path) -> None:
+    """Every z the file decodes is centre + x u + y v on the PCA plane."""
+    model = wide_model(load_model(PRETRAINED_DIR / "mnist-tutorial"), tmp_path)
+    with _open(browser, tmp_path, model) as opened:
+        plane = opened.plane
+        z = _hover(opened, (1.0, -0.5))
+        in_plane = plane.centre + plane.basis @ plane.coords(z)
+        np.testing.assert_allclose(z, in_plane, atol=1e-5)
+        _check_decodes_as_numpy(opened, (-0.8, 0.6))
+        opened.check_clean()
