@@ -146,7 +146,6 @@ def export_data(model: LoadedModel, plane: Plane) -> dict[str, Any]:
     points = plane.coords(model.latent_mean).astype(np.float32)
     names = model.factor_names or ()
     return {
-        "name": model.record.name,
         "assets": pack_model(model, points),
         "plane": {
             "centre": plane.centre.tolist(),

@@ -3,7 +3,7 @@ self-contained (nothing in it references anything outside it), outside text
 escaped, within its size, and its command line.
 
 The browser side (it opens from disk with no request leaving it, draws the
-points, decodes as NumPy) is tests/browser/test_export.py.
+points, decodes as NumPy) is tests/browser/test_export_file.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 // The exported one-file explorer (vaeapp/export.py) around the shared map:
 // reads the model from the JSON in <script id="vae-data">, draws the map with
-// explorer_map.js (drawMap, inlineModel, drawImage, plotlyText) and decodes
+// explorer_map.js (drawMap, inlineModel, drawImage) and decodes
 // with decoder.js (decode, toImageData), the page's own code. Everything runs
 // here, in the browser: the selected image and its sliders, the manifold grid
 // and the prior samples. A plain script after Plotly, decoder.js and
@@ -13,7 +13,7 @@ const DATA = JSON.parse(document.getElementById("vae-data").textContent);
 const PLANE = DATA.plane;
 const [Z_LO, Z_HI] = DATA.range;
 const SLIDER_STEP = 0.01; // as the page's z sliders
-const GRID_ROWS_PER_FRAME_MS = 30; // decode grid rows for this long, then let the page draw
+const GRID_MS_PER_FRAME = 30; // decode grid rows for this long, then let the page draw
 
 const S = {
   xy: [0, 0], // the selected z's plane coordinates
@@ -225,7 +225,7 @@ function drawGrid() {
   function work() {
     if (run !== GRID.run) return;
     const start = performance.now();
-    while (next < cells.length && performance.now() - start < GRID_ROWS_PER_FRAME_MS) {
+    while (next < cells.length && performance.now() - start < GRID_MS_PER_FRAME) {
       const cell = cells[next++];
       drawImage(cell, decode(MODEL, lift(cell.__xy)), MODEL.shape);
     }

@@ -10,6 +10,8 @@ the kernels); the grid must have n x n cells at the page's coordinates.
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -276,4 +278,27 @@ def test_four_dimensions_on_the_pca_plane(browser: Any, tmp_path: Path) -> None:
         in_plane = plane.centre + plane.basis @ plane.coords(z)
         np.testing.assert_allclose(z, in_plane, atol=1e-5)
         _check_decodes_as_numpy(opened, (-0.8, 0.6))
+        opened.check_clean()
+
+
+def test_outside_text_stays_text(browser: Any, tmp_path: Path) -> None:
+    """Class names with markup in them show as text in the legend and load
+    nothing (an unescaped <img src=x> would ask for a file or break the CSP)."""
+    folder = tmp_path / "hostile"
+    shutil.copytree(PRETRAINED_DIR / "mnist-tutorial", folder)
+    config = json.loads((folder / "config.json").read_text())
+    names = [
+        "</script><img src=x onerror=alert(1)>",
+        '"><a href="https://evil.test">x</a>',
+        "<b>bold</b> & co",
+    ] + [f"digit {d}" for d in range(3, 10)]
+    config["data"] = {"class_names": names, "train_images": 60000}
+    (folder / "config.json").write_text(json.dumps(config))
+    with _open(browser, tmp_path, load_model(folder)) as opened:
+        shown = opened.page.evaluate(
+            "() => Array.from(document.querySelectorAll('.legendtext'),"
+            " (t) => t.textContent)"
+        )
+        assert shown == names
+        assert opened.page.locator("img, a[href]").count() == 0
         opened.check_clean()
