@@ -31,6 +31,7 @@ MAX_HIDDEN_LAYERS = 4
 BETA_MIN, BETA_MAX = 0.0, 100.0
 EPOCHS_MAX = 10_000
 BATCH_MAX = 60_000
+VALIDATION_MAX = 50_000  # validation images held out of the training set
 LR_MIN, LR_MAX = 1e-6, 1e6
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 SCHEDULES = ("constant", "cosine")
@@ -537,6 +538,29 @@ class TrainConfig:
         low=TEST_SHARE_MIN,
         high=TEST_SHARE_MAX,
     )
+    validation_size: int = setting(
+        5000,
+        "validation-set size",
+        "training images held out to validate each epoch and choose the best "
+        "one: the same images on every run, at most a tenth of the training "
+        "images; 0 for none",
+        low=0,
+        high=VALIDATION_MAX,
+    )
+    keep_best: bool = setting(
+        False,
+        "keep the best epoch",
+        "keep the weights of the epoch with the lowest validation -ELBO",
+        flag="--keep-best",
+    )
+    patience: int = setting(
+        0,
+        "patience",
+        "stop when the validation -ELBO has not improved for this many epochs; "
+        "0: never stop early",
+        low=0,
+        high=EPOCHS_MAX,
+    )
     steps_per_execution: int = setting(
         0,
         "steps per execution",
@@ -557,6 +581,11 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _check_settings(self)
+        if (self.keep_best or self.patience) and not self.validation_size:
+            raise ValueError(
+                "keep-best and patience choose epochs on the validation split: "
+                "give a validation-set size above 0"
+            )
         if self.image_size and self.image_size < IMAGE_SIDE_MIN:
             raise ValueError(
                 f"image size must be 0 or between {IMAGE_SIDE_MIN} and "

@@ -21,7 +21,14 @@ from vaeapp.store import MAX_JSON_BYTES, MAX_ROW_KEYS, write_json
 RUNNING, DONE, FAILED, CANCELLED = "running", "done", "failed", "cancelled"
 STATES = ("starting", RUNNING, DONE, FAILED, CANCELLED)
 # What the page's live curves read from every history row.
-CURVE_KEYS = ("epoch", "recon", "kl", "test_neg_elbo")
+CURVE_KEYS = ("epoch", "recon", "kl")
+# The held-out figure of each epoch, with its label: the validation split's
+# (runs since it was held out of the training images), else the test set's
+# (model folders written before).
+HELD_OUT_CURVES = (
+    ("val_neg_elbo", "validation −ELBO"),
+    ("test_neg_elbo", "test −ELBO"),
+)
 MAX_MESSAGE_CHARS = 1000
 MAX_PATH_CHARS = 4096
 MAX_PID = 2**31 - 1
@@ -90,6 +97,13 @@ def _checked(data: Any) -> Progress | None:
     progress.updated = float(progress.updated)
     progress.message = safe_json.one_line(progress.message, MAX_MESSAGE_CHARS)
     return progress
+
+
+def held_out_curve(history: list[Any]) -> tuple[str, str] | None:
+    """``(key, label)`` of the held-out figure the rows of ``history`` carry,
+    or None when they carry none (a run without a validation split)."""
+    first = history[0] if history and isinstance(history[0], dict) else {}
+    return next(((k, label) for k, label in HELD_OUT_CURVES if k in first), None)
 
 
 def _rows_fine(history: Any) -> bool:

@@ -47,7 +47,13 @@ def save_result(result: TrainResult, parent: Path, name: str) -> Path:
             ),
         )
         write_json(
-            folder / METRICS_FILE, {**result.test_metrics, "history": result.history}
+            folder / METRICS_FILE,
+            {
+                **result.test_metrics,
+                **(result.validation_metrics or {}),
+                "best_epoch": result.best_epoch or len(result.history),
+                "history": result.history,
+            },
         )
         images = images_as_bytes(result.test_images)
         shipped = is_shipped(result.train_config.dataset, images, result.labels)

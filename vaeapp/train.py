@@ -291,13 +291,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress.epoch, progress.fraction = train_config.epochs, 1.0
     progress.history = result.history
     write_progress(args.progress_file, progress)
-    print(
-        f"saved {path}  test negative ELBO "
-        f"{result.test_metrics['test_neg_elbo']:.2f} nats "
-        f"(recon {result.test_metrics['test_recon']:.2f} + KL "
-        f"{result.test_metrics['test_kl']:.2f})"
-    )
+    print(f"saved {path}  {_figures(result)}")
     return 0
+
+
+def _figures(result: training.TrainResult) -> str:
+    """The final line's figures: the kept epoch, validation and test -ELBO."""
+    test = result.test_metrics
+    validation = result.validation_metrics
+    kept = (
+        f"weights of epoch {result.best_epoch} (lowest validation -ELBO)  "
+        if result.train_config.keep_best
+        else ""
+    )
+    checked = (
+        f"validation negative ELBO {validation['val_neg_elbo']:.2f}  "
+        if validation
+        else ""
+    )
+    return (
+        f"{kept}{checked}test negative ELBO {test['test_neg_elbo']:.2f} nats "
+        f"(recon {test['test_recon']:.2f} + KL {test['test_kl']:.2f})"
+    )
 
 
 if __name__ == "__main__":

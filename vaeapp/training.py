@@ -46,6 +46,12 @@ H5_OVERHEAD_BYTES = 256_000
 SMALL_FILES_BYTES = 64_000
 DEFLATE_SLACK = 1.01  # deflate may grow incompressible data a little
 DEFAULT_TEST_SIZE = 10_000  # the official MNIST and Fashion-MNIST test sets
+# The validation split: a fixed permutation (not the run's seed), so that runs
+# with different seeds are compared on the same images; at most this share.
+VALIDATION_SEED = 20_150_101
+VALIDATION_SHARE_MAX = 0.1
+# Per-epoch figures on the validation split, as Keras names them.
+VALIDATION_KEYS = ("val_recon", "val_kl", "val_neg_elbo")
 
 
 class TrainingStopped(RuntimeError):
@@ -71,6 +77,8 @@ class TrainResult:
     factors: np.ndarray | None = None  # (n_test, k) float32, true factors
     factor_names: tuple[str, ...] | None = None
     train_images: int = 0  # images trained on
+    validation_metrics: dict[str, float] | None = None  # val_* of the kept weights
+    best_epoch: int = 0  # the epoch whose weights were kept (1-based)
 
 
 def snapshot_epochs(epochs: int, count: int = MAX_SNAPSHOTS) -> list[int]:
@@ -138,12 +146,22 @@ def compressed_bytes(images: np.ndarray) -> int:
     return int(DEFLATE_SLACK * (size + len(packer.flush()))) + 4096
 
 
-def subset(data: Dataset, size: int, seed: int) -> np.ndarray:
+def subset(images: np.ndarray, size: int, seed: int) -> np.ndarray:
     """The training images to use: all, or ``size`` of them drawn with ``seed``."""
-    if size == 0 or size >= data.x_train.shape[0]:
-        return data.x_train
+    if size == 0 or size >= images.shape[0]:
+        return images
     rng = np.random.default_rng(seed)
-    return data.x_train[np.sort(rng.permutation(data.x_train.shape[0])[:size])]
+    return images[np.sort(rng.permutation(images.shape[0])[:size])]
+
+
+def validation_split(count: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(train_rows, validation_rows)`` of ``count`` training images: sorted,
+    disjoint, together ``range(count)``. ``size`` rows (at most
+    VALIDATION_SHARE_MAX of them, 0 for none) are drawn with VALIDATION_SEED,
+    so every run holds out the same images whatever its own seed."""
+    size = min(size, int(VALIDATION_SHARE_MAX * count))
+    order = np.random.default_rng(VALIDATION_SEED).permutation(count)
+    return np.sort(order[size:]), np.sort(order[:size])
 
 
 def auto_steps_per_chunk(batch_size: int) -> int:
@@ -183,10 +201,16 @@ def _callbacks(
     config: TrainConfig,
     progress_path: Path | None,
     verbose: bool,
-    stop_flag: list[bool],
+    flags: tuple[list[bool], list[bool], bool],
 ) -> tuple[list[Any], list[dict[str, float]], dict[int, np.ndarray]]:
-    """Keras callbacks for warm-up, NaN stop, progress, snapshots and printing."""
+    """Keras callbacks for warm-up, NaN stop, progress, snapshots, printing and,
+    when chosen, early stopping or keeping the best epoch on the validation
+    split. ``flags``: the stop request (read), the divergence flag (set) and
+    whether the run validates."""
     import keras
+
+    stop_flag, diverged, validating = flags
+    held_out = VALIDATION_KEYS if validating else ()
 
     history: list[dict[str, float]] = []
     snapshots: dict[int, np.ndarray] = {}
@@ -228,9 +252,7 @@ def _callbacks(
                 "kl": float(logs.get("kl", math.nan)),
                 "neg_elbo": float(logs.get("neg_elbo", math.nan)),
                 "loss": float(logs.get("loss", math.nan)),
-                "test_recon": float(logs.get("val_recon", math.nan)),
-                "test_kl": float(logs.get("val_kl", math.nan)),
-                "test_neg_elbo": float(logs.get("val_neg_elbo", math.nan)),
+                **{key: float(logs.get(key, math.nan)) for key in held_out},
                 "kl_weight": float(model.kl_weight.numpy()),
                 "learning_rate": float(
                     keras.ops.convert_to_numpy(model.optimizer.learning_rate)
@@ -238,7 +260,7 @@ def _callbacks(
                 "seconds": time.perf_counter() - self.started,
             }
             if not all(math.isfinite(v) for v in row.values()):
-                model.stop_training = True
+                model.stop_training = diverged[0] = True
                 return
             history.append(row)
             if epoch + 1 in snap_at:
@@ -247,14 +269,29 @@ def _callbacks(
             progress.history = history
             write_progress(progress_path, progress)
             if verbose:
+                validation = (
+                    f"validation -ELBO {row['val_neg_elbo']:.2f} nats  |  "
+                    if held_out
+                    else ""
+                )
                 print(
                     f"\repoch {epoch + 1}/{config.epochs}  recon {row['recon']:.2f}  "
-                    f"kl {row['kl']:.2f}  total {row['neg_elbo']:.2f}  |  test -ELBO "
-                    f"{row['test_neg_elbo']:.2f} nats  |  {row['seconds']:.1f} s",
+                    f"kl {row['kl']:.2f}  total {row['neg_elbo']:.2f}  |  "
+                    f"{validation}{row['seconds']:.1f} s",
                     flush=True,
                 )
 
-    return [keras.callbacks.TerminateOnNaN(), Monitor()], history, snapshots
+    callbacks = [keras.callbacks.TerminateOnNaN(), Monitor()]
+    if config.keep_best or config.patience:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_neg_elbo",
+                mode="min",
+                patience=config.patience or config.epochs,
+                restore_best_weights=config.keep_best,
+            )
+        )
+    return callbacks, history, snapshots
 
 
 def _snapshot(model: Any, model_config: ModelConfig, n: int) -> np.ndarray:
@@ -284,17 +321,18 @@ def tile_images(images: np.ndarray, n: int, image_shape: tuple[int, ...]) -> np.
 
 
 def evaluate(
-    model: Any, x: np.ndarray, samples: int = EVAL_SAMPLES
+    model: Any, x: np.ndarray, samples: int = EVAL_SAMPLES, prefix: str = "test"
 ) -> dict[str, float]:
-    """Test-set reconstruction, KL and negative ELBO in nats, averaged over
-    ``samples`` independent draws of z per image (each draw is an unbiased
-    estimate; averaging lowers its variance)."""
+    """Reconstruction, KL and negative ELBO in nats of the images ``x``
+    ``(n, h, w, c)``, averaged over ``samples`` independent draws of z per image
+    (each draw is an unbiased estimate; averaging lowers its variance); keys
+    ``{prefix}_recon``, ``{prefix}_kl``, ``{prefix}_neg_elbo``."""
     runs = [
         model.evaluate(x, batch_size=EVAL_BATCH, verbose=0, return_dict=True)
         for _ in range(samples)
     ]
     return {
-        f"test_{k}": float(np.mean([r[k] for r in runs]))
+        f"{prefix}_{k}": float(np.mean([r[k] for r in runs]))
         for k in ("recon", "kl", "neg_elbo")
     }
 
@@ -333,8 +371,18 @@ def train_model(
         and compressed_bytes(test_bytes),
     )
     keras.utils.set_random_seed(config.seed)
-    x_train = subset(data, config.train_size, config.seed)
-    check_batch_size(config, data.x_train.shape[0])
+    train_rows, validation_rows = validation_split(
+        data.x_train.shape[0], config.validation_size
+    )
+    x_validation = data.x_train[validation_rows]
+    if (config.keep_best or config.patience) and not validation_rows.size:
+        raise ValueError(
+            f"{data.x_train.shape[0]} training images are too few for a "
+            "validation split (it takes at most a tenth): train without "
+            "keep-best and patience"
+        )
+    x_train = subset(data.x_train[train_rows], config.train_size, config.seed)
+    check_batch_size(config, train_rows.size)
     batches = ShuffledChunks(
         x_train,
         config.batch_size,
@@ -349,14 +397,21 @@ def train_model(
     if config.kl_warmup == 0:
         model.kl_weight.assign(model_config.beta)
     stop_flag = stop_flag if stop_flag is not None else [False]
+    diverged = [False]
+    validating = bool(validation_rows.size)
     callbacks, history, snapshots = _callbacks(
-        model, model_config, config, progress_path, verbose, stop_flag
+        model,
+        model_config,
+        config,
+        progress_path,
+        verbose,
+        (stop_flag, diverged, validating),
     )
     model.fit(
         batches,
         epochs=config.epochs,
         shuffle=False,  # batches reshuffles itself after each epoch
-        validation_data=(data.x_test,),
+        validation_data=(x_validation,) if validating else None,
         validation_batch_size=EVAL_BATCH,
         callbacks=callbacks,
         verbose=0,
@@ -365,11 +420,17 @@ def train_model(
         raise TrainingStopped(
             f"cancelled after {len(history)} epochs; nothing was saved"
         )
-    if len(history) < config.epochs:
+    if (
+        diverged[0]
+        or not history
+        or (len(history) < config.epochs and not config.patience)
+    ):
         raise TrainingStopped(
             f"the loss became NaN or infinite in epoch {len(history) + 1} "
             "(try a smaller learning rate); nothing was saved"
         )
+    best = _kept_epoch(callbacks[-1], history, config)
+    validation = evaluate(model, x_validation, prefix="val") if validating else None
     test = evaluate(model, data.x_test)
     mean, log_var = model.encoder.predict(data.x_test, batch_size=EVAL_BATCH, verbose=0)
     return TrainResult(
@@ -388,4 +449,16 @@ def train_model(
         factors=data.factors_test,
         factor_names=data.factor_names,
         train_images=int(x_train.shape[0]),
+        validation_metrics=validation,
+        best_epoch=best,
     )
+
+
+def _kept_epoch(
+    last_callback: Any, history: list[dict[str, float]], config: TrainConfig
+) -> int:
+    """The epoch (1-based) whose weights the model holds after ``fit``: the best
+    on the validation split with keep-best, else the last one trained."""
+    if config.keep_best:
+        return int(last_callback.best_epoch) + 1
+    return len(history)

@@ -55,7 +55,7 @@ MAX_RATIO = 100  # uncompressed / compressed size of any member
 CHUNK_BYTES = 1 << 20
 CONFIG_KEYS = frozenset({"format_version", "model", "train", "data_source", "data"})
 # The per-epoch curves of the Tools tab read these keys from every history row.
-HISTORY_KEYS = ("epoch", "recon", "kl", "test_recon", "test_neg_elbo")
+HISTORY_KEYS = ("epoch", "recon", "kl")
 DEFAULT_NAME = "uploaded-model"
 _MB = 1_000_000
 

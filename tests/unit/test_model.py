@@ -175,11 +175,11 @@ def test_vae_call_shapes(keras, model_module):
 
 
 def test_training_history_satisfies_neg_elbo_equals_recon_plus_kl(trained):
-    """Per epoch, train and test neg_elbo equal recon + kl within 1e-3 relative."""
+    """Per epoch, train and validation neg_elbo equal recon + kl within 1e-3."""
     history = trained((16,), 2).result.history
     assert len(history) == 2
     for row in history:
-        for prefix in ("", "test_"):
+        for prefix in ("", "val_"):
             recon, kl = row[f"{prefix}recon"], row[f"{prefix}kl"]
             total = row[f"{prefix}neg_elbo"]
             assert all(math.isfinite(v) for v in (recon, kl, total))
@@ -202,7 +202,7 @@ def test_metrics_are_reset_between_epochs_and_for_validation(trained):
     """Epoch and validation figures differ: trackers are reset, not accumulated."""
     history = trained((16,), 2).result.history
     assert history[0]["recon"] != history[1]["recon"]
-    assert history[0]["recon"] != history[0]["test_recon"]
+    assert history[0]["recon"] != history[0]["val_recon"]
     vae = trained((16,), 2).result.model
     names = {m.name for m in vae.metrics}
     assert {"recon", "kl", "neg_elbo"} <= names

@@ -8,6 +8,8 @@ import signal
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from unit_helpers import synthetic_arrays, tiny_train_config, write_npz
 
 from vaeapp.config import ModelConfig
@@ -46,12 +48,31 @@ def test_snapshot_epochs_are_increasing_bounded_and_include_the_last(training, e
 
 def test_subset_takes_a_seeded_sorted_sample(training, dataset):
     """subset() returns all images for size 0, else a reproducible sample."""
-    assert training.subset(dataset, 0, 0) is dataset.x_train
-    assert training.subset(dataset, 10**6, 0) is dataset.x_train
-    a, b = training.subset(dataset, 50, 1), training.subset(dataset, 50, 1)
+    x = dataset.x_train
+    assert training.subset(x, 0, 0) is x
+    assert training.subset(x, 10**6, 0) is x
+    a, b = training.subset(x, 50, 1), training.subset(x, 50, 1)
     assert a.shape == (50, 784)
     np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(a, training.subset(dataset, 50, 2))
+    assert not np.array_equal(a, training.subset(x, 50, 2))
+
+
+@given(
+    count=st.integers(min_value=1, max_value=100_000),
+    size=st.integers(min_value=0, max_value=50_000),
+)
+@settings(max_examples=40, deadline=None)
+def test_validation_split_is_disjoint_fixed_and_at_most_a_tenth(training, count, size):
+    """The validation rows never overlap the training rows, cover all images
+    together, take at most a tenth and are the same on every call."""
+    train_rows, validation_rows = training.validation_split(count, size)
+    assert np.intersect1d(train_rows, validation_rows).size == 0
+    np.testing.assert_array_equal(
+        np.sort(np.concatenate([train_rows, validation_rows])), np.arange(count)
+    )
+    assert validation_rows.size == min(size, count // 10)
+    again = training.validation_split(count, size)[1]
+    np.testing.assert_array_equal(validation_rows, again)
 
 
 def test_parse_hidden(train):
@@ -90,9 +111,9 @@ def test_configs_from_args_maps_every_option(train):
 
 def test_batch_larger_than_training_set_is_refused(training, dataset):
     """train_model refuses a batch size above the number of training images."""
-    config = tiny_train_config(batch_size=201)
+    config = tiny_train_config(batch_size=181)  # 20 of the 200 validate
     with pytest.raises(
-        ValueError, match="batch size 201 is larger than the 200 training"
+        ValueError, match="batch size 181 is larger than the 180 training"
     ):
         training.train_model(ModelConfig(hidden=(16,)), config, dataset, verbose=False)
     config = tiny_train_config(batch_size=60, train_size=50)
@@ -100,6 +121,37 @@ def test_batch_larger_than_training_set_is_refused(training, dataset):
         ValueError, match="batch size 60 is larger than the 50 training"
     ):
         training.train_model(ModelConfig(hidden=(16,)), config, dataset, verbose=False)
+
+
+def test_keep_best_keeps_the_epoch_of_lowest_validation_elbo(training, dataset):
+    """With keep-best the run reports the epoch of the lowest per-epoch
+    validation -ELBO, and the validation images are held out of training."""
+    result = training.train_model(
+        ModelConfig(hidden=(16,)),
+        tiny_train_config(epochs=4, grid_size=0, keep_best=True, learning_rate=0.05),
+        dataset,
+        verbose=False,
+    )
+    curve = [row["val_neg_elbo"] for row in result.history]
+    assert result.best_epoch == int(np.argmin(curve)) + 1
+    assert result.train_images == 180
+    assert set(result.validation_metrics) == {"val_recon", "val_kl", "val_neg_elbo"}
+    assert all(np.isfinite(v) for v in result.validation_metrics.values())
+
+
+def test_run_without_validation_has_no_held_out_curve(training, dataset):
+    """validation_size 0 trains on every image and records no validation rows;
+    keep-best is refused without a validation split."""
+    result = training.train_model(
+        ModelConfig(hidden=(16,)),
+        tiny_train_config(epochs=1, grid_size=0, validation_size=0),
+        dataset,
+        verbose=False,
+    )
+    assert result.train_images == 200 and result.validation_metrics is None
+    assert not any(key.startswith("val_") for key in result.history[0])
+    with pytest.raises(ValueError, match="validation-set size above 0"):
+        tiny_train_config(keep_best=True, validation_size=0)
 
 
 def test_diverging_run_stops_and_publishes_nothing(

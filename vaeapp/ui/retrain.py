@@ -31,7 +31,13 @@ from vaeapp.config import (
     settings,
 )
 from vaeapp.data import TITLES, DataError, availability, configured_datasets, env_var
-from vaeapp.progress import CANCELLED, DONE, FAILED, read_progress
+from vaeapp.progress import (
+    CANCELLED,
+    DONE,
+    FAILED,
+    held_out_curve,
+    read_progress,
+)
 from vaeapp.text import plain
 from vaeapp.ui import state
 from vaeapp.ui.models import switch_to
@@ -195,13 +201,14 @@ def start(choice: Choice) -> None:
 def _curves(history: list[dict[str, float]]) -> go.Figure:
     epochs = [row["epoch"] for row in history]
     figure = go.Figure()
-    for key, label in (
-        ("recon", "reconstruction"),
-        ("kl", "KL"),
-        ("test_neg_elbo", "test −ELBO"),
-    ):
+    held_out = held_out_curve(history)
+    curves = [("recon", "reconstruction"), ("kl", "KL")] + [held_out] * bool(held_out)
+    for key, label in curves:
         figure.add_scatter(
-            x=epochs, y=[row[key] for row in history], name=label, mode="lines+markers"
+            x=epochs,
+            y=[row.get(key) for row in history],
+            name=label,
+            mode="lines+markers",
         )
     figure.update_layout(
         height=220,
@@ -230,8 +237,7 @@ def _job_status(was_running: bool) -> None:
         if not mine:
             state.set_watched_job(job)  # follow it, to redraw the page when it ends
         st.markdown(
-            f"**Training** {plain(job.name)}"
-            + ("" if mine else " (started elsewhere)")
+            f"**Training** {plain(job.name)}" + ("" if mine else " (started elsewhere)")
         )
         if not mine:
             st.caption(BUSY_NOTE)

@@ -23,6 +23,7 @@ from vaeapp.analysis import (
 from vaeapp.config import MNIST_SHAPE
 from vaeapp.images import image_array, png_bytes, to_uint8, upscale
 from vaeapp.preprocess import ImageError, fit_picture, preprocess
+from vaeapp.progress import held_out_curve
 from vaeapp.store import MODEL_FILES, LoadedModel
 from vaeapp.text import plain
 from vaeapp.ui import state
@@ -224,12 +225,13 @@ def _curves(model: LoadedModel) -> None:
         return
     epochs = list(range(1, len(history) + 1))
     figure = go.Figure()
-    for key, label in (
-        ("recon", "train reconstruction"),
-        ("test_recon", "test reconstruction"),
-        ("kl", "train KL"),
-        ("test_neg_elbo", "test −ELBO"),
-    ):
+    curves = [("recon", "train reconstruction"), ("kl", "train KL")]
+    held_out = held_out_curve(history)
+    if held_out is not None:
+        prefix = held_out[0].removesuffix("_neg_elbo")
+        kind = held_out[1].removesuffix(" −ELBO")
+        curves += [(f"{prefix}_recon", f"{kind} reconstruction"), held_out]
+    for key, label in curves:
         values = [row.get(key) if isinstance(row, dict) else None for row in history]
         figure.add_scatter(x=epochs, y=values, name=label)
     figure.update_layout(
