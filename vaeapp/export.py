@@ -42,7 +42,12 @@ from vaeapp.facts import model_facts
 from vaeapp.latent import Z_LIMIT
 from vaeapp.manifold import GRID_N_DEFAULT, GRID_N_MAX, GRID_Q_DEFAULT, SPACINGS
 from vaeapp.projection import Plane, axes_plane, pca_plane
-from vaeapp.store import PRETRAINED_DIR, LoadedModel, ModelFolderError, load_model
+from vaeapp.store import (
+    LoadedModel,
+    ModelFolderError,
+    find_model,
+    load_model,
+)
 
 UI_DIR = Path(__file__).resolve().parent / "ui"
 # The same files the page serves (a unit test checks PLOTLY_JS against
@@ -64,23 +69,6 @@ _PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
 # What a script's text must not hold inside <script>: the HTML parser would
 # end the element there (or enter the double-escaped state).
 _SCRIPT_BREAKERS = ("</script", "<!--")
-
-
-def find_model(name_or_path: str) -> Path:
-    """The folder of a shipped model's name (``mnist-deep``) or of a path to a
-    model folder; raises ValueError when neither exists."""
-    if not isinstance(name_or_path, str) or not name_or_path.strip():
-        raise ValueError("the model must be a shipped model's name or a folder path")
-    shipped = sorted(p.name for p in PRETRAINED_DIR.iterdir() if p.is_dir())
-    if name_or_path in shipped:
-        return PRETRAINED_DIR / name_or_path
-    folder = Path(name_or_path).expanduser()
-    if folder.is_dir():
-        return folder
-    raise ValueError(
-        f"no model {name_or_path!r}: give a shipped model's name "
-        f"({', '.join(shipped)}) or the path of a model folder"
-    )
 
 
 def export_plane(model: LoadedModel, plane: str | None = None) -> Plane:

@@ -263,6 +263,10 @@ def _relu(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0.0, out=x)
 
 
+def _identity(x: np.ndarray) -> np.ndarray:
+    return x
+
+
 def _sigmoid_in_place(x: np.ndarray) -> np.ndarray:
     """:func:`sigmoid` computed in ``x``'s own memory (the same float32 steps)."""
     np.multiply(x, 0.5, out=x)
@@ -343,6 +347,13 @@ class NumpyVAE:
         :meth:`decode_images` gives them as ``(n, height, width, channels)``."""
         h = np.asarray(z, dtype=np.float32).reshape(-1, self.config.latent_dim)
         return _forward(self.decoder_layers(), h, _sigmoid_in_place)
+
+    def decode_logits(self, z: np.ndarray) -> np.ndarray:
+        """Latent points ``(n, latent_dim)`` -> the logits ``(n, n_pixels)``
+        float32 that :meth:`decode` passes through the sigmoid (for
+        likelihoods, where the log of a rounded probability would lose digits)."""
+        h = np.asarray(z, dtype=np.float32).reshape(-1, self.config.latent_dim)
+        return _forward(self.decoder_layers(), h, _identity)
 
     def decode_images(self, z: np.ndarray) -> np.ndarray:
         """Latent points ``(n, latent_dim)`` -> images ``(n, height, width,

@@ -8,6 +8,8 @@ command that computes them for a model folder.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 KNN_K = 5
@@ -23,7 +25,7 @@ def knn_accuracy(points: np.ndarray, labels: np.ndarray, k: int = KNN_K) -> floa
     Raises ValueError for mismatched shapes, fewer than ``k + 1`` points or
     non-finite coordinates.
     """
-    from scipy.spatial import cKDTree
+    from scipy.spatial import cKDTree  # imported when used: the page needs none
 
     points = np.asarray(points, np.float64)
     labels = np.asarray(labels)
@@ -57,3 +59,83 @@ def _vote(row: np.ndarray) -> int:
     values, first, counts = np.unique(row, return_index=True, return_counts=True)
     best = counts == counts.max()
     return int(values[best][np.argmin(first[best])])
+
+
+# Rows decoded in one call of the IWAE estimate (images x samples): 16,384
+# rows of 784 logits are 50 MB of float32, well inside a laptop's memory.
+IWAE_ROWS = 16_384
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+def iwae_nll(
+    model: Any,
+    images: np.ndarray,
+    samples: int,
+    seed: int = 0,
+) -> np.ndarray:
+    """Importance-weighted estimates of ``-log p(x)`` in nats, one per image.
+
+    ``images`` ``(n, n_pixels)`` in [0, 1] (uint8 is divided by 255);
+    ``model`` a :class:`vaeapp.inference.NumpyVAE`. With ``samples`` = K draws
+    z_k ~ q(z|x), the estimate is ``-log (1/K) sum_k p(x|z_k) p(z_k) /
+    q(z_k|x)`` (Burda et al. 2016, eq. 8): at K = 1 an unbiased estimate of the
+    negative ELBO, and in expectation it falls towards ``-log p(x)`` as K
+    grows. ``p(x|z)`` is the Bernoulli likelihood of the grey values, as in
+    training. Returns ``(n,)`` float64.
+    """
+    from scipy.special import logsumexp
+
+    x = _pixels(images, model.config.n_pixels)
+    if not isinstance(samples, int) or samples < 1:
+        raise ValueError(f"samples must be a whole number of at least 1, got {samples}")
+    rng = np.random.default_rng(seed)
+    mean, log_var = (np.asarray(a, np.float64) for a in model.encode(x))
+    per_call = max(1, min(samples, IWAE_ROWS // max(1, min(x.shape[0], 64))))
+    out = np.empty(x.shape[0])
+    for start in range(0, x.shape[0], 64):
+        rows = slice(start, start + 64)
+        weights = [
+            _log_weights(model, x[rows], mean[rows], log_var[rows], count, rng)
+            for count in _chunks(samples, per_call)
+        ]
+        log_w = np.concatenate(weights, axis=1)  # (b, samples)
+        out[rows] = np.log(samples) - logsumexp(log_w, axis=1)
+    return out
+
+
+def _pixels(images: np.ndarray, n_pixels: int) -> np.ndarray:
+    """``images`` as float32 ``(n, n_pixels)`` in [0, 1]; ValueError otherwise."""
+    x = np.asarray(images)
+    scale = 255.0 if x.dtype == np.uint8 else 1.0
+    x = x.reshape(x.shape[0], -1).astype(np.float32) / np.float32(scale)
+    if x.shape[1] != n_pixels or not x.shape[0]:
+        raise ValueError(f"images must be (n, {n_pixels}) with n >= 1, got {x.shape}")
+    if not np.isfinite(x).all() or x.min() < 0 or x.max() > 1:
+        raise ValueError("images must be finite values in [0, 1]")
+    return x
+
+
+def _chunks(total: int, size: int) -> list[int]:
+    return [min(size, total - start) for start in range(0, total, size)]
+
+
+def _log_weights(
+    model: Any,
+    x: np.ndarray,
+    mean: np.ndarray,
+    log_var: np.ndarray,
+    count: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """``log p(x|z) + log p(z) - log q(z|x)`` for ``count`` draws per image:
+    ``(b, count)`` float64 for ``x`` ``(b, n_pixels)``."""
+    b, d = mean.shape
+    eps = rng.standard_normal((b, count, d))
+    z = mean[:, None] + np.exp(0.5 * log_var)[:, None] * eps  # (b, count, d)
+    logits = model.decode_logits(z.reshape(-1, d).astype(np.float32))
+    logits = logits.reshape(b, count, -1).astype(np.float64)
+    # Bernoulli log-likelihood from logits: x l - log(1 + e^l), summed.
+    log_px = (x[:, None, :] * logits - np.logaddexp(0.0, logits)).sum(axis=-1)
+    log_pz = -0.5 * (np.square(z) + LOG_2PI).sum(axis=-1)
+    log_qz = -0.5 * (np.square(eps) + LOG_2PI + log_var[:, None]).sum(axis=-1)
+    return log_px + log_pz - log_qz

@@ -692,6 +692,23 @@ def list_models(*parents: Path) -> list[Listing]:
     return found
 
 
+def find_model(name_or_path: str) -> Path:
+    """The folder of a shipped model's name (``mnist-deep``) or of a path to a
+    model folder; raises ValueError when neither exists."""
+    if not isinstance(name_or_path, str) or not name_or_path.strip():
+        raise ValueError("the model must be a shipped model's name or a folder path")
+    shipped = sorted(p.name for p in PRETRAINED_DIR.iterdir() if p.is_dir())
+    if name_or_path in shipped:
+        return PRETRAINED_DIR / name_or_path
+    folder = Path(name_or_path).expanduser()
+    if folder.is_dir():
+        return folder
+    raise ValueError(
+        f"no model {name_or_path!r}: give a shipped model's name "
+        f"({', '.join(shipped)}) or the path of a model folder"
+    )
+
+
 def best_pretrained(dataset: str = "mnist") -> Path:
     """The shipped model of ``dataset`` with the lowest test negative ELBO."""
     check_dataset_name(dataset)

@@ -21,7 +21,7 @@ from export_helpers import wide_model
 
 from vaeapp import export
 from vaeapp.browser_assets import pack_model
-from vaeapp.store import PRETRAINED_DIR, load_model
+from vaeapp.store import PRETRAINED_DIR, find_model, load_model
 from vaeapp.ui import explorer_script, plotly_loader
 
 MAX_MNIST_DEEP_BYTES = 4_000_000  # the bound: at most 4 MB
@@ -333,4 +333,4 @@ def test_output_must_be_an_html_file(tutorial: object, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no folder"):
         export.write_export(tutorial, tmp_path / "missing" / "x.html")
     with pytest.raises(ValueError, match="shipped model's name"):
-        export.find_model(" ")
+        find_model(" ")

@@ -1,0 +1,177 @@
+"""The figures papers report for a model folder: ``python -m vaeapp.evaluate``.
+
+Computes, in NumPy, on the folder's held-out test images:
+
+- an importance-weighted estimate of ``-log p(x)`` (the IWAE bound, Burda et
+  al. 2016) with ``--samples`` draws per image, averaged over the images, with
+  its standard error;
+- the accuracy of a 5-nearest-neighbour vote on the map (the 2-D latent
+  space, or the PCA plane of a larger one): how well the classes separate.
+
+``--write`` adds them to the folder's ``metrics.json`` (replaced atomically),
+so the sidebar, the compare view and the README show them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vaeapp import safe_json
+from vaeapp.projection import pca_plane
+from vaeapp.scores import KNN_K, iwae_nll, knn_accuracy
+from vaeapp.store import (
+    MAX_JSON_BYTES,
+    METRICS_FILE,
+    LoadedModel,
+    ModelFolderError,
+    check_metrics,
+    find_model,
+    load_model,
+    write_json,
+)
+
+DEFAULT_SAMPLES = 1000
+SAMPLES_MAX = 100_000
+# metrics.json keys of the figures this command adds.
+IWAE_KEY, IWAE_SE_KEY = "test_iwae_nll", "test_iwae_se"
+IWAE_SAMPLES_KEY, IWAE_IMAGES_KEY = "iwae_samples", "iwae_images"
+KNN_KEY = "knn5_accuracy"
+
+
+@dataclass(frozen=True)
+class Figures:
+    """``iwae_nll``: mean importance-weighted ``-log p(x)`` estimate in nats over
+    ``images`` test images with ``samples`` draws each, ``iwae_se`` its standard
+    error; ``knn_accuracy`` in [0, 1] (None without labels)."""
+
+    iwae_nll: float
+    iwae_se: float
+    samples: int
+    images: int
+    knn_accuracy: float | None
+
+    def as_metrics(self) -> dict[str, float | int]:
+        """The figures under their metrics.json keys."""
+        out: dict[str, float | int] = {
+            IWAE_KEY: self.iwae_nll,
+            IWAE_SE_KEY: self.iwae_se,
+            IWAE_SAMPLES_KEY: self.samples,
+            IWAE_IMAGES_KEY: self.images,
+        }
+        if self.knn_accuracy is not None:
+            out[KNN_KEY] = self.knn_accuracy
+        return out
+
+
+def map_points(model: LoadedModel) -> np.ndarray:
+    """The test set on the model's map ``(n, 2)``: its 2-D latent means, or
+    their PCA plane for a larger latent space (the page's default view)."""
+    if model.latent_mean.shape[1] == 2:
+        return np.asarray(model.latent_mean, np.float64)
+    return pca_plane(model.latent_mean).coords(model.latent_mean)
+
+
+def compute(
+    model: LoadedModel, samples: int, images: int = 0, seed: int = 0
+) -> Figures:
+    """IWAE and 5-NN figures of ``model`` on its first ``images`` test images
+    (0: all). Raises ValueError if the folder holds no test images."""
+    if model.test_images is None:
+        raise ValueError(
+            "this folder holds no test images (its data set's shipped test "
+            "set is missing), so nothing can be evaluated"
+        )
+    x = model.test_images[: images or None]
+    nll = iwae_nll(model.vae, x, samples, seed)
+    labelled = model.record.class_names is not None
+    return Figures(
+        iwae_nll=float(nll.mean()),
+        iwae_se=float(nll.std(ddof=1) / math.sqrt(nll.size)) if nll.size > 1 else 0.0,
+        samples=samples,
+        images=int(nll.size),
+        knn_accuracy=knn_accuracy(map_points(model), model.labels, KNN_K)
+        if labelled
+        else None,
+    )
+
+
+def write_figures(folder: Path, figures: Figures) -> None:
+    """Add ``figures`` to ``folder``'s metrics.json, replacing it atomically."""
+    path = folder / METRICS_FILE
+    metrics = check_metrics(safe_json.read(path, MAX_JSON_BYTES))
+    write_json(path, {**metrics, **figures.as_metrics()})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m vaeapp.evaluate",
+        description="Importance-weighted estimate of the test log-likelihood and "
+        "5-nearest-neighbour accuracy of the map, for a model folder.",
+    )
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="a shipped model's name (e.g. mnist-deep) or a model folder's path",
+    )
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=DEFAULT_SAMPLES,
+        help=f"importance samples per image, 1 to {SAMPLES_MAX} "
+        f"(default: {DEFAULT_SAMPLES})",
+    )
+    parser.add_argument(
+        "--images",
+        type=int,
+        default=0,
+        help="evaluate the first this many test images, 0 for all (default: 0)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the draws")
+    parser.add_argument(
+        "--write", action="store_true", help="add the figures to metrics.json"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line; returns the exit status (2 for bad arguments or an
+    unusable model folder)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not 1 <= args.samples <= SAMPLES_MAX:
+        parser.error(f"--samples must be 1 to {SAMPLES_MAX}, got {args.samples}")
+    if args.images < 0 or args.seed < 0:
+        parser.error("--images and --seed must be 0 or more")
+    started = time.perf_counter()
+    try:
+        folder = find_model(args.model)
+        model = load_model(folder)
+        figures = compute(model, args.samples, args.images, args.seed)
+        if args.write:
+            write_figures(folder, figures)
+    except (ValueError, ModelFolderError, OSError) as error:
+        parser.exit(2, f"{parser.prog}: error: {safe_json.one_line(error, 300)}\n")
+    knn = (
+        f"  5-NN accuracy of the map {figures.knn_accuracy:.2%}"
+        if figures.knn_accuracy is not None
+        else ""
+    )
+    print(
+        f"{model.record.name}: test -ELBO {model.record.test_neg_elbo:.2f}  "
+        f"IWAE -log p(x) {figures.iwae_nll:.2f} ± {figures.iwae_se:.2f} nats "
+        f"(K = {figures.samples}, {figures.images:,} images){knn}  "
+        f"[{time.perf_counter() - started:.0f} s]"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
