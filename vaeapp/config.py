@@ -552,6 +552,9 @@ class TrainConfig:
         "keep the best epoch",
         "keep the weights of the epoch with the lowest validation -ELBO",
         flag="--keep-best",
+        form=True,
+        form_default=True,
+        label="Keep the best epoch (on the validation split)",
     )
     patience: int = setting(
         0,

@@ -42,6 +42,7 @@ def test_the_form_shows_exactly_the_fields_marked_for_it() -> None:
             *at.sidebar.text_input,
             *at.sidebar.radio,
             *at.sidebar.selectbox,
+            *at.sidebar.checkbox,
         ]
         if w.form_id == "retrain"
     }

@@ -126,6 +126,8 @@ def _field(field: Any, spec: Setting, choices: tuple[str, ...] = ()) -> Any:
         return st.selectbox(
             label, choices, index=index, help=spec.help, format_func=_choice_name
         )
+    if isinstance(default, bool):
+        return st.checkbox(label, default, help=spec.help)
     if isinstance(default, tuple):
         text = ",".join(str(v) for v in default)
         return st.text_input(label, text, help=f"{spec.help}; e.g. 256 or 512,256")
