@@ -2,7 +2,7 @@
 (``vaeapp/ui/decoder.js`` in headless Chromium) and the server's (NumPy).
 
 Command line: ``python bench/decoder_speed.py [--shapes 28x28x1,32x32x3,64x64x3]
-[--grid 15] [--runs 15] [--decodes 60] [--no-browser] [--no-server]``.
+[--grid 15] [--runs 15] [--decodes 60] [--no-browser] [--no-server] [--against REV]``.
 
 Each model is the shipped conv preset's widths (filters 32, 64; hidden 256;
 latent size 2) for the given image shape, with random He-scaled weights written
@@ -13,7 +13,11 @@ training is needed. Prints, per shape:
   Chromium over ``--decodes`` calls at moving latent points (after a warm-up),
   as decodes per second, plus the milliseconds of ``toImageData``;
 - server: the median and best milliseconds over ``--runs`` calls of
-  ``NumpyVAE.decode`` on a ``--grid`` x ``--grid`` manifold grid.
+  ``NumpyVAE.decode`` on a ``--grid`` x ``--grid`` manifold grid;
+- with ``--against REV``, instead: the server's grid decoded by the current
+  ``vaeapp/inference.py`` and by the one at git revision ``REV``, from the
+  same weights file, in ``--runs`` alternating rounds of 5 decodes each, with
+  the medians and their ratio (new / old).
 
 Timings on a shared machine vary with its load: run it a few times.
 """
@@ -21,13 +25,17 @@ Timings on a shared machine vary with its load: run it a few times.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import h5py
 import numpy as np
@@ -40,6 +48,7 @@ from vaeapp.inference import NumpyVAE, load_numpy_vae  # noqa: E402
 from vaeapp.manifold import grid_points  # noqa: E402
 from vaeapp.model_layout import decoder_layers, encoder_layers  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -79,6 +88,12 @@ def random_model(folder: Path, config: ModelConfig, seed: int = 0) -> NumpyVAE:
     """A model of ``config`` with random He-scaled weights (variance 2 / fan-in,
     a quarter of the taps for stride-2 transposed convolutions) and small
     biases, through the weights-file reader."""
+    return load_numpy_vae(random_weights(folder, config, seed), config)
+
+
+def random_weights(folder: Path, config: ModelConfig, seed: int = 0) -> Path:
+    """:func:`random_model`'s weights, written to a Keras-layout file in
+    ``folder``; returns its path."""
     rng = np.random.default_rng(seed)
     path = folder / f"random-{seed}.weights.h5"
     with h5py.File(path, "w") as handle:
@@ -92,7 +107,7 @@ def random_model(folder: Path, config: ModelConfig, seed: int = 0) -> NumpyVAE:
             handle[f"{spec.path}/vars/0"] = kernel.astype(np.float32)
             bias = rng.normal(0, 0.1, spec.bias_shape)
             handle[f"{spec.path}/vars/1"] = bias.astype(np.float32)
-    return load_numpy_vae(path, config)
+    return path
 
 
 def time_server(vae: NumpyVAE, n: int, runs: int) -> tuple[float, float]:
@@ -107,6 +122,44 @@ def time_server(vae: NumpyVAE, n: int, runs: int) -> tuple[float, float]:
     return statistics.median(times), min(times)
 
 
+def old_decoder_module(rev: str) -> ModuleType:
+    """``vaeapp/inference.py`` as it was at git revision ``rev``, imported as
+    its own module (it imports the current ``vaeapp.config`` and
+    ``vaeapp.model_layout``)."""
+    source = subprocess.run(
+        ["git", "show", f"{rev}:vaeapp/inference.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    with tempfile.TemporaryDirectory(prefix="vaeapp-old-") as folder:
+        path = Path(folder) / "old_inference.py"
+        path.write_text(source, encoding="utf-8")
+        spec = importlib.util.spec_from_file_location("old_inference", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up
+        spec.loader.exec_module(module)
+    return module
+
+
+def time_server_ab(
+    new: NumpyVAE, old: Any, n: int, rounds: int
+) -> dict[str, list[float]]:
+    """Milliseconds of decoding an n x n grid with the old and the new code,
+    in alternating rounds of 5 decodes, each round after one unmeasured decode."""
+    points = grid_points(n, 0.05)
+    times: dict[str, list[float]] = {"old": [], "new": []}
+    for _ in range(rounds):
+        for name, vae in (("old", old), ("new", new)):
+            vae.decode(points)
+            for _ in range(5):
+                start = time.perf_counter()
+                vae.decode(points)
+                times[name].append(1000 * (time.perf_counter() - start))
+    return times
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shapes", default="28x28x1,32x32x3,64x64x3")
@@ -115,14 +168,34 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--decodes", type=int, default=60)
     parser.add_argument("--no-browser", action="store_true")
     parser.add_argument("--no-server", action="store_true")
+    parser.add_argument("--against", metavar="REV")
     args = parser.parse_args(argv)
     shapes = [parse_shape(text) for text in args.shapes.split(",")]
+    old = old_decoder_module(args.against) if args.against else None
+    models, old_models = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
-        models = {
-            s: random_model(Path(tmp), ModelConfig.preset("conv", image_shape=s))
-            for s in shapes
-        }
+        for shape in shapes:
+            config = ModelConfig.preset("conv", image_shape=shape)
+            path = random_weights(Path(tmp), config)
+            models[shape] = load_numpy_vae(path, config)
+            if old is not None:
+                old_models[shape] = old.load_numpy_vae(path, config)
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    if old is not None:
+        for shape, vae in models.items():
+            times = time_server_ab(vae, old_models[shape], args.grid, args.runs)
+            medians = {name: statistics.median(t) for name, t in times.items()}
+            print(
+                f"server {'x'.join(map(str, shape))}: {args.grid}x{args.grid} grid, "
+                + ", ".join(
+                    f"{name} median {medians[name]:.1f} ms, best {min(t):.1f} ms"
+                    for name, t in times.items()
+                )
+                + f"; new / old {medians['new'] / medians['old']:.2f} "
+                f"({args.runs} rounds of 5)"
+            )
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
+        return
     if not args.no_server:
         for shape, vae in models.items():
             median, best = time_server(vae, args.grid, args.runs)

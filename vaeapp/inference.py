@@ -12,13 +12,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from vaeapp.config import ModelConfig
 from vaeapp.model_layout import (
@@ -236,7 +239,8 @@ def _in_blocks(
     block: Callable[[np.ndarray], np.ndarray], x: np.ndarray, n_out: int
 ) -> np.ndarray:
     """``block`` applied to ``x`` ``(n, n_in)`` CONV_BLOCK rows at a time,
-    blocks shared among BLOCK_THREADS threads."""
+    giving ``(n, n_out)``; blocks shared among BLOCK_THREADS threads (with
+    their share of BLAS's threads, see _BlasShare)."""
     if x.shape[0] <= CONV_BLOCK:
         return block(x)
     out = np.empty((x.shape[0], n_out), np.float32)
@@ -246,8 +250,9 @@ def _in_blocks(
 
     starts = range(0, x.shape[0], CONV_BLOCK)
     if BLOCK_THREADS > 1:
-        for _ in _block_pool().map(run, starts):
-            pass
+        with _BLAS_SHARE:
+            for _ in _block_pool().map(run, starts):
+                pass
     else:
         for start in starts:
             run(start)
@@ -257,6 +262,57 @@ def _in_blocks(
 @functools.cache
 def _block_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(BLOCK_THREADS, thread_name_prefix="vaeapp-blocks")
+
+
+class _BlasShare:
+    """While any thread is inside ``with _BLAS_SHARE``, each BLAS call (NumPy's
+    OpenBLAS, or whichever BLAS threadpoolctl finds) uses at most the cores
+    divided by BLOCK_THREADS; the last thread out restores the earlier limit.
+
+    Why: the blocks already run on BLOCK_THREADS threads. With OpenBLAS's
+    default of one thread per core on top, each block's small products (1,024
+    to 16,384 rows) hand out work to, and spin-wait for, threads that compete
+    with the other block for the same cores: a 15x15 grid of 32x32x3 images
+    took 112 ms against 45 ms with one BLAS thread on a 2-core machine (see
+    docs/benchmarks.md). The limit is process-wide, hence counted: sessions
+    decoding at once share one limit, and the earlier setting comes back only
+    when none is left inside.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._limiter: Any = None  # threadpoolctl's limiter while any is inside
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._inside == 0:
+                self._limiter = _blas_controller().limit(
+                    limits=_blas_threads_per_block(), user_api="blas"
+                )
+            self._inside += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._inside -= 1
+            if self._inside == 0 and self._limiter is not None:
+                self._limiter.restore_original_limits()
+                self._limiter = None
+
+
+_BLAS_SHARE = _BlasShare()
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """The BLAS libraries loaded in this process, found once (about 1 ms)."""
+    return ThreadpoolController()
+
+
+def _blas_threads_per_block() -> int:
+    """This process's cores shared among the BLOCK_THREADS block threads."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+    return max((cores or os.cpu_count() or 1) // BLOCK_THREADS, 1)
 
 
 def _relu(x: np.ndarray) -> np.ndarray:
@@ -287,7 +343,30 @@ def _forward(
     layers goes CONV_BLOCK images at a time, the whole run and its
     activations per block, so a block's maps stay in the CPU's cache instead
     of each layer writing and reading back arrays of all ``n`` images.
+
+    When those blocks run on several threads, the whole pass holds the BLAS
+    share (see _BlasShare), the dense layers too: a dense product on BLAS's
+    own threads just before the blocks leaves those threads spinning, waiting
+    for more work, on the cores the blocks need (a 15x15 grid of 32x32x3
+    images: 55 ms at best against 44 ms). Splitting the dense rows among the
+    block threads instead would change the last bits of the results with the
+    number of threads (BLAS picks its kernels by the rows' count).
     """
+    threaded = (
+        BLOCK_THREADS > 1
+        and x.shape[0] > CONV_BLOCK
+        and any(isinstance(layer, _MapLayer) for layer in layers)
+    )
+    with _BLAS_SHARE if threaded else contextlib.nullcontext():
+        return _forward_runs(layers, x, last)
+
+
+def _forward_runs(
+    layers: Sequence[Layer],
+    x: np.ndarray,
+    last: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """:func:`_forward`'s pass."""
     start = 0
     while start < len(layers):
         end = start

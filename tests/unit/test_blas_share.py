@@ -1,0 +1,74 @@
+"""The NumPy decoder's block threads share the cores with BLAS: while blocks run
+on several threads each BLAS call gets its share, and the earlier setting comes
+back afterwards, also when several decodes overlap."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from vaeapp import inference
+
+
+def _blas_threads() -> set[int]:
+    """The thread counts of the BLAS libraries loaded (one per library)."""
+    return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+
+@pytest.fixture
+def three_blas_threads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """BLAS set to 3 threads, two block threads on a 4-core machine."""
+    if not _blas_threads():
+        pytest.skip("threadpoolctl finds no BLAS library to limit")
+    monkeypatch.setattr(inference, "BLOCK_THREADS", 2)
+    monkeypatch.setattr(inference.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    with threadpool_limits(limits=3, user_api="blas"):
+        yield
+
+
+@pytest.mark.usefixtures("three_blas_threads")
+def test_blocks_on_two_threads_run_blas_on_their_share_of_the_cores() -> None:
+    """With 2 block threads on 4 cores each BLAS call gets 2 threads while the
+    blocks run, and the 3 set before come back after."""
+    seen: list[set[int]] = []
+
+    def block(rows: np.ndarray) -> np.ndarray:
+        seen.append(_blas_threads())
+        return rows
+
+    x = np.zeros((5 * inference.CONV_BLOCK, 4), np.float32)
+    np.testing.assert_array_equal(inference._in_blocks(block, x, 4), x)
+    assert seen == [{2}] * 5
+    assert _blas_threads() == {3}
+
+
+@pytest.mark.usefixtures("three_blas_threads")
+def test_overlapping_decodes_restore_the_setting_only_when_the_last_ends() -> None:
+    """Two decodes at once: the first to end leaves the limit for the other,
+    the last restores the earlier setting."""
+    share = inference._BLAS_SHARE
+    share.__enter__()
+    share.__enter__()
+    assert _blas_threads() == {2}
+    share.__exit__(None, None, None)
+    assert _blas_threads() == {2}
+    share.__exit__(None, None, None)
+    assert _blas_threads() == {3}
+
+
+def test_one_block_thread_leaves_blas_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a single block thread BLAS keeps all its threads: it is then the
+    only parallel work."""
+    monkeypatch.setattr(inference, "BLOCK_THREADS", 1)
+    before = _blas_threads()
+    seen: list[set[int]] = []
+
+    def block(rows: np.ndarray) -> np.ndarray:
+        seen.append(_blas_threads())
+        return rows
+
+    inference._in_blocks(block, np.zeros((3 * inference.CONV_BLOCK, 2)), 2)
+    assert seen == [before] * 3
