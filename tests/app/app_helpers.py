@@ -40,23 +40,30 @@ def walk(node: Any, kind: str) -> Iterator[Any]:
             yield from walk(child, kind)
 
 
-def _component_node(at: AppTest, name: str) -> Any:
+def _component_node(at: AppTest, name: str, key: str | None = None) -> Any:
     for root in at._tree.children.values():
         for node in walk(root, "bidi_component"):
-            if node.proto.component_name == name:
+            # An element's id ends with its user key (the page may hold one
+            # component several times: the explorer and the compare maps).
+            mine = key is None or node.proto.id.endswith(f"-{key}")
+            if node.proto.component_name == name and mine:
                 return node
-    raise AssertionError(f"component {name} not on the page")
+    raise AssertionError(f"component {name} (key {key}) not on the page")
 
 
-def component_data(at: AppTest, name: str) -> Any:
-    """The data last sent to the v2 component called ``name``."""
-    return json.loads(_component_node(at, name).proto.json)
+def component_data(at: AppTest, name: str, key: str | None = None) -> Any:
+    """The data last sent to the v2 component called ``name`` (the first on
+    the page, or the one with widget key ``key``)."""
+    return json.loads(_component_node(at, name, key).proto.json)
 
 
-def send_event(at: AppTest, name: str, event: str, value: Any) -> AppTest:
-    """Run the app as if the browser side of component ``name`` had sent
-    ``event`` with ``value`` (what ``setTriggerValue(event, value)`` sends)."""
-    node = _component_node(at, name)
+def send_event(
+    at: AppTest, name: str, event: str, value: Any, key: str | None = None
+) -> AppTest:
+    """Run the app as if the browser side of component ``name`` (the first,
+    or the one keyed ``key``) had sent ``event`` with ``value`` (what
+    ``setTriggerValue(event, value)`` sends)."""
+    node = _component_node(at, name, key)
     states = at._tree.get_widget_states()
     trigger = states.widgets.add()
     # The id Streamlit gives a v2 component's trigger widget (see

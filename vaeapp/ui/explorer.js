@@ -81,8 +81,11 @@ export default function (component) {
     component.setTriggerValue("missing", data.token);
     return;
   }
-  G.latest = data;
-  ensureRoot(component.parentElement, data);
+  // The latest render of this map (a page may hold several: the explorer and
+  // the compare view's two), which the wait below draws.
+  const parent = component.parentElement;
+  parent.__latest = data;
+  ensureRoot(parent, data);
   if (window.Plotly && model.points) {
     render(component, data);
     return;
@@ -90,7 +93,7 @@ export default function (component) {
   // Plotly's loader (vaeapp/ui/plotly_loader.py) has not run yet, or the
   // points are still on their way: draw the latest render once both are here.
   Promise.all([plotlyReady(), model.pointsReady]).then(() => {
-    if (G.latest === data && G.models[data.token] === model) render(component, data);
+    if (parent.__latest === data && G.models[data.token] === model) render(component, data);
   }, () => {});
 }
 

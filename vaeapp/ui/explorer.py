@@ -77,6 +77,9 @@ def latent_explorer(
     ellipses: list[tuple[list[list[float]], str]] | None = None,
     colour_by: int = -1,
     key: str = "explorer",
+    link: str | None = None,
+    mark: int | None = None,
+    cross: bool = True,
 ) -> Any:
     """Mount the map; ``on_commit`` runs when a click or release picks a z,
     which is then the ``commit`` of the widget value under ``key`` (read it
@@ -87,6 +90,12 @@ def latent_explorer(
     ``path`` and ``samples`` are lists of ``[x, y]`` points in the shown
     dimensions, drawn as an interpolation path and prior samples; ``ellipses``
     are ``(outline, css colour)`` pairs, e.g. posterior outlines.
+
+    Maps given the same ``link`` (the compare view's two) follow each other's
+    pointer in the browser: the test image hovered in one is ringed in all of
+    them. ``mark`` names the test image the map marks (the cross at z, which
+    is then that image's mean), for the page's record; ``cross=False`` draws
+    no cross.
     """
     token = f"{model_token(model)}-{plane.key}"
     sent = state.sent_tokens()
@@ -106,6 +115,9 @@ def latent_explorer(
         "ellipses": [{"points": p, "color": c} for p, c in ellipses or []],
         # -1: points coloured by class; f: by the data set's factor f.
         "colour_by": int(colour_by),
+        "link": link,
+        "mark": None if mark is None else int(mark),
+        "cross": bool(cross),
     }
     if token not in sent:
         data["assets"] = _assets(token, model, plane)

@@ -189,8 +189,9 @@ function shapes(data) {
   }
   const [x, y] = data.marker, m = 0.18;
   const cross = { color: "#111", width: 3 };
-  // Named, so that tests find the z marker among the other shapes.
-  for (const [y0, y1] of [[y - m, y + m], [y + m, y - m]]) {
+  // Named, so that tests find the z marker among the other shapes. A map
+  // with nothing to mark (the compare view's, before a pick) has no cross.
+  for (const [y0, y1] of data.cross === false ? [] : [[y - m, y + m], [y + m, y - m]]) {
     out.push({ type: "line", name: "marker", x0: x - m, x1: x + m, y0, y1, line: cross });
   }
   // Posterior ellipses last, over the z marker (an inspected digit's ellipse is
@@ -359,6 +360,8 @@ function attachPointer(root) {
     }
   }
 
+  root.__show = show; // a linked map decodes here what is hovered there
+
   mapDiv.addEventListener("pointermove", (e) => {
     const xy = toLatent(e);
     if (xy) schedule(xy);
@@ -389,6 +392,63 @@ function attachPointer(root) {
     clearTimeout(idle);
     clearRate();
     showIdle(root);
+  });
+}
+
+// Maps given the same data.link (the compare view's two maps, one model
+// each, the same test set) follow each other's pointer in the browser, with
+// no round trip to Python: the test image hovered in one is ringed in every
+// one of them, and each other map's live preview decodes that image's point
+// on its own plane (for a 2-D model, its reconstruction from its mean).
+const LINK_RING = { color: "#e8590c", width: 3 };
+const LINK_RING_R = 0.16; // latent units: about 10 px on a 520 px map
+
+function linkedRoots(link) {
+  return [...document.querySelectorAll(".vae-explorer")]
+    .filter((r) => r.__state && r.__state.link === link);
+}
+
+// The shapes a render drew, with the ring around test image root.__ring.
+function withRing(root) {
+  const st = root.__state, i = root.__ring, out = (root.__baseShapes || []).slice();
+  if (i !== null && i !== undefined && st.model.points && i < st.model.count) {
+    const x = st.model.points[2 * i], y = st.model.points[2 * i + 1], r = LINK_RING_R;
+    out.push({ type: "circle", name: "link", x0: x - r, x1: x + r, y0: y - r, y1: y + r,
+               line: LINK_RING });
+  }
+  return out;
+}
+
+// Ring test image i (null: none) on this map; decode it in the preview of
+// a map other than the hovered one.
+function linkTo(root, i, hovered) {
+  const mapDiv = root.querySelector(".vae-map");
+  if (!mapDiv._fullLayout || root.__ring === i) return;
+  root.__ring = i;
+  root.dataset.linked = i === null ? "" : String(i);
+  Plotly.relayout(mapDiv, { shapes: withRing(root) });
+  if (root === hovered) return;
+  const pts = root.__state.model.points;
+  if (i === null) showIdle(root);
+  else if (pts && i < root.__state.model.count) root.__show([pts[2 * i], pts[2 * i + 1]]);
+}
+
+function attachLink(root) {
+  const mapDiv = root.querySelector(".vae-map");
+  if (root.__linkHooked || !mapDiv.on) return;
+  root.__linkHooked = true;
+  mapDiv.on("plotly_hover", (event) => {
+    const st = root.__state, p = event.points && event.points[0];
+    if (!st || !st.link || !p) return;
+    const ids = root.__traceIndex && root.__traceIndex[p.curveNumber];
+    const i = ids ? ids[p.pointNumber] : undefined;
+    if (i === undefined) return;
+    for (const other of linkedRoots(st.link)) linkTo(other, i, root);
+  });
+  mapDiv.on("plotly_unhover", () => {
+    const st = root.__state;
+    if (!st || !st.link) return;
+    for (const other of linkedRoots(st.link)) linkTo(other, null, root);
   });
 }
 
@@ -432,7 +492,8 @@ function ensureRoot(parentElement, data) {
 // Draws (or updates) the map in parentElement for model and data, as
 // latent_explorer (vaeapp/ui/explorer.py) describes data: z, u, v, marker,
 // range, height, axis_titles, grid_rect, path, samples, ellipses, colour_by
-// and token. The points are drawn again only when the token, height, range or
+// and token, and optionally cross (false: no z marker) and link (a name that
+// ties maps together for hovering). The points are drawn again only when the token, height, range or
 // colouring changes; otherwise only the shapes over them move. commit(xy) is
 // called with [x, y] on a click or release, or [x, y, i] on test point i.
 function drawMap(parentElement, model, data, commit) {
@@ -443,6 +504,7 @@ function drawMap(parentElement, model, data, commit) {
     colourBy: data.colour_by ?? -1,
     commit,
     layoutData: data,
+    link: data.link || null,
   };
   const mapDiv = root.querySelector(".vae-map");
   const colourBy = data.colour_by ?? -1;
@@ -460,16 +522,20 @@ function drawMap(parentElement, model, data, commit) {
     root.dataset.key = key;
     root.dataset.kind = kind;
     root.dataset.shapes = "";
+    root.__ring = null; // the new drawing has no ring
+    root.dataset.linked = "";
+    if (data.link) attachLink(root);
   }
   const next = shapes(data);
   const text = JSON.stringify(next);
   if (root.dataset.shapes !== text) {
+    root.__baseShapes = next;
     if (root.dataset.shapes) {
       // Move the marker after this render's other components (the selected
       // digit) have drawn: a relayout takes tens of ms on the main thread.
       root.__shapes = next;
       setTimeout(() => {
-        if (root.__shapes === next) Plotly.relayout(mapDiv, { shapes: next });
+        if (root.__shapes === next) Plotly.relayout(mapDiv, { shapes: withRing(root) });
       }, 0);
     }
     root.dataset.shapes = text;

@@ -47,11 +47,12 @@ def _dim_name(i: int) -> str:
 
 
 def _on_dims(latent_dim: int) -> None:
-    """The map's dimensions changed: the map and the grid show them."""
+    """The map's dimensions changed: the map, the grid and the compare
+    view's map of this model show them."""
     x, y = state.picked_map_dims()
     if x != y:
         state.set_map_dims((x, y))
-    state.redraw([Views.EXPLORER, Views.GRID])
+    state.redraw([Views.EXPLORER, Views.GRID, Views.COMPARE])
 
 
 def _dims_picker(latent_dim: int) -> None:

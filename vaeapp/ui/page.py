@@ -8,6 +8,7 @@ from vaeapp.latent import parse_z_text
 from vaeapp.store import LoadedModel
 from vaeapp.text import plain
 from vaeapp.ui import state
+from vaeapp.ui.compare_section import compare_section
 from vaeapp.ui.explorer_section import explorer_view
 from vaeapp.ui.grid_section import grid_view
 from vaeapp.ui.models import active_model
@@ -60,6 +61,8 @@ def main() -> None:
     if problem:
         st.error(plain(problem))
     explorer_view(model)
+    # Closed, the compare view is one line; it builds nothing until opened.
+    compare_section(model)
     grid_view(model)
     # The sidebar last: the map, digit and grid reach the browser first.
     sidebar(model)

@@ -48,6 +48,7 @@ class K(StrEnum):
     INSPECT = "inspect_index"  # int: the test image picked on the map
     WATCHED_JOB = "retrain_watch"  # jobs.Job: the training run this session follows
     UPLOAD_RESULT = "model_upload_result"  # str: outcome of the last model upload
+    COMPARE_INDEX = "compare_index"  # int: the test image marked in the compare view
     # Widgets
     SLIDER = "z_slider_"  # + dimension index: one slider per latent dimension
     MAP_VIEW = "map_view"  # what the map shows, one of vaeapp.projection.VIEWS
@@ -71,6 +72,11 @@ class K(StrEnum):
     SNAPSHOT_EPOCH = "snapshot_epoch"
     DRAW_CANVAS = "draw_canvas"
     OWN_UPLOAD = "own_upload"
+    INTERP_GIF = "interp_gif"  # the interpolation plays as an animated GIF
+    SWEEP_DIM = "sweep_dim"  # the latent dimension an axis sweep moves
+    SWEEP_FRAMES = "sweep_frames"
+    COMPARE_OPEN = "compare_open"  # the compare view's expander is open
+    COMPARE_PICK = "compare_pick"  # the path of the model compared with
     # Buttons, charts and containers (keyed so that reruns keep them)
     INSPECT_PANEL = "inspect_panel"
     INSPECT_CLOSE = "inspect_close"
@@ -88,6 +94,14 @@ class K(StrEnum):
     DOWNLOAD_STRIP = "download_strip"
     DOWNLOAD_MODEL = "download_model"
     DOWNLOAD_EXPORT = "download_export"  # the model as one HTML file
+    DOWNLOAD_INTERP_GIF = "download_interp_gif"
+    DOWNLOAD_SWEEP_GIF = "download_sweep_gif"
+    SWEEP_PATH_BUTTON = "show_sweep"
+    COMPARE_MAP_A = "compare_map_a"  # the compare view's map of the active model
+    COMPARE_MAP_B = "compare_map_b"  # ... and of the model compared with
+    COMPARE_TABLE = "compare_table"
+    COMPARE_CURVES = "compare_curves"
+    COMPARE_IMAGE = "compare_image_"  # + 0, 1, 2: the test image, A's, B's
     RETRAIN_FORM = "retrain"
     PLOTLY_LOADER = "plotly_loader"  # the component that sends Plotly
     EXPLORER = "explorer"  # the latent map component
@@ -101,6 +115,7 @@ class Views(StrEnum):
     EXPLORER = "explorer_view"  # map, selected digit, sliders, inspection panel
     GRID = "grid_view"  # the manifold grid and its controls
     TOOLS = "tools_view"  # the tool tabs
+    COMPARE = "compare_view"  # two models side by side
 
 
 _state = st.session_state
@@ -230,7 +245,7 @@ def set_active_model(path: str | None) -> None:
     if changed:
         for key in (
             K.Z, K.SAVED_Z, K.SHOW_PATH, K.SAMPLES, K.INSPECT, K.OWN_DIGIT,
-            K.OWN_ERROR,
+            K.OWN_ERROR, K.COMPARE_INDEX,
         ):  # fmt: skip
             _state.pop(key, None)
         for key in [k for k in _state if str(k).startswith(K.SLIDER)]:
@@ -348,8 +363,10 @@ def save_z() -> None:
 
 @dataclass(frozen=True)
 class PathChoice:
-    """The interpolation drawn on the map: from saved A (``source`` "saved")
-    or between test digits ``i`` and ``j``, to z, in ``steps`` points."""
+    """The path drawn on the map: an interpolation from saved A (``source``
+    "saved") or between test digits ``i`` and ``j``, to z, in ``steps``
+    points; or (``source`` "axis sweep") latent dimension ``i`` swept from -3
+    to 3 through z in ``steps`` points."""
 
     source: str
     steps: int
@@ -358,12 +375,12 @@ class PathChoice:
 
 
 def shown_path() -> PathChoice | None:
-    """The interpolation path drawn on the map, if any."""
+    """The path (interpolation or axis sweep) drawn on the map, if any."""
     return _state.get(K.SHOW_PATH)
 
 
 def set_shown_path(choice: PathChoice | None) -> None:
-    """Draw the interpolation ``choice`` on the map, or none."""
+    """Draw the path ``choice`` on the map, or none."""
     if choice is None:
         _state.pop(K.SHOW_PATH, None)
     else:
@@ -430,6 +447,38 @@ def set_inspected(index: int | None) -> None:
         _state.pop(K.INSPECT, None)
     else:
         _state[K.INSPECT] = int(index)
+
+
+# --- the compare view ------------------------------------------------------
+
+
+def compare_pick() -> str | None:
+    """The path of the model the compare view sets beside the active one."""
+    value = _state.get(K.COMPARE_PICK)
+    return value if isinstance(value, str) and value else None
+
+
+def forget_compare_pick() -> None:
+    """The picked model is no longer offered (e.g. it became the active one)."""
+    _state.pop(K.COMPARE_PICK, None)
+    _state.pop(K.COMPARE_INDEX, None)
+
+
+def compare_index(count: int) -> int | None:
+    """The test image marked in the compare view, if it is an index of a test
+    set of ``count`` images."""
+    value = _state.get(K.COMPARE_INDEX)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 <= value < count else None
+
+
+def set_compare_index(index: int | None) -> None:
+    """Mark test image ``index`` in both of the compare view's maps, or none."""
+    if index is None:
+        _state.pop(K.COMPARE_INDEX, None)
+    else:
+        _state[K.COMPARE_INDEX] = int(index)
 
 
 # --- training and uploads --------------------------------------------------

@@ -1,5 +1,6 @@
-"""Explorer tools below the map: interpolation, neighbours, prior samples,
-training curves, per-dimension KL and the model download."""
+"""Explorer tools below the map: interpolation (and its animation), an axis
+sweep, neighbours, prior samples, training curves, per-dimension KL and the
+model download."""
 
 from __future__ import annotations
 
@@ -20,12 +21,23 @@ from vaeapp.analysis import (
     nearest_neighbours,
     prior_samples,
 )
+from vaeapp.browser_assets import model_token
 from vaeapp.config import MNIST_SHAPE
 from vaeapp.images import image_array, png_bytes, to_uint8, upscale
 from vaeapp.preprocess import ImageError, fit_picture, preprocess
 from vaeapp.progress import held_out_curve
+from vaeapp.projection import PCA
 from vaeapp.store import MODEL_FILES, LoadedModel
 from vaeapp.text import plain
+from vaeapp.traversal import (
+    SWEEP_FRAMES,
+    SWEEP_FRAMES_MAX,
+    SWEEP_FRAMES_MIN,
+    SWEEP_LIMIT,
+    axis_sweep,
+    decoded_frames,
+    gif_bytes,
+)
 from vaeapp.ui import state
 from vaeapp.ui.digit_view import scale_for
 from vaeapp.ui.draw_canvas import draw_canvas, drawing_bytes
@@ -34,6 +46,8 @@ from vaeapp.ui.state import K, Views
 STRIP_PX = 84  # each image of a strip: 28x28 MNIST three times as large
 INTERP_DEFAULT = 10
 SAVED, DIGITS = "saved A to current z", "two test digits"
+SWEEP = "axis sweep"  # the source of a PathChoice that sweeps dimension i
+GIF_PX = 168  # each frame of an animation: 28x28 MNIST six times as large
 SAMPLE_COUNT_DEFAULT = 12
 TEMPERATURE_MIN, TEMPERATURE_MAX, TEMPERATURE_STEP = 0.1, 2.0, 0.1
 NEIGHBOURS = 8
@@ -67,10 +81,58 @@ def interpolation_points(
     return interpolate(start, end, choice.steps)
 
 
+def sweep_points(model: LoadedModel, choice: state.PathChoice) -> np.ndarray | None:
+    """The points of axis sweep ``choice`` ``(steps, latent_dim)`` through the
+    current z; None if its dimension or frame count no longer fits."""
+    latent_dim = model.record.model.latent_dim
+    if not 0 <= choice.i < latent_dim:
+        return None
+    if not SWEEP_FRAMES_MIN <= choice.steps <= SWEEP_FRAMES_MAX:
+        return None
+    return axis_sweep(state.z(), choice.i, choice.steps)
+
+
 def map_path(model: LoadedModel) -> np.ndarray | None:
-    """The interpolation path drawn on the map ``(steps, latent_dim)``, if any."""
+    """The path drawn on the map ``(steps, latent_dim)`` (an interpolation or
+    an axis sweep), if any."""
     choice = state.shown_path()
-    return None if choice is None else interpolation_points(model, choice)
+    if choice is None:
+        return None
+    if choice.source == SWEEP:
+        return sweep_points(model, choice)
+    return interpolation_points(model, choice)
+
+
+def _shown_kind(sweep: bool) -> bool:
+    """Whether the path on the map is an axis sweep (``sweep``) or an
+    interpolation (not ``sweep``)."""
+    choice = state.shown_path()
+    return choice is not None and (choice.source == SWEEP) == sweep
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _gif(token: str, points: np.ndarray, _model: LoadedModel) -> tuple[bytes, int]:
+    """The bounced GIF of the images decoded at ``points`` and its width in
+    px (cached: a rerun that leaves z alone does not encode it again)."""
+    shape = _model.image_shape
+    frames = decoded_frames(_model.vae, points, shape, scale_for(shape, GIF_PX))
+    return gif_bytes(frames, bounce=True), frames.shape[2]
+
+
+def animation(
+    model: LoadedModel, points: np.ndarray, caption: str, file_name: str, key: K
+) -> None:
+    """The images decoded at ``points`` ``(k, latent_dim)`` as an animated GIF
+    that plays in the page (forward and back), and its download."""
+    gif, width = _gif(model_token(model), points, model)
+    st.image(gif, caption=caption, width=width)
+    st.download_button(
+        f"Download animation (GIF, {len(gif) / 1e3:.0f} kB)",
+        gif,
+        file_name,
+        "image/gif",
+        key=key,
+    )
 
 
 def map_samples(latent_dim: int) -> np.ndarray | None:
@@ -93,14 +155,14 @@ def _interp_choice() -> state.PathChoice:
 
 
 def _toggle_path() -> None:
-    shown = state.shown_path() is not None
+    shown = _shown_kind(sweep=False)
     state.set_shown_path(None if shown else _interp_choice())
     state.redraw(_WITH_MAP)
 
 
 def _on_interp_change() -> None:
     """A shown path follows the tool's controls."""
-    if state.shown_path() is not None:
+    if _shown_kind(sweep=False):
         state.set_shown_path(_interp_choice())
         state.redraw(_WITH_MAP)
 
@@ -152,12 +214,103 @@ def _interpolation(model: LoadedModel) -> None:
         "image/png",
         key=K.DOWNLOAD_STRIP,
     )
-    shown = state.shown_path() is not None
+    shown = _shown_kind(sweep=False)
     c2.button(
         "Hide path on map" if shown else "Show path on map",
         key=K.PATH_BUTTON,
         on_click=_toggle_path,
     )
+    if st.toggle("Play as an animated GIF", key=K.INTERP_GIF):
+        animation(
+            model,
+            points,
+            "A → B and back, decoded at the same steps",
+            "interpolation.gif",
+            K.DOWNLOAD_INTERP_GIF,
+        )
+
+
+def _sweep_choice() -> state.PathChoice:
+    """The axis sweep the tool's controls describe."""
+    return state.PathChoice(
+        source=SWEEP,
+        steps=int(state.widget(K.SWEEP_FRAMES) or SWEEP_FRAMES),
+        i=int(state.widget(K.SWEEP_DIM) or 0),
+    )
+
+
+def _toggle_sweep() -> None:
+    shown = _shown_kind(sweep=True)
+    state.set_shown_path(None if shown else _sweep_choice())
+    state.redraw(_WITH_MAP)
+
+
+def _on_sweep_change() -> None:
+    """A sweep shown on the map follows the tool's controls."""
+    if _shown_kind(sweep=True):
+        state.set_shown_path(_sweep_choice())
+        state.redraw(_WITH_MAP)
+
+
+def sweep_controls(latent_dim: int) -> state.PathChoice:
+    """Draw the axis sweep's controls; return the sweep chosen."""
+    c1, c2 = st.columns(2)
+    c1.selectbox(
+        "Latent dimension",
+        list(range(latent_dim)),
+        format_func=lambda i: f"z{i + 1}",
+        key=K.SWEEP_DIM,
+        on_change=_on_sweep_change,
+    )
+    c2.slider(
+        "Frames",
+        SWEEP_FRAMES_MIN,
+        SWEEP_FRAMES_MAX,
+        SWEEP_FRAMES,
+        2,
+        key=K.SWEEP_FRAMES,
+        on_change=_on_sweep_change,
+    )
+    return _sweep_choice()
+
+
+def _plane_note(latent_dim: int, dim: int) -> str:
+    """Where the sweep shows on the map, which shows two dimensions or PCA."""
+    if latent_dim == 2:
+        return "Its path on the map is a line across it."
+    if state.map_view() == PCA:
+        return "On the map (PCA plane) its path is this axis's shadow on the plane."
+    if dim in state.map_dims(latent_dim):
+        return "Its path on the map is a line across it."
+    return (
+        f"The map shows other dimensions than z{dim + 1}: there the path is a "
+        "single point."
+    )
+
+
+def _sweep(model: LoadedModel) -> None:
+    latent_dim = model.record.model.latent_dim
+    choice = sweep_controls(latent_dim)
+    points = sweep_points(model, choice)
+    if points is None:
+        st.info("Choose a dimension of this model.")
+        return
+    name = f"z{choice.i + 1}"
+    limit = f"{SWEEP_LIMIT:g}"
+    animation(
+        model,
+        points,
+        f"{name} from −{limit} to +{limit} (prior sigma) and back, the others at z",
+        f"sweep-{name}.gif",
+        K.DOWNLOAD_SWEEP_GIF,
+    )
+    shown = _shown_kind(sweep=True)
+    st.button(
+        "Hide sweep on map" if shown else "Show sweep on map",
+        key=K.SWEEP_PATH_BUTTON,
+        on_click=_toggle_sweep,
+    )
+    st.caption(_plane_note(latent_dim, choice.i))
 
 
 def _neighbours(model: LoadedModel) -> None:
@@ -385,6 +538,7 @@ def tools_section(model: LoadedModel) -> None:
     names = [
         "Encode your image",
         "Interpolate",
+        "Sweep an axis",
         "Neighbours",
         "Sample",
         "Training curves",
@@ -394,6 +548,7 @@ def tools_section(model: LoadedModel) -> None:
     tools = (
         _own_digit,
         _interpolation,
+        _sweep,
         _neighbours,
         _sampling,
         _curves,

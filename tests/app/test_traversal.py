@@ -1,0 +1,81 @@
+"""AppTest tests of animated traversals: the interpolation as a GIF, and an
+axis swept from -3 to +3 with its path on the map."""
+
+from __future__ import annotations
+
+import numpy as np
+from app_helpers import explorer_data, new_app, open_tool, walk
+
+from vaeapp.ui.state import K
+
+
+def _gif_images(at) -> list:
+    """The st.image elements showing a GIF, as (caption, url) pairs."""
+    out = []
+    for node in walk(at._tree[0], "image"):
+        img = node.proto.imgs[0]
+        if img.url.endswith(".gif"):
+            out.append((img.caption, img.url))
+    return out
+
+
+def _download_labels(at) -> list[str]:
+    return [n.proto.label for n in walk(at._tree[0], "download_button")]
+
+
+def test_the_interpolation_plays_as_a_gif_when_asked() -> None:
+    at = open_tool(new_app().run(), "Interpolate")
+    at.radio(key=K.INTERP_SOURCE).set_value("two test digits").run()
+    assert not _gif_images(at)
+    at.toggle(key=K.INTERP_GIF).set_value(True).run()
+    assert not at.exception
+    captions = [c for c, _ in _gif_images(at)]
+    assert captions == ["A → B and back, decoded at the same steps"]
+    assert any(label.startswith("Download animation (GIF") for label in
+               _download_labels(at))  # fmt: skip
+
+
+def test_an_axis_sweep_plays_and_draws_its_path_on_the_map() -> None:
+    """z2 swept from -3 to 3 at z1 = 0.5: a GIF, and on the map a line of
+    that many points from (0.5, -3) to (0.5, 3) that follows z."""
+    at = new_app().run()
+    at.slider(key="z_slider_0").set_value(0.5).run()
+    at = open_tool(at, "Sweep an axis")
+    assert not at.exception
+    at.selectbox(key=K.SWEEP_DIM).set_value(1).run()
+    captions = [c for c, _ in _gif_images(at)]
+    assert captions == [
+        "z2 from −3 to +3 (prior sigma) and back, the others at z"
+    ]
+    assert explorer_data(at)["path"] == []
+    at.button(key=K.SWEEP_PATH_BUTTON).click().run()
+    path = np.array(explorer_data(at)["path"])
+    assert path.shape == (25, 2)
+    np.testing.assert_allclose(path[:, 0], 0.5, atol=1e-6)
+    np.testing.assert_allclose(path[:, 1], np.linspace(-3, 3, 25), atol=1e-6)
+    # The path follows the controls and z.
+    at.slider(key=K.SWEEP_FRAMES).set_value(9).run()
+    assert len(explorer_data(at)["path"]) == 9
+    at.slider(key="z_slider_0").set_value(-1.0).run()
+    path = np.array(explorer_data(at)["path"])
+    np.testing.assert_allclose(path[:, 0], -1.0, atol=1e-6)
+    # Hidden again.
+    at.button(key=K.SWEEP_PATH_BUTTON).click().run()
+    assert explorer_data(at)["path"] == []
+    assert not at.exception
+
+
+def test_the_interpolation_button_replaces_a_shown_sweep() -> None:
+    """One path at a time: the interpolation's Show replaces a shown sweep,
+    and each tab's button says what it would do."""
+    at = open_tool(new_app().run(), "Sweep an axis")
+    at.button(key=K.SWEEP_PATH_BUTTON).click().run()
+    assert len(explorer_data(at)["path"]) == 25
+    at = open_tool(at, "Interpolate")
+    at.radio(key=K.INTERP_SOURCE).set_value("two test digits").run()
+    assert at.button(key=K.PATH_BUTTON).label == "Show path on map"
+    at.button(key=K.PATH_BUTTON).click().run()
+    assert len(explorer_data(at)["path"]) == 10
+    at = open_tool(at, "Sweep an axis")
+    assert at.button(key=K.SWEEP_PATH_BUTTON).label == "Show sweep on map"
+
