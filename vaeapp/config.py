@@ -31,6 +31,7 @@ MAX_HIDDEN_LAYERS = 4
 BETA_MIN, BETA_MAX = 0.0, 100.0
 EPOCHS_MAX = 10_000
 BATCH_MAX = 60_000
+PROCESSES_MAX = 65_536  # processes of a data-parallel run (vaeapp.distributed)
 VALIDATION_MAX = 50_000  # validation images held out of the training set
 LR_MIN, LR_MAX = 1e-6, 1e6
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
@@ -582,8 +583,24 @@ class TrainConfig:
         high=30,
     )
 
+    global_batch_size: int = setting(
+        0,
+        "global batch size",
+        "images per optimizer step over all processes of a data-parallel run "
+        "(the batch size per process times the processes), set by the run; 0 "
+        "in folders written before it was recorded: the batch size",
+        low=0,
+        high=BATCH_MAX * PROCESSES_MAX,
+        cli=False,
+    )
+
     def __post_init__(self) -> None:
         _check_settings(self)
+        if self.global_batch_size % self.batch_size:
+            raise ValueError(
+                f"the global batch size {self.global_batch_size} must be a "
+                f"multiple of the batch size per process {self.batch_size}"
+            )
         if (self.keep_best or self.patience) and not self.validation_size:
             raise ValueError(
                 "keep-best and patience choose epochs on the validation split: "

@@ -182,17 +182,27 @@ class VAE(keras.Model):
         z = self.sampling((mean, log_var))
         return self.decoder(z, training=training), mean, log_var
 
-    def train_step(self, data: Any) -> dict[str, Any]:
-        """Train on a batch ``(batch, n_pixels)``, as Keras does, or on a chunk
-        ``(steps, batch, n_pixels)`` of batches (:mod:`vaeapp.batches`).
+    def train_step(self, *args: Any) -> Any:
+        """Train on a batch ``(batch, n_pixels)``, as Keras does, or, on the
+        TensorFlow backend, on a chunk ``(steps, batch, n_pixels)`` of batches
+        (:mod:`vaeapp.batches`).
 
         A chunk takes one optimizer step per batch, in a loop that runs inside
         this one compiled call: with ``jit_compile`` XLA compiles the loop, so a
         chunk costs one launch instead of one per batch. Returns the epoch's
         running metrics, like Keras's own ``train_step``.
+
+        This is the one place the backends differ. JAX's trainer is stateless,
+        ``train_step(state, data) -> (logs, state)``, and gets plain batches
+        (its ``steps_per_execution`` loop already runs one compiled step after
+        another without a graph loop in between); it runs Keras's own step,
+        which calls :meth:`compute_loss` below, shared by both backends.
         """
+        if keras.backend.backend() != "tensorflow" or len(args) != 1:
+            return super().train_step(*args)
         import tensorflow as tf  # the loop needs the backend's tape
 
+        (data,) = args
         x = data[0] if isinstance(data, tuple) else data
         if len(x.shape) != 3:
             return super().train_step(data)

@@ -6,6 +6,12 @@ The settings options are generated from the fields of
 starts runs that way). The loop is :mod:`vaeapp.training`, writing the model
 folder :mod:`vaeapp.publishing`. The app runs this command in a subprocess and
 follows it through ``--progress-file``.
+
+``--coordinator HOST:PORT --num-processes N --process-id I`` (or a SLURM or
+Open MPI job of several tasks) runs the same command data-parallel on the JAX
+backend, with Keras's own distribution engine (:mod:`vaeapp.distributed`);
+process 0 evaluates and publishes the one model folder. docs/distributed.md
+has the details and measured speeds.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vaeapp import publishing, safe_json, training
+from vaeapp import distributed, publishing, safe_json, training
 from vaeapp.config import (
     PRESET_NAMES,
     ModelConfig,
@@ -170,7 +176,70 @@ def build_parser() -> argparse.ArgumentParser:
         help="lower this process's CPU priority by N (0 to 19); the app uses "
         f"{APP_NICENESS} so a retrain never starves the people exploring",
     )
+    _add_distributed_options(parser)
     return parser
+
+
+def _add_distributed_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a data-parallel run; not settings of the model, so
+    plain options rather than config fields."""
+    group = parser.add_argument_group(
+        "distributed training",
+        "Data-parallel on Keras's distribution engine (JAX backend): run the "
+        "same command once per process. With none of the three process options, "
+        "a SLURM or Open MPI job of several tasks is detected by JAX. "
+        "--batch-size is per process; the global batch is it times the processes.",
+    )
+    group.add_argument(
+        "--backend",
+        choices=distributed.BACKENDS,
+        default=None,
+        help="Keras backend (default: jax for a multi-process run, else "
+        "$KERAS_BACKEND, else tensorflow); with jax and several local GPUs, "
+        "one process trains on all of them",
+    )
+    group.add_argument(
+        "--coordinator",
+        default=None,
+        metavar="HOST:PORT",
+        help="address of process 0, where JAX's coordination service listens; "
+        "the same on every process",
+    )
+    group.add_argument(
+        "--num-processes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="how many processes take part",
+    )
+    group.add_argument(
+        "--process-id",
+        type=int,
+        default=None,
+        metavar="I",
+        help="this process's number, 0 to N-1; 0 evaluates and publishes",
+    )
+    group.add_argument(
+        "--heartbeat-timeout",
+        type=int,
+        default=distributed.DEFAULT_HEARTBEAT_S,
+        metavar="S",
+        help="seconds without a heartbeat after which a process counts as dead "
+        "and the run stops on every process (default: "
+        f"{distributed.DEFAULT_HEARTBEAT_S}); a process that exits is noticed at "
+        "once",
+    )
+
+
+def launch_from_args(args: argparse.Namespace) -> distributed.Launch:
+    """The checked backend and process settings; raises ValueError."""
+    return distributed.resolve(
+        backend=args.backend,
+        coordinator=args.coordinator,
+        num_processes=args.num_processes,
+        process_id=args.process_id,
+        heartbeat_timeout=args.heartbeat_timeout,
+    )
 
 
 def read_config(path: Path) -> tuple[ModelConfig, TrainConfig]:
@@ -231,17 +300,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.nice and hasattr(os, "nice"):
         os.nice(args.nice)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     progress = Progress(state="starting", pid=os.getpid())
     stop_flag = [False]
+    cluster = distributed.Cluster()
 
     def fail(state: str, message: str, code: int) -> int:
+        if cluster.process_count > 1:
+            message = f"process {cluster.process_index}: {message}"
         progress.state, progress.message = state, message
         try:
-            write_progress(args.progress_file, progress)
+            if cluster.is_main:
+                write_progress(args.progress_file, progress)
         except OSError as error:
             message += f" (and the progress file could not be written: {error})"
         print(f"error: {message}" if state == FAILED else message, file=sys.stderr)
+        if cluster.multi_process:
+            # Leave at once: JAX's exit handler would wait at a shutdown
+            # barrier for peers that are gone or stuck waiting for this one.
+            # Exiting closes this process's gloo connections, so every peer's
+            # next collective fails at once instead.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
         return code
 
     def request_stop(signum: int, frame: Any) -> None:
@@ -249,6 +329,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     try:
+        launch = launch_from_args(args)
+        distributed.select_backend(launch.backend)
         model_config, train_config = configs_from_args(args)
         name = args.name or default_name(model_config, train_config)
         parent = (args.out or trained_dir()).expanduser()
@@ -259,8 +341,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError(f"a model named {name!r} already exists in {parent}")
         progress.epochs = train_config.epochs
         write_progress(args.progress_file, progress)
+        cluster = distributed.start(launch)
+        train_config = dataclasses.replace(
+            train_config,
+            global_batch_size=train_config.batch_size * cluster.process_count,
+        )
+        if cluster.data_parallel:
+            print(cluster.describe(train_config.batch_size), flush=True)
         data = load_for(train_config, args.data)
-        if not args.quiet:
+        if not args.quiet and cluster.is_main:
             for note in data.notes:
                 print(note, flush=True)
         # The data decides the image shape, whatever a --config said.
@@ -273,9 +362,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             progress_path=args.progress_file,
             verbose=not args.quiet,
             stop_flag=stop_flag,
+            cluster=cluster,
         )
         if stop_flag[0]:
             raise training.TrainingStopped("cancelled before saving; nothing was saved")
+        if result is None:  # another process than 0: it publishes
+            print(f"process {cluster.process_index}: training done", flush=True)
+            return 0
         path = publishing.save_result(result, parent, name)
     except training.TrainingStopped as stopped:
         return fail(
@@ -287,12 +380,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(FAILED, str(error), 1)
     except KeyboardInterrupt:
         return fail(CANCELLED, "interrupted; nothing was saved", 130)
+    except _engine_errors() as error:
+        return fail(
+            FAILED,
+            "the data-parallel run failed, most likely because another process "
+            f"died (see its log); nothing was saved: {distributed.first_line(error)}",
+            1,
+        )
     progress.state, progress.model_path = DONE, str(path)
     progress.epoch, progress.fraction = train_config.epochs, 1.0
     progress.history = result.history
     write_progress(args.progress_file, progress)
     print(f"saved {path}  {_figures(result)}")
     return 0
+
+
+def _engine_errors() -> tuple[type[BaseException], ...]:
+    """The engine's error for a failed collective when JAX is loaded, else
+    none (an ``except`` of an empty tuple catches nothing)."""
+    return distributed.engine_errors() if "jax" in sys.modules else ()
 
 
 def _figures(result: training.TrainResult) -> str:

@@ -3,6 +3,10 @@
 :func:`train_model` trains and returns a :class:`TrainResult`;
 :mod:`vaeapp.publishing` writes it as a model folder and :mod:`vaeapp.train` is
 the command line around both. Keras is imported only when training starts.
+
+The same loop runs on one process (TensorFlow by default) and data-parallel on
+the JAX backend (:mod:`vaeapp.distributed`): every process trains on its part
+of each global batch, and process 0 alone evaluates and returns the result.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from vaeapp.config import (
     check_batch_size,
 )
 from vaeapp.data import Dataset
+from vaeapp.distributed import Cluster, finish, without_distribution
 from vaeapp.manifold import GRID_Q_DEFAULT, grid_points
 from vaeapp.model_layout import parameter_count
 from vaeapp.progress import RUNNING, Progress, write_progress
@@ -202,11 +207,13 @@ def _callbacks(
     progress_path: Path | None,
     verbose: bool,
     flags: tuple[list[bool], list[bool], bool],
+    main: bool = True,
 ) -> tuple[list[Any], list[dict[str, float]], dict[int, np.ndarray]]:
     """Keras callbacks for warm-up, NaN stop, progress, snapshots, printing and,
     when chosen, early stopping or keeping the best epoch on the validation
     split. ``flags``: the stop request (read), the divergence flag (set) and
-    whether the run validates."""
+    whether the run validates. Only the ``main`` process takes snapshots (the
+    others' would be the same)."""
     import keras
 
     stop_flag, diverged, validating = flags
@@ -214,7 +221,8 @@ def _callbacks(
 
     history: list[dict[str, float]] = []
     snapshots: dict[int, np.ndarray] = {}
-    snap_at = set(snapshot_epochs(config.epochs)) if config.grid_size >= 2 else set()
+    snapping = main and config.grid_size >= 2
+    snap_at = set(snapshot_epochs(config.epochs)) if snapping else set()
     progress = Progress(state=RUNNING, epochs=config.epochs, pid=os.getpid())
     tty = verbose and sys.stdout.isatty()
 
@@ -302,7 +310,17 @@ def _snapshot(model: Any, model_config: ModelConfig, n: int) -> np.ndarray:
     z = grid_points(
         n, GRID_Q_DEFAULT, base=np.zeros(model_config.latent_dim, np.float32)
     )
-    logits = model.decoder(z, training=False)
+    decoder = model.decoder
+    if keras.distribution.distribution() is not None:
+        # The weights are replicated over every process's devices; decoding
+        # on them would be a computation all processes must join. A local
+        # copy decodes on this process alone.
+        from vaeapp.model import build_decoder
+
+        with without_distribution():
+            decoder = build_decoder(model_config)
+            decoder.set_weights(model.decoder.get_weights())
+    logits = decoder(z, training=False)
     pixels = keras.ops.convert_to_numpy(keras.ops.sigmoid(logits))
     return tile_images(pixels, n, model_config.image_shape)
 
@@ -345,12 +363,18 @@ def train_model(
     progress_path: Path | None = None,
     verbose: bool = True,
     stop_flag: list[bool] | None = None,
-) -> TrainResult:
+    cluster: Cluster | None = None,
+) -> TrainResult | None:
     """Train on ``data`` and return the model with its test-set figures.
 
     Raises TrainingStopped when the loss turns NaN or ``stop_flag[0]`` is set;
     then nothing is returned to publish. Raises ValueError before training if
     the model's folder could be too large to upload (:func:`check_folder_fits`).
+
+    With a data-parallel ``cluster`` (:func:`vaeapp.distributed.start`) every
+    process trains on its part of each global batch and of the validation
+    split; then the group is left and process 0 alone evaluates a local copy
+    of the weights and returns the result; the others return None.
     """
     import keras
 
@@ -370,6 +394,16 @@ def train_model(
         not is_shipped(config.dataset, test_bytes, data.y_test)
         and compressed_bytes(test_bytes),
     )
+    cluster = cluster or Cluster()
+    # TensorFlow trains on chunks of batches in one compiled loop
+    # (VAE.train_step); JAX's trainer takes plain batches.
+    chunked = keras.backend.backend() == "tensorflow"
+    if config.batch_size % cluster.local_devices:
+        raise ValueError(
+            f"the batch size per process, {config.batch_size}, must be a multiple "
+            f"of this process's {cluster.local_devices} devices: each takes an "
+            "equal part"
+        )
     keras.utils.set_random_seed(config.seed)
     train_rows, validation_rows = validation_split(
         data.x_train.shape[0], config.validation_size
@@ -388,11 +422,22 @@ def train_model(
         config.batch_size,
         steps_per_chunk(config),
         config.seed,
+        shard=(cluster.process_index, cluster.process_count),
+        chunked=chunked,
+        drop_remainder=cluster.data_parallel,
     )
+    # Each process validates on its own part, in batches its devices split.
+    x_validation_part = x_validation[cluster.validation_rows(validation_rows.size)]
+    if validation_rows.size and not x_validation_part.size:
+        raise ValueError(
+            f"{validation_rows.size} validation images are too few to share "
+            f"between {cluster.devices} devices: give a larger validation set"
+        )
     model = VAE(model_config, seed=config.seed)
     model.compile(
         optimizer=build_optimizer(config, batches.steps_per_epoch),
         jit_compile=config.jit_compile,
+        steps_per_execution=1 if chunked else steps_per_chunk(config),
     )
     if config.kl_warmup == 0:
         model.kl_weight.assign(model_config.beta)
@@ -403,16 +448,17 @@ def train_model(
         model,
         model_config,
         config,
-        progress_path,
-        verbose,
+        progress_path if cluster.is_main else None,
+        verbose and cluster.is_main,
         (stop_flag, diverged, validating),
+        main=cluster.is_main,
     )
     model.fit(
         batches,
         epochs=config.epochs,
         shuffle=False,  # batches reshuffles itself after each epoch
-        validation_data=(x_validation,) if validating else None,
-        validation_batch_size=EVAL_BATCH,
+        validation_data=(x_validation_part,) if validating else None,
+        validation_batch_size=EVAL_BATCH - EVAL_BATCH % cluster.local_devices,
         callbacks=callbacks,
         verbose=0,
     )
@@ -430,6 +476,16 @@ def train_model(
             "(try a smaller learning rate); nothing was saved"
         )
     best = _kept_epoch(callbacks[-1], history, config)
+    if cluster.data_parallel:
+        # Replicated weights read on this process; then leave the group, so
+        # that no peer waits while process 0 evaluates and publishes.
+        weights = model.get_weights()
+        finish(cluster)
+        if not cluster.is_main:
+            return None
+        model = VAE(model_config, seed=config.seed)
+        model.set_weights(weights)
+        model.compile(jit_compile=config.jit_compile)
     validation = evaluate(model, x_validation, prefix="val") if validating else None
     test = evaluate(model, data.x_test)
     mean, log_var = model.encoder.predict(data.x_test, batch_size=EVAL_BATCH, verbose=0)
