@@ -6,7 +6,15 @@ from __future__ import annotations
 import numpy as np
 from app_helpers import explorer_data, new_app, open_tool, walk
 
+from vaeapp.store import PRETRAINED_DIR
 from vaeapp.ui.state import K
+
+
+def _app():
+    """The page on mnist-deep (whichever shipped model is the default)."""
+    at = new_app()
+    at.session_state[K.ACTIVE_MODEL] = str(PRETRAINED_DIR / "mnist-deep")
+    return at.run()
 
 
 def _gif_images(at) -> list:
@@ -24,7 +32,7 @@ def _download_labels(at) -> list[str]:
 
 
 def test_the_interpolation_plays_as_a_gif_when_asked() -> None:
-    at = open_tool(new_app().run(), "Interpolate")
+    at = open_tool(_app(), "Interpolate")
     at.radio(key=K.INTERP_SOURCE).set_value("two test digits").run()
     assert not _gif_images(at)
     at.toggle(key=K.INTERP_GIF).set_value(True).run()
@@ -38,7 +46,7 @@ def test_the_interpolation_plays_as_a_gif_when_asked() -> None:
 def test_an_axis_sweep_plays_and_draws_its_path_on_the_map() -> None:
     """z2 swept from -3 to 3 at z1 = 0.5: a GIF, and on the map a line of
     that many points from (0.5, -3) to (0.5, 3) that follows z."""
-    at = new_app().run()
+    at = _app()
     at.slider(key="z_slider_0").set_value(0.5).run()
     at = open_tool(at, "Sweep an axis")
     assert not at.exception
@@ -68,7 +76,7 @@ def test_an_axis_sweep_plays_and_draws_its_path_on_the_map() -> None:
 def test_the_interpolation_button_replaces_a_shown_sweep() -> None:
     """One path at a time: the interpolation's Show replaces a shown sweep,
     and each tab's button says what it would do."""
-    at = open_tool(new_app().run(), "Sweep an axis")
+    at = open_tool(_app(), "Sweep an axis")
     at.button(key=K.SWEEP_PATH_BUTTON).click().run()
     assert len(explorer_data(at)["path"]) == 25
     at = open_tool(at, "Interpolate")

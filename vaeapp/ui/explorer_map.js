@@ -423,10 +423,12 @@ function withRing(root) {
 // a map other than the hovered one.
 function linkTo(root, i, hovered) {
   const mapDiv = root.querySelector(".vae-map");
-  if (!mapDiv._fullLayout || root.__ring === i) return;
-  root.__ring = i;
-  root.dataset.linked = i === null ? "" : String(i);
-  Plotly.relayout(mapDiv, { shapes: withRing(root) });
+  if (!mapDiv._fullLayout) return;
+  if (root.__ring !== i) {
+    root.__ring = i;
+    root.dataset.linked = i === null ? "" : String(i);
+    Plotly.relayout(mapDiv, { shapes: withRing(root) });
+  }
   if (root === hovered) return;
   const pts = root.__state.model.points;
   if (i === null) showIdle(root);
