@@ -221,8 +221,8 @@ def _table(figures: tuple[Figures, Figures]) -> None:
         table[f"{tag}: {one.name}"] = figure_cells(one)
     st.dataframe(table, hide_index=True, key=K.COMPARE_TABLE)
     st.caption(
-        "5-NN accuracy: how often the labels of a test image's 5 nearest other "
-        "test images on the map (as shown) outvote to its own label. Training "
+        "5-NN accuracy: the share of test images whose 5 nearest other test "
+        "images on the map (as shown) vote, by majority, for their own label. Training "
         "time: the epochs' summed seconds."
     )
 
