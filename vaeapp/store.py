@@ -710,13 +710,16 @@ def find_model(name_or_path: str) -> Path:
 
 
 def best_pretrained(dataset: str = "mnist") -> Path:
-    """The shipped model of ``dataset`` with the lowest test negative ELBO."""
+    """The shipped 2-D model of ``dataset`` with the lowest test negative ELBO
+    (the page opens on it: a 2-D map is the space itself, no projection), or
+    of any latent size when the data set has no 2-D model."""
     check_dataset_name(dataset)
     usable = [
         item.record
         for item in list_models(PRETRAINED_DIR)
         if item.record is not None and item.record.dataset == dataset
     ]
+    usable = [r for r in usable if r.model.latent_dim == 2] or usable
     if not usable:
         raise ModelFolderError(
             f"no usable pretrained {dataset} model in {PRETRAINED_DIR}"

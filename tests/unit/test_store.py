@@ -359,6 +359,16 @@ def test_best_pretrained_picks_the_lowest_test_neg_elbo(source, tmp_path, monkey
         store.best_pretrained("../cifar10")
 
 
+def test_best_pretrained_opens_on_a_2d_model(source, tmp_path, monkeypatch):
+    """A shipped 20-D model with a lower -ELBO is not the start model: the page
+    opens on the best 2-D one."""
+    shutil.copytree(store.PRETRAINED_DIR / "mnist-20d", tmp_path / "twenty")
+    copy_model(source, tmp_path, "flat")
+    monkeypatch.setattr(store, "PRETRAINED_DIR", tmp_path)
+    assert store.load_model(tmp_path / "twenty").record.model.latent_dim == 20
+    assert store.best_pretrained("mnist") == tmp_path / "flat"
+
+
 def test_write_json_temp_name_carries_the_writer_pid(tmp_path, monkeypatch):
     """write_json's temp file is named .tmp-<pid>-, so stale-temp cleanup spares it."""
     seen = []
