@@ -23,13 +23,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vaeapp import disk, safe_json
 from vaeapp.config import ModelConfig, TrainConfig
 from vaeapp.data import resolve_path
+from vaeapp.distributed import CLUSTER_SIZE_VARIABLES
 from vaeapp.progress import MAX_PID, Progress, read_progress
 from vaeapp.safe_json import finite_number, whole_number
 from vaeapp.store import (
@@ -54,6 +55,14 @@ MAX_LOCK_BYTES = 64_000  # the lock file's description
 LOG_TAIL_BYTES = 64_000  # what log_tail reads from the end of a log
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _CHILDREN: dict[int, subprocess.Popen] = {}
+
+
+def single_process_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` without the variables by which the training command detects
+    a SLURM or Open MPI job of several tasks: a run the app starts is one
+    process, even when the app itself was started inside such a job."""
+    cluster = {name for _, name in CLUSTER_SIZE_VARIABLES}
+    return {k: v for k, v in environ.items() if k not in cluster}
 
 
 class Busy(RuntimeError):
@@ -257,6 +266,7 @@ def _start_locked(
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                env=single_process_environment(os.environ),
                 pass_fds=(fd,),  # the child holds the lock until it ends
                 cwd=Path(__file__).resolve().parent.parent,
             )

@@ -240,3 +240,14 @@ def test_two_concurrent_starts_give_one_job_and_one_busy(tmp_path: Path, npz: Pa
     finally:
         for job in started:
             _kill(job)
+
+
+def test_a_run_the_app_starts_never_sees_a_cluster_of_several_tasks():
+    """The app inside a SLURM or Open MPI job starts a one-process run: the
+    variables by which training would detect a cluster are left out."""
+    from vaeapp.distributed import detect_cluster
+
+    environ = {"SLURM_NTASKS": "4", "OMPI_COMM_WORLD_SIZE": "2", "HOME": "/h"}
+    assert detect_cluster(environ) is not None
+    cleaned = jobs.single_process_environment(environ)
+    assert cleaned == {"HOME": "/h"} and detect_cluster(cleaned) is None
