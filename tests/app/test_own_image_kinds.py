@@ -149,10 +149,16 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Trained]:
         )
         runs[kind] = (data, process)
     done = {}
-    for kind, (data, process) in runs.items():
-        stdout, stderr = process.communicate(timeout=600)
-        assert process.returncode == 0, f"{kind}: {stderr[-2000:]}"
-        done[kind] = Trained(data, base / "out" / kind, stdout)
+    try:
+        for kind, (data, process) in runs.items():
+            stdout, stderr = process.communicate(timeout=600)
+            assert process.returncode == 0, f"{kind}: {stderr[-2000:]}"
+            done[kind] = Trained(data, base / "out" / kind, stdout)
+    finally:  # a failed or hung run: stop the others too
+        for _, process in runs.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     return done
 
 
