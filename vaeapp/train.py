@@ -390,6 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress.state, progress.model_path = DONE, str(path)
     progress.epoch, progress.fraction = train_config.epochs, 1.0
     progress.history = result.history
+    progress.message = " ".join(data.notes)  # e.g. the files skipped, for the page
     write_progress(args.progress_file, progress)
     print(f"saved {path}  {_figures(result)}")
     return 0

@@ -19,6 +19,7 @@ from vaeapp.data import (
     load_dataset,
     name_from_path,
 )
+from vaeapp.progress import read_progress
 from vaeapp.shapes import FACTORS, SHAPE_NAMES, load_shapes
 from vaeapp.store import FACTORS_KEY, IMAGES_KEY, LATENTS_FILE, load_model
 
@@ -357,3 +358,25 @@ def test_cli_refuses_unusable_data_in_one_line(tmp_path, make, extra, message):
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], proc.stderr[-1000:]
+
+
+def test_a_quiet_run_hands_its_data_notes_to_the_page(tmp_path):
+    """With --quiet (as the app runs it) the skipped-files line is not printed,
+    but the finished progress file carries it for the page's message."""
+    folder = class_folder(tmp_path / "bugs", colour=False, sizes=[(12, 12)])
+    progress_file = tmp_path / "progress.json"
+    proc = run_cli(
+        "--data",
+        str(folder),
+        "--out",
+        str(tmp_path / "out"),
+        "--progress-file",
+        str(progress_file),
+        "--hidden",
+        "16",
+        *QUICK.split(),
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    progress = read_progress(progress_file)
+    assert progress is not None and progress.state == "done"
+    assert "skipped 5 files" in progress.message

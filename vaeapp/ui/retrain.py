@@ -275,7 +275,8 @@ def _report_outcome(job: jobs.Job) -> None:
     progress = read_progress(Path(job.progress_path))
     if progress is not None and progress.state == DONE:
         switch_to(progress.model_path)
-        message = f"Training finished: now exploring {job.name}."
+        message = f"Training finished: now exploring {job.name}. {progress.message}"
+        message = message.strip()
     elif progress is not None and progress.state == CANCELLED:
         message = "Training cancelled; nothing was published."
     elif progress is not None and progress.state == FAILED:
