@@ -573,7 +573,11 @@ class TrainConfig:
         high=1_000_000,
     )
     jit_compile: bool = setting(
-        True, "jit_compile", "compile with XLA", flag="--no-jit"
+        True,
+        "jit_compile",
+        "compile with XLA (dense models; conv models only on a GPU, as XLA's CPU "
+        "convolutions are far slower)",
+        flag="--no-jit",
     )
     grid_size: int = setting(
         10,

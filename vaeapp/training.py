@@ -180,6 +180,23 @@ def steps_per_chunk(config: TrainConfig) -> int:
     return config.steps_per_execution or auto_steps_per_chunk(config.batch_size)
 
 
+def use_xla(config: TrainConfig, model_config: ModelConfig) -> bool:
+    """Whether the compiled training step goes through XLA: as ``config``
+    says, except for conv models on TensorFlow without a GPU. There XLA's CPU
+    convolutions inside the chunk loop took 104-211 s per epoch of 3,000 MNIST
+    images against 2.7-5.7 s for TensorFlow's own kernels (docs/benchmarks.md);
+    dense models gain from XLA, and JAX always compiles with it."""
+    import keras
+
+    if not config.jit_compile:
+        return False
+    if model_config.architecture != "conv" or keras.backend.backend() != "tensorflow":
+        return True
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
 def build_optimizer(config: TrainConfig, steps_per_epoch: int) -> Any:
     """The optimizer with its learning-rate schedule."""
     import keras
@@ -436,7 +453,7 @@ def train_model(
     model = VAE(model_config, seed=config.seed)
     model.compile(
         optimizer=build_optimizer(config, batches.steps_per_epoch),
-        jit_compile=config.jit_compile,
+        jit_compile=use_xla(config, model_config),
         steps_per_execution=1 if chunked else steps_per_chunk(config),
     )
     if config.kl_warmup == 0:
@@ -485,7 +502,7 @@ def train_model(
             return None
         model = VAE(model_config, seed=config.seed)
         model.set_weights(weights)
-        model.compile(jit_compile=config.jit_compile)
+        model.compile(jit_compile=use_xla(config, model_config))
     validation = evaluate(model, x_validation, prefix="val") if validating else None
     test = evaluate(model, data.x_test)
     mean, log_var = model.encoder.predict(data.x_test, batch_size=EVAL_BATCH, verbose=0)
