@@ -26,7 +26,7 @@ import numpy as np
 
 from vaeapp import safe_json
 from vaeapp.projection import pca_plane
-from vaeapp.scores import KNN_K, iwae_nll, knn_accuracy
+from vaeapp.scores import KNN_K, SAMPLES_MAX, iwae_nll, knn_accuracy
 from vaeapp.store import (
     MAX_JSON_BYTES,
     METRICS_FILE,
@@ -39,7 +39,6 @@ from vaeapp.store import (
 )
 
 DEFAULT_SAMPLES = 1000
-SAMPLES_MAX = 100_000
 # metrics.json keys of the figures this command adds.
 IWAE_KEY, IWAE_SE_KEY = "test_iwae_nll", "test_iwae_se"
 IWAE_SAMPLES_KEY, IWAE_IMAGES_KEY = "iwae_samples", "iwae_images"

@@ -7,6 +7,8 @@ Imports nothing of Streamlit, so the export's command line can use it.
 from __future__ import annotations
 
 from vaeapp.data import describe_training_data
+from vaeapp.safe_json import whole_number
+from vaeapp.scores import SAMPLES_MAX
 from vaeapp.store import LoadedModel
 
 
@@ -14,13 +16,31 @@ def model_facts(model: LoadedModel) -> dict[str, str]:
     """What the sidebar says of ``model``, as plain text per row (outside text
     included: escape it wherever it is rendered)."""
     record = model.record
-    return {
+    metrics = record.metrics
+    facts = {
         "Architecture": record.model.describe(),
         "Latent size": str(record.model.latent_dim),
         "Beta": f"{record.model.beta:g}",
-        "Epochs": str(record.epochs_trained),
+        "Epochs": _epochs(record.epochs_trained, metrics.get("best_epoch")),
         "Test −ELBO": f"{record.test_neg_elbo:.2f} nats",
-        "Data": describe_training_data(record.dataset, record.train.train_size),
+        "Data": describe_training_data(
+            record.dataset, record.train_images or record.train.train_size
+        ),
         "Optimizer": f"{record.train.optimizer}, lr {record.train.learning_rate:g}, "
         f"{record.train.schedule}",
     }
+    if "test_iwae_nll" in metrics and whole_number(
+        metrics.get("iwae_samples"), 1, SAMPLES_MAX
+    ):
+        nll, samples = metrics["test_iwae_nll"], metrics["iwae_samples"]
+        facts["Test −log p(x)"] = f"{nll:.2f} nats (IWAE, K = {samples:,.0f})"
+    if 0 <= metrics.get("knn5_accuracy", -1) <= 1:
+        facts["5-NN accuracy"] = f"{metrics['knn5_accuracy']:.1%} on the map"
+    return facts
+
+
+def _epochs(trained: int, kept: object) -> str:
+    """``"300 (weights of epoch 150)"`` when an earlier epoch was kept."""
+    if isinstance(kept, int) and 0 < kept < trained:
+        return f"{trained} (weights of epoch {kept}, lowest validation −ELBO)"
+    return str(trained)

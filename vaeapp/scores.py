@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 KNN_K = 5
+SAMPLES_MAX = 100_000  # importance samples per image
 
 
 def knn_accuracy(points: np.ndarray, labels: np.ndarray, k: int = KNN_K) -> float:

@@ -179,8 +179,8 @@ def test_conv_retrain_switches_to_a_live_conv_model(
 
 
 def test_sidebar_names_the_training_data_not_a_path() -> None:
-    """The sidebar says "MNIST, 60,000 training images", not where the data was."""
+    """The sidebar says "MNIST, 55,000 training images", not where the data was."""
     at = new_app().run()
     text = _markdown(at)
-    assert "Data: MNIST, 60,000 training images" in text
+    assert "Data: MNIST, 55,000 training images" in text
     assert read_record(best_pretrained()).data_source not in text

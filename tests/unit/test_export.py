@@ -236,7 +236,7 @@ def test_outside_text_is_escaped(tutorial: object, tmp_path: Path) -> None:
 def test_facts_are_escaped_and_complete(tutorial: object) -> None:
     page = parse(export.export_html(tutorial))
     text = " ".join(page.text)
-    for needle in ("784-256-2", "148.18 nats", "MNIST, 60,000 training images"):
+    for needle in ("784-256-2", "149.03 nats", "MNIST, 55,000 training images"):
         assert needle in text
     assert export.script_json({"a": "</script>&"}) == (
         '{"a":"\\u003c/script\\u003e\\u0026"}'
