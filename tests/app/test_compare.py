@@ -120,11 +120,11 @@ def test_the_figures_table_and_curves_hold_both_models_numbers() -> None:
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     traces = next(c["data"] for c in charts if "mnist-deep: " in c["data"][0]["name"])
     assert [t["name"] for t in traces] == [
-        "mnist-deep: test −ELBO",
-        "mnist-tutorial: test −ELBO",
+        "mnist-deep: validation −ELBO",
+        "mnist-tutorial: validation −ELBO",
     ]
     deep = json.loads((PRETRAINED_DIR / "mnist-deep" / "metrics.json").read_text())
-    assert traces[0]["y"] == [row["test_neg_elbo"] for row in deep["history"]]
+    assert traces[0]["y"] == [row["val_neg_elbo"] for row in deep["history"]]
 
 
 @pytest.mark.parametrize(
