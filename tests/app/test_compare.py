@@ -92,6 +92,7 @@ def test_the_compare_view_runs_only_when_opened() -> None:
 
 
 def test_the_figures_table_and_curves_hold_both_models_numbers() -> None:
+    """The figures table and curves hold both models numbers."""
     at = _open_compare(_app(), TUTORIAL)
     table = _table(at)
     assert list(table) == ["A: mnist-deep", "B: mnist-tutorial"]
@@ -165,6 +166,7 @@ def test_a_click_on_a_test_point_marks_it_in_both_maps(clicked: K, other: K) -> 
     "bad", [[0.0, 0.0, 10_000], [0.0, 0.0, -1], [0.0, 0.0, 1.5], "7", None]
 )
 def test_bad_clicks_from_a_compare_map_mark_nothing(bad: object) -> None:
+    """Bad clicks from a compare map mark nothing."""
     at = _open_compare(_app(), TUTORIAL)
     send_event(at, MAP, "commit", bad, key=K.COMPARE_MAP_B)
     assert not at.exception
@@ -173,6 +175,7 @@ def test_bad_clicks_from_a_compare_map_mark_nothing(bad: object) -> None:
 
 
 def test_a_click_beside_the_points_marks_nothing() -> None:
+    """A click beside the points marks nothing."""
     at = _open_compare(_app(), TUTORIAL)
     send_event(at, MAP, "commit", [3.9, 3.9], key=K.COMPARE_MAP_A)
     assert not at.exception
@@ -246,6 +249,7 @@ def test_a_model_of_other_data_is_not_offered() -> None:
 
 
 def test_switching_the_active_model_forgets_the_mark() -> None:
+    """Switching the active model forgets the mark."""
     at = _open_compare(_app(), TUTORIAL)
     send_event(at, MAP, "commit", [0.0, 0.0, 5], key=K.COMPARE_MAP_A)
     assert at.session_state[K.COMPARE_INDEX] == 5

@@ -32,6 +32,7 @@ def _download_labels(at) -> list[str]:
 
 
 def test_the_interpolation_plays_as_a_gif_when_asked() -> None:
+    """The interpolation plays as a gif when asked."""
     at = open_tool(_app(), "Interpolate")
     at.radio(key=K.INTERP_SOURCE).set_value("two test digits").run()
     assert not _gif_images(at)

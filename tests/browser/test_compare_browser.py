@@ -67,6 +67,7 @@ def _open_compare(page: Any) -> None:
 
 
 def test_hovering_and_clicking_a_test_image_marks_it_in_both_maps(page: Any) -> None:
+    """Hovering and clicking a test image marks it in both maps."""
     other = load_model(PRETRAINED_DIR / OTHER)
     _open_compare(page)
     page.locator(A_MAP).scroll_into_view_if_needed()

@@ -173,6 +173,7 @@ def _check_decodes_as_numpy(opened: ExportPage, xy: tuple[float, float]) -> None
 
 
 def test_opens_from_disk_with_every_point(tutorial: ExportPage) -> None:
+    """Opened from disk offline, the file draws all 10,000 points."""
     drawn = tutorial.page.evaluate(_JS_POINTS)
     assert drawn["points"] == 10_000 == tutorial.model.latent_mean.shape[0]
     assert drawn["legend"] == [str(d) for d in range(10)]
@@ -180,12 +181,14 @@ def test_opens_from_disk_with_every_point(tutorial: ExportPage) -> None:
 
 
 def test_pointer_decodes_as_numpy(tutorial: ExportPage) -> None:
+    """A pointer move decodes NumPy's image at that z, within float16 rounding."""
     for xy in ((0.7, -1.1), (-2.3, 1.9)):
         _check_decodes_as_numpy(tutorial, xy)
     tutorial.check_clean()
 
 
 def test_click_and_sliders_select_z(tutorial: ExportPage) -> None:
+    """Click and sliders select z."""
     page = tutorial.page
     # A corner with no test point near: the click selects the point itself.
     x, y = page.evaluate(_JS_TO_CLIENT, [3.6, 3.6])
@@ -210,6 +213,7 @@ def test_click_and_sliders_select_z(tutorial: ExportPage) -> None:
 def test_grid_has_n_by_n_cells_at_the_pages_points(
     tutorial: ExportPage, n: int, spacing: str
 ) -> None:
+    """Grid has n by n cells at the pages points."""
     page = tutorial.page
     page.check(f"input[name=vae-spacing][value={spacing}]")
     page.evaluate(_JS_SET_RANGE, ["#vae-grid-n", n])
@@ -233,6 +237,7 @@ def test_grid_has_n_by_n_cells_at_the_pages_points(
 
 
 def test_prior_samples_are_decoded_and_marked(tutorial: ExportPage) -> None:
+    """Prior samples are decoded and marked."""
     page = tutorial.page
     page.fill("#vae-sample-count", "5")
     page.click("#vae-sample-draw")
@@ -263,6 +268,7 @@ def test_colour_model_with_factors(browser: Any, tmp_path: Path) -> None:
 
 
 def test_conv_model(browser: Any, tmp_path: Path) -> None:
+    """A conv model's file draws 10,000 points and decodes as NumPy does."""
     with _open(browser, tmp_path, load_model(PRETRAINED_DIR / "mnist-conv")) as opened:
         assert opened.page.evaluate(_JS_POINTS)["points"] == 10_000
         _check_decodes_as_numpy(opened, (1.3, 0.2))

@@ -23,6 +23,7 @@ def test_one_process_keeps_tensorflow_unless_asked():
 
 
 def test_explicit_processes_imply_jax():
+    """Explicit processes imply jax."""
     launch = resolve(coordinator="node1:12355", num_processes=4, process_id=3)
     assert (launch.backend, launch.multi_process) == ("jax", True)
 
@@ -66,11 +67,13 @@ def test_a_job_of_several_tasks_is_left_to_the_engine(variable, cluster):
     ],
 )
 def test_bad_options_are_refused_with_what_is_allowed(options, message):
+    """Bad options are refused with what is allowed."""
     with pytest.raises(ValueError, match=message):
         resolve(**options)
 
 
 def test_ipv6_coordinator_is_accepted():
+    """Ipv6 coordinator is accepted."""
     assert distributed.parse_coordinator("[::1]:12355") == "[::1]:12355"
 
 

@@ -185,6 +185,7 @@ def test_file_is_built_from_the_pages_sources(tutorial_html: str) -> None:
 def test_file_references_nothing_outside_itself(
     which: str, request: pytest.FixtureRequest
 ) -> None:
+    """File references nothing outside itself."""
     html_text = request.getfixturevalue(which)
     page = parse(html_text)
     for tag, attrs in page.tags:
@@ -234,6 +235,7 @@ def test_outside_text_is_escaped(tutorial: object, tmp_path: Path) -> None:
 
 
 def test_facts_are_escaped_and_complete(tutorial: object) -> None:
+    """Facts are escaped and complete."""
     page = parse(export.export_html(tutorial))
     text = " ".join(page.text)
     for needle in ("784-256-2", "149.03 nats", "MNIST, 55,000 training images"):
@@ -254,6 +256,7 @@ def test_data_is_the_pages_packing(tutorial: object, tutorial_html: str) -> None
 
 
 def test_shapes_file_offers_its_factors(shapes_html: str) -> None:
+    """Shapes file offers its factors."""
     data = _data(parse(shapes_html))
     assert [name for _, name in data["colour_factors"]] == ["x", "y", "size", "hue"]
     assert len(data["assets"]["factor_names"]) == 5
@@ -274,6 +277,7 @@ def _fake(latent_dim: int) -> SimpleNamespace:
 
 
 def test_plane_choice() -> None:
+    """The plane: a 2-D model's own, PCA above two, or two chosen dimensions."""
     assert export.export_plane(_fake(2)).key == "z0-1"
     assert export.export_plane(_fake(5)).key == "pca"
     plane = export.export_plane(_fake(5), "2,4")
@@ -301,6 +305,7 @@ def test_wide_model_pca_file(tutorial: object, tmp_path: Path) -> None:
 
 
 def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The command writes the file for a shipped name or a folder path and exits 0."""
     out = tmp_path / "explorer.html"
     assert export.main(["--model", "mnist-tutorial", "--out", str(out)]) == 0
     assert out.stat().st_size > 1_000_000
@@ -320,6 +325,7 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 def test_command_line_refuses(
     args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A bad model or option exits 2 with its message and writes no file."""
     with pytest.raises(SystemExit) as raised:
         export.main([*args, "--out", str(tmp_path / "x.html")])
     assert raised.value.code == 2
@@ -328,6 +334,7 @@ def test_command_line_refuses(
 
 
 def test_output_must_be_an_html_file(tutorial: object, tmp_path: Path) -> None:
+    """Output must be an html file."""
     with pytest.raises(ValueError, match="end in .html"):
         export.write_export(tutorial, tmp_path / "x.txt")
     with pytest.raises(ValueError, match="no folder"):

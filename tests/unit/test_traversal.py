@@ -30,6 +30,7 @@ def _gif_frames(data: bytes) -> list[np.ndarray]:
 
 
 def test_axis_sweep_moves_one_dimension_from_minus_three_to_three() -> None:
+    """Axis sweep moves one dimension from minus three to three."""
     z = np.array([0.5, -1.0, 2.0, 0.25], np.float32)
     points = axis_sweep(z, 2, frames=13)
     assert points.shape == (13, 4) and points.dtype == np.float32
@@ -40,12 +41,14 @@ def test_axis_sweep_moves_one_dimension_from_minus_three_to_three() -> None:
 
 @pytest.mark.parametrize("dim", [-1, 4, 1.0, True])
 def test_axis_sweep_refuses_a_dimension_outside_z(dim: object) -> None:
+    """Axis sweep refuses a dimension outside z."""
     with pytest.raises(ValueError, match="dim"):
         axis_sweep(np.zeros(4), dim)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("frames", [4, 62])
 def test_axis_sweep_refuses_frame_counts_out_of_range(frames: int) -> None:
+    """Axis sweep refuses frame counts out of range."""
     with pytest.raises(ValueError, match="frames"):
         axis_sweep(np.zeros(2), 0, frames)
 
@@ -89,6 +92,7 @@ def test_bounced_gif_plays_forward_then_back() -> None:
 
 
 def test_colour_gif_decodes_to_its_frame_count() -> None:
+    """Colour gif decodes to its frame count."""
     rng = np.random.default_rng(1)
     frames = rng.integers(0, 256, (6, 10, 12, 3), dtype=np.uint8)
     image = Image.open(io.BytesIO(gif_bytes(frames, frame_ms=80)))
@@ -106,5 +110,6 @@ def test_colour_gif_decodes_to_its_frame_count() -> None:
     ],
 )
 def test_gif_refuses_frames_of_other_kinds(frames: np.ndarray) -> None:
+    """Gif refuses frames of other kinds."""
     with pytest.raises(ValueError):
         gif_bytes(frames)
