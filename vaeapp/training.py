@@ -492,7 +492,7 @@ def train_model(
             f"the loss became NaN or infinite in epoch {len(history) + 1} "
             "(try a smaller learning rate); nothing was saved"
         )
-    best = _kept_epoch(callbacks[-1], history, config)
+    best = _kept_epoch(history, config)
     if cluster.data_parallel:
         # Replicated weights read on this process; then leave the group, so
         # that no peer waits while process 0 evaluates and publishes.
@@ -527,11 +527,11 @@ def train_model(
     )
 
 
-def _kept_epoch(
-    last_callback: Any, history: list[dict[str, float]], config: TrainConfig
-) -> int:
-    """The epoch (1-based) whose weights the model holds after ``fit``: the best
-    on the validation split with keep-best, else the last one trained."""
+def _kept_epoch(history: list[dict[str, float]], config: TrainConfig) -> int:
+    """The epoch (1-based) whose weights the model holds after ``fit``: with
+    keep-best, the first epoch of lowest validation -ELBO (the one Keras's
+    EarlyStopping restores: it counts only strict improvements), else the last
+    one trained."""
     if config.keep_best:
-        return int(last_callback.best_epoch) + 1
+        return int(np.argmin([row["val_neg_elbo"] for row in history])) + 1
     return len(history)
