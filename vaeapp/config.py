@@ -34,6 +34,8 @@ BATCH_MAX = 60_000
 PROCESSES_MAX = 65_536  # processes of a data-parallel run (vaeapp.distributed)
 VALIDATION_MAX = 50_000  # validation images held out of the training set
 LR_MIN, LR_MAX = 1e-6, 1e6
+DROPOUT_MAX = 0.9  # share of a layer's units dropped in training
+EMA_MAX = 0.99999  # momentum of the weights' moving average per step
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 SCHEDULES = ("constant", "cosine")
 # The official sets, each with its own environment variable and shipped test set.
@@ -322,6 +324,14 @@ class ModelConfig:
         low=FILTERS_MIN,
         high=FILTERS_MAX,
     )
+    dropout: float = setting(
+        0.0,
+        "dropout",
+        "share of each dense hidden layer's units dropped while training (encoder "
+        "and decoder; Srivastava et al. 2014), a regulariser; 0: none",
+        low=0.0,
+        high=DROPOUT_MAX,
+    )
     image_shape: tuple[int, ...] = setting(
         MNIST_SHAPE,
         "image shape",
@@ -410,6 +420,8 @@ class ModelConfig:
         }
         if self.architecture == "conv":
             data["filters"] = list(self.filters)
+        if self.dropout:  # older folders: none, unwritten
+            data["dropout"] = self.dropout
         if self.image_shape != MNIST_SHAPE:  # older folders: MNIST's, unwritten
             data["image_shape"] = list(self.image_shape)
         return data
@@ -572,6 +584,16 @@ class TrainConfig:
         low=0,
         high=1_000_000,
     )
+    ema_momentum: float = setting(
+        0.0,
+        "EMA momentum",
+        "keep an exponential moving average of the weights with this momentum "
+        "per step and validate, keep and publish the averaged weights (Polyak "
+        "averaging); 0: off",
+        low=0.0,
+        high=EMA_MAX,
+        flag="--ema",
+    )
     jit_compile: bool = setting(
         True,
         "jit_compile",
@@ -609,6 +631,11 @@ class TrainConfig:
             raise ValueError(
                 "keep-best and patience choose epochs on the validation split: "
                 "give a validation-set size above 0"
+            )
+        if self.ema_momentum and self.patience and not self.keep_best:
+            raise ValueError(
+                "an early stop with EMA keeps the averaged weights only with "
+                "keep-best: add keep-best, or set patience to 0"
             )
         if self.image_size and self.image_size < IMAGE_SIDE_MIN:
             raise ValueError(

@@ -208,13 +208,16 @@ def build_optimizer(config: TrainConfig, steps_per_epoch: int) -> Any:
             decay_steps=config.epochs * steps_per_epoch,
             alpha=config.final_lr_fraction,
         )
+    # Polyak averaging of the weights (Polyak & Juditsky 1992), when chosen.
+    ema = {"use_ema": True, "ema_momentum": config.ema_momentum}
+    ema = ema if config.ema_momentum else {}
     if config.optimizer == "adam":
-        return keras.optimizers.Adam(rate)
+        return keras.optimizers.Adam(rate, **ema)
     if config.optimizer == "adamw":  # decoupled weight decay (Loshchilov & Hutter 2019)
-        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay)
+        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay, **ema)
     if config.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(rate)
-    return keras.optimizers.SGD(rate, momentum=0.9)
+        return keras.optimizers.RMSprop(rate, **ema)
+    return keras.optimizers.SGD(rate, momentum=0.9, **ema)
 
 
 def _callbacks(
@@ -307,6 +310,11 @@ def _callbacks(
                 )
 
     callbacks = [keras.callbacks.TerminateOnNaN(), Monitor()]
+    if config.ema_momentum:
+        # From each epoch's end to the next one's start the model holds the
+        # averaged weights: validation, snapshots and keep-best all see them,
+        # and they are the weights left after the last epoch.
+        callbacks.insert(0, keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     if config.keep_best or config.patience:
         callbacks.append(
             keras.callbacks.EarlyStopping(
