@@ -38,6 +38,7 @@ DROPOUT_MAX = 0.9  # share of a layer's units dropped in training
 EMA_MAX = 0.99999  # momentum of the weights' moving average per step
 OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
 SCHEDULES = ("constant", "cosine")
+WEIGHTS_DTYPES = ("float32", "float16")  # how a model folder stores its weights
 # The official sets, each with its own environment variable and shipped test set.
 DATASETS = ("mnist", "fashion_mnist")
 # Data sets the training command knows by name: the official ones and the
@@ -593,6 +594,13 @@ class TrainConfig:
         low=0.0,
         high=EMA_MAX,
         flag="--ema",
+    )
+    weights_dtype: str = setting(
+        "float32",
+        "weights dtype",
+        "how the model folder stores the weights; float16 halves the file, and "
+        "the test figures are measured on the rounded weights",
+        choices=WEIGHTS_DTYPES,
     )
     jit_compile: bool = setting(
         True,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
+import h5py
 import numpy as np
 
 from vaeapp.store import (
@@ -23,6 +26,27 @@ from vaeapp.testsets import is_shipped
 from vaeapp.training import TrainResult
 
 
+def convert_weights_file(path: Path, dtype: str) -> None:
+    """Rewrite the Keras weights file at ``path`` with its float32 arrays stored
+    as ``dtype``, same layout and attributes, through a temporary file in the
+    same folder (HDF5 does not give back the space of replaced arrays)."""
+    temporary = path.with_name(f".{path.name}.{dtype}")
+    with h5py.File(path, "r") as source, h5py.File(temporary, "w") as target:
+        target.attrs.update(source.attrs)
+
+        def copy(name: str, item: Any) -> None:
+            if isinstance(item, h5py.Group):
+                target.require_group(name).attrs.update(item.attrs)
+                return
+            data = item[()]
+            if isinstance(data, np.ndarray) and data.dtype == np.float32:
+                data = data.astype(dtype)
+            target.create_dataset(name, data=data).attrs.update(item.attrs)
+
+        source.visititems(copy)
+    os.replace(temporary, path)
+
+
 def save_result(result: TrainResult, parent: Path, name: str) -> Path:
     """Publish ``result`` atomically as ``parent/name`` and return that path."""
     from vaeapp.model import VAE
@@ -33,6 +57,9 @@ def save_result(result: TrainResult, parent: Path, name: str) -> Path:
         clean = VAE(result.model_config)  # no optimizer state: weights stored once
         clean.set_weights(result.model.get_weights())
         clean.save_weights(str(folder / WEIGHTS_FILE))
+        dtype = result.train_config.weights_dtype
+        if dtype != "float32":
+            convert_weights_file(folder / WEIGHTS_FILE, dtype)
         write_json(
             folder / CONFIG_FILE,
             config_document(

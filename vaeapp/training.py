@@ -98,11 +98,11 @@ def folder_bytes_bound(
     n_test: int = DEFAULT_TEST_SIZE,
     with_images: bool | int = False,
 ) -> int:
-    """An upper bound of the bytes a run's model folder takes: float32
-    weights, the encoded test set (with its images if they are not the shipped
-    test set: ``with_images`` True counts them uncompressed, a number is their
-    measured compressed size), the snapshot grids and one metrics row per
-    epoch."""
+    """An upper bound of the bytes a run's model folder takes: the weights (4
+    or 2 bytes each, ``weights_dtype``), the encoded test set (with its images
+    if they are not the shipped test set: ``with_images`` True counts them
+    uncompressed, a number is their measured compressed size), the snapshot
+    grids and one metrics row per epoch."""
     snapshots = len(snapshot_epochs(config.epochs)) if config.grid_size >= 2 else 0
     arrays = n_test * (8 * model_config.latent_dim + 8)
     if with_images is True:
@@ -111,7 +111,7 @@ def folder_bytes_bound(
         arrays += int(with_images)
     arrays += snapshots * (config.grid_size**2 * model_config.n_pixels + 8)
     return int(
-        4 * parameter_count(model_config)
+        np.dtype(config.weights_dtype).itemsize * parameter_count(model_config)
         + H5_OVERHEAD_BYTES
         + DEFLATE_SLACK * arrays
         + config.epochs * ROW_BYTES
@@ -511,6 +511,8 @@ def train_model(
         model = VAE(model_config, seed=config.seed)
         model.set_weights(weights)
         model.compile(jit_compile=use_xla(config, model_config))
+    if config.weights_dtype != "float32":
+        model.set_weights(stored_weights(model.get_weights(), config.weights_dtype))
     validation = evaluate(model, x_validation, prefix="val") if validating else None
     test = evaluate(model, data.x_test)
     mean, log_var = model.encoder.predict(data.x_test, batch_size=EVAL_BATCH, verbose=0)
@@ -533,6 +535,24 @@ def train_model(
         validation_metrics=validation,
         best_epoch=best,
     )
+
+
+def stored_weights(weights: list[np.ndarray], dtype: str) -> list[np.ndarray]:
+    """``weights`` rounded to ``dtype`` and back to float32 (integer arrays, such
+    as a seed's state, unchanged): the values a folder that stores ``dtype``
+    holds, so the figures are measured on them. Raises ValueError when a
+    weight is beyond ``dtype``'s range."""
+    rounded = []
+    for array in weights:
+        if array.dtype == np.float32:
+            with np.errstate(over="ignore"):
+                array = array.astype(dtype).astype(np.float32)
+            if not np.isfinite(array).all():
+                raise ValueError(
+                    f"a weight is beyond {dtype}'s range: store the weights as float32"
+                )
+        rounded.append(array)
+    return rounded
 
 
 def _kept_epoch(history: list[dict[str, float]], config: TrainConfig) -> int:

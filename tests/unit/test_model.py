@@ -166,6 +166,38 @@ def test_parameter_count_matches_keras(model_module, hidden, latent):
     assert parameter_count(config) == trainable
 
 
+def test_dropout_acts_in_training_only_and_numpy_matches_inference(
+    keras, model_module, tmp_path
+):
+    """A model with dropout is random in training, deterministic in inference, and
+    its weights file (no dropout weights) reads into NumPy with equal outputs."""
+    from vaeapp.inference import load_numpy_vae
+
+    config = ModelConfig(hidden=(32, 16), latent_dim=2, dropout=0.5)
+    vae = model_module.VAE(config, seed=0)
+    x = np.random.default_rng(0).random((6, 784)).astype(np.float32)
+    train_a = to_numpy(keras, vae.encoder(x, training=True)[0])
+    train_b = to_numpy(keras, vae.encoder(x, training=True)[0])
+    assert not np.allclose(train_a, train_b)
+    mean = to_numpy(keras, vae.encoder(x, training=False)[0])
+    np.testing.assert_array_equal(mean, to_numpy(keras, vae.encoder(x)[0]))
+    path = tmp_path / "model.weights.h5"
+    vae.save_weights(str(path))
+    numpy_vae = load_numpy_vae(path, config)
+    np.testing.assert_allclose(numpy_vae.encode(x)[0], mean, atol=1e-5)
+    logits = to_numpy(keras, vae.decoder(mean, training=False))
+    np.testing.assert_allclose(numpy_vae.decode_logits(mean), logits, atol=1e-4)
+
+
+def test_dropout_is_written_only_when_set(model_module):
+    """config.json gains "dropout" only for a model with dropout; both round-trip."""
+    plain, dropped = ModelConfig(hidden=(16,)), ModelConfig(hidden=(16,), dropout=0.2)
+    assert "dropout" not in plain.to_dict()
+    assert dropped.to_dict()["dropout"] == 0.2
+    for config in (plain, dropped):
+        assert ModelConfig.from_dict(config.to_dict()) == config
+
+
 def test_vae_call_shapes(keras, model_module):
     """VAE maps (b, 784) images to logits (b, 784), mean and log_var (b, d)."""
     vae = model_module.VAE(ModelConfig(hidden=(16,), latent_dim=3), seed=0)

@@ -139,6 +139,37 @@ def test_keep_best_keeps_the_epoch_of_lowest_validation_elbo(training, dataset):
     assert all(np.isfinite(v) for v in result.validation_metrics.values())
 
 
+def _trained_weights(training, dataset, **overrides):
+    config = tiny_train_config(
+        grid_size=0, validation_size=0, learning_rate=0.05, train_size=50, **overrides
+    )
+    result = training.train_model(
+        ModelConfig(hidden=(16,)), config, dataset, verbose=False
+    )
+    return result.model.get_weights()
+
+
+def test_ema_publishes_the_moving_average_of_the_weights(training, dataset):
+    """With --ema the run ends on the averaged weights: at momentum 0.99999 after
+    three one-batch epochs they stay at the first step's weights (Keras's average
+    starts there), while the raw weights of the same run have moved on."""
+    first_step = _trained_weights(training, dataset, epochs=1)
+    averaged = _trained_weights(training, dataset, epochs=3, ema_momentum=0.99999)
+    raw = _trained_weights(training, dataset, epochs=3)
+    ema_gap = max(
+        np.abs(a - b).max() for a, b in zip(averaged, first_step, strict=True)
+    )
+    raw_gap = max(np.abs(a - b).max() for a, b in zip(raw, first_step, strict=True))
+    assert ema_gap < 1e-4 < 1e-2 < raw_gap
+
+
+def test_ema_with_an_early_stop_needs_keep_best():
+    """EMA with patience but without keep-best is refused: the average would be lost."""
+    with pytest.raises(ValueError, match="EMA keeps the averaged weights only"):
+        tiny_train_config(ema_momentum=0.9, patience=2)
+    assert tiny_train_config(ema_momentum=0.9, patience=2, keep_best=True).patience
+
+
 def test_run_without_validation_has_no_held_out_curve(training, dataset):
     """validation_size 0 trains on every image and records no validation rows;
     keep-best is refused without a validation split."""
