@@ -6,6 +6,7 @@ Imports nothing of Streamlit, so the export's command line can use it.
 
 from __future__ import annotations
 
+from vaeapp.config import ModelConfig, TrainConfig
 from vaeapp.data import describe_training_data
 from vaeapp.safe_json import whole_number
 from vaeapp.scores import SAMPLES_MAX
@@ -29,6 +30,11 @@ def model_facts(model: LoadedModel) -> dict[str, str]:
         "Optimizer": f"{record.train.optimizer}, lr {record.train.learning_rate:g}, "
         f"{record.train.schedule}",
     }
+    regularisation = _regularisation(record.model, record.train)
+    if regularisation:
+        facts["Regularisation"] = regularisation
+    if record.train.weights_dtype != "float32":
+        facts["Weights"] = f"stored as {record.train.weights_dtype}"
     if "test_iwae_nll" in metrics and whole_number(
         metrics.get("iwae_samples"), 1, SAMPLES_MAX
     ):
@@ -37,6 +43,19 @@ def model_facts(model: LoadedModel) -> dict[str, str]:
     if 0 <= metrics.get("knn5_accuracy", -1) <= 1:
         facts["5-NN accuracy"] = f"{metrics['knn5_accuracy']:.1%} on the map"
     return facts
+
+
+def _regularisation(model: ModelConfig, train: TrainConfig) -> str:
+    """``"weight decay 0.01, dropout 0.1, EMA 0.999"``: what of these the run
+    used, or an empty string."""
+    parts = []
+    if train.optimizer == "adamw" and train.weight_decay:
+        parts.append(f"weight decay {train.weight_decay:g}")
+    if model.dropout:
+        parts.append(f"dropout {model.dropout:g}")
+    if train.ema_momentum:
+        parts.append(f"EMA {train.ema_momentum:g}")
+    return ", ".join(parts)
 
 
 def _epochs(trained: int, kept: object) -> str:

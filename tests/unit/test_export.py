@@ -341,3 +341,28 @@ def test_output_must_be_an_html_file(tutorial: object, tmp_path: Path) -> None:
         export.write_export(tutorial, tmp_path / "missing" / "x.html")
     with pytest.raises(ValueError, match="shipped model's name"):
         find_model(" ")
+
+
+def test_facts_name_the_regularisation_and_stored_dtype(tutorial: object) -> None:
+    """The facts list weight decay, dropout and EMA when a run used them, and a
+    float16 folder says so; a plain Adam run lists none of them."""
+    import dataclasses
+
+    from vaeapp.facts import model_facts
+
+    assert "Regularisation" not in model_facts(tutorial)
+    record = tutorial.record
+    train = dataclasses.replace(
+        record.train,
+        optimizer="adamw",
+        weight_decay=0.01,
+        ema_momentum=0.999,
+        weights_dtype="float16",
+    )
+    model = dataclasses.replace(record.model, dropout=0.1)
+    changed = dataclasses.replace(
+        tutorial, record=dataclasses.replace(record, train=train, model=model)
+    )
+    facts = model_facts(changed)
+    assert facts["Regularisation"] == "weight decay 0.01, dropout 0.1, EMA 0.999"
+    assert facts["Weights"] == "stored as float16"
