@@ -291,6 +291,14 @@ class ModelConfig:
         label="Hidden widths",
         preset=True,
     )
+    decoder_hidden: tuple[int, ...] = setting(
+        (),
+        "decoder widths",
+        "the decoder's dense hidden widths from z outwards, e.g. 256,512,1024; "
+        "empty: the encoder's widths in reverse",
+        low=HIDDEN_MIN,
+        high=HIDDEN_MAX,
+    )
     latent_dim: int = setting(
         2,
         "latent size",
@@ -353,6 +361,15 @@ class ModelConfig:
             HIDDEN_MAX,
         )
         object.__setattr__(self, "hidden", hidden)
+        decoder_hidden = _check_widths(
+            self.decoder_hidden,
+            (0, MAX_HIDDEN_LAYERS),
+            f"decoder widths must list 0 to {MAX_HIDDEN_LAYERS} layer widths",
+            "decoder width",
+            HIDDEN_MIN,
+            HIDDEN_MAX,
+        )
+        object.__setattr__(self, "decoder_hidden", decoder_hidden)
         filters = _check_widths(
             self.filters,
             (CONV_LAYERS, CONV_LAYERS),
@@ -369,6 +386,11 @@ class ModelConfig:
             )
         object.__setattr__(self, "filters", filters)
         object.__setattr__(self, "image_shape", _check_image_shape(self))
+
+    @property
+    def decoder_widths(self) -> tuple[int, ...]:
+        """The decoder's dense hidden widths from z outwards."""
+        return self.decoder_hidden or tuple(reversed(self.hidden))
 
     @property
     def n_pixels(self) -> int:
@@ -389,6 +411,8 @@ class ModelConfig:
     @property
     def preset_name(self) -> str | None:
         """The preset this architecture matches, or None for a custom one."""
+        if self.decoder_hidden:
+            return None
         if self.architecture == "conv":
             if self.filters != FILTERS_DEFAULT:
                 return None
@@ -408,6 +432,9 @@ class ModelConfig:
         layers = "-".join(
             str(n) for n in (self.n_pixels, *convs, *self.hidden, self.latent_dim)
         )
+        if self.decoder_hidden:
+            outwards = (self.latent_dim, *self.decoder_hidden, self.n_pixels)
+            layers += ", decoder " + "-".join(str(n) for n in outwards)
         name = self.preset_name if with_preset else None
         return f"{layers} ({name})" if name else layers
 
@@ -421,6 +448,8 @@ class ModelConfig:
         }
         if self.architecture == "conv":
             data["filters"] = list(self.filters)
+        if self.decoder_hidden:  # else the mirror of hidden, unwritten
+            data["decoder_hidden"] = list(self.decoder_hidden)
         if self.dropout:  # older folders: none, unwritten
             data["dropout"] = self.dropout
         if self.image_shape != MNIST_SHAPE:  # older folders: MNIST's, unwritten

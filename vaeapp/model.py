@@ -132,7 +132,7 @@ def build_decoder(config: ModelConfig) -> keras.Model:
     """``(batch, latent_dim)`` -> logits ``(batch, n_pixels)``; sigmoid gives
     pixels."""
     x = inputs = keras.Input(shape=(config.latent_dim,), name="z")
-    for i, width in enumerate(reversed(config.hidden)):
+    for i, width in enumerate(config.decoder_widths):
         x = keras.layers.Dense(width, activation="relu", name=decoder_hidden_name(i))(x)
         x = _dropout(config, x, f"dec_dropout_{i}")
     if config.architecture != "conv":

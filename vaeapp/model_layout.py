@@ -177,7 +177,7 @@ def decoder_layers(config: ModelConfig) -> list[LayerSpec]:
     name = _Namer("decoder")
     layers: list[LayerSpec] = []
     n_in = config.latent_dim
-    for width in reversed(config.hidden):
+    for width in config.decoder_widths:
         layers.append(_dense(name(DENSE), n_in, width))
         n_in = width
     if config.architecture != "conv":

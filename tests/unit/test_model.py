@@ -189,6 +189,29 @@ def test_dropout_acts_in_training_only_and_numpy_matches_inference(
     np.testing.assert_allclose(numpy_vae.decode_logits(mean), logits, atol=1e-4)
 
 
+def test_decoder_widths_of_their_own_build_count_and_read_back(
+    keras, model_module, tmp_path
+):
+    """A decoder with its own widths (not the encoder's mirror) has the layers
+    model_layout counts, and NumPy reads its weights file with equal logits."""
+    from vaeapp.inference import load_numpy_vae
+
+    config = ModelConfig(hidden=(24,), latent_dim=3, decoder_hidden=(8, 16, 40))
+    vae = model_module.VAE(config, seed=0)
+    trainable = sum(int(np.prod(v.shape)) for v in vae.trainable_variables)
+    assert parameter_count(config) == trainable
+    kernels = [w.shape for w in vae.decoder.weights if len(w.shape) == 2]
+    assert kernels == [(3, 8), (8, 16), (16, 40), (40, 784)]
+    path = tmp_path / "model.weights.h5"
+    vae.save_weights(str(path))
+    z = np.random.default_rng(1).normal(size=(5, 3)).astype(np.float32)
+    logits = to_numpy(keras, vae.decoder(z))
+    numpy_vae = load_numpy_vae(path, config)
+    np.testing.assert_allclose(numpy_vae.decode_logits(z), logits, atol=1e-4)
+    assert config.describe() == "784-24-3, decoder 3-8-16-40-784"
+    assert ModelConfig.from_dict(config.to_dict()) == config
+
+
 def test_dropout_is_written_only_when_set(model_module):
     """config.json gains "dropout" only for a model with dropout; both round-trip."""
     plain, dropped = ModelConfig(hidden=(16,)), ModelConfig(hidden=(16,), dropout=0.2)
