@@ -336,8 +336,17 @@ class ModelConfig:
     dropout: float = setting(
         0.0,
         "dropout",
-        "share of each dense hidden layer's units dropped while training (encoder "
-        "and decoder; Srivastava et al. 2014), a regulariser; 0: none",
+        "share of each of the encoder's dense hidden units dropped while training "
+        "(Srivastava et al. 2014), against an encoder that overfits; 0: none",
+        low=0.0,
+        high=DROPOUT_MAX,
+    )
+    input_dropout: float = setting(
+        0.0,
+        "input dropout",
+        "share of the encoder's input values dropped while training (a denoising "
+        "encoder, Im et al. 2017; the loss still reconstructs the whole image); "
+        "0: none",
         low=0.0,
         high=DROPOUT_MAX,
     )
@@ -450,8 +459,9 @@ class ModelConfig:
             data["filters"] = list(self.filters)
         if self.decoder_hidden:  # else the mirror of hidden, unwritten
             data["decoder_hidden"] = list(self.decoder_hidden)
-        if self.dropout:  # older folders: none, unwritten
-            data["dropout"] = self.dropout
+        for name in ("dropout", "input_dropout"):  # older folders: none, unwritten
+            if getattr(self, name):
+                data[name] = getattr(self, name)
         if self.image_shape != MNIST_SHAPE:  # older folders: MNIST's, unwritten
             data["image_shape"] = list(self.image_shape)
         return data

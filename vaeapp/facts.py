@@ -46,11 +46,13 @@ def model_facts(model: LoadedModel) -> dict[str, str]:
 
 
 def _regularisation(model: ModelConfig, train: TrainConfig) -> str:
-    """``"weight decay 0.01, dropout 0.1, EMA 0.999"``: what of these the run
-    used, or an empty string."""
+    """``"weight decay 0.01, input dropout 0.2, dropout 0.1, EMA 0.999"``: what
+    of these the run used, or an empty string."""
     parts = []
     if train.optimizer == "adamw" and train.weight_decay:
         parts.append(f"weight decay {train.weight_decay:g}")
+    if model.input_dropout:
+        parts.append(f"input dropout {model.input_dropout:g}")
     if model.dropout:
         parts.append(f"dropout {model.dropout:g}")
     if train.ema_momentum:

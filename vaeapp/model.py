@@ -97,17 +97,18 @@ def reconstruction_loss(x: Any, logits: Any) -> Any:
     return ops.sum(ops.binary_crossentropy(x, logits, from_logits=True), axis=-1)
 
 
-def _dropout(config: ModelConfig, x: Any, name: str) -> Any:
-    """``x`` through a Dropout layer when the model has one (training only; it
+def _dropout(rate: float, x: Any, name: str) -> Any:
+    """``x`` through a Dropout layer when ``rate`` is above 0 (training only; it
     holds no weights, so the weights file's layout is unchanged)."""
-    if not config.dropout:
-        return x
-    return keras.layers.Dropout(config.dropout, name=name)(x)
+    return keras.layers.Dropout(rate, name=name)(x) if rate else x
 
 
 def build_encoder(config: ModelConfig) -> keras.Model:
     """``(batch, n_pixels)`` -> ``[mean, log_var]``, each ``(batch, latent_dim)``."""
-    x = inputs = keras.Input(shape=(config.n_pixels,), name="image")
+    inputs = keras.Input(shape=(config.n_pixels,), name="image")
+    # The encoder overfits first: on held-out images a per-image fit of q gains
+    # far more than on training images (Zhang et al. 2022; docs/training.md).
+    x = _dropout(config.input_dropout, inputs, "enc_input_dropout")
     if config.architecture == "conv":
         x = keras.layers.Reshape(tuple(config.image_shape), name="image_2d")(x)
         for i, filters in enumerate(config.filters):
@@ -122,7 +123,7 @@ def build_encoder(config: ModelConfig) -> keras.Model:
         x = keras.layers.Flatten(name="enc_flatten")(x)
     for i, width in enumerate(config.hidden):
         x = keras.layers.Dense(width, activation="relu", name=encoder_hidden_name(i))(x)
-        x = _dropout(config, x, f"enc_dropout_{i}")
+        x = _dropout(config.dropout, x, f"enc_dropout_{i}")
     mean = keras.layers.Dense(config.latent_dim, name=MEAN_LAYER)(x)
     log_var = keras.layers.Dense(config.latent_dim, name=LOG_VAR_LAYER)(x)
     return keras.Model(inputs, [mean, log_var], name=ENCODER_NAME)
@@ -134,7 +135,6 @@ def build_decoder(config: ModelConfig) -> keras.Model:
     x = inputs = keras.Input(shape=(config.latent_dim,), name="z")
     for i, width in enumerate(config.decoder_widths):
         x = keras.layers.Dense(width, activation="relu", name=decoder_hidden_name(i))(x)
-        x = _dropout(config, x, f"dec_dropout_{i}")
     if config.architecture != "conv":
         logits = keras.layers.Dense(config.n_pixels, name=LOGITS_LAYER)(x)
         return keras.Model(inputs, logits, name=DECODER_NAME)

@@ -344,7 +344,7 @@ def test_output_must_be_an_html_file(tutorial: object, tmp_path: Path) -> None:
 
 
 def test_facts_name_the_regularisation_and_stored_dtype(tutorial: object) -> None:
-    """The facts list weight decay, dropout and EMA when a run used them, and a
+    """The facts list weight decay, dropouts and EMA when a run used them, and a
     float16 folder says so; a plain Adam run lists none of them."""
     import dataclasses
 
@@ -359,10 +359,12 @@ def test_facts_name_the_regularisation_and_stored_dtype(tutorial: object) -> Non
         ema_momentum=0.999,
         weights_dtype="float16",
     )
-    model = dataclasses.replace(record.model, dropout=0.1)
+    model = dataclasses.replace(record.model, dropout=0.1, input_dropout=0.2)
     changed = dataclasses.replace(
         tutorial, record=dataclasses.replace(record, train=train, model=model)
     )
     facts = model_facts(changed)
-    assert facts["Regularisation"] == "weight decay 0.01, dropout 0.1, EMA 0.999"
+    assert facts["Regularisation"] == (
+        "weight decay 0.01, input dropout 0.2, dropout 0.1, EMA 0.999"
+    )
     assert facts["Weights"] == "stored as float16"

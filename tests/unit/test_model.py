@@ -169,11 +169,12 @@ def test_parameter_count_matches_keras(model_module, hidden, latent):
 def test_dropout_acts_in_training_only_and_numpy_matches_inference(
     keras, model_module, tmp_path
 ):
-    """A model with dropout is random in training, deterministic in inference, and
-    its weights file (no dropout weights) reads into NumPy with equal outputs."""
+    """An encoder with input and hidden dropout is random in training,
+    deterministic in inference, and its weights file (dropout has no weights)
+    reads into NumPy with equal outputs."""
     from vaeapp.inference import load_numpy_vae
 
-    config = ModelConfig(hidden=(32, 16), latent_dim=2, dropout=0.5)
+    config = ModelConfig(hidden=(32, 16), latent_dim=2, dropout=0.5, input_dropout=0.3)
     vae = model_module.VAE(config, seed=0)
     x = np.random.default_rng(0).random((6, 784)).astype(np.float32)
     train_a = to_numpy(keras, vae.encoder(x, training=True)[0])
@@ -213,10 +214,13 @@ def test_decoder_widths_of_their_own_build_count_and_read_back(
 
 
 def test_dropout_is_written_only_when_set(model_module):
-    """config.json gains "dropout" only for a model with dropout; both round-trip."""
-    plain, dropped = ModelConfig(hidden=(16,)), ModelConfig(hidden=(16,), dropout=0.2)
-    assert "dropout" not in plain.to_dict()
+    """config.json gains the dropout rates only for a model with dropout; both
+    round-trip."""
+    plain = ModelConfig(hidden=(16,))
+    dropped = ModelConfig(hidden=(16,), dropout=0.2, input_dropout=0.1)
+    assert "dropout" not in plain.to_dict() and "input_dropout" not in plain.to_dict()
     assert dropped.to_dict()["dropout"] == 0.2
+    assert dropped.to_dict()["input_dropout"] == 0.1
     for config in (plain, dropped):
         assert ModelConfig.from_dict(config.to_dict()) == config
 
