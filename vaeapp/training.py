@@ -182,15 +182,23 @@ def steps_per_chunk(config: TrainConfig) -> int:
 
 def use_xla(config: TrainConfig, model_config: ModelConfig) -> bool:
     """Whether the compiled training step goes through XLA: as ``config``
-    says, except for conv models on TensorFlow without a GPU. There XLA's CPU
-    convolutions inside the chunk loop took 104-211 s per epoch of 3,000 MNIST
-    images against 2.7-5.7 s for TensorFlow's own kernels (docs/benchmarks.md);
-    dense models gain from XLA, and JAX always compiles with it."""
+    says, except for conv models and models with dropout on TensorFlow without
+    a GPU. There XLA's CPU convolutions inside the chunk loop took 104-211 s
+    per epoch of 3,000 MNIST images against 2.7-5.7 s for TensorFlow's own
+    kernels, and its random numbers for dropout made an epoch of 5,000 images
+    of 784-1024-512-256-2 take 6.0 s against 2.3-2.5 s without XLA
+    (docs/benchmarks.md); other dense models gain from XLA, and JAX always
+    compiles with it."""
     import keras
 
     if not config.jit_compile:
         return False
-    if model_config.architecture != "conv" or keras.backend.backend() != "tensorflow":
+    slow_on_cpu = (
+        model_config.architecture == "conv"
+        or model_config.dropout
+        or model_config.input_dropout
+    )
+    if not slow_on_cpu or keras.backend.backend() != "tensorflow":
         return True
     import tensorflow as tf
 

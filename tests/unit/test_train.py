@@ -335,12 +335,15 @@ def test_config_cannot_be_combined_with_preset(train, tmp_path):
 
 
 def test_conv_models_skip_xla_on_a_cpu(training):
-    """On TensorFlow without a GPU, a conv model trains without XLA (its CPU
-    convolutions were 20-70x slower); a dense model keeps it, --no-jit drops it."""
+    """On TensorFlow without a GPU, a conv model or one with dropout trains
+    without XLA (its CPU convolutions were 20-70x slower, its dropout 2.5x); a
+    plain dense model keeps it, --no-jit drops it."""
     from vaeapp.config import TrainConfig
 
     on, off = TrainConfig(), TrainConfig(jit_compile=False)
     conv = ModelConfig(architecture="conv", hidden=(16,), filters=(4, 8))
     assert training.use_xla(on, ModelConfig()) is True
     assert training.use_xla(on, conv) is False
+    assert training.use_xla(on, ModelConfig(dropout=0.2)) is False
+    assert training.use_xla(on, ModelConfig(input_dropout=0.2)) is False
     assert training.use_xla(off, ModelConfig()) is False
