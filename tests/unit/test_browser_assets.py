@@ -8,7 +8,7 @@ import numpy as np
 
 from vaeapp.browser_assets import as_browser_decodes, pack_model, pack_model_files
 from vaeapp.inference import sigmoid
-from vaeapp.store import best_pretrained, load_model
+from vaeapp.store import PRETRAINED_DIR, best_pretrained, load_model
 from vaeapp.ui.static_files import content_name, write_atomically
 
 
@@ -36,8 +36,19 @@ def test_float16_weights_decode_within_a_few_thousandths() -> None:
 
 
 def test_browser_decoder_rounds_only_decoder_kernels_to_float16() -> None:
-    """as_browser_decodes rounds decoder kernels to float16; biases stay float32."""
-    vae = load_model(best_pretrained()).vae
+    """as_browser_decodes rounds a float32 folder's decoder kernels to float16
+    (biases stay float32); a float16 folder's decoder is the browser's as is."""
+    half = load_model(PRETRAINED_DIR / "mnist-wide").vae
+    for layer, seen_layer in zip(
+        (*half.decoder_hidden, half.logits_head),
+        (
+            *as_browser_decodes(half).decoder_hidden,
+            as_browser_decodes(half).logits_head,
+        ),
+        strict=True,
+    ):
+        assert np.array_equal(seen_layer.kernel, layer.kernel)
+    vae = load_model(PRETRAINED_DIR / "mnist-deep").vae
     seen = as_browser_decodes(vae)
     for before, after in zip(
         (*vae.decoder_hidden, vae.logits_head),
