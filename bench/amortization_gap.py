@@ -31,19 +31,18 @@ FIT_LR = 0.02  # Adam's rate for the per-image means and log-variances
 
 def neg_elbo(decoder, x, mean, log_var, draws: int):
     """Per-image negative ELBO ``(n,)`` of ``x`` ``(n, pixels)`` under
-    q = N(mean, exp(log_var)), each ``(n, latent)``: Bernoulli cross-entropy
-    averaged over ``draws`` reparameterised draws plus the analytic KL."""
+    q = N(mean, exp(log_var)), each ``(n, latent)``: the model's own loss terms
+    (:mod:`vaeapp.model`), the reconstruction averaged over ``draws``
+    reparameterised draws."""
     import tensorflow as tf
+
+    from vaeapp.model import kl_divergence, reconstruction_loss
 
     recon = 0.0
     for _ in range(draws):
         z = mean + tf.exp(0.5 * log_var) * tf.random.normal(tf.shape(mean))
-        logits = decoder(z)
-        recon += tf.reduce_sum(
-            tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=logits), -1
-        )
-    kl = -0.5 * tf.reduce_sum(1 + log_var - mean**2 - tf.exp(log_var), -1)
-    return recon / draws + kl
+        recon += reconstruction_loss(x, decoder(z))
+    return recon / draws + kl_divergence(mean, log_var)
 
 
 def gap(vae, x: np.ndarray, steps: int) -> tuple[float, float]:

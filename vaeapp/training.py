@@ -217,8 +217,8 @@ def build_optimizer(config: TrainConfig, steps_per_epoch: int) -> Any:
             alpha=config.final_lr_fraction,
         )
     # Polyak averaging of the weights (Polyak & Juditsky 1992), when chosen.
-    ema = {"use_ema": True, "ema_momentum": config.ema_momentum}
-    ema = ema if config.ema_momentum else {}
+    momentum = config.ema_momentum
+    ema = {"use_ema": True, "ema_momentum": momentum} if momentum else {}
     if config.optimizer == "adam":
         return keras.optimizers.Adam(rate, **ema)
     if config.optimizer == "adamw":  # decoupled weight decay (Loshchilov & Hutter 2019)
