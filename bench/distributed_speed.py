@@ -37,7 +37,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,16 +49,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vaeapp.config import ModelConfig  # noqa: E402
+from vaeapp.distributed import free_local_port, process_options  # noqa: E402
 from vaeapp.model_layout import parameter_count  # noqa: E402
 from vaeapp.shapes import generate  # noqa: E402
 
 EPOCH_LINE = re.compile(r"^epoch (\d+)/(\d+) .*\|\s+([0-9.]+) s$")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("localhost", 0))
-        return probe.getsockname()[1]
 
 
 def _pinned(core: int, args: list[str]) -> list[str]:
@@ -98,21 +92,10 @@ def train_run(
         if result.returncode:
             raise RuntimeError(result.stderr[-2000:])
         return _epoch_seconds(result.stdout)
-    port = _free_port()
+    coordinator = f"localhost:{free_local_port()}"
     group = [
         subprocess.Popen(
-            _pinned(
-                rank,
-                [
-                    *base,
-                    "--coordinator",
-                    f"localhost:{port}",
-                    "--num-processes",
-                    str(processes),
-                    "--process-id",
-                    str(rank),
-                ],
-            ),
+            _pinned(rank, [*base, *process_options(coordinator, processes, rank)]),
             cwd=ROOT,
             env=_env(),
             stdout=subprocess.PIPE,
@@ -160,7 +143,7 @@ def allreduce_worker(port: int, rank: int, length: int, reps: int) -> None:
 def allreduce_seconds(length: int, reps: int) -> float:
     """Median seconds of one all-reduce of ``length`` float32 values between
     two processes on two cores."""
-    port = _free_port()
+    port = free_local_port()
     group = [
         subprocess.Popen(
             _pinned(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -115,6 +116,27 @@ def parse_coordinator(text: str) -> str:
             f"node001:12355 or [::1]:12355), got {text!r}"
         )
     return text
+
+
+def process_options(coordinator: str, processes: int, rank: int) -> list[str]:
+    """The training command's options that make it process ``rank`` of a
+    ``processes``-process run coordinated at ``coordinator`` (``HOST:PORT``)."""
+    return [
+        "--coordinator",
+        coordinator,
+        "--num-processes",
+        str(processes),
+        "--process-id",
+        str(rank),
+    ]
+
+
+def free_local_port() -> int:
+    """A TCP port on localhost that nothing listens on now, for a coordinator
+    of processes on this machine (the coordinator binds it next)."""
+    with socket.socket() as probe:
+        probe.bind(("localhost", 0))
+        return probe.getsockname()[1]
 
 
 def detect_cluster(environ: Mapping[str, str]) -> str | None:

@@ -4,7 +4,6 @@ or several processes on this machine, and the weights of a model folder."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from importlib.util import find_spec
@@ -14,6 +13,8 @@ import h5py
 import numpy as np
 import pytest
 from support import write_small_mnist
+
+from vaeapp.distributed import free_local_port, process_options
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 JAX_MISSING = find_spec("jax") is None
@@ -30,13 +31,6 @@ TINY = ("--dataset", "tiny", "--hidden", "16", "--grid-size", "2", "--seed", "3"
 def small_data(folder: Path) -> Path:
     """The synthetic MNIST-layout .npz the runs train on."""
     return write_small_mnist(folder / "tiny.npz", n_train=N_TRAIN, n_test=N_TEST)
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on now (the coordinator binds it next)."""
-    with socket.socket() as probe:
-        probe.bind(("localhost", 0))
-        return probe.getsockname()[1]
 
 
 def environment(**extra: str) -> dict[str, str]:
@@ -57,18 +51,10 @@ def start_group(
 ) -> list[subprocess.Popen]:
     """``processes`` copies of the command on localhost, one per process id,
     each with its output in pipes."""
-    port = port or free_port()
+    coordinator = f"localhost:{port or free_local_port()}"
     return [
         subprocess.Popen(
-            command(
-                *args,
-                "--coordinator",
-                f"localhost:{port}",
-                "--num-processes",
-                str(processes),
-                "--process-id",
-                str(rank),
-            ),
+            command(*args, *process_options(coordinator, processes, rank)),
             cwd=REPO_ROOT,
             env=environment(),
             stdout=subprocess.PIPE,

@@ -72,6 +72,27 @@ def test_bad_options_are_refused_with_what_is_allowed(options, message):
         resolve(**options)
 
 
+def test_process_options_parse_back_to_that_process():
+    """The options a local launcher gives each process make the command resolve
+    to that process of that group, on a port nothing listens on."""
+    port = distributed.free_local_port()
+    assert 1 <= port <= 65_535
+    for rank in range(3):
+        args = train.build_parser().parse_args(
+            distributed.process_options(f"localhost:{port}", 3, rank)
+        )
+        launch = resolve(
+            coordinator=args.coordinator,
+            num_processes=args.num_processes,
+            process_id=args.process_id,
+        )
+        assert (launch.coordinator, launch.num_processes, launch.process_id) == (
+            f"localhost:{port}",
+            3,
+            rank,
+        )
+
+
 def test_ipv6_coordinator_is_accepted():
     """Ipv6 coordinator is accepted."""
     assert distributed.parse_coordinator("[::1]:12355") == "[::1]:12355"
