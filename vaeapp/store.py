@@ -142,6 +142,12 @@ class ModelRecord:
         return float(self.metrics["test_neg_elbo"])
 
     @property
+    def val_neg_elbo(self) -> float | None:
+        """The validation split's negative ELBO, None for folders without one."""
+        value = self.metrics.get("val_neg_elbo")
+        return float(value) if finite_number(value) else None
+
+    @property
     def epochs_trained(self) -> int:
         return len(self.metrics.get("history", []))
 
@@ -709,10 +715,26 @@ def find_model(name_or_path: str) -> Path:
     )
 
 
+def best_by_validation(records: list[ModelRecord]) -> ModelRecord:
+    """The record with the lowest validation negative ELBO; records without a
+    validation figure come after every one that has it, ordered by their test
+    figure. Models are chosen on held-out training images, not on the test
+    set (docs/training.md)."""
+    if not records:
+        raise ValueError("there are no models to choose from")
+
+    def rank(record: ModelRecord) -> tuple[bool, float]:
+        held_out = record.val_neg_elbo
+        figure = record.test_neg_elbo if held_out is None else held_out
+        return (held_out is None, figure)
+
+    return min(records, key=rank)
+
+
 def best_pretrained(dataset: str = "mnist") -> Path:
-    """The shipped 2-D model of ``dataset`` with the lowest test negative ELBO
-    (the page opens on it: a 2-D map is the space itself, no projection), or
-    of any latent size when the data set has no 2-D model."""
+    """The shipped 2-D model of ``dataset`` that :func:`best_by_validation`
+    picks (the page opens on it: a 2-D map is the space itself, no
+    projection), or of any latent size when the data set has no 2-D model."""
     check_dataset_name(dataset)
     usable = [
         item.record
@@ -724,4 +746,4 @@ def best_pretrained(dataset: str = "mnist") -> Path:
         raise ModelFolderError(
             f"no usable pretrained {dataset} model in {PRETRAINED_DIR}"
         )
-    return min(usable, key=lambda r: r.test_neg_elbo).path
+    return best_by_validation(usable).path

@@ -342,15 +342,31 @@ def test_write_json_replaces_atomically_and_refuses_nan(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["doc.json"]
 
 
-def test_best_pretrained_picks_the_lowest_test_neg_elbo(source, tmp_path, monkeypatch):
-    """best_pretrained returns the usable model of the dataset with the lowest -ELBO."""
-    for name, value in (("high", 300.0), ("low", 120.5), ("broken", None)):
-        folder = copy_model(source, tmp_path, name)
-        metrics = json.loads((folder / METRICS_FILE).read_text())
-        metrics["test_neg_elbo"] = value
-        (folder / METRICS_FILE).write_text(json.dumps(metrics))
+def _set_figures(folder: Path, val: float | None, test: float | None) -> None:
+    metrics = json.loads((folder / METRICS_FILE).read_text())
+    metrics.pop("val_neg_elbo", None)
+    if val is not None:
+        metrics["val_neg_elbo"] = val
+    metrics["test_neg_elbo"] = test
+    (folder / METRICS_FILE).write_text(json.dumps(metrics))
+
+
+def test_best_pretrained_chooses_on_validation_not_test(source, tmp_path, monkeypatch):
+    """The start model is the lowest validation -ELBO, even where another has a
+    lower test figure; folders without a validation figure come after, by test."""
+    figures = {
+        "best-test": (300.0, 100.0),
+        "best-val": (120.5, 130.0),
+        "no-val": (None, 50.0),
+        "broken": (1.0, None),
+    }
+    for name, (val, test) in figures.items():
+        _set_figures(copy_model(source, tmp_path, name), val, test)
     monkeypatch.setattr(store, "PRETRAINED_DIR", tmp_path)
-    assert store.best_pretrained("mnist") == tmp_path / "low"
+    assert store.best_pretrained("mnist") == tmp_path / "best-val"
+    for name in ("best-test", "best-val"):
+        _set_figures(tmp_path / name, None, figures[name][1])
+    assert store.best_pretrained("mnist") == tmp_path / "no-val"
     with pytest.raises(
         ModelFolderError, match="no usable pretrained fashion_mnist model"
     ):
