@@ -115,9 +115,7 @@ def test_the_figures_table_and_curves_hold_both_models_numbers() -> None:
             - np.exp(model.latent_log_var)
         ).mean(axis=0)  # fmt: skip
         top = int(np.argmax(kl))
-        assert column["KL per dimension (nats)"].startswith(
-            f"z{top + 1} {kl[top]:.2f}"
-        )
+        assert column["KL per dimension (nats)"].startswith(f"z{top + 1} {kl[top]:.2f}")
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     traces = next(c["data"] for c in charts if "mnist-deep: " in c["data"][0]["name"])
     assert [t["name"] for t in traces] == [

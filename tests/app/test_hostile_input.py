@@ -38,8 +38,10 @@ json_values = st.recursive(
     | st.floats()
     | st.sampled_from(HOSTILE_TEXT)
     | st.text(max_size=30),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 # Near misses of the shapes the components send, which reach deeper checks.

@@ -53,9 +53,7 @@ def test_an_axis_sweep_plays_and_draws_its_path_on_the_map() -> None:
     assert not at.exception
     at.selectbox(key=K.SWEEP_DIM).set_value(1).run()
     captions = [c for c, _ in _gif_images(at)]
-    assert captions == [
-        "z2 from −3 to +3 (prior sigma) and back, the others at z"
-    ]
+    assert captions == ["z2 from −3 to +3 (prior sigma) and back, the others at z"]
     assert explorer_data(at)["path"] == []
     at.button(key=K.SWEEP_PATH_BUTTON).click().run()
     path = np.array(explorer_data(at)["path"])
@@ -87,4 +85,3 @@ def test_the_interpolation_button_replaces_a_shown_sweep() -> None:
     assert len(explorer_data(at)["path"]) == 10
     at = open_tool(at, "Sweep an axis")
     assert at.button(key=K.SWEEP_PATH_BUTTON).label == "Show sweep on map"
-

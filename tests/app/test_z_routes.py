@@ -152,7 +152,7 @@ def test_url_z_starts_every_view_there(shipped: LoadedModel) -> None:
 
 
 def test_own_digit_tool_moves_z_to_its_mean(shipped: LoadedModel) -> None:
-    """"Move z to this picture" puts the selected digit and marker at its mean."""
+    """ "Move z to this picture" puts the selected digit and marker at its mean."""
     at = new_app().run()
     digit = shipped.test_images[5] / np.float32(255)
     at.session_state[K.OWN_DIGIT] = digit

@@ -47,5 +47,3 @@ def proxied(
             yield Proxied(cluster, home, folder / "logs")
     except devserver.ServerError as error:
         pytest.fail(str(error))
-
-
