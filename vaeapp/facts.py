@@ -6,6 +6,8 @@ Imports nothing of Streamlit, so the export's command line can use it.
 
 from __future__ import annotations
 
+import numpy as np
+
 from vaeapp.config import ModelConfig, TrainConfig
 from vaeapp.data import describe_training_data
 from vaeapp.safe_json import whole_number
@@ -39,10 +41,20 @@ def model_facts(model: LoadedModel) -> dict[str, str]:
         metrics.get("iwae_samples"), 1, SAMPLES_MAX
     ):
         nll, samples = metrics["test_iwae_nll"], metrics["iwae_samples"]
-        facts["Test −log p(x)"] = f"{nll:.2f} nats (IWAE, K = {samples:,.0f})"
+        over = _iwae_images(metrics.get("iwae_images"), model.test_images)
+        facts["Test −log p(x)"] = f"{nll:.2f} nats (IWAE, K = {samples:,.0f}{over})"
     if 0 <= metrics.get("knn5_accuracy", -1) <= 1:
         facts["5-NN accuracy"] = f"{metrics['knn5_accuracy']:.1%} on the map"
     return facts
+
+
+def _iwae_images(images: object, test_images: np.ndarray | None) -> str:
+    """``", first 2,000 test images"`` when the estimate covers only part of
+    the folder's test images ``(n, pixels)``, else an empty string."""
+    total = 0 if test_images is None else test_images.shape[0]
+    if whole_number(images, 1, total - 1):
+        return f", first {images:,} test images"
+    return ""
 
 
 def _regularisation(model: ModelConfig, train: TrainConfig) -> str:

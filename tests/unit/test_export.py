@@ -368,3 +368,27 @@ def test_facts_name_the_regularisation_and_stored_dtype(tutorial: object) -> Non
         "weight decay 0.01, input dropout 0.2, dropout 0.1, EMA 0.999"
     )
     assert facts["Weights"] == "stored as float16"
+
+
+def test_facts_say_when_the_iwae_covers_part_of_the_test_set(tutorial: object) -> None:
+    """An estimate over fewer images than the folder's test set names how many;
+    one over all of them, or a count out of range, names none."""
+    import dataclasses
+
+    from vaeapp.facts import model_facts
+
+    total = tutorial.test_images.shape[0]
+    base = {**tutorial.record.metrics, "test_iwae_nll": 99.5, "iwae_samples": 1000}
+
+    def shown(images: object) -> str:
+        record = dataclasses.replace(
+            tutorial.record, metrics={**base, "iwae_images": images}
+        )
+        model = dataclasses.replace(tutorial, record=record)
+        return model_facts(model)["Test −log p(x)"]
+
+    assert shown(total - 1) == (
+        f"99.50 nats (IWAE, K = 1,000, first {total - 1:,} test images)"
+    )
+    for images in (total, total + 1, 0, True, "12"):
+        assert shown(images) == "99.50 nats (IWAE, K = 1,000)"
