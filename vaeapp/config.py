@@ -48,6 +48,16 @@ BUILTIN_DATASETS = (*DATASETS, "shapes")
 DATASET_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,31}$")
 COLORS = ("auto", "grey", "rgb")
 TEST_SHARE_MIN, TEST_SHARE_MAX = 0.01, 0.5
+# Per-image refinement of q(z|x) (vaeapp.refinement): its work per image is
+# steps x draws decoder passes and as many backward ones, so these bound what
+# a folder can ask of the page for each image it encodes.
+REFINE_STEPS_MAX = 200
+REFINE_DRAWS_MAX = 16
+SEED_MAX = 2**31 - 1
+# Latent means beyond this, or log-variances beyond +-LOG_VAR_LIMIT, are no
+# trained encoder's output; refusing them keeps squares and exponentials finite.
+MEAN_LIMIT = 1e4
+LOG_VAR_LIMIT = 60.0
 ARCHITECTURES = ("dense", "conv")
 
 # The conv architecture halves the image side twice with stride-2 convolutions
@@ -554,7 +564,7 @@ class TrainConfig:
         "seed",
         "seed of the weights, sampling and data order",
         low=0,
-        high=2**31 - 1,
+        high=SEED_MAX,
         form=True,
     )
     dataset: str = setting(
@@ -715,3 +725,51 @@ def _from_dict(cls: type, data: Any) -> Any:
         return cls(**data)
     except (TypeError, OverflowError, RecursionError) as error:
         raise ValueError(f"{cls.__name__} is malformed: {error}") from None
+
+
+@dataclass(frozen=True)
+class RefineConfig:
+    """How a model folder refines q(z|x) per image after its encoder: Adam
+    steps on the image's own negative ELBO with the decoder fixed
+    (:mod:`vaeapp.refinement`). A folder without this section uses the
+    encoder's q as it is."""
+
+    steps: int = setting(
+        20,
+        "refine steps",
+        "Adam steps on each image's own negative ELBO, starting from the encoder's q",
+        low=1,
+        high=REFINE_STEPS_MAX,
+    )
+    learning_rate: float = setting(
+        0.02,
+        "refine learning rate",
+        "Adam's step size for the means and log-variances",
+        low=1e-4,
+        high=1.0,
+    )
+    draws: int = setting(
+        4,
+        "refine draws",
+        "draws of z per step for the gradient of the expected reconstruction",
+        low=1,
+        high=REFINE_DRAWS_MAX,
+    )
+    seed: int = setting(
+        0,
+        "refine seed",
+        "seed of the draws (the same for every image, so an image's q does not "
+        "depend on the others encoded with it)",
+        low=0,
+        high=SEED_MAX,
+    )
+
+    def __post_init__(self) -> None:
+        _check_settings(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RefineConfig:
+        return _from_dict(cls, data)

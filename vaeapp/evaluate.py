@@ -89,7 +89,10 @@ def compute(
             "set is missing), so nothing can be evaluated"
         )
     x = model.test_images[: images or None]
-    nll = iwae_nll(model.vae, x, samples, seed)
+    # q as the folder defines it: its stored means and log-variances of the
+    # test images (refined per image, when the folder says so).
+    q = (model.latent_mean[: x.shape[0]], model.latent_log_var[: x.shape[0]])
+    nll = iwae_nll(model.vae, x, samples, seed, posterior=q)
     labelled = model.record.class_names is not None
     return Figures(
         iwae_nll=float(nll.mean()),

@@ -37,6 +37,8 @@ def model_facts(model: LoadedModel) -> dict[str, str]:
         facts["Regularisation"] = regularisation
     if record.train.weights_dtype != "float32":
         facts["Weights"] = f"stored as {record.train.weights_dtype}"
+    if record.refine is not None:
+        facts["Posterior"] = _refined(record.refine.steps, metrics)
     if "test_iwae_nll" in metrics and whole_number(
         metrics.get("iwae_samples"), 1, SAMPLES_MAX
     ):
@@ -46,6 +48,14 @@ def model_facts(model: LoadedModel) -> dict[str, str]:
     if 0 <= metrics.get("knn5_accuracy", -1) <= 1:
         facts["5-NN accuracy"] = f"{metrics['knn5_accuracy']:.1%} on the map"
     return facts
+
+
+def _refined(steps: int, metrics: dict) -> str:
+    """How q(z|x) is refined per image, with the test figure of the encoder's
+    own q when metrics.json holds it."""
+    encoder = metrics.get("encoder_test_neg_elbo")
+    alone = f" (encoder alone: {encoder:.2f} nats)" if encoder is not None else ""
+    return f"refined per image, {steps} Adam steps{alone}"
 
 
 def _iwae_images(images: object, test_images: np.ndarray | None) -> str:

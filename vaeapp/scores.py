@@ -73,6 +73,7 @@ def iwae_nll(
     images: np.ndarray,
     samples: int,
     seed: int = 0,
+    posterior: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Importance-weighted estimates of ``-log p(x)`` in nats, one per image.
 
@@ -82,7 +83,9 @@ def iwae_nll(
     q(z_k|x)`` (Burda et al. 2016, eq. 8): at K = 1 an unbiased estimate of the
     negative ELBO, and in expectation it falls towards ``-log p(x)`` as K
     grows. ``p(x|z)`` is the Bernoulli likelihood of the grey values, as in
-    training. Returns ``(n,)`` float64.
+    training. q is ``posterior`` = ``(mean, log_var)``, each ``(n,
+    latent_dim)``, when given (e.g. a folder's refined q), else the encoder's.
+    Returns ``(n,)`` float64.
     """
     from scipy.special import logsumexp
 
@@ -90,7 +93,15 @@ def iwae_nll(
     if not isinstance(samples, int) or samples < 1:
         raise ValueError(f"samples must be a whole number of at least 1, got {samples}")
     rng = np.random.default_rng(seed)
-    mean, log_var = (np.asarray(a, np.float64) for a in model.encode(x))
+    if posterior is None:
+        posterior = model.encode(x)
+    mean, log_var = (np.asarray(a, np.float64) for a in posterior)
+    expected = (x.shape[0], model.config.latent_dim)
+    if mean.shape != expected or log_var.shape != expected:
+        raise ValueError(
+            f"the posterior must be two ({x.shape[0]}, "
+            f"{model.config.latent_dim}) arrays, got {mean.shape}, {log_var.shape}"
+        )
     per_call = max(1, min(samples, IWAE_ROWS // max(1, min(x.shape[0], 64))))
     out = np.empty(x.shape[0])
     for start in range(0, x.shape[0], 64):

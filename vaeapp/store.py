@@ -37,14 +37,18 @@ import numpy as np
 from vaeapp import safe_json
 from vaeapp.config import (
     EPOCHS_MAX,
+    LOG_VAR_LIMIT,
+    MEAN_LIMIT,
     MNIST_SHAPE,
     ModelConfig,
+    RefineConfig,
     TrainConfig,
     check_dataset_name,
     settings,
 )
 from vaeapp.data import CLASS_NAMES, MAX_CLASSES, MAX_FACTORS, MAX_NAME_CHARS
 from vaeapp.inference import NumpyVAE, WeightsError, load_numpy_vae
+from vaeapp.refinement import refine
 from vaeapp.safe_json import finite_number, number_or_none, whole_number
 from vaeapp.testsets import shipped_images
 
@@ -57,6 +61,7 @@ SNAPSHOTS_FILE = "snapshots.npz"
 IMAGES_KEY = "images"  # optional test images inside LATENTS_FILE
 FACTORS_KEY = "factors"  # optional true factors of the test images, likewise
 DATA_KEY = "data"  # config.json's description of the data (optional)
+REFINE_KEY = "refine"  # config.json's per-image refinement of q (optional)
 MAX_IMAGES_COUNT = 10**9
 REQUIRED_FILES = (CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, LATENTS_FILE)
 MODEL_FILES = (*REQUIRED_FILES, SNAPSHOTS_FILE)
@@ -71,10 +76,6 @@ MAX_ROW_KEYS = 32  # figures in one history row
 MAX_FOLDER_BYTES = 48_000_000
 # What an .npz's arrays may unpack to, together, before np.load allocates them.
 MAX_NPZ_BYTES = 50_000_000
-# Latent means beyond this, or log-variances beyond +-LOG_VAR_LIMIT, are no
-# trained encoder's output; refusing them keeps squares and exponentials finite.
-MEAN_LIMIT = 1e4
-LOG_VAR_LIMIT = 60.0
 MAX_SNAPSHOT_COUNT = 100
 GRID_MAX = next(s.high for f, s in settings(TrainConfig) if f.name == "grid_size")
 
@@ -117,7 +118,8 @@ class ModelRecord:
     and Fashion-MNIST folders written before they were recorded, the official
     names); ``factor_names`` name the columns of the test images' factors
     (None: none stored); ``train_images`` is how many images were trained on
-    (0: not recorded).
+    (0: not recorded); ``refine`` how q(z|x) is refined per image after the
+    encoder (None: the encoder's q as it is).
     """
 
     path: Path
@@ -128,6 +130,7 @@ class ModelRecord:
     class_names: tuple[str, ...] | None = None
     factor_names: tuple[str, ...] | None = None
     train_images: int = 0
+    refine: RefineConfig | None = None
 
     @property
     def name(self) -> str:
@@ -198,6 +201,16 @@ class LoadedModel:
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return self.record.model.image_shape
+
+    def encode(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Images in [0, 1], flat ``(n, n_pixels)`` or ``(n, h, w, c)`` ->
+        q(z|x) as this folder defines it, ``(mean, log_var)`` each ``(n,
+        latent_dim)``: the encoder's, refined per image when the folder says so
+        (:mod:`vaeapp.refinement`), as its map of the test set was made."""
+        mean, log_var = self.vae.encode(x)
+        if self.record.refine is None:
+            return mean, log_var
+        return refine(self.vae, x, mean, log_var, self.record.refine)
 
 
 def _read_json(path: Path) -> Any:
@@ -271,7 +284,25 @@ def _read_record(folder: Path) -> ModelRecord:
         class_names,
         factor_names,
         count,
+        _read_refine(config.get(REFINE_KEY), model),
     )
+
+
+def _read_refine(value: Any, model: ModelConfig) -> RefineConfig | None:
+    """config.json's ``refine`` section (absent or null: None); raises
+    ModelFolderError for a malformed one or one on a conv decoder."""
+    if value is None:
+        return None
+    try:
+        refine = RefineConfig.from_dict(value)
+    except ValueError as error:
+        raise ModelFolderError(f"{CONFIG_FILE}: {error}") from None
+    if model.architecture != "dense":
+        raise ModelFolderError(
+            f"{CONFIG_FILE}: {REFINE_KEY} needs a dense decoder; this model is "
+            f"{model.architecture}"
+        )
+    return refine
 
 
 def _names(value: Any, key: str, limit: int) -> tuple[str, ...] | None:
@@ -560,14 +591,57 @@ def write_json(path: Path, data: Any) -> None:
         raise
 
 
+def write_posterior(
+    folder: Path,
+    mean: np.ndarray,
+    log_var: np.ndarray,
+    metrics: dict[str, Any],
+    refine: RefineConfig | None,
+) -> None:
+    """Give ``folder`` a new q(z|x) for its test images: ``mean`` and
+    ``log_var`` ``(n_test, latent_dim)`` in latents.npz (its other arrays
+    kept), ``metrics`` as metrics.json and ``refine`` as config.json's
+    section. Each file is replaced atomically, config.json last; the folder is
+    checked with :func:`load_model` afterwards."""
+    folder = Path(folder)
+    path = folder / LATENTS_FILE
+    check_npz(path)
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    arrays["mean"] = np.asarray(mean, np.float32)
+    arrays["log_var"] = np.asarray(log_var, np.float32)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".npz", dir=folder
+    )
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o644)
+            np.savez_compressed(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    write_json(folder / METRICS_FILE, check_metrics(metrics))
+    config = _read_json(folder / CONFIG_FILE)
+    config.pop(REFINE_KEY, None)
+    if refine is not None:
+        config[REFINE_KEY] = refine.to_dict()
+    write_json(folder / CONFIG_FILE, config)
+    load_model(folder)
+
+
 def config_document(
     model: ModelConfig,
     train: TrainConfig,
     data_source: str,
     data: dict[str, Any] | None = None,
+    refine: RefineConfig | None = None,
 ) -> dict:
     """config.json's content; ``data`` (optional) holds ``class_names``,
-    ``factor_names`` (lists or None) and ``train_images``."""
+    ``factor_names`` (lists or None) and ``train_images``; ``refine``
+    (optional) how q is refined per image."""
     document = {
         "format_version": FORMAT_VERSION,
         "model": model.to_dict(),
@@ -576,6 +650,8 @@ def config_document(
     }
     if data is not None:
         document[DATA_KEY] = data
+    if refine is not None:
+        document[REFINE_KEY] = refine.to_dict()
     return document
 
 

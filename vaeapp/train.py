@@ -71,7 +71,7 @@ def _show(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _add_setting(
+def add_setting(
     group: argparse._ArgumentGroup, field: dataclasses.Field, spec: Setting
 ) -> None:
     """One option for ``field``; its default None means "not given"."""
@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for field, spec in settings(ModelConfig):
         if spec.cli:
-            _add_setting(model, field, spec)
+            add_setting(model, field, spec)
     run = parser.add_argument_group("training")
     run.add_argument(
         "--config",
@@ -139,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for field, spec in settings(TrainConfig):
         if spec.cli:
-            _add_setting(run, field, spec)
+            add_setting(run, field, spec)
     io = parser.add_argument_group("data and output")
     io.add_argument(
         "--data",

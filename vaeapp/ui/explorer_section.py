@@ -19,7 +19,7 @@ from vaeapp.ui.explorer import latent_explorer
 from vaeapp.ui.grid_section import grid_extent
 from vaeapp.ui.inspect_view import inspect_panel, inspected_ellipse
 from vaeapp.ui.state import K, Views
-from vaeapp.ui.tools import map_path, map_samples
+from vaeapp.ui.tools import map_path, map_samples, own_posterior
 
 DIGIT_PX = 224  # the selected image: 28x28 MNIST shown 8 times as large
 DIGIT_CAPTION = "Selected z"
@@ -178,7 +178,7 @@ def _ellipses(model: LoadedModel, plane: Plane) -> list:
     out = []
     digit = state.own_digit()
     if digit is not None and digit.size == model.record.model.n_pixels:
-        mean, log_var = model.vae.encode(digit[None])
+        mean, log_var = own_posterior(model_token(model), digit, model)
         outline = plane.ellipse(mean[0], log_var[0], k=2.0)
         out.append((outline.tolist(), OWN_DIGIT_COLOUR))
     inspected = inspected_ellipse(model, plane)

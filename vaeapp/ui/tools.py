@@ -449,6 +449,17 @@ def is_mnist_like(model: LoadedModel) -> bool:
     return model.image_shape == MNIST_SHAPE
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def own_posterior(
+    token: str, digit: np.ndarray, _model: LoadedModel
+) -> tuple[np.ndarray, np.ndarray]:
+    """q(z|x) of the person's picture ``(n_pixels,)`` under the model of
+    ``token``, refined per image when its folder says so: ``(mean, log_var)``,
+    each ``(1, latent_dim)``. Cached: the map and this panel ask on every
+    redraw, and a refined q takes tens of milliseconds."""
+    return _model.encode(digit[None])
+
+
 def _use_picture(read: Callable[[], bytes], image_shape: tuple[int, ...]) -> None:
     """Prepare the user's picture for the model; keep it, or the reason it was
     refused."""
@@ -506,7 +517,7 @@ def _own_digit(model: LoadedModel) -> None:
             f"{shape[1]}x{shape[0]} pixels and centre-cropped, as training did."
         )
         return
-    mean, log_var = model.vae.encode(digit[None])
+    mean, log_var = own_posterior(model_token(model), digit, model)
     pair = np.stack([digit, model.vae.decode(mean)[0]])
     prepared = "preprocessed 28×28" if mnist else f"{shape[1]}×{shape[0]}"
     shown.image(
