@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from vaeapp.analysis import PIXEL_EPS, kl_per_dimension
+from vaeapp.facts import posterior_text
 from vaeapp.progress import held_out_curve
 from vaeapp.scores import KNN_K, knn_accuracy
 from vaeapp.store import LoadedModel, ModelRecord
@@ -77,6 +78,7 @@ class Figures:
     knn: float | None
     seconds: float | None
     epochs: int
+    posterior: str = "the encoder"
 
 
 def _number(value: Any) -> float | None:
@@ -120,6 +122,7 @@ def model_figures(model: LoadedModel, points: np.ndarray) -> Figures:
         knn=map_knn(model, points),
         seconds=training_seconds(history),
         epochs=record.epochs_trained,
+        posterior=posterior_text(record),
     )
 
 
@@ -159,6 +162,7 @@ ROW_NAMES = (
     "Architecture",
     "Latent size",
     "Test −ELBO (nats)",
+    "q(z|x)",
     "Reconstruction (nats)",
     "KL (nats)",
     "KL per dimension (nats)",
@@ -174,6 +178,7 @@ def figure_cells(figures: Figures) -> list[str]:
         figures.architecture,
         str(figures.latent_dim),
         f"{figures.test_neg_elbo:.2f}",
+        figures.posterior,
         _or_dash(figures.test_recon, ".2f"),
         _or_dash(figures.test_kl, ".2f"),
         kl_summary(figures.kl_per_dim),

@@ -12,7 +12,7 @@ from vaeapp.config import ModelConfig, TrainConfig
 from vaeapp.data import describe_training_data
 from vaeapp.safe_json import whole_number
 from vaeapp.scores import SAMPLES_MAX
-from vaeapp.store import LoadedModel
+from vaeapp.store import LoadedModel, ModelRecord
 
 
 def model_facts(model: LoadedModel) -> dict[str, str]:
@@ -38,7 +38,7 @@ def model_facts(model: LoadedModel) -> dict[str, str]:
     if record.train.weights_dtype != "float32":
         facts["Weights"] = f"stored as {record.train.weights_dtype}"
     if record.refine is not None:
-        facts["Posterior"] = _refined(record.refine.steps, metrics)
+        facts["Posterior"] = posterior_text(record)
     if "test_iwae_nll" in metrics and whole_number(
         metrics.get("iwae_samples"), 1, SAMPLES_MAX
     ):
@@ -50,12 +50,15 @@ def model_facts(model: LoadedModel) -> dict[str, str]:
     return facts
 
 
-def _refined(steps: int, metrics: dict) -> str:
-    """How q(z|x) is refined per image, with the test figure of the encoder's
-    own q when metrics.json holds it."""
-    encoder = metrics.get("encoder_test_neg_elbo")
+def posterior_text(record: ModelRecord) -> str:
+    """Where the folder's q(z|x) comes from: ``"the encoder"``, or refined per
+    image with the test figure of the encoder's own q when metrics.json holds
+    it."""
+    if record.refine is None:
+        return "the encoder"
+    encoder = record.metrics.get("encoder_test_neg_elbo")
     alone = f" (encoder alone: {encoder:.2f} nats)" if encoder is not None else ""
-    return f"refined per image, {steps} Adam steps{alone}"
+    return f"refined per image, {record.refine.steps} Adam steps{alone}"
 
 
 def _iwae_images(images: object, test_images: np.ndarray | None) -> str:

@@ -77,7 +77,8 @@ def test_figures_come_from_the_metrics_and_the_map(deep) -> None:
     cells = figure_cells(figures)
     assert len(cells) == len(ROW_NAMES)
     assert cells[2] == f"{metrics['test_neg_elbo']:.2f}"
-    assert cells[6] == f"{100 * figures.knn:.2f} %"
+    assert cells[3] == "the encoder"
+    assert cells[7] == f"{100 * figures.knn:.2f} %"
 
 
 def test_a_data_set_without_labels_has_no_knn(deep) -> None:

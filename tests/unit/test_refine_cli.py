@@ -11,6 +11,7 @@ import pytest
 from unit_helpers import tree_hashes
 
 from vaeapp import refine as refine_cli
+from vaeapp.comparison import model_figures
 from vaeapp.config import RefineConfig
 from vaeapp.facts import model_facts
 from vaeapp.refinement import refine
@@ -66,6 +67,8 @@ def test_write_stores_the_refined_q_figures_and_settings(folder, npz_path, capsy
     assert not np.allclose(model.vae.encode(x)[0], mean, atol=1e-3)
     assert "written" in capsys.readouterr().out
     assert model_facts(model)["Posterior"].startswith("refined per image, 30 Adam")
+    posterior = model_figures(model, model.latent_mean).posterior
+    assert posterior == model_facts(model)["Posterior"]
 
 
 def test_a_folder_without_the_section_encodes_with_the_encoder(folder):
