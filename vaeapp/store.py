@@ -30,7 +30,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -574,21 +574,28 @@ def _read_snapshots(path: Path, config: ModelConfig) -> dict[int, np.ndarray]:
     return {int(e): g for e, g in zip(epochs.tolist(), grids, strict=True)}
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically: a temporary file in the same folder, then rename."""
+def write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write ``path`` atomically: ``write(handle)`` fills a temporary file in
+    the same folder, which is then synced and renamed over ``path``."""
     fd, tmp = tempfile.mkstemp(
-        prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".json", dir=path.parent
+        prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=path.suffix, dir=path.parent
     )
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), 0o644)
-            json.dump(data, handle, indent=1, allow_nan=False)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically (:func:`write_atomic`)."""
+    text = json.dumps(data, indent=1, allow_nan=False)
+    write_atomic(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 def write_posterior(
@@ -610,19 +617,7 @@ def write_posterior(
         arrays = {key: npz[key] for key in npz.files}
     arrays["mean"] = np.asarray(mean, np.float32)
     arrays["log_var"] = np.asarray(log_var, np.float32)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".npz", dir=folder
-    )
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o644)
-            np.savez_compressed(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda handle: np.savez_compressed(handle, **arrays))
     write_json(folder / METRICS_FILE, check_metrics(metrics))
     config = _read_json(folder / CONFIG_FILE)
     config.pop(REFINE_KEY, None)
