@@ -62,6 +62,10 @@ IMAGES_KEY = "images"  # optional test images inside LATENTS_FILE
 FACTORS_KEY = "factors"  # optional true factors of the test images, likewise
 DATA_KEY = "data"  # config.json's description of the data (optional)
 REFINE_KEY = "refine"  # config.json's per-image refinement of q (optional)
+# Every key config.json may hold (config_document writes them).
+CONFIG_KEYS = frozenset(
+    {"format_version", "model", "train", "data_source", DATA_KEY, REFINE_KEY}
+)
 MAX_IMAGES_COUNT = 10**9
 REQUIRED_FILES = (CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, LATENTS_FILE)
 MODEL_FILES = (*REQUIRED_FILES, SNAPSHOTS_FILE)

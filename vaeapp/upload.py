@@ -30,6 +30,7 @@ from vaeapp.inference import WeightsError, check_h5_structure
 from vaeapp.safe_json import finite_number
 from vaeapp.store import (
     CONFIG_FILE,
+    CONFIG_KEYS,
     LATENTS_FILE,
     MAX_JSON_BYTES,
     MAX_SOURCE_CHARS,
@@ -53,7 +54,6 @@ MAX_ZIP_BYTES = UPLOAD_LIMIT_MB << 20  # the uploaded archive itself
 MAX_UNPACKED_BYTES = 50_000_000  # all members together
 MAX_RATIO = 100  # uncompressed / compressed size of any member
 CHUNK_BYTES = 1 << 20
-CONFIG_KEYS = frozenset({"format_version", "model", "train", "data_source", "data"})
 # The per-epoch curves of the Tools tab read these keys from every history row.
 HISTORY_KEYS = ("epoch", "recon", "kl")
 DEFAULT_NAME = "uploaded-model"

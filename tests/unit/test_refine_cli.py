@@ -138,3 +138,21 @@ def test_out_of_range_settings_exit_2(folder, argv, message, capsys):
         refine_cli.main(["--model", str(folder), *argv, "--write"])
     assert stop.value.code == 2 and message in capsys.readouterr().err
     assert tree_hashes(folder) == before
+
+
+def test_a_refined_folder_survives_download_and_upload(folder, npz_path, tmp_path):
+    """The zip of a refined folder uploads back with its refinement and its map."""
+    import io
+    import zipfile
+
+    from vaeapp.upload import import_model_zip
+
+    argv = ["--model", str(folder), "--data", str(npz_path), "--steps", "5"]
+    assert refine_cli.main([*argv, "--write"]) == 0
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.iterdir()):
+            archive.write(path, path.name)
+    uploaded = load_model(import_model_zip(buffer.getvalue(), tmp_path / "up", "back"))
+    assert uploaded.record.refine == RefineConfig(steps=5)
+    np.testing.assert_array_equal(uploaded.latent_mean, load_model(folder).latent_mean)
