@@ -92,3 +92,25 @@ def test_a_text_file_named_png_is_refused_as_a_picture() -> None:
     assert not at.exception
     assert "Picture refused" in _messages(at)
     assert K.OWN_DIGIT not in at.session_state
+
+
+def test_a_picture_is_encoded_with_the_models_refined_q() -> None:
+    """On a model whose folder refines q (the default mnist-wide), the panel
+    shows the refined posterior mean, as the map's points are, not the
+    encoder's."""
+    from vaeapp.store import load_model
+
+    picture = np.full((120, 90), 255, np.uint8)
+    picture[20:100, 30:60] = 0
+    png = io.BytesIO()
+    Image.fromarray(picture).save(png, format="PNG")
+    at = new_app().run()
+    model = load_model(best_pretrained())
+    assert model.record.refine is not None
+    _digit_uploader(at).upload("bar.png", png.getvalue(), "image/png").run()
+    digit = at.session_state[K.OWN_DIGIT]
+    refined, _ = model.encode(digit[None])
+    encoder, _ = model.vae.encode(digit[None])
+    text = next(m.value for m in at.markdown if "Posterior mean" in m.value)
+    assert f"z1 = {refined[0, 0]:+.2f}" in text and f"z2 = {refined[0, 1]:+.2f}" in text
+    assert np.abs(refined - encoder).max() > 0.01
