@@ -37,6 +37,7 @@ from vaeapp.store import (
     LoadedModel,
     ModelFolderError,
     find_model,
+    images_as_bytes,
     load_model,
     write_posterior,
 )
@@ -87,6 +88,19 @@ def compare(
     )
 
 
+def _same_test_set(model: LoadedModel, x_test: np.ndarray, y_test: np.ndarray) -> bool:
+    """Whether data's test images ``(n, ...)`` in [0, 1] and labels ``(n,)`` are
+    the folder's (its images compared as they are stored, when it holds them)."""
+    if y_test.shape != model.labels.shape or not np.array_equal(y_test, model.labels):
+        return False
+    if model.test_images is None:
+        return True
+    stored = images_as_bytes(x_test)
+    return stored.size == model.test_images.size and np.array_equal(
+        stored.reshape(model.test_images.shape), model.test_images
+    )
+
+
 def validation_images(model: LoadedModel, data_path: str | None) -> np.ndarray | None:
     """The folder's validation split ``(n, n_pixels)`` in [0, 1], or None when
     its run held none out. Raises DataError when the data cannot be read."""
@@ -94,6 +108,12 @@ def validation_images(model: LoadedModel, data_path: str | None) -> np.ndarray |
     if not record.train.validation_size:
         return None
     data = load_for(record.train, data_path)
+    if not _same_test_set(model, data.x_test, data.y_test):
+        raise ValueError(
+            f"the data given is not this folder's: its test set differs from the "
+            f"{model.labels.size:,} test images the folder holds, so its "
+            "validation split would not be the one the run held out"
+        )
     _, rows = validation_split(data.x_train.shape[0], record.train.validation_size)
     return data.x_train[rows].reshape(rows.size, -1).astype(np.float32)
 

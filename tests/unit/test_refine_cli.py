@@ -156,3 +156,15 @@ def test_a_refined_folder_survives_download_and_upload(folder, npz_path, tmp_pat
     uploaded = load_model(import_model_zip(buffer.getvalue(), tmp_path / "up", "back"))
     assert uploaded.record.refine == RefineConfig(steps=5)
     np.testing.assert_array_equal(uploaded.latent_mean, load_model(folder).latent_mean)
+
+
+def test_data_that_is_not_the_folders_is_refused(folder, tmp_path, capsys):
+    """Another data set's validation split is refused: its test set differs."""
+    from unit_helpers import synthetic_arrays, write_npz
+
+    other = write_npz(tmp_path / "other.npz", synthetic_arrays(seed=5))
+    before = tree_hashes(folder)
+    with pytest.raises(SystemExit) as stop:
+        refine_cli.main(["--model", str(folder), "--data", str(other), "--write"])
+    assert stop.value.code == 2 and "not this folder's" in capsys.readouterr().err
+    assert tree_hashes(folder) == before
