@@ -636,11 +636,10 @@ def config_document(
     train: TrainConfig,
     data_source: str,
     data: dict[str, Any] | None = None,
-    refine: RefineConfig | None = None,
 ) -> dict:
     """config.json's content; ``data`` (optional) holds ``class_names``,
-    ``factor_names`` (lists or None) and ``train_images``; ``refine``
-    (optional) how q is refined per image."""
+    ``factor_names`` (lists or None) and ``train_images``
+    (:func:`write_posterior` adds ``refine``)."""
     document = {
         "format_version": FORMAT_VERSION,
         "model": model.to_dict(),
@@ -649,8 +648,6 @@ def config_document(
     }
     if data is not None:
         document[DATA_KEY] = data
-    if refine is not None:
-        document[REFINE_KEY] = refine.to_dict()
     return document
 
 
