@@ -9,6 +9,8 @@ from typing import Any
 import h5py
 import numpy as np
 
+from vaeapp.config import RefineConfig
+from vaeapp.refine import refine_folder
 from vaeapp.store import (
     CONFIG_FILE,
     FACTORS_KEY,
@@ -47,8 +49,13 @@ def convert_weights_file(path: Path, dtype: str) -> None:
     os.replace(temporary, path)
 
 
-def save_result(result: TrainResult, parent: Path, name: str) -> Path:
-    """Publish ``result`` atomically as ``parent/name`` and return that path."""
+def save_result(
+    result: TrainResult, parent: Path, name: str, refine: RefineConfig | None = None
+) -> Path:
+    """Publish ``result`` atomically as ``parent/name`` and return that path.
+    With ``refine``, the folder's q is refined per image before it is
+    published (:func:`vaeapp.refine.refine_folder`), on the run's validation
+    split and test set."""
     from vaeapp.model import VAE
 
     shape = result.model_config.image_shape
@@ -101,6 +108,8 @@ def save_result(result: TrainResult, parent: Path, name: str) -> Path:
                 epochs=np.array(epochs, np.int32),
                 grids=np.stack([result.snapshots[e] for e in epochs]),
             )
+        if refine is not None:
+            refine_folder(folder, refine, result.validation_images)
 
     return publish(parent, name, write_files)
 

@@ -18,6 +18,7 @@ import dataclasses
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,7 @@ from vaeapp.evaluate import (
     IWAE_SE_KEY,
     KNN_KEY,
 )
+from vaeapp.options import add_setting, given_settings
 from vaeapp.refinement import check_refinable, neg_elbo, refine
 from vaeapp.store import (
     LoadedModel,
@@ -41,7 +43,6 @@ from vaeapp.store import (
     load_model,
     write_posterior,
 )
-from vaeapp.train import add_setting
 from vaeapp.training import EVAL_SAMPLES, validation_split
 
 # The draws that measure a figure are not the refinement's own.
@@ -170,15 +171,34 @@ def _line(name: str, pair: tuple[Figure, Figure], seconds: float) -> str:
     )
 
 
+def refine_folder(
+    folder: Path, config: RefineConfig, x_validation: np.ndarray | None
+) -> list[str]:
+    """Refine the q of ``folder``'s test images with ``config`` and store it
+    with the refined figures (:func:`vaeapp.store.write_posterior`);
+    ``x_validation`` ``(n, ...)`` in [0, 1] is the run's validation split, or
+    None. Returns the lines to print. Raises ValueError or ModelFolderError."""
+    model = load_model(folder)
+    check_refinable(model.vae)
+    if model.test_images is None:
+        raise ValueError("this folder holds no test images to refine")
+    lines, val = [], None
+    if x_validation is not None and x_validation.size:
+        encoder, refined, _, seconds = compare(model, x_validation, config)
+        val = (encoder, refined)
+        lines.append(_line("validation", val, seconds))
+    x_test = model.test_images.astype(np.float32) / 255.0
+    encoder, refined, q, seconds = compare(model, x_test, config)
+    metrics = refined_metrics(model.record.metrics, (encoder, refined), val)
+    write_posterior(folder, *q, metrics, config)
+    lines.append(_line("test", (encoder, refined), seconds))
+    return lines
+
+
 def run(args: argparse.Namespace) -> list[str]:
     """Do what ``args`` ask; return the lines to print. Raises ValueError,
     DataError, ModelFolderError or OSError."""
-    given = {
-        field.name: getattr(args, field.name)
-        for field, _ in settings(RefineConfig)
-        if getattr(args, field.name) is not None
-    }
-    config = RefineConfig(**given)
+    config = RefineConfig(**given_settings(RefineConfig, args))
     folder = find_model(args.model)
     model = load_model(folder)
     check_refinable(model.vae)
@@ -187,25 +207,17 @@ def run(args: argparse.Namespace) -> list[str]:
         f"{config.draws} draws"
     ]
     x_val = validation_images(model, args.data)
-    val = None
-    if x_val is not None:
-        encoder, refined, _, seconds = compare(model, x_val, config)
-        val = (encoder, refined)
-        lines.append(_line("validation", val, seconds))
-    else:
-        lines.append("validation: none (the run held no images out)")
     if args.write:
-        if model.test_images is None:
-            raise ValueError("this folder holds no test images to refine")
-        x_test = model.test_images.astype(np.float32) / 255.0
-        encoder, refined, q, seconds = compare(model, x_test, config)
-        metrics = refined_metrics(model.record.metrics, (encoder, refined), val)
-        write_posterior(folder, *q, metrics, config)
-        lines.append(_line("test", (encoder, refined), seconds))
+        lines += refine_folder(folder, config, x_val)
         lines.append(
             "written; rerun python -m vaeapp.evaluate --write for the IWAE and "
             "5-NN figures of the refined q"
         )
+    elif x_val is None:
+        lines.append("validation: none (the run held no images out)")
+    else:
+        encoder, refined, _, seconds = compare(model, x_val, config)
+        lines.append(_line("validation", (encoder, refined), seconds))
     return lines
 
 

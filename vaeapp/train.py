@@ -30,79 +30,25 @@ from vaeapp import distributed, publishing, safe_json, training
 from vaeapp.config import (
     PRESET_NAMES,
     ModelConfig,
-    Setting,
+    RefineConfig,
     TrainConfig,
     check_batch_size,
-    parse_widths,
     settings,
 )
 from vaeapp.data import DataError, load_for, name_from_path
 from vaeapp.jobs import APP_NICENESS
+from vaeapp.options import add_setting, given_settings
 from vaeapp.progress import CANCELLED, DONE, FAILED, Progress, write_progress
-from vaeapp.store import FORMAT_VERSION, MAX_JSON_BYTES, check_name, trained_dir
+from vaeapp.store import (
+    FORMAT_VERSION,
+    MAX_JSON_BYTES,
+    check_name,
+    read_record,
+    trained_dir,
+)
 
 DEFAULT_PRESET = "tutorial"
-
-
-def _widths_parser(what: str) -> Any:
-    """An argparse type for comma-separated whole numbers named ``what``."""
-
-    def parse(text: str) -> tuple[int, ...]:
-        try:
-            return parse_widths(text, what)
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-
-    return parse
-
-
-parse_hidden = _widths_parser("hidden widths")
-parse_filters = _widths_parser("filters")
-
-
-def flag(field: dataclasses.Field, spec: Setting) -> str:
-    """The command-line option of a settings field, e.g. ``--batch-size``."""
-    return spec.flag or "--" + field.name.replace("_", "-")
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, tuple):
-        return ",".join(str(v) for v in value)
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def add_setting(
-    group: argparse._ArgumentGroup, field: dataclasses.Field, spec: Setting
-) -> None:
-    """One option for ``field``; its default None means "not given"."""
-    if isinstance(field.default, bool):  # a switch away from the default
-        group.add_argument(
-            flag(field, spec),
-            dest=field.name,
-            action="store_const",
-            const=not field.default,
-            default=None,
-            help=f"do not {spec.help}" if field.default else spec.help,
-        )
-        return
-    default = "the preset's" if spec.preset else _show(field.default)
-    limits = f"{spec.limits}; " if spec.limits and not spec.choices else ""
-    closed = spec.choices and spec.pattern is None  # else checked by the config
-    options: dict[str, Any] = {"choices": spec.choices} if closed else {}
-    if isinstance(field.default, tuple):
-        options["type"] = _widths_parser(spec.name)
-        limits = f"each {limits}"
-    elif not closed:
-        options["type"] = type(field.default)
-    if not closed:
-        options["metavar"] = flag(field, spec)[2:].replace("-", "_").upper()
-    group.add_argument(
-        flag(field, spec),
-        dest=field.name,
-        default=None,
-        help=f"{spec.help} ({limits}default: {default})".replace("%", "%%"),
-        **options,
-    )
+REFINE_PREFIX = "refine"  # --refine-steps and the others
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,6 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
     for field, spec in settings(TrainConfig):
         if spec.cli:
             add_setting(run, field, spec)
+    refine = parser.add_argument_group(
+        "refining q per image (dense models; off unless one of these is given)",
+        "after training, refine each test and validation image's q(z|x) with Adam "
+        "steps on its own negative ELBO and store the settings in the folder, "
+        "which then uses them for every image it encodes (python -m "
+        "vaeapp.refine does the same for a folder already trained)",
+    )
+    for field, spec in settings(RefineConfig):
+        add_setting(refine, field, spec, prefix=REFINE_PREFIX)
     io = parser.add_argument_group("data and output")
     io.add_argument(
         "--data",
@@ -266,11 +221,7 @@ def read_config(path: Path) -> tuple[ModelConfig, TrainConfig]:
 
 def _override(config: Any, args: argparse.Namespace) -> Any:
     """``config`` with the settings given on the command line (checked again)."""
-    given = {
-        field.name: getattr(args, field.name)
-        for field, _ in settings(type(config))
-        if getattr(args, field.name, None) is not None
-    }
+    given = given_settings(type(config), args)
     return dataclasses.replace(config, **given) if given else config
 
 
@@ -285,6 +236,22 @@ def configs_from_args(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfi
         if args.dataset is None and args.data not in (None, ""):
             train = dataclasses.replace(train, dataset=name_from_path(args.data))
     return _override(model, args), _override(train, args)
+
+
+def refine_from_args(
+    args: argparse.Namespace, model: ModelConfig
+) -> RefineConfig | None:
+    """The refinement the options ask for, None when none is given; raises
+    ValueError for bad values or a conv model."""
+    given = given_settings(RefineConfig, args, REFINE_PREFIX)
+    if not given:
+        return None
+    if model.architecture != "dense":
+        raise ValueError(
+            "refining q per image needs a dense decoder; leave out the --refine "
+            "options for a conv model"
+        )
+    return RefineConfig(**given)
 
 
 def default_name(model: ModelConfig, train: TrainConfig) -> str:
@@ -332,6 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         launch = launch_from_args(args)
         distributed.select_backend(launch.backend)
         model_config, train_config = configs_from_args(args)
+        refine = refine_from_args(args, model_config)
         name = args.name or default_name(model_config, train_config)
         parent = (args.out or trained_dir()).expanduser()
         check_name(name)
@@ -369,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if result is None:  # another process than 0: it publishes
             print(f"process {cluster.process_index}: training done", flush=True)
             return 0
-        path = publishing.save_result(result, parent, name)
+        path = publishing.save_result(result, parent, name, refine)
     except training.TrainingStopped as stopped:
         return fail(
             CANCELLED if stop_flag[0] else FAILED,
@@ -392,7 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress.history = result.history
     progress.message = " ".join(data.notes)  # e.g. the files skipped, for the page
     write_progress(args.progress_file, progress)
-    print(f"saved {path}  {_figures(result)}")
+    print(f"saved {path}  {_figures(result)}{_refined(path, refine)}")
     return 0
 
 
@@ -400,6 +368,19 @@ def _engine_errors() -> tuple[type[BaseException], ...]:
     """The engine's error for a failed collective when JAX is loaded, else
     none (an ``except`` of an empty tuple catches nothing)."""
     return distributed.engine_errors() if "jax" in sys.modules else ()
+
+
+def _refined(path: Path, refine: RefineConfig | None) -> str:
+    """The final line's figures with q refined per image, when it is."""
+    if refine is None:
+        return ""
+    metrics = read_record(path).metrics
+    validation = metrics.get("val_neg_elbo")
+    checked = f"validation {validation:.2f}, " if validation is not None else ""
+    return (
+        f"; with q refined per image ({refine.steps} steps): {checked}test "
+        f"{metrics['test_neg_elbo']:.2f} nats"
+    )
 
 
 def _figures(result: training.TrainResult) -> str:

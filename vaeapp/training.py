@@ -84,6 +84,8 @@ class TrainResult:
     train_images: int = 0  # images trained on
     validation_metrics: dict[str, float] | None = None  # val_* of the kept weights
     best_epoch: int = 0  # the epoch whose weights were kept (1-based)
+    # The validation split (n_val, height * width * channels) float32 in [0, 1].
+    validation_images: np.ndarray | None = None
 
 
 def snapshot_epochs(epochs: int, count: int = MAX_SNAPSHOTS) -> list[int]:
@@ -542,6 +544,7 @@ def train_model(
         train_images=int(x_train.shape[0]),
         validation_metrics=validation,
         best_epoch=best,
+        validation_images=x_validation if validating else None,
     )
 
 

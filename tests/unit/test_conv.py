@@ -356,7 +356,7 @@ def test_cli_refuses_filters_for_a_dense_model_and_bad_filter_text():
     """--filters with a dense model raises ValueError; non-numbers fail parsing."""
     import argparse
 
-    from vaeapp.train import parse_filters
+    from vaeapp.options import parse_filters
 
     with pytest.raises(ValueError, match="filters apply only to the conv"):
         _configs("--filters 8,16")

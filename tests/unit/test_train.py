@@ -75,14 +75,16 @@ def test_validation_split_is_disjoint_fixed_and_at_most_a_tenth(training, count,
     np.testing.assert_array_equal(validation_rows, again)
 
 
-def test_parse_hidden(train):
+def test_parse_hidden():
     """'512,256' parses to (512, 256); non-numbers raise ArgumentTypeError."""
-    assert train.parse_hidden("512,256") == (512, 256)
-    assert train.parse_hidden("16") == (16,)
+    from vaeapp.options import parse_hidden
+
+    assert parse_hidden("512,256") == (512, 256)
+    assert parse_hidden("16") == (16,)
     with pytest.raises(
         argparse.ArgumentTypeError, match="comma-separated whole numbers"
     ):
-        train.parse_hidden("16,abc")
+        parse_hidden("16,abc")
 
 
 def test_configs_from_args_maps_every_option(train):
@@ -238,7 +240,7 @@ def test_stop_flag_cancels_training(training, dataset):
 
 def _fields_with_flags():
     from vaeapp.config import TrainConfig, settings
-    from vaeapp.train import flag
+    from vaeapp.options import flag
 
     return [
         (cls, f, spec, flag(f, spec))

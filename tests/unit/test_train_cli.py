@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from unit_helpers import synthetic_arrays, write_npz
 
+from vaeapp.config import RefineConfig
 from vaeapp.progress import DONE, FAILED, read_progress
 from vaeapp.store import load_model
 
@@ -67,6 +68,39 @@ def test_one_epoch_run_publishes_a_loadable_model(tmp_path, npz):
     assert (state.epoch, state.fraction, len(state.history)) == (1, 1.0, 1)
 
 
+def test_a_run_with_refine_options_publishes_a_refined_folder(tmp_path, npz):
+    """--refine-steps refines the folder's q before it is published: the
+    settings, the refined figures beside the encoder's, and the final line."""
+    out = tmp_path / "out"
+    proc = run_cli(
+        *("--data", str(npz), "--out", str(out), "--name", "r1"),
+        *"--epochs 1 --train-size 200 --batch-size 50 --hidden 16".split(),
+        *"--refine-steps 10 --refine-learning-rate 0.05".split(),
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    loaded = load_model(out / "r1")
+    assert loaded.record.refine == RefineConfig(steps=10, learning_rate=0.05)
+    metrics = loaded.record.metrics
+    assert metrics["test_neg_elbo"] < metrics["encoder_test_neg_elbo"]
+    assert metrics["val_neg_elbo"] < metrics["encoder_val_neg_elbo"]
+    x = loaded.test_images[:3].astype(np.float32) / 255
+    np.testing.assert_allclose(loaded.encode(x)[0], loaded.latent_mean[:3], atol=1e-5)
+    last = proc.stdout.strip().splitlines()[-1]
+    assert "with q refined per image (10 steps)" in last
+    assert f"test {metrics['test_neg_elbo']:.2f} nats" in last
+
+
+def test_refine_options_on_a_conv_model_fail_before_training(tmp_path, npz):
+    """Refinement needs a dense decoder: a conv run with it fails at once."""
+    out = tmp_path / "out"
+    proc = run_cli(
+        *("--data", str(npz), "--out", str(out), "--name", "c1"),
+        *"--preset conv --epochs 1 --refine-steps 5".split(),
+    )
+    assert proc.returncode == 1 and "needs a dense decoder" in proc.stderr
+    assert "Traceback" not in proc.stderr and not out.exists()
+
+
 def bad_shapes_npz(tmp_path: Path) -> Path:
     arrays = synthetic_arrays(n_train=300, n_test=100)
     arrays["x_train"] = arrays["x_train"].reshape(300, 784)
@@ -92,6 +126,7 @@ def bad_shapes_npz(tmp_path: Path) -> Path:
         (["@bad-shapes"], "x_train must have shape (n, height, width) or"),
         (["--name", "../evil"], "model name '../evil' is not allowed"),
         (["--name", "a/b"], "model name 'a/b' is not allowed"),
+        (["--refine-steps", "0"], "refine steps must be between 1 and 200, got 0"),
     ],
 )
 def test_bad_input_fails_with_one_error_line(tmp_path, npz, args, message):
