@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vaeapp import disk, safe_json
-from vaeapp.config import ModelConfig, TrainConfig
+from vaeapp.config import ModelConfig, RefineConfig, TrainConfig
 from vaeapp.data import resolve_path
 from vaeapp.distributed import CLUSTER_SIZE_VARIABLES
+from vaeapp.options import REFINE_PREFIX, as_arguments
 from vaeapp.progress import MAX_PID, Progress, read_progress
 from vaeapp.safe_json import finite_number, whole_number
 from vaeapp.store import (
@@ -206,6 +207,7 @@ def start_job(
     root: Path | None = None,
     data: str | os.PathLike | None = None,
     keep: Iterable[Path | str] = (),
+    refine: RefineConfig | None = None,
 ) -> Job:
     """Train ``model`` with ``train`` as model ``name`` in ``root``, in a subprocess.
 
@@ -219,6 +221,8 @@ def start_job(
     disk is below the floor. Before starting, the least recently used models
     beyond ``VAEAPP_MAX_MODELS`` are removed to make room (never those in
     ``keep``, the models live sessions show; see :func:`vaeapp.disk.make_room`).
+    With ``refine`` the run refines q per image before it publishes
+    (``--refine-...`` options).
     """
     check_name(name)
     check_folder_fits(model, train)
@@ -233,7 +237,7 @@ def start_job(
             raise Busy("a training run is already going; wait for it or cancel it")
         disk.make_room(root, keep)
         disk.check_free_space(root)
-        return _start_locked(model, train, name, root, jobs, data)
+        return _start_locked(model, train, name, root, jobs, data, refine)
     finally:
         os.close(guard)  # closing the guard's only descriptor unlocks it
 
@@ -245,6 +249,7 @@ def _start_locked(
     root: Path,
     jobs: Path,
     data: str | os.PathLike | None,
+    refine: RefineConfig | None = None,
 ) -> Job:
     """Start the run while holding the guard: a new lock file, flock-ed and
     inherited by the child, renamed over the old one once it is complete."""
@@ -255,6 +260,8 @@ def _start_locked(
     command = _command(config_path, root, name, progress)
     if data is not None:
         command += ["--data", str(data)]
+    if refine is not None:
+        command += as_arguments(refine, REFINE_PREFIX)
     fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=root)
     child = None
     try:

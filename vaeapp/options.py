@@ -10,6 +10,9 @@ from typing import Any
 
 from vaeapp.config import Setting, parse_widths, settings
 
+# The training command's options for a RefineConfig: --refine-steps and so on.
+REFINE_PREFIX = "refine"
+
 
 def _widths_parser(what: str) -> Any:
     """An argparse type for comma-separated whole numbers named ``what``."""
@@ -32,6 +35,25 @@ def flag(field: dataclasses.Field, spec: Setting) -> str:
     return spec.flag or "--" + field.name.replace("_", "-")
 
 
+def option_name(field: dataclasses.Field, spec: Setting, prefix: str = "") -> str:
+    """The option of a settings field, with ``prefix``: ``--refine-steps``."""
+    if prefix:
+        return "--" + f"{prefix}_{field.name}".replace("_", "-")
+    return flag(field, spec)
+
+
+def as_arguments(config: Any, prefix: str = "") -> list[str]:
+    """Command-line arguments that give every setting of ``config`` (a
+    settings dataclass, numbers and strings) its value: what a subprocess is
+    started with (floats in full, so they come back exactly)."""
+    out = []
+    for field, spec in settings(type(config)):
+        value = getattr(config, field.name)
+        text = str(value) if isinstance(value, float) else _show(value)
+        out += [option_name(field, spec, prefix), text]
+    return out
+
+
 def _show(value: Any) -> str:
     if isinstance(value, tuple):
         return ",".join(str(v) for v in value)
@@ -48,7 +70,7 @@ def add_setting(
     ``prefix`` (e.g. ``"refine"``) the option is ``--refine-steps`` and its
     value lands in ``args.refine_steps``."""
     dest = f"{prefix}_{field.name}" if prefix else field.name
-    option = "--" + dest.replace("_", "-") if prefix else flag(field, spec)
+    option = option_name(field, spec, prefix)
     if isinstance(field.default, bool):  # a switch away from the default
         group.add_argument(
             option,

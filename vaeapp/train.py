@@ -37,7 +37,7 @@ from vaeapp.config import (
 )
 from vaeapp.data import DataError, load_for, name_from_path
 from vaeapp.jobs import APP_NICENESS
-from vaeapp.options import add_setting, given_settings
+from vaeapp.options import REFINE_PREFIX, add_setting, given_settings
 from vaeapp.progress import CANCELLED, DONE, FAILED, Progress, write_progress
 from vaeapp.store import (
     FORMAT_VERSION,
@@ -48,7 +48,6 @@ from vaeapp.store import (
 )
 
 DEFAULT_PRESET = "tutorial"
-REFINE_PREFIX = "refine"  # --refine-steps and the others
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,7 +12,15 @@ from app_helpers import fill_retrain_form, new_app
 from streamlit.testing.v1 import AppTest
 
 from vaeapp import jobs
-from vaeapp.config import ModelConfig, TrainConfig, form_default, settings
+from vaeapp.config import (
+    ModelConfig,
+    RefineConfig,
+    TrainConfig,
+    form_default,
+    settings,
+)
+from vaeapp.options import REFINE_PREFIX, as_arguments
+from vaeapp.ui.retrain import REFINE_LABEL
 from vaeapp.ui.state import K
 
 
@@ -46,7 +54,7 @@ def test_the_form_shows_exactly_the_fields_marked_for_it() -> None:
         ]
         if w.form_id == "retrain"
     }
-    assert shown == {label for _, _, label in _form_fields()}
+    assert shown == {label for _, _, label in _form_fields()} | {REFINE_LABEL}
 
 
 def test_the_forms_limits_and_defaults_come_from_the_config_fields() -> None:
@@ -83,6 +91,34 @@ def test_retrain_hands_the_run_the_chosen_configs_as_a_document(
         assert model.hidden == (24,) and model.architecture == "dense"
         assert (train.epochs, train.batch_size, train.train_size) == (1, 50, 200)
         assert any(b.label == "Cancel training" for b in at.sidebar.button)
+    finally:
+        os.kill(job.pid, signal.SIGKILL)
+        jobs.wait_job(job, 30)
+
+
+def test_refine_in_the_form_starts_the_run_with_its_options(
+    small_mnist: Path, isolated_home: Path
+) -> None:
+    """Ticking "Refine q per image" starts the run with the --refine options
+    of RefineConfig's defaults; on a conv model it is refused in the form."""
+    at = new_app().run()
+    fill_retrain_form(at, architecture="conv")
+    next(c for c in at.sidebar.checkbox if c.label == REFINE_LABEL).check()
+    at.sidebar.button[0].click().run()
+    assert "needs a dense model" in at.sidebar.error[0].value
+    assert jobs.current_job(isolated_home) is None
+    fill_retrain_form(at, hidden="24")
+    next(c for c in at.sidebar.checkbox if c.label == REFINE_LABEL).check()
+    at.sidebar.button[0].click().run()
+    assert not at.exception and not at.sidebar.error
+    job = jobs.current_job(isolated_home)
+    assert job is not None
+    try:
+        command = Path(f"/proc/{job.pid}/cmdline").read_bytes().split(b"\0")
+        arguments = [part.decode() for part in command]
+        expected = as_arguments(RefineConfig(), REFINE_PREFIX)
+        at_refine = arguments.index("--refine-steps")
+        assert arguments[at_refine : at_refine + len(expected)] == expected
     finally:
         os.kill(job.pid, signal.SIGKILL)
         jobs.wait_job(job, 30)

@@ -23,6 +23,7 @@ from vaeapp.config import (
     BATCH_MAX,
     BUILTIN_DATASETS,
     ModelConfig,
+    RefineConfig,
     Setting,
     TrainConfig,
     check_batch_size,
@@ -44,6 +45,7 @@ from vaeapp.ui.models import switch_to
 from vaeapp.ui.state import K
 
 POLL_SECONDS = 1.0  # how often a running job's progress is read
+REFINE_LABEL = "Refine q per image"
 # How often an idle page looks for a run started elsewhere (another session or
 # replica), so that its form gives way to the run's progress.
 IDLE_POLL_SECONDS = 10.0
@@ -62,6 +64,7 @@ class Choice:
 
     model: ModelConfig
     train: TrainConfig
+    refine: RefineConfig | None = None
 
 
 def offered_datasets() -> tuple[str, ...]:
@@ -156,6 +159,14 @@ def retrain_form(datasets: tuple[str, ...]) -> Choice | None:
                 if spec.form:
                     offer = datasets if field.name == "dataset" else ()
                     values[field.name] = _field(field, spec, offer)
+        refine = st.checkbox(
+            REFINE_LABEL,
+            False,
+            help="After training, refine each image's q(z|x) with "
+            f"{RefineConfig().steps} Adam steps on its own negative ELBO: a lower "
+            "held-out negative ELBO and a truer map, at some milliseconds more "
+            "for each picture encoded (dense models only)",
+        )
         submitted = st.form_submit_button(
             "Retrain", type="primary", disabled=not datasets
         )
@@ -164,7 +175,14 @@ def retrain_form(datasets: tuple[str, ...]) -> Choice | None:
     try:
         model_values = dict(chosen[ModelConfig])
         model_values["hidden"] = parse_widths(model_values["hidden"])
-        choice = Choice(ModelConfig(**model_values), TrainConfig(**chosen[TrainConfig]))
+        model = ModelConfig(**model_values)
+        if refine and model.architecture != "dense":
+            raise ValueError("refining q per image needs a dense model")
+        choice = Choice(
+            model,
+            TrainConfig(**chosen[TrainConfig]),
+            RefineConfig() if refine else None,
+        )
         check_batch_size(choice.train, BATCH_MAX)
     except ValueError as error:
         st.error(f"Cannot train: {plain(error)}")
@@ -186,7 +204,7 @@ def start(choice: Choice) -> None:
         f"{time.strftime('%Y%m%d-%H%M%S')}"
     )
     try:
-        job = jobs.start_job(choice.model, choice.train, name)
+        job = jobs.start_job(choice.model, choice.train, name, refine=choice.refine)
     except jobs.Busy as busy:
         st.warning(f"Busy: {plain(busy)}. Its progress is shown below.")
         return
