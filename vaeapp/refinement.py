@@ -2,7 +2,7 @@
 
 An encoder trained on the training images places q(z|x) of a new image a
 little away from the best Gaussian for it: the amortization gap (Cremer, Li and
-Duvenaud 2018), about 3 nats per held-out MNIST image for the shipped 2-D
+Duvenaud 2018), 3 to 5 nats per held-out MNIST image for the shipped 2-D
 models. Starting from the encoder's q, a few Adam steps on the image's own
 negative ELBO, the decoder fixed, close most of it: stochastic variational
 inference from an amortized start (Kim et al. 2018, "Semi-Amortized
