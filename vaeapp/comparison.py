@@ -122,7 +122,7 @@ def model_figures(model: LoadedModel, points: np.ndarray) -> Figures:
         knn=map_knn(model, points),
         seconds=training_seconds(history),
         epochs=record.epochs_trained,
-        posterior=posterior_text(record),
+        posterior=posterior_text(record, short=True),
     )
 
 

@@ -50,12 +50,14 @@ def model_facts(model: LoadedModel) -> dict[str, str]:
     return facts
 
 
-def posterior_text(record: ModelRecord) -> str:
+def posterior_text(record: ModelRecord, short: bool = False) -> str:
     """Where the folder's q(z|x) comes from: ``"the encoder"``, or refined per
     image with the test figure of the encoder's own q when metrics.json holds
-    it."""
+    it (``short``: without it, for a table's narrow cell)."""
     if record.refine is None:
         return "the encoder"
+    if short:
+        return f"refined ({record.refine.steps} steps)"
     encoder = record.metrics.get("encoder_test_neg_elbo")
     alone = f" (encoder alone: {encoder:.2f} nats)" if encoder is not None else ""
     return f"refined per image, {record.refine.steps} Adam steps{alone}"
