@@ -21,6 +21,7 @@ from vaeapp.store import (
     WEIGHTS_FILE,
     config_document,
     images_as_bytes,
+    load_model,
     publish,
     write_json,
 )
@@ -109,7 +110,7 @@ def save_result(
                 grids=np.stack([result.snapshots[e] for e in epochs]),
             )
         if refine is not None:
-            refine_folder(folder, refine, result.validation_images)
+            refine_folder(load_model(folder), refine, result.validation_images)
 
     return publish(parent, name, write_files)
 

@@ -18,7 +18,6 @@ import dataclasses
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -172,14 +171,12 @@ def _line(name: str, pair: tuple[Figure, Figure], seconds: float) -> str:
 
 
 def refine_folder(
-    folder: Path, config: RefineConfig, x_validation: np.ndarray | None
+    model: LoadedModel, config: RefineConfig, x_validation: np.ndarray | None
 ) -> list[str]:
-    """Refine the q of ``folder``'s test images with ``config`` and store it
-    with the refined figures (:func:`vaeapp.store.write_posterior`);
+    """Refine the q of ``model``'s test images with ``config`` and store it in
+    its folder with the refined figures (:func:`vaeapp.store.write_posterior`);
     ``x_validation`` ``(n, ...)`` in [0, 1] is the run's validation split, or
     None. Returns the lines to print. Raises ValueError or ModelFolderError."""
-    model = load_model(folder)
-    check_refinable(model.vae)
     if model.test_images is None:
         raise ValueError("this folder holds no test images to refine")
     lines, val = [], None
@@ -190,7 +187,7 @@ def refine_folder(
     x_test = model.test_images.astype(np.float32) / 255.0
     encoder, refined, q, seconds = compare(model, x_test, config)
     metrics = refined_metrics(model.record.metrics, (encoder, refined), val)
-    write_posterior(folder, *q, metrics, config)
+    write_posterior(model.record.path, *q, metrics, config)
     lines.append(_line("test", (encoder, refined), seconds))
     return lines
 
@@ -208,7 +205,7 @@ def run(args: argparse.Namespace) -> list[str]:
     ]
     x_val = validation_images(model, args.data)
     if args.write:
-        lines += refine_folder(folder, config, x_val)
+        lines += refine_folder(model, config, x_val)
         lines.append(
             "written; rerun python -m vaeapp.evaluate --write for the IWAE and "
             "5-NN figures of the refined q"

@@ -51,12 +51,18 @@ def reconstruction_and_grad(
         masks.append(a > 0)
         h = np.maximum(a, 0.0, out=a)
     logits = layers[-1](h)
-    # -log p(x|z) = sum softplus(l) - x l; its derivative in l is sigmoid(l) - x.
-    loss = (np.logaddexp(0.0, logits) - x * logits).sum(axis=1, dtype=np.float64)
-    grad = sigmoid(logits) - x
+    loss = bernoulli_nll(x, logits)
+    grad = sigmoid(logits) - x  # the derivative of bernoulli_nll in the logits
     for layer, mask in zip(layers[:0:-1], masks[::-1], strict=True):
         grad = (grad @ layer.kernel.T) * mask
     return loss, grad @ layers[0].kernel.T
+
+
+def bernoulli_nll(x: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    """-log p(x|z) of grey values ``x`` ``(n, n_pixels)`` in [0, 1] from the
+    decoder's ``logits``, summed over pixels: ``sum softplus(l) - x l``,
+    ``(n,)`` float64."""
+    return (np.logaddexp(0.0, logits) - x * logits).sum(axis=1, dtype=np.float64)
 
 
 def kl_divergence(mean: np.ndarray, log_var: np.ndarray) -> np.ndarray:
@@ -157,7 +163,5 @@ def neg_elbo(
             eps = rng.standard_normal(mean[rows].shape)
             z = mean[rows] + np.exp(0.5 * log_var[rows]) * eps
             logits = vae.decode_logits(z.astype(np.float32))
-            recon[rows] += (np.logaddexp(0.0, logits) - x[rows] * logits).sum(
-                axis=1, dtype=np.float64
-            )
+            recon[rows] += bernoulli_nll(x[rows], logits)
     return recon / draws, kl_divergence(mean, log_var)
