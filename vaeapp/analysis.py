@@ -43,12 +43,21 @@ class Inspection:
     kl: float
 
 
-def inspect_digit(model: Codec, image: np.ndarray) -> Inspection:
-    """Encode ``image`` (flat, values in [0, 1]) and decode its posterior mean."""
+def inspect_digit(
+    model: Codec,
+    image: np.ndarray,
+    posterior: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Inspection:
+    """Encode ``image`` (flat, values in [0, 1]) and decode its posterior mean.
+    ``posterior`` ``(mean, log_var)``, each ``(latent_dim,)``, is the image's q
+    when it is known already (a folder's stored, possibly refined, q of a test
+    image); else the model's encoder gives it."""
     x = np.asarray(image, np.float32).reshape(-1)
     if not x.size or not np.isfinite(x).all() or x.min() < 0 or x.max() > 1:
         raise ValueError("image must be finite pixel values in [0, 1]")
-    mean, log_var = (a[0] for a in model.encode(x[None]))
+    if posterior is None:
+        posterior = tuple(a[0] for a in model.encode(x[None]))
+    mean, log_var = (np.asarray(a, np.float32) for a in posterior)
     recon = model.decode(mean[None])[0].astype(np.float32)
     p = np.clip(recon.astype(np.float64), PIXEL_EPS, 1.0 - PIXEL_EPS)
     nll = -(x * np.log(p) + (1.0 - x) * np.log1p(-p)).sum()

@@ -58,7 +58,9 @@ def inspected_ellipse(
 @st.cache_data(show_spinner=False, max_entries=64)
 def _inspection(token: str, index: int, _model: LoadedModel) -> Inspection:
     image = _model.test_images[index] / np.float32(255)
-    return inspect_digit(_model.vae, image)
+    # The stored q, as the map shows it (refined, where the folder refines).
+    posterior = (_model.latent_mean[index], _model.latent_log_var[index])
+    return inspect_digit(_model.vae, image, posterior)
 
 
 def _close() -> None:
