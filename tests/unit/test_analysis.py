@@ -167,3 +167,18 @@ def test_error_image_colours_the_sign_of_the_error() -> None:
     assert picture[0, 0].tolist() == [255, 0, 0]
     assert picture[0, 2].tolist() == [0, 0, 255]
     assert picture[0, 4].tolist() == [255, 255, 255]
+
+
+def test_inspect_digit_uses_a_given_posterior() -> None:
+    """A test image's stored q (a refined folder's) is used as given, not the
+    encoder's, for the mean, sigma, reconstruction and KL."""
+    model = load_model(PRETRAINED_DIR / "mnist-wide")
+    assert model.record.refine is not None
+    image = model.test_images[3] / np.float32(255)
+    stored = (model.latent_mean[3], model.latent_log_var[3])
+    result = inspect_digit(model.vae, image, stored)
+    np.testing.assert_array_equal(result.mean, stored[0])
+    assert np.abs(result.mean - model.vae.encode(image[None])[0][0]).max() > 1e-3
+    np.testing.assert_allclose(
+        result.reconstruction, model.vae.decode(stored[0][None])[0], atol=1e-6
+    )
