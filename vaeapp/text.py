@@ -7,6 +7,15 @@ came from outside — URL parameters, file, folder and upload names, model
 metadata, JSON strings, training logs, and messages that quote them — goes
 through :func:`plain` before it reaches one of those calls, so that it shows as
 the characters it is: no link, image, heading or HTML.
+
+Escaping alone does not stop GFM's literal autolinks: Streamlit's renderer
+(remark-gfm, through mdast-util-gfm-autolink-literal) finds ``www.``, ``http://``
+and e-mail addresses with regular expressions run on the text *after* escapes
+are resolved. Each of those needs a full stop right after a letter, digit,
+``-``, ``_`` or ``/`` (and an e-mail one right after ``@``); remark-emoji's
+``:name:`` needs a word character right after ``:``. A word joiner (U+2060,
+invisible and zero-width) on each side of every ``.``, ``:`` and ``@`` leaves
+none of them a match, whatever the text.
 """
 
 from __future__ import annotations
@@ -17,9 +26,12 @@ import unicodedata
 SHOWN_MAX = 300  # characters of outside text shown; longer text is cut
 ELLIPSIS = "…"
 # CommonMark lets a backslash escape any ASCII punctuation character: escaped,
-# none of them can start Markdown syntax, an autolink (``www.``, ``://``,
-# ``@``), an HTML tag, a directive (``:red[...]``) or an emoji code.
+# none of them can start Markdown syntax, an HTML tag or a directive
+# (``:red[...]``). The word joiners around ``.``, ``:`` and ``@`` stop what
+# escapes cannot: literal autolinks and emoji codes (module docstring).
+WORD_JOINER = "\u2060"
 _ESCAPES = {ord(c): "\\" + c for c in string.punctuation}
+_ESCAPES.update({ord(c): f"{WORD_JOINER}\\{c}{WORD_JOINER}" for c in ".:@"})
 
 
 def _visible(ch: str) -> str:
@@ -47,5 +59,7 @@ def cut(value: object, limit: int = SHOWN_MAX) -> str:
 
 def plain(value: object, limit: int = SHOWN_MAX) -> str:
     """``value`` as Markdown source that renders exactly as its text: cut to
-    ``limit`` visible characters, every ASCII punctuation mark escaped."""
+    ``limit`` visible characters, every ASCII punctuation mark escaped, and
+    ``.``, ``:`` and ``@`` held between word joiners so that no part of it can
+    become a literal autolink or an emoji."""
     return cut(value, limit).translate(_ESCAPES)

@@ -3,7 +3,8 @@ never raise in the script and never put a link or image on the page."""
 
 from __future__ import annotations
 
-import re
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,13 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
+from vaeapp.store import best_pretrained
 from vaeapp.ui.state import K
 
-markdown_it = pytest.importorskip("markdown_it", reason="markdown-it-py is missing")
-pytest.importorskip("linkify_it", reason="linkify-it-py is missing (requirements-dev)")
+pytest.importorskip("markdown_it", reason="markdown-it-py is missing")
+from markdown_dialect import links_and_images  # noqa: E402  (needs markdown-it)
 
-_MD = markdown_it.MarkdownIt("gfm-like")
 HOSTILE_TEXT = [
+    "http://evil.example/login",
+    "user@evil.example",
     "[click](https://evil.example/)",
     "![x](https://evil.example/p.png)",
     "<img src=https://evil.example/p.png>",
@@ -81,8 +84,7 @@ def _links_and_images(at: AppTest) -> list[str]:
     for kind in _TEXT_KINDS:
         for root in at._tree.children.values():
             for element in _walk(root, kind):
-                html = _MD.render(element.value)
-                found += re.findall(r"<(?:a|img)\b[^>]*>", html)
+                found += links_and_images(element.value)
     return found
 
 
@@ -130,6 +132,19 @@ def test_forged_drawings_are_refused_with_a_message() -> None:
     check()
 
 
+@pytest.mark.parametrize(
+    "value", ["http://evil.example/login", "www.evil.example", "user@evil.example"]
+)
+def test_a_url_in_z_is_no_link(value: str) -> None:
+    """``?z=http://evil.example/login,0`` and the like warn in text, with no link."""
+    at = new_app()
+    at.query_params["z"] = f"{value},0"
+    at.run()
+    assert not at.exception
+    assert at.warning, "the bad z is said"
+    assert not _links_and_images(at)
+
+
 @settings(max_examples=30, deadline=None, database=None)
 @given(st.lists(st.sampled_from(HOSTILE_TEXT) | st.text(max_size=20)).map(",".join))
 def test_a_crafted_url_shows_plain_text_only(text: str) -> None:
@@ -141,3 +156,16 @@ def test_a_crafted_url_shows_plain_text_only(text: str) -> None:
     assert not at.exception
     assert not _links_and_images(at)
     assert len(at.session_state[K.Z]) == 2
+
+
+def test_a_model_named_like_a_url_is_no_link(isolated_home: Path) -> None:
+    """A model folder called ``www.evil.example`` (any visitor can upload one)
+    is named in the caption and the sidebar as text, with no link."""
+    shutil.copytree(best_pretrained(), isolated_home / "www.evil.example")
+    at = new_app()
+    at.session_state[K.ACTIVE_MODEL] = str(isolated_home / "www.evil.example")
+    at.run()
+    assert not at.exception
+    named = [c.value for c in at.caption] + [m.value for m in at.sidebar.markdown]
+    assert any("evil" in text for text in named), named
+    assert not _links_and_images(at)
