@@ -29,6 +29,7 @@ import os
 import re
 import socket
 import struct
+import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ from vaeapp.config import (
     TrainConfig,
     check_dataset_name,
 )
+from vaeapp.safe_json import one_line
 
 CLASS_NAMES: dict[str, tuple[str, ...]] = {
     "mnist": tuple(str(d) for d in range(10)),
@@ -72,6 +74,10 @@ MAX_TEST_BYTES = 32_000_000
 MAX_CLASSES = 100
 MAX_NAME_CHARS = 40  # a class or factor name
 MAX_FACTORS = 16
+# What the arrays of a --data .npz may declare, together, before np.load
+# allocates them: generous for real sets (CelebA's 200,000 faces at 64x64 RGB
+# are 2.5 GB of uint8), far below what a crafted header can ask for.
+MAX_NPZ_DATA_BYTES = 4 << 30
 HOLDOUT_SEED = 20_240_601  # the held-out test split: the same on every run
 GREY_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as Pillow
 
@@ -330,6 +336,7 @@ NPZ_KEYS = (
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    check_npz(path)  # before np.load allocates what the headers declare
     try:
         with np.load(path, allow_pickle=False) as npz:
             if "x_train" not in npz.files:
@@ -340,8 +347,104 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
             return {k: npz[k] for k in NPZ_KEYS if k in npz.files}
     except DataError:
         raise
-    except (OSError, ValueError, EOFError) as error:
-        raise DataError(f"cannot read {path} as an .npz file: {error}") from None
+    except MemoryError:
+        raise DataError(f"not enough memory to load {path}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        # BadZipFile (a CRC mismatch) and zlib.error are no OSError: corrupt data
+        raise _npz_error(path, one_line(error)) from None
+
+
+def check_npz(path: Path, budget: int | None = None) -> None:
+    """Refuse the .npz at ``path`` unless every member is a plain .npy array
+    whose header declares exactly the bytes the member stores, and all of them
+    together at most ``budget`` bytes (default :data:`MAX_NPZ_DATA_BYTES`).
+
+    Reads only the zip's directory and each member's .npy header, so that a
+    header declaring e.g. shape ``(10, 100000, 100000)`` over 16 bytes is
+    refused before anything is allocated. Raises DataError (one line).
+    """
+    budget = MAX_NPZ_DATA_BYTES if budget is None else budget
+    try:
+        with zipfile.ZipFile(path) as archive:
+            total = 0
+            for info in archive.infolist():
+                total += _npy_member_bytes(archive, info, path)
+                if total > budget:
+                    raise _npz_error(
+                        path,
+                        f"its arrays take at least {total:,} bytes; at most "
+                        f"{budget:,} bytes are allowed",
+                    )
+    except DataError:
+        raise
+    except zipfile.BadZipFile:
+        raise _npz_error(path, "it is not a zip of .npy arrays") from None
+    # OSError, EOFError: unreadable; NotImplementedError: a compression zipfile
+    # lacks; RuntimeError: encrypted; zlib.error: corrupt deflated data.
+    except (
+        OSError,
+        EOFError,
+        ValueError,
+        NotImplementedError,
+        RuntimeError,
+        zlib.error,
+    ) as error:
+        raise _npz_error(path, one_line(error)) from None
+
+
+def _npz_error(path: Path, reason: str) -> DataError:
+    """The one-line refusal of the .npz at ``path``, saying why."""
+    return DataError(f"cannot read {path} as an .npz file: {reason}")
+
+
+def _npy_member_bytes(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path
+) -> int:
+    """The bytes the .npy member ``info`` declares, checked against what it
+    stores; raises DataError naming the member."""
+    name = one_line(info.filename, 80)
+    if info.flag_bits & 0x1:
+        raise _npz_error(path, f"{name} is encrypted; only plain members allowed")
+    shape, dtype, header = _npy_header(archive, info, path)
+    if dtype.hasobject:
+        # Loading them needs pickle, which is never allowed (allow_pickle=False).
+        raise _npz_error(path, f"{name} holds Python objects; only numbers or text")
+    if any(side < 0 for side in shape):
+        raise _npz_error(path, f"{name} declares the shape {shape}")
+    size = math.prod(shape) * dtype.itemsize
+    if header + size != info.file_size:
+        raise _npz_error(
+            path,
+            f"{name} declares {shape} {dtype} ({size:,} bytes) but stores "
+            f"{info.file_size - header:,} bytes",
+        )
+    # Zero-size items (dtype V0) count a byte each: later steps convert
+    # every element to float32, whatever the stored dtype.
+    return math.prod(shape) * max(dtype.itemsize, 1)
+
+
+def _npy_header(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path
+) -> tuple[tuple[int, ...], np.dtype, int]:
+    """``(shape, dtype, header bytes)`` from the .npy header of ``info``; numpy
+    bounds the header's length (``max_header_size``) before parsing it."""
+    name = one_line(info.filename, 80)
+    try:
+        with archive.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+            else:
+                shape = None  # refused below, outside the except for ValueError
+            header = member.tell()
+    except (ValueError, EOFError) as error:  # numpy refuses the magic or header
+        reason = f"{name} is not an .npy array: {one_line(error)}"
+        raise _npz_error(path, reason) from None
+    if shape is None:
+        raise _npz_error(path, f"{name} is .npy version {version}; 1.0 or 2.0 allowed")
+    return shape, dtype, header
 
 
 def _is_idx_folder(folder: Path) -> bool:

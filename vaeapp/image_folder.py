@@ -12,7 +12,8 @@ Files are read in sorted order. A file that is not an image of a supported
 format and mode, or cannot be decoded (truncated, corrupt), or has over
 :data:`MAX_SOURCE_PIXELS` pixels, is skipped and counted; hidden files (``.``)
 are not looked at. Transparent pixels become black; a GIF gives its first
-frame.
+frame; a photo is turned as its EXIF orientation says (as an uploaded picture
+is, :func:`vaeapp.preprocess.upright`), and its size is its upright size.
 
 Every image is brought to one size: scaled (Lanczos) so that it covers the
 target, keeping its aspect ratio, then centre-cropped (``PIL.ImageOps.fit``).
@@ -102,6 +103,8 @@ def _probe(path: Path) -> tuple[tuple[int, int] | None, str | None]:
     the image is decoded, so that only usable ones decide the common size."""
     from PIL import Image
 
+    from vaeapp.preprocess import upright
+
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         return None, f"{path.name}: not an image file name"
     try:
@@ -114,6 +117,7 @@ def _probe(path: Path) -> tuple[tuple[int, int] | None, str | None]:
             if size[0] * size[1] > MAX_SOURCE_PIXELS or min(size) < 1:
                 return None, f"{path.name}: {size[0]}x{size[1]} pixels"
             image.load()  # decodes it all: truncated or corrupt data raises
+            size = upright(image).size  # a sideways photo counts as turned
     except Exception as error:  # noqa: BLE001 - any unreadable file is skipped
         return None, f"{path.name}: {type(error).__name__}"
     return size, None
@@ -123,8 +127,11 @@ def _decode(path: Path, size: tuple[int, int], grey: bool) -> np.ndarray:
     """The image at ``path`` fitted to ``size`` (width, height), as uint8."""
     from PIL import Image, ImageOps
 
+    from vaeapp.preprocess import upright
+
     with Image.open(path) as image:
         image.load()  # raises for truncated or corrupt data
+        image = upright(image)
         if "A" in image.getbands() or "transparency" in image.info:
             rgba = image.convert("RGBA")
             image = Image.new("RGB", rgba.size)

@@ -45,6 +45,7 @@ NOISE_SIGMAS = 4.0  # a noisy background's level + 4 sigma is subtracted as 0
 SPECK_FRACTION = 0.01  # in noisy images, ink blobs this small (of the largest)
 # are noise, not part of the digit
 FAINT = 0.5 / 255  # output values that would round to 0 as 8-bit pixels
+EXIF_ORIENTATION = 0x0112  # the tag: how to turn the stored pixels to show them
 
 
 class ImageError(ValueError):
@@ -98,7 +99,7 @@ def load_image(
             raise ImageError(_too_large_message(width, height))
         try:
             image.load()
-            return convert(_upright(image))
+            return convert(upright(image))
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise ImageError(_too_large_message(width, height)) from None
         except (OSError, ValueError, SyntaxError, EOFError) as error:
@@ -132,9 +133,15 @@ def _one_line(error: BaseException) -> str:
     return lines[0] if lines else type(error).__name__
 
 
-def _upright(image: Image.Image) -> Image.Image:
-    """Apply the EXIF orientation of a (phone) photo; ignore unreadable EXIF."""
+def upright(image: Image.Image) -> Image.Image:
+    """``image`` turned as its EXIF orientation says a viewer shows it (a phone
+    photo is stored sideways with orientation 6); ``image`` itself when it has
+    no orientation to apply or its EXIF is unreadable. Call after ``load()``:
+    a PNG may keep its EXIF after the pixels. Shared by uploaded pictures and
+    image folders, so both see the same picture."""
     try:
+        if image.getexif().get(EXIF_ORIENTATION, 1) == 1:
+            return image  # nothing to turn: spare exif_transpose's full copy
         return ImageOps.exif_transpose(image)
     except (OSError, ValueError, KeyError, TypeError, SyntaxError, struct.error):
         return image

@@ -148,9 +148,7 @@ def _check_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
         seen.add(name)
         if info.flag_bits & 0x1:
             raise UploadError(f"{name} is encrypted in the zip")
-        mode = info.external_attr >> 16
-        if mode and not stat.S_ISREG(mode):
-            raise UploadError(f"{name} is not a regular file in the zip (a link?)")
+        _check_file_type(info)
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise UploadError(f"{name} uses an unsupported compression method")
         total += info.file_size
@@ -166,6 +164,28 @@ def _check_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     if missing:
         raise UploadError(f"the zip lacks {', '.join(missing)}")
     return members
+
+
+# The Unix file types a zip member may claim that are not regular files.
+_SPECIAL_TYPES = {
+    stat.S_IFLNK: "symbolic link",
+    stat.S_IFDIR: "folder",
+    stat.S_IFIFO: "FIFO",
+    stat.S_IFSOCK: "socket",
+    stat.S_IFCHR: "device",
+    stat.S_IFBLK: "device",
+}
+
+
+def _check_file_type(info: zipfile.ZipInfo) -> None:
+    """Refuse a member whose Unix mode (``external_attr``'s high 16 bits) marks
+    a link, folder or other special file. No file-type bits at all (what
+    ``ZipFile.writestr(name, data)`` and non-Unix zippers write) is a regular
+    file: only the permission bits, if any, are set."""
+    kind = stat.S_IFMT(info.external_attr >> 16)
+    if kind and kind != stat.S_IFREG:
+        what = _SPECIAL_TYPES.get(kind, f"special file (type {kind:#o})")
+        raise UploadError(f"{info.filename} is a {what} in the zip, not a regular file")
 
 
 def _extract(
