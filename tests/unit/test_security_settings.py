@@ -100,3 +100,12 @@ def test_app_entry_point_imports_only_the_ui():
             modules.append(node.module or "")
     assert modules, "app.py imports nothing"
     assert all(m == "vaeapp.ui" or m.startswith("vaeapp.ui.") for m in modules)
+
+
+def test_one_browser_message_is_capped_near_what_the_page_sends(server: dict):
+    """A browser message's widget states are capped at 1 MB, room for the
+    largest drawing the pad may send (as base64) and not for a flood."""
+    from vaeapp.ui.draw_canvas import MAX_DRAWING_BYTES
+
+    assert server.get("maxWidgetStateSize") == 1
+    assert (MAX_DRAWING_BYTES + 2) // 3 * 4 < 900_000

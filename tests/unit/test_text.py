@@ -105,3 +105,15 @@ def test_a_limit_below_one_is_refused() -> None:
     """cut() refuses a limit that leaves no room for text."""
     with pytest.raises(ValueError, match="at least 1"):
         cut("x", 0)
+
+
+def test_a_huge_text_is_cut_before_it_is_cleaned(monkeypatch) -> None:
+    """A 10 MB text costs a window of characters, not 10 million (4 s before)."""
+    from vaeapp import text as module
+
+    visited = []
+    real = module._visible
+    monkeypatch.setattr(module, "_visible", lambda ch: visited.append(1) or real(ch))
+    shown = cut("x" * 10_000_000)
+    assert len(shown) == SHOWN_MAX and shown.endswith(ELLIPSIS)
+    assert len(visited) <= SHOWN_MAX * module.SCAN_PER_SHOWN

@@ -121,6 +121,8 @@ def compare_picker(model: LoadedModel) -> str | None:
 def _on_commit(key: K, count: int) -> None:
     """A click on either map: a test point ``[x, y, i]`` marks image ``i``
     in both; a click beside the points marks nothing."""
+    if not state.take_event():
+        return
     value = getattr(state.widget(key), "commit", None)
     try:
         _, index = map_commit(value, count)
@@ -263,7 +265,7 @@ def _compare(model: LoadedModel) -> None:
     _curves(model, other)
 
 
-@st.fragment(key=Views.COMPARE)
+@state.fragment(Views.COMPARE)
 def compare_section(model: LoadedModel) -> None:
     """The compare view's expander; its content is built only while open."""
     expander = st.expander(TITLE, key=K.COMPARE_OPEN, on_change="rerun")

@@ -18,7 +18,9 @@ import streamlit as st
 from vaeapp.preprocess import ImageError
 
 DATA_URL_PREFIX = "data:image/png;base64,"
-MAX_DRAWING_BYTES = 1_000_000  # decoded PNG size
+# Decoded PNG size. The pad's 280x280 RGBA picture is at most about 320 kB as
+# a PNG; as base64 this limit stays under server.maxWidgetStateSize (1 MB).
+MAX_DRAWING_BYTES = 600_000
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 LINE_WIDTH = 18  # stroke width in the pad's 280x280 pixels
 

@@ -62,6 +62,8 @@ def _assets(token: str, model: LoadedModel, plane: Plane) -> dict[str, Any]:
 
 def _on_missing() -> None:
     """The browser lacks the model's cached assets (a reload): send them again."""
+    if not state.take_event():
+        return
     state.forget_sent_tokens()
 
 

@@ -124,6 +124,8 @@ def colour_picker(model: LoadedModel) -> int:
 def _on_commit(model: LoadedModel, plane: Plane) -> None:
     """A click on the map: ``[x, y]`` moves z there; ``[x, y, i]`` (a release
     on test point ``i``) moves z to that point's mean and inspects it."""
+    if not state.take_event():
+        return
     value = getattr(state.widget(K.EXPLORER), "commit", None)
     latent_dim = model.record.model.latent_dim
     try:
@@ -211,7 +213,7 @@ def _selected_digit(model: LoadedModel, latent_dim: int) -> None:
     )
 
 
-@st.fragment(key=Views.EXPLORER)
+@state.fragment(Views.EXPLORER)
 def explorer_view(model: LoadedModel) -> None:
     """Map, live pad, selected digit, sliders and inspection panel."""
     latent_dim = model.record.model.latent_dim

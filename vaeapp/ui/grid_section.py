@@ -92,6 +92,8 @@ def grid_base(latent_dim: int) -> tuple[float, ...]:
 
 def _on_cell(model: LoadedModel, axis: np.ndarray) -> None:
     """A click on a grid cell moves z to that cell's point."""
+    if not state.take_event():
+        return
     n = axis.shape[0]
     try:
         row, col = grid_cell(getattr(state.widget(K.GRID), "cell", None), n)
@@ -105,7 +107,7 @@ def _on_cell(model: LoadedModel, axis: np.ndarray) -> None:
     state.change_z(z, latent_dim)
 
 
-@st.fragment(key=Views.GRID)
+@state.fragment(Views.GRID)
 def grid_view(model: LoadedModel) -> None:
     """The manifold grid and its controls."""
     st.subheader("Manifold grid")

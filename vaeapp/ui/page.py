@@ -43,6 +43,7 @@ def main() -> None:
     # An emoji icon: a Material one would make the browser fetch its picture
     # from fonts.gstatic.com, which an offline or private server cannot reach.
     st.set_page_config(page_title="VAE latent explorer", page_icon="🔢", layout="wide")
+    state.begin_run()
     model = active_model()
     if model is None:
         st.error(

@@ -83,6 +83,8 @@ def _plotly_js() -> bytes:
 
 
 def _on_missing() -> None:
+    if not state.take_event():
+        return
     state.forget_plotly_sent()
 
 

@@ -308,7 +308,7 @@ def retrain_section() -> None:
     """The running job's progress, or (while none runs) the Retrain expander."""
     running = jobs.current_job() is not None or state.watched_job() is not None
     poll = POLL_SECONDS if running else IDLE_POLL_SECONDS
-    st.fragment(_job_status, run_every=poll)(running)
+    state.fragment(run_every=poll)(_job_status)(running)
     if running:
         return
     # Built only while open: a closed form's dozen widgets would otherwise be

@@ -12,7 +12,9 @@ through :func:`change_z`, an overlay on the map through :func:`redraw`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -211,6 +213,60 @@ def sliders_z(latent_dim: int) -> list[float]:
 def redraw(views: Iterable[Views]) -> NoReturn:
     """From a callback: rerun only ``views`` instead of the default."""
     st.rerun(scope=[str(v) for v in views])
+
+
+# --- component events ------------------------------------------------------
+
+# A browser of ours sends one event per message, two when a click lands as a
+# release: more in one message are forged. Streamlit calls an event's callback
+# once per event in the message, and each read of the component's value walks
+# the whole event list, so 10,000 forged events cost 50 s unless all but the
+# first few return at once.
+EVENTS_PER_MESSAGE = 4
+
+
+# Counted per script thread, not in session state: an ignored event then costs
+# no session-state access (two cost 0.3 s for 10,000 events). A session's
+# message is handled, callbacks then run, in its script thread.
+_events = threading.local()
+
+
+def begin_run() -> None:
+    """Start of a run (the page's or a fragment's): the callbacks that run
+    before the next one are that next message's."""
+    _events.count = 0
+
+
+def fragment(
+    view: Views | None = None, run_every: float | None = None
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """``st.fragment`` (keyed ``view``) whose every run calls :func:`begin_run`
+    first; every fragment of the page is made with this."""
+
+    def make(body: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(body)
+        def run(*args: Any, **kwargs: Any) -> None:
+            begin_run()
+            body(*args, **kwargs)
+
+        key = None if view is None else str(view)
+        return st.fragment(run, run_every=run_every, key=key)
+
+    return make
+
+
+def take_event() -> bool:
+    """Called first by every component event callback: whether this event is
+    among the first :data:`EVENTS_PER_MESSAGE` of its message. Past those,
+    the rest are ignored, said once."""
+    count = getattr(_events, "count", 0) + 1
+    _events.count = count
+    if count == EVENTS_PER_MESSAGE + 1:
+        say(
+            f"Ignored the events after the first {EVENTS_PER_MESSAGE} of one "
+            "message from the browser (ours sends one or two)."
+        )
+    return count <= EVENTS_PER_MESSAGE
 
 
 # --- messages --------------------------------------------------------------

@@ -476,6 +476,8 @@ def _use_picture(read: Callable[[], bytes], image_shape: tuple[int, ...]) -> Non
 
 
 def _use_drawing() -> None:
+    if not state.take_event():
+        return
     _use_picture(
         lambda: drawing_bytes(state.widget(K.DRAW_CANVAS).drawing), MNIST_SHAPE
     )
@@ -542,7 +544,7 @@ def _own_digit(model: LoadedModel) -> None:
     )
 
 
-@st.fragment(key=Views.TOOLS)
+@state.fragment(Views.TOOLS)
 def tools_section(model: LoadedModel) -> None:
     """The tools, in tabs; a fragment so their widgets rerun only this part."""
     st.subheader("Tools")
