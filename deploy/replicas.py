@@ -10,7 +10,13 @@ run at a time across them, and every model seen by all) and the same
 environment or made up once for the group). nginx runs unprivileged in a
 temporary prefix with a copy of ``deploy/nginx.conf`` whose ``listen`` port and
 upstream ``server`` lines name those ports. The tests and ``bench/load_test.py
---replicas N`` use :func:`running`; the command runs until Ctrl-C.
+--replicas N`` use :func:`running`.
+
+The command runs until Ctrl-C or SIGTERM (then it stops everything and exits
+0). A replica that dies is started again on its port while nginx sends its
+browsers to the others; if nginx dies, or replicas die more often than
+``MAX_RESTARTS`` in ``RESTART_WINDOW_S``, it stops everything and exits 1 for
+its own supervisor (systemd, Kubernetes) to restart the group.
 """
 
 from __future__ import annotations
@@ -25,9 +31,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,6 +51,15 @@ COOKIE_SECRET_ENV = "STREAMLIT_SERVER_COOKIE_SECRET"
 _UPSTREAM = re.compile(r"(upstream\s+\w+\s*\{)(.*?)(\})", re.S)
 _SERVER_LINE = re.compile(r"^(\s*)server\s+[^;]+;\n", re.M)
 _LISTEN = re.compile(r"^(\s*)listen\s+[^;]+;", re.M)
+# A replica that dies is restarted; more than MAX_RESTARTS within
+# RESTART_WINDOW_S (all replicas together) means something is wrong for every
+# replica (a broken checkout, memory exhausted) that restarting again will not
+# mend: the command then exits non-zero and its supervisor, which can back off
+# and alert, takes over. 5 is systemd's default StartLimitBurst; the window is
+# longer than its 10 s because a replica takes about a second to start.
+MAX_RESTARTS = 5
+RESTART_WINDOW_S = 60.0
+POLL_S = 0.5  # how often the command looks at its processes
 
 
 def nginx_binary() -> str | None:
@@ -117,11 +133,14 @@ def spawn_nginx(ports: Sequence[int], prefix: Path, listen: int | None = None) -
     conf.write_text(render_config(ports, listen))
     command = [binary, "-p", str(prefix), "-c", str(conf), "-e", "stderr"]
     with (prefix / "nginx.out").open("ab") as out:
+        # Its own process group, so that stop_nginx can reach its workers: a
+        # master killed with SIGKILL leaves them running, holding the port.
         process = subprocess.Popen(
             [*command, "-g", "daemon off;"],
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            process_group=0,
         )
     return Proxy(process, f"http://127.0.0.1:{listen}", prefix)
 
@@ -145,16 +164,22 @@ def wait_proxy(proxy: Proxy, timeout_s: float = 30.0) -> None:
 
 
 def stop_nginx(proxy: Proxy, timeout_s: float = 10.0) -> None:
-    """Stop nginx (SIGTERM: fast shutdown); kill it if it lingers."""
+    """Stop nginx (SIGTERM: fast shutdown); kill it if it lingers, and kill
+    the workers a master that died without stopping them left behind."""
     devserver.stop_process(proxy.process, timeout_s)
+    with suppress(ProcessLookupError):  # the usual case: no one left
+        os.killpg(proxy.process.pid, signal.SIGKILL)
 
 
 @dataclass(frozen=True)
 class Cluster:
-    """N replicas behind one nginx: ``url`` is the proxy's."""
+    """N replicas behind one nginx: ``url`` is the proxy's. ``servers`` is a
+    list because :class:`Supervisor` replaces a replica it restarts; ``env``
+    is what every replica runs with (added to this process's environment)."""
 
     proxy: Proxy
-    servers: tuple[devserver.Server, ...]
+    servers: list[devserver.Server]
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -163,6 +188,12 @@ class Cluster:
     def upstream(self, server: devserver.Server) -> str:
         """How nginx names ``server`` in ``X-Upstream`` and its access log."""
         return server.url.removeprefix("http://")
+
+
+def stop_servers(servers: Sequence[devserver.Server]) -> None:
+    """Stop every replica, last started first (as an ExitStack would)."""
+    for server in reversed(servers):
+        devserver.stop(server)
 
 
 def replica_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -194,13 +225,14 @@ def running(
     env = replica_env(env)
     log_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
-        servers = []
+        servers: list[devserver.Server] = []
+        # Stops the replicas the list holds at the end, restarted ones included.
+        stack.callback(stop_servers, servers)
         for k in range(replicas):
             server = devserver.spawn(
                 "app.py", log_path=log_dir / f"replica-{k}.log", env=env,
                 options=options,
             )  # fmt: skip
-            stack.callback(devserver.stop, server)
             servers.append(server)
         for server in servers:
             devserver.wait_ready(server, timeout_s)
@@ -211,7 +243,7 @@ def running(
         proxy = spawn_nginx(ports, prefix, listen)
         stack.callback(stop_nginx, proxy)
         wait_proxy(proxy)
-        cluster = Cluster(proxy, tuple(servers))
+        cluster = Cluster(proxy, servers, env)
         try:
             yield cluster
         finally:
@@ -220,6 +252,100 @@ def running(
                 source = prefix / name
                 if source.exists():
                     shutil.copy(source, log_dir / f"nginx-{name}")
+
+
+def port_of(server: devserver.Server) -> int:
+    """The port ``server`` listens on (nginx's upstream names it)."""
+    return int(server.url.rsplit(":", 1)[1])
+
+
+def describe_exit(code: int) -> str:
+    """A Popen return code in words: a negative one is the killing signal."""
+    if code >= 0:
+        return f"exit code {code}"
+    try:
+        return f"killed by {signal.Signals(-code).name}"
+    except ValueError:
+        return f"killed by signal {-code}"
+
+
+def respawn(server: devserver.Server, env: Mapping[str, str]) -> devserver.Server:
+    """Run ``server``'s command again, so on the same port, which nginx's
+    upstream names; append to its log; do not wait for it to answer."""
+    # devserver.spawn always picks a new port; this repeats its environment.
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env}
+    spawned = time.perf_counter()
+    with server.log_path.open("ab") as log:
+        process = subprocess.Popen(
+            server.process.args, cwd=devserver.ROOT, env=full_env, stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    return replace(server, process=process, spawned=spawned)
+
+
+class GroupFailed(RuntimeError):
+    """nginx died, or replicas died too often: the group cannot go on."""
+
+
+@dataclass
+class Supervisor:
+    """Watches a :class:`Cluster`: restarts replicas that die, within the
+    restart budget, and gives up when nginx dies."""
+
+    cluster: Cluster
+    restarts: deque[float] = field(default_factory=deque)  # monotonic times
+
+    def check(self) -> None:
+        """Restart any dead replica; raise :class:`GroupFailed` if nginx is
+        dead or the budget is spent."""
+        nginx = self.cluster.proxy.process
+        code = nginx.poll()
+        if code is not None:
+            raise GroupFailed(f"nginx (pid {nginx.pid}) died: {describe_exit(code)}")
+        for k, server in enumerate(self.cluster.servers):
+            code = server.process.poll()
+            if code is not None:
+                self.restart(k, server, code)
+
+    def restart(self, k: int, server: devserver.Server, code: int) -> None:
+        """Start replica ``k`` again and say so on stderr, in one line."""
+        now = time.monotonic()
+        while self.restarts and now - self.restarts[0] > RESTART_WINDOW_S:
+            self.restarts.popleft()
+        died = (
+            f"replica {k} (port {port_of(server)}, pid {server.process.pid}) "
+            f"died: {describe_exit(code)}"
+        )
+        if len(self.restarts) >= MAX_RESTARTS:
+            raise GroupFailed(
+                f"{died}; not restarted: {MAX_RESTARTS} restarts within "
+                f"{RESTART_WINDOW_S:.0f} s already"
+            )
+        self.restarts.append(now)
+        new = respawn(server, self.cluster.env)
+        self.cluster.servers[k] = new
+        print(
+            f"{died}; restarted on the same port as pid {new.process.pid} "
+            f"({len(self.restarts)} of at most {MAX_RESTARTS} restarts in "
+            f"{RESTART_WINDOW_S:.0f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def supervise(cluster: Cluster) -> int:
+    """Keep the cluster serving until Ctrl-C (0) or until it cannot go on
+    (1, after one line on stderr saying why)."""
+    supervisor = Supervisor(cluster)
+    try:
+        while True:
+            supervisor.check()
+            time.sleep(POLL_S)
+    except KeyboardInterrupt:
+        return 0
+    except GroupFailed as failure:
+        print(f"error: {failure}; stopping everything", file=sys.stderr, flush=True)
+        return 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,14 +371,13 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with running(args.replicas, log_dir=log_dir, env=env, listen=args.port) as cluster:
         for k, server in enumerate(cluster.servers):
-            print(f"replica {k}: {server.url} (log {server.log_path})")
-        print(f"serving on {cluster.url}/ through nginx; Ctrl-C stops it all")
-        try:
-            while all(s.process.poll() is None for s in cluster.servers):
-                time.sleep(1)
-        except KeyboardInterrupt:
-            pass
-    return 0
+            pid = server.process.pid
+            print(f"replica {k}: {server.url} pid {pid} (log {server.log_path})")
+        print(
+            f"serving on {cluster.url}/ through nginx; Ctrl-C stops it all",
+            flush=True,  # a supervisor's log, or a test, waits for this line
+        )
+        return supervise(cluster)
 
 
 if __name__ == "__main__":
