@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vaeapp.latent import extent
+
 AXES, PCA = "dimensions", "pca"
 VIEWS = (AXES, PCA)
 
@@ -94,3 +96,10 @@ def pca_plane(means: np.ndarray) -> Plane:
         axes.append(row if row[np.argmax(np.abs(row))] > 0 else -row)
     titles = (f"PC1 ({share[0]:.0%} of variance)", f"PC2 ({share[1]:.0%})")
     return Plane(centre, axes[0], axes[1], titles, "pca")
+
+
+def map_extent(plane: Plane, means: np.ndarray, limit: float) -> float:
+    """The half-width of a map of ``plane``: the model's range of z,
+    ``limit``, widened where the plane's coordinates of the encoded test set,
+    ``means`` ``(n, latent_dim)``, lie further out (a PCA plane's can)."""
+    return max(limit, extent(plane.coords(means)))

@@ -48,6 +48,7 @@ from vaeapp.config import (
 )
 from vaeapp.data import CLASS_NAMES, MAX_CLASSES, MAX_FACTORS, MAX_NAME_CHARS
 from vaeapp.inference import NumpyVAE, WeightsError, load_numpy_vae
+from vaeapp.latent import extent
 from vaeapp.refinement import refine
 from vaeapp.safe_json import finite_number, number_or_none, whole_number
 from vaeapp.testsets import shipped_images
@@ -205,6 +206,13 @@ class LoadedModel:
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return self.record.model.image_shape
+
+    @property
+    def z_limit(self) -> float:
+        """The half-width of the range z may take in every view of this model:
+        the prior's +-4, or wider where its encoded test set lies further out
+        (:func:`vaeapp.latent.extent` of ``latent_mean``)."""
+        return extent(self.latent_mean)
 
     def encode(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Images in [0, 1], flat ``(n, n_pixels)`` or ``(n, h, w, c)`` ->

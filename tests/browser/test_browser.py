@@ -23,8 +23,8 @@ pytest.importorskip(
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
-from vaeapp.latent import Z_LIMIT  # noqa: E402
 from vaeapp.manifold import GRID_N_DEFAULT, GRID_Q_DEFAULT, grid_axis  # noqa: E402
+from vaeapp.store import best_pretrained, load_model  # noqa: E402
 
 DIGIT_IMG = "img.vae-digit"  # the explorer's decoded digit
 GRID_IMG = "img.vae-grid"
@@ -121,10 +121,16 @@ def _wait_shown_z(page: Any, x: float, y: float, tol: float) -> dict[str, float]
     return _shown_z(page)
 
 
+def _limit() -> float:
+    """The range of z of the model the page opens on (wider than the prior's
+    +-4 where its encoded test set reaches further)."""
+    return load_model(best_pretrained()).z_limit
+
+
 def _plot_area(page: Any) -> dict[str, Any]:
     """Plotly's plot-area rectangle on the page and the axes' actual ranges.
 
-    Both axes show exactly the range z may take, [-Z_LIMIT, Z_LIMIT], in a
+    Both axes show exactly the range z may take, the model's +-z_limit, in a
     square plot area.
     """
     box = page.locator(".vae-map .nsewdrag").bounding_box()
@@ -183,7 +189,7 @@ def test_click_on_empty_map_area_selects_that_z(page: Any) -> None:
     """A click on an empty spot of the map selects that z: digit, sliders, marker."""
     before = _state(page)
     area = _plot_area(page)
-    assert area["y"] == pytest.approx([-Z_LIMIT, Z_LIMIT], abs=1e-6)
+    assert area["y"] == pytest.approx([-_limit(), _limit()], abs=1e-6)
     current = _z_from_data(before["z"])
     x, y = next(
         (cx, cy)
@@ -422,7 +428,7 @@ def test_map_redraws_at_its_box_width_when_its_column_changes(page: Any) -> None
     )
     page.wait_for_function(_JS_MAP_FITS, arg=1, timeout=SETTLE_MS)
     after = _plot_area(page)
-    assert after["y"] == pytest.approx([-Z_LIMIT, Z_LIMIT], abs=1e-6)
+    assert after["y"] == pytest.approx([-_limit(), _limit()], abs=1e-6)
     assert after["x"] == pytest.approx(ranges["x"], abs=1e-6)
 
 
@@ -453,7 +459,7 @@ def test_map_shows_exactly_the_range_z_may_take_in_a_square(page: Any) -> None:
     """Both axes show exactly the range z may take, in a square plot area, with
     the legend in one row or rows of equal length."""
     geometry = _check_map_geometry(page)
-    assert geometry["range"] == pytest.approx([-Z_LIMIT, Z_LIMIT])
+    assert geometry["range"] == pytest.approx([-_limit(), _limit()])
     assert geometry["w"] >= 300
 
 

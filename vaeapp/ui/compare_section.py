@@ -31,8 +31,7 @@ from vaeapp.comparison import (
     same_data,
 )
 from vaeapp.events import map_commit
-from vaeapp.latent import Z_LIMIT
-from vaeapp.projection import Plane, axes_plane, pca_plane
+from vaeapp.projection import Plane, axes_plane, map_extent, pca_plane
 from vaeapp.store import Listing, LoadedModel, ModelFolderError
 from vaeapp.text import plain
 from vaeapp.ui import state
@@ -146,11 +145,12 @@ def _map(
         z = model.latent_mean[index]
         outline = plane.ellipse(z, model.latent_log_var[index], k=2.0)
         ellipses.append((outline.tolist(), ELLIPSE_COLOUR))
+    limit = map_extent(plane, model.latent_mean, model.z_limit)
     latent_explorer(
         model,
         [float(v) for v in z],
         plane,
-        (-Z_LIMIT, Z_LIMIT),
+        (-limit, limit),
         None,
         on_commit=lambda: _on_commit(key, model.labels.shape[0]),
         ellipses=ellipses,

@@ -9,8 +9,16 @@ import streamlit as st
 from vaeapp.browser_assets import model_token
 from vaeapp.events import map_commit
 from vaeapp.images import digit_image, png_bytes
-from vaeapp.latent import Z_LIMIT
-from vaeapp.projection import AXES, PCA, VIEWS, Plane, axes_plane, pca_plane
+from vaeapp.latent import outside
+from vaeapp.projection import (
+    AXES,
+    PCA,
+    VIEWS,
+    Plane,
+    axes_plane,
+    map_extent,
+    pca_plane,
+)
 from vaeapp.store import LoadedModel
 from vaeapp.text import plain
 from vaeapp.ui import state
@@ -31,6 +39,19 @@ _VIEW_NAMES = {AXES: "two latent dimensions", PCA: "PCA of the means"}
 @st.cache_data(show_spinner=False, max_entries=8)
 def _pca(token: str, _model: LoadedModel) -> Plane:
     return pca_plane(_model.latent_mean)
+
+
+def hidden_note(model: LoadedModel, plane: Plane, limit: float) -> str | None:
+    """What to say when test points lie beyond the map's ``+-limit`` (only a
+    folder whose means reach past vaeapp.latent.Z_LIMIT_MAX)."""
+    count = outside(plane.coords(model.latent_mean), limit)
+    if not count:
+        return None
+    total = model.latent_mean.shape[0]
+    return (
+        f"{count:,} of {total:,} test points lie beyond ±{limit:g} on this "
+        "plane and are not drawn."
+    )
 
 
 def map_plane(model: LoadedModel) -> Plane:
@@ -152,8 +173,8 @@ def z_sliders(latent_dim: int) -> None:
     def one(i: int) -> None:
         st.slider(
             _dim_name(i),
-            min_value=-Z_LIMIT,
-            max_value=Z_LIMIT,
+            min_value=-state.z_limit(),
+            max_value=state.z_limit(),
             step=0.01,
             key=state.slider_key(i),
             on_change=_on_slider,
@@ -224,14 +245,18 @@ def explorer_view(model: LoadedModel) -> None:
         _dims_picker(latent_dim)
     colour = colour_picker(model)
     plane = map_plane(model)
+    limit = map_extent(plane, model.latent_mean, model.z_limit)
     left, right = st.columns([3, 1], gap="medium")
     with left:
+        note = hidden_note(model, plane, limit)
+        if note:
+            st.caption(note)
         latent_explorer(
             model,
             [float(v) for v in state.z()],
             plane,
-            (-Z_LIMIT, Z_LIMIT),
-            grid_extent() if plane.key != PCA else None,
+            (-limit, limit),
+            grid_extent(model) if plane.key != PCA else None,
             on_commit=lambda: _on_commit(model, plane),
             path=_projected(map_path(model), plane),
             samples=_projected(map_samples(latent_dim), plane),

@@ -9,7 +9,14 @@ import streamlit as st
 from vaeapp.browser_assets import model_token
 from vaeapp.events import grid_cell
 from vaeapp.images import png_bytes
-from vaeapp.manifold import GRID_N_MAX, SPACINGS, check_grid, grid_axis, manifold
+from vaeapp.manifold import (
+    DATA_SPACING,
+    GRID_N_MAX,
+    SPACINGS,
+    check_grid,
+    grid_axes,
+    manifold,
+)
 from vaeapp.store import LoadedModel
 from vaeapp.text import plain
 from vaeapp.ui import state
@@ -17,19 +24,33 @@ from vaeapp.ui.grid_view import grid_picture
 from vaeapp.ui.state import K, Views
 
 Q_MIN, Q_MAX, Q_STEP = 0.001, 0.499, 0.01
+# What each spacing spans, said on the radio and under the grid.
+SPACING_NAMES = {
+    "quantile": "prior quantiles",
+    "linear": "prior, even steps",
+    DATA_SPACING: "data quantiles",
+}
 
 
-def grid_extent() -> tuple[float, float, float, float] | None:
-    """The grid's square on the map ``(x0, x1, y0, y1)``, if it is to be shown."""
+def _axes(
+    model: LoadedModel, settings: state.GridSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """The grid's x and y axes over the map's dimensions."""
+    dims = state.map_dims(model.record.model.latent_dim)
+    return grid_axes(settings.n, settings.q, settings.spacing, model.latent_mean, dims)
+
+
+def grid_extent(model: LoadedModel) -> tuple[float, float, float, float] | None:
+    """The grid's rectangle on the map ``(x0, x1, y0, y1)``, if it is to be
+    shown."""
     settings = state.grid()
     if not settings.show_extent:
         return None
     try:
-        axis = grid_axis(settings.n, settings.q, settings.spacing)
+        xs, ys = _axes(model, settings)
     except ValueError:
         return None
-    lo, hi = float(axis[0]), float(axis[-1])
-    return (lo, hi, lo, hi)
+    return (float(xs[0]), float(xs[-1]), float(ys[0]), float(ys[-1]))
 
 
 def _on_extent() -> None:
@@ -58,7 +79,15 @@ def grid_controls() -> state.GridSettings:
         on_change=_on_settings,
     )
     c3.radio(
-        "Spacing", SPACINGS, key=K.GRID_SPACING, horizontal=True, on_change=_on_settings
+        "Spacing",
+        SPACINGS,
+        format_func=SPACING_NAMES.get,
+        key=K.GRID_SPACING,
+        horizontal=True,
+        on_change=_on_settings,
+        help="Prior quantiles: norm.ppf(q .. 1 - q), where N(0, I) puts its mass. "
+        "Data quantiles: the q .. 1 - q quantiles of the encoded test set on each "
+        "axis, where this model puts the images.",
     )
     c4.checkbox("Show extent on map", key=K.GRID_SHOW_EXTENT, on_change=_on_extent)
     return state.grid()
@@ -81,6 +110,7 @@ def _grid_image(
         base_z,
         dims,
         _model.image_shape,
+        _model.latent_mean,
     )
 
 
@@ -90,11 +120,12 @@ def grid_base(latent_dim: int) -> tuple[float, ...]:
     return () if latent_dim == 2 else tuple(float(v) for v in state.z())
 
 
-def _on_cell(model: LoadedModel, axis: np.ndarray) -> None:
-    """A click on a grid cell moves z to that cell's point."""
+def _on_cell(model: LoadedModel, xs: np.ndarray, ys: np.ndarray) -> None:
+    """A click on a grid cell moves z to that cell's point (on axes ``xs`` and
+    ``ys``, each ``(n,)``)."""
     if not state.take_event():
         return
-    n = axis.shape[0]
+    n = xs.shape[0]
     try:
         row, col = grid_cell(getattr(state.widget(K.GRID), "cell", None), n)
     except ValueError as error:
@@ -103,7 +134,7 @@ def _on_cell(model: LoadedModel, axis: np.ndarray) -> None:
     latent_dim = model.record.model.latent_dim
     x, y = state.map_dims(latent_dim)
     z = state.z().tolist()
-    z[x], z[y] = float(axis[col]), float(axis[n - 1 - row])
+    z[x], z[y] = float(xs[col]), float(ys[n - 1 - row])
     state.change_z(z, latent_dim)
 
 
@@ -122,18 +153,19 @@ def grid_view(model: LoadedModel) -> None:
     picture = _grid_image(
         model_token(model), settings, grid_base(latent_dim), dims, model
     )
-    axis = grid_axis(settings.n, settings.q, settings.spacing)
+    xs, ys = _axes(model, settings)
     held = "" if latent_dim == 2 else ", other dimensions at the current z"
     st.caption(
-        f"{settings.n}x{settings.n} images decoded at z{dims[0] + 1}, z{dims[1] + 1}"
-        f" in [{axis[0]:.2f}, {axis[-1]:.2f}]{held} ({settings.spacing} spacing). "
-        "Click a cell to move z there."
+        f"{settings.n}x{settings.n} images decoded at z{dims[0] + 1} in "
+        f"[{xs[0]:.2f}, {xs[-1]:.2f}], z{dims[1] + 1} in [{ys[0]:.2f}, {ys[-1]:.2f}]"
+        f"{held}: {SPACING_NAMES[settings.spacing]} {settings.q:g} to "
+        f"{1 - settings.q:g}. Click a cell to move z there."
     )
     grid_picture(
         picture,
         settings.n,
         model.image_shape,
-        on_cell=lambda: _on_cell(model, axis),
+        on_cell=lambda: _on_cell(model, xs, ys),
         key=K.GRID,
     )
     st.download_button(

@@ -32,7 +32,7 @@ def start_z(model: LoadedModel) -> None:
     if text is None or state.take_url_read():
         state.init_z([0.0] * latent_dim, latent_dim)
         return
-    z, problem = parse_z_text(text, latent_dim)
+    z, problem = parse_z_text(text, latent_dim, model.z_limit)
     if problem:
         state.say(f"URL parameter z: {problem}")
     state.init_z(z, latent_dim)
@@ -50,6 +50,7 @@ def main() -> None:
             "No usable model: the shipped pretrained models are missing or damaged."
         )
         st.stop()
+    state.set_z_limit(model.z_limit)
     record = model.record
     st.title("VAE latent explorer")
     st.caption(

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import numpy as np
 import streamlit as st
 
-from vaeapp.latent import clean_z
+from vaeapp.latent import Z_LIMIT, clean_z
 from vaeapp.manifold import GRID_N_DEFAULT, GRID_Q_DEFAULT, SPACINGS, check_grid
 from vaeapp.projection import AXES, VIEWS
 
@@ -35,6 +35,7 @@ class K(StrEnum):
 
     # Values the app keeps
     Z = "z"  # list[float]: the current latent point, all dimensions
+    Z_LIMIT = "z_limit"  # float: the active model's range of z, +-this
     ACTIVE_MODEL = "active_model"  # str: path of the model this session explores
     SENT_TOKENS = "sent_tokens"  # set[str]: models whose browser assets were sent
     PLOTLY_SENT = "plotly_sent"  # bool: plotly.js was sent to this browser
@@ -141,12 +142,22 @@ def stored_z() -> object:
     return _state.get(K.Z)
 
 
+def z_limit() -> float:
+    """The active model's range of z, +-this (its ``LoadedModel.z_limit``)."""
+    return float(_state.get(K.Z_LIMIT, Z_LIMIT))
+
+
+def set_z_limit(limit: float) -> None:
+    """Keep the active model's range of z (each full run, before z is read)."""
+    _state[K.Z_LIMIT] = float(limit)
+
+
 def has_z(latent_dim: int) -> bool:
     """Whether a usable z of ``latent_dim`` values is set."""
     current = _state.get(K.Z)
     if current is None:
         return False
-    _, problem = clean_z(current, latent_dim)
+    _, problem = clean_z(current, latent_dim, z_limit())
     return problem is None
 
 
@@ -157,13 +168,15 @@ def take_url_read() -> bool:
     return before
 
 
-def _store_z(values: object, latent_dim: int) -> None:
-    """Validate ``values``, keep it as z and move the sliders to it."""
-    point, problem = clean_z(values, latent_dim)
+def _store_z(values: object, latent_dim: int, move_sliders: bool = True) -> None:
+    """Validate ``values``, keep it as z and (unless ``move_sliders`` is
+    False and z is ``values`` unchanged) move the sliders to it."""
+    point, problem = clean_z(values, latent_dim, z_limit())
     if problem:
         say(problem)
     _state[K.Z] = point
-    _state[K.SLIDERS_DUE] = True
+    if move_sliders or problem:
+        _state[K.SLIDERS_DUE] = True
 
 
 def sync_sliders(latent_dim: int) -> None:

@@ -475,6 +475,19 @@ def _use_picture(read: Callable[[], bytes], image_shape: tuple[int, ...]) -> Non
     state.redraw(_WITH_MAP)
 
 
+def _where_on_map(mean: np.ndarray, limit: float) -> str:
+    """Whether the picture's posterior mean ``(latent_dim,)`` lies on the map
+    (within the model's range of z, ``+-limit``), said in one sentence."""
+    beyond = [f"z{i + 1}" for i, m in enumerate(mean) if abs(m) > limit]
+    if not beyond:
+        return "Its 2-sigma ellipse is drawn in red on the map."
+    return (
+        f"It lies beyond the map's ±{limit:g} in {', '.join(beyond)}, where no "
+        "test image is: its ellipse is off the map, and moving z there stops "
+        "at the edge."
+    )
+
+
 def _use_drawing() -> None:
     if not state.take_event():
         return
@@ -534,7 +547,8 @@ def _own_digit(model: LoadedModel) -> None:
             f"z{i + 1} = {m:+.2f} (σ {s:.2f})"
             for i, (m, s) in enumerate(zip(mean[0], sigma, strict=True))
         )
-        + ". Its 2-sigma ellipse is drawn in red on the map."
+        + ". "
+        + _where_on_map(mean[0], model.z_limit)
     )
     shown.button(
         "Move z to this picture",
