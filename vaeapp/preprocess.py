@@ -34,7 +34,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from vaeapp.config import IMAGE_SIDE, N_PIXELS
 
-MAX_BYTES = 10_000_000  # compressed input size
+# A picture's file size: the uploader is told MAX_MB (Streamlit's megabyte is
+# 2**20 bytes), so that it refuses what this check would, and says so.
+MAX_MB = 10
+MAX_BYTES = MAX_MB * 2**20
 MAX_PIXELS = 4_000_000  # width * height, checked from the header before decoding
 ALLOWED_FORMATS = ("PNG", "JPEG")
 DIGIT_BOX = 20  # MNIST fits each digit into a 20x20 box ...

@@ -244,11 +244,11 @@ def test_prior_samples_are_decoded_and_marked(tutorial: ExportPage) -> None:
     page.wait_for_function(
         "() => document.querySelectorAll('.vae-sample').length === 5"
     )
-    circles = page.evaluate(
+    stars = page.evaluate(
         "() => window.__vaeapp.shapes({ ...document.querySelector('.vae-explorer')"
-        ".__state.layoutData }).filter((s) => s.type === 'circle').length"
+        ".__state.layoutData }).filter((s) => s.name === 'sample').length"
     )
-    assert circles == 5
+    assert stars == 5
     tutorial.check_clean()
 
 

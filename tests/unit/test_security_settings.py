@@ -109,3 +109,13 @@ def test_one_browser_message_is_capped_near_what_the_page_sends(server: dict):
 
     assert server.get("maxWidgetStateSize") == 1
     assert (MAX_DRAWING_BYTES + 2) // 3 * 4 < 900_000
+
+
+def test_the_static_folder_exists_in_a_checkout():
+    """static/ is in the repository, so a fresh clone's first start serves it
+    without Streamlit's 'no static folder found' warning."""
+    assert (REPO_ROOT / "static").is_dir()
+    tracked = subprocess.run(
+        ["git", "ls-files", "static"], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert tracked.returncode != 0 or "static/.gitkeep" in tracked.stdout

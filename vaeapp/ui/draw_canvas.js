@@ -1,7 +1,9 @@
 // A square drawing pad: white round strokes on black, by mouse, pen or touch.
 // "Encode" (and, when data.live is set, the end of each stroke) sends the
 // drawing to Python as a PNG data URL through the "drawing" trigger; "Clear"
-// wipes the pad in the browser only. The pad keeps its drawing across reruns.
+// wipes the pad in the browser only. The pad keeps its drawing across reruns,
+// until data.reset changes (another model: its strokes meant the old one's
+// data). data.subject names what to draw, for the pad's label.
 
 const SIDE = 280; // canvas pixels; the exported PNG is SIDE x SIDE
 
@@ -10,7 +12,7 @@ function buildDom(parent) {
   root.className = "vae-draw";
   root.innerHTML = `
     <canvas class="vae-draw-pad" width="${SIDE}" height="${SIDE}"
-      data-testid="vae-draw-pad" aria-label="drawing pad: draw a digit"></canvas>
+      data-testid="vae-draw-pad" aria-label="drawing pad"></canvas>
     <div class="vae-draw-buttons">
       <button type="button" class="vae-draw-clear" data-testid="vae-draw-clear">Clear</button>
       <button type="button" class="vae-draw-encode" data-testid="vae-draw-encode">Encode</button>
@@ -51,7 +53,7 @@ function attach(root) {
 
   function send() {
     if (root.dataset.strokes === "0") {
-      hint.textContent = "Draw a digit first.";
+      hint.textContent = "Draw something first.";
       return;
     }
     hint.textContent = "";
@@ -104,6 +106,10 @@ function attach(root) {
     hint.textContent = "";
   });
   root.querySelector(".vae-draw-encode").addEventListener("click", send);
+  root.__wipe = () => {
+    wipe();
+    hint.textContent = "";
+  };
   wipe();
 }
 
@@ -118,4 +124,10 @@ export default function (component) {
     send: (url) => setTriggerValue("drawing", url),
   };
   if (fresh) attach(root);
+  const reset = String(data.reset ?? "");
+  if (!fresh && root.__reset !== reset) root.__wipe();
+  root.__reset = reset;
+  root.querySelector(".vae-draw-pad").setAttribute(
+    "aria-label", `drawing pad: draw ${String(data.subject || "a digit")}`
+  );
 }

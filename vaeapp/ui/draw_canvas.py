@@ -51,16 +51,24 @@ def draw_canvas(
     key: str = "draw_canvas",
     live: bool = False,
     line_width: int = LINE_WIDTH,
+    reset: str = "",
+    subject: str = "a digit",
 ) -> Any:
     """Mount the pad; ``on_drawing`` runs when "Encode" is pressed (and, with
     ``live``, after every stroke), with the PNG data URL in
     ``drawing`` of the widget value under ``key`` (``state.widget(key)``; pass
-    it to :func:`drawing_bytes`).
+    it to :func:`drawing_bytes`). A new ``reset`` (e.g. another model's
+    token) wipes the pad; ``subject`` says what to draw, for its label.
 
     The default key is not ``"draw"``: the Sample tool's button already uses it.
     """
     return _component()(
-        data={"live": bool(live), "line_width": int(line_width)},
+        data={
+            "live": bool(live),
+            "line_width": int(line_width),
+            "reset": str(reset),
+            "subject": str(subject),
+        },
         key=key,
         on_drawing_change=on_drawing,
     )

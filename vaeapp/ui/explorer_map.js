@@ -173,6 +173,18 @@ function visibleOutline(points) {
   return [points.map(([x, y]) => [cx + (x - cx) * k, cy + (y - cy) * k]), true];
 }
 
+// A closed SVG path of a five-pointed star of outer radius r at (x, y), in
+// data units (the map's axes have equal scales, so it is not stretched).
+function starPath(x, y, r) {
+  const corners = [];
+  for (let k = 0; k < 10; k++) {
+    const radius = k % 2 ? r * 0.45 : r;
+    const angle = Math.PI / 2 + (k * Math.PI) / 5;
+    corners.push(`${x + radius * Math.cos(angle)},${y + radius * Math.sin(angle)}`);
+  }
+  return `M${corners.join("L")}Z`;
+}
+
 function shapes(data) {
   const out = [];
   if (data.grid_rect) {
@@ -182,10 +194,12 @@ function shapes(data) {
   }
   const path = svgPath(data.path, false);
   if (path) out.push({ type: "path", path, line: { color: "#111", width: 2, dash: "dot" } });
-  const r = 0.07;
+  // Prior samples: white five-pointed stars outlined in black, unlike every
+  // class colour and the viridis scale; sized with the map's range.
+  const r = 0.025 * (data.range[1] - data.range[0]) / 2;
   for (const [x, y] of data.samples || []) {
-    out.push({ type: "circle", x0: x - r, x1: x + r, y0: y - r, y1: y + r,
-               fillcolor: "#ffd43b", line: { color: "#111", width: 1 } });
+    out.push({ type: "path", path: starPath(x, y, r), name: "sample",
+               fillcolor: "#ffffff", line: { color: "#111", width: 1.5 } });
   }
   const [x, y] = data.marker, m = 0.18;
   const cross = { color: "#111", width: 3 };
@@ -364,6 +378,7 @@ function attachPointer(root) {
 
   mapDiv.addEventListener("pointermove", (e) => {
     const xy = toLatent(e);
+    root.__hover = xy; // kept, so that a redraw shows what is under the pointer
     if (xy) schedule(xy);
   });
   mapDiv.addEventListener("pointerdown", (e) => {
@@ -389,6 +404,7 @@ function attachPointer(root) {
   mapDiv.addEventListener("pointerleave", () => {
     if (dragging || !root.__state) return;
     pending = null; // a frame already requested draws nothing
+    root.__hover = null;
     clearTimeout(idle);
     clearRate();
     showIdle(root);
@@ -543,6 +559,9 @@ function drawMap(parentElement, model, data, commit) {
     root.dataset.shapes = text;
   }
   root.dataset.z = data.z.map((v) => v.toFixed(3)).join(",");
-  showIdle(root);
+  // After a click the pointer is still on the map: its preview decodes the
+  // same map point around the new z, instead of going blank until it moves.
+  if (root.__hover && root.__show) root.__show(root.__hover);
+  else showIdle(root);
   return root;
 }

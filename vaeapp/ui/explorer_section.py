@@ -94,15 +94,21 @@ def _dims_picker(latent_dim: int) -> None:
         help="PCA: the plane of the two directions in which the encoded test set "
         "varies most. Moving on the map changes z only within the shown plane.",
     )
+    # On the PCA plane the two boxes choose only what the grid varies.
+    pca = state.map_view() == PCA
     for column, label, key, value in ((c1, "x", K.MAP_X, x), (c2, "y", K.MAP_Y, y)):
         column.selectbox(
-            f"{label} dimension",
+            f"Grid {label}" if pca else f"{label} dimension",
             options,
             index=value,
             format_func=_dim_name,
             key=key,
             on_change=_on_dims,
             args=(latent_dim,),
+            help="The map shows the PCA plane; this dimension is what the "
+            "manifold grid varies."
+            if pca
+            else None,
         )
     if state.widget(K.MAP_X) == state.widget(K.MAP_Y):
         st.warning("Choose two different dimensions for the map and grid.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from vaeapp.latent import parse_z_text
@@ -16,6 +18,14 @@ from vaeapp.ui.sidebar import sidebar
 from vaeapp.ui.tools import tools_section
 
 URL_Z = "z"  # the query parameter that starts the page at a latent point
+_CSS = Path(__file__).with_name("page.css")
+
+
+@st.cache_resource(show_spinner=False)
+def _page_style() -> str:
+    """page.css as a style element (st.html adds a lone style to the page
+    without taking room)."""
+    return f"<style>{_CSS.read_text(encoding='utf-8')}</style>"
 
 
 def start_z(model: LoadedModel) -> None:
@@ -44,6 +54,7 @@ def main() -> None:
     # from fonts.gstatic.com, which an offline or private server cannot reach.
     st.set_page_config(page_title="VAE latent explorer", page_icon="🔢", layout="wide")
     state.begin_run()
+    st.html(_page_style())
     model = active_model()
     if model is None:
         st.error(

@@ -24,7 +24,7 @@ import streamlit as st
 
 from vaeapp.latent import Z_LIMIT, clean_z
 from vaeapp.manifold import GRID_N_DEFAULT, GRID_Q_DEFAULT, SPACINGS, check_grid
-from vaeapp.projection import AXES, VIEWS
+from vaeapp.projection import PCA, VIEWS
 
 if TYPE_CHECKING:
     from vaeapp.jobs import Job
@@ -347,9 +347,11 @@ def forget_plotly_sent() -> None:
 
 
 def map_view() -> str:
-    """What the map shows: one of ``vaeapp.projection.VIEWS``."""
+    """What the map shows for a model of more than two dimensions: one of
+    ``vaeapp.projection.VIEWS``, PCA until chosen (two raw dimensions of a
+    20-D model are a blob; the PCA plane is its most readable stored one)."""
     if _state.get(K.MAP_VIEW) not in VIEWS:
-        _state[K.MAP_VIEW] = AXES
+        _state[K.MAP_VIEW] = PCA
     return _state[K.MAP_VIEW]
 
 

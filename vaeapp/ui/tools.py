@@ -24,7 +24,7 @@ from vaeapp.analysis import (
 from vaeapp.browser_assets import model_token
 from vaeapp.config import MNIST_SHAPE
 from vaeapp.images import image_array, png_bytes, to_uint8, upscale
-from vaeapp.preprocess import ImageError, fit_picture, preprocess
+from vaeapp.preprocess import MAX_MB, ImageError, fit_picture, preprocess
 from vaeapp.progress import held_out_curve
 from vaeapp.projection import PCA
 from vaeapp.store import MODEL_FILES, LoadedModel
@@ -367,7 +367,7 @@ def _sampling(model: LoadedModel) -> None:
     st.image(
         strip(model.vae.decode(z), model.image_shape),
         output_format="PNG",
-        caption=f"{len(z)} samples from the prior (stars on the map)",
+        caption=f"{len(z)} samples from the prior (white stars on the map)",
     )
 
 
@@ -506,17 +506,31 @@ def _go_to(z: list[float], latent_dim: int) -> None:
     state.change_z(z, latent_dim)
 
 
+def drawing_subject(model: LoadedModel) -> str:
+    """What the pad asks for, naming the model's data set: "a digit" for
+    MNIST, "a picture like the fashion_mnist images" for another."""
+    dataset = model.record.dataset
+    return "a digit" if dataset == "mnist" else f"a picture like the {dataset} images"
+
+
 def _own_digit(model: LoadedModel) -> None:
     shape = model.image_shape
     mnist = is_mnist_like(model)
+    subject = drawing_subject(model)
     pad, shown = st.columns([1, 2])
     with pad:
         if mnist:
-            draw_canvas(_use_drawing, key=K.DRAW_CANVAS)
+            draw_canvas(
+                _use_drawing,
+                key=K.DRAW_CANVAS,
+                reset=model_token(model),
+                subject=subject,
+            )
         st.file_uploader(
             "…or upload a PNG or JPEG" if mnist else "Upload a PNG or JPEG",
             type=["png", "jpg", "jpeg"],
             key=K.OWN_UPLOAD,
+            max_upload_size=MAX_MB,
             on_change=_use_upload,
             args=(shape,),
         )
@@ -526,7 +540,7 @@ def _own_digit(model: LoadedModel) -> None:
     digit = state.own_digit()
     if digit is None or digit.size != model.record.model.n_pixels:
         shown.info(
-            "Draw a digit and press Encode, or upload a picture of one."
+            f"Draw {subject} and press Encode, or upload one."
             if mnist
             else "Upload a picture: it is scaled to cover "
             f"{shape[1]}x{shape[0]} pixels and centre-cropped, as training did."
