@@ -47,6 +47,8 @@ DATASETS = ("mnist", "fashion_mnist")
 BUILTIN_DATASETS = (*DATASETS, "shapes")
 DATASET_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,31}$")
 COLORS = ("auto", "grey", "rgb")
+# What the transparent pixels of a folder's images are laid on.
+BACKGROUNDS = ("black", "white")
 TEST_SHARE_MIN, TEST_SHARE_MAX = 0.01, 0.5
 # Per-image refinement of q(z|x) (vaeapp.refinement): its work per image is
 # steps x draws decoder passes and as many backward ones, so these bound what
@@ -81,6 +83,21 @@ PRESETS: dict[str, tuple[int, ...]] = {
 # layers, with a 256-wide dense layer each side).
 CONV_PRESETS: dict[str, tuple[int, ...]] = {"conv": (256,)}
 PRESET_NAMES = (*PRESETS, *CONV_PRESETS)
+DEFAULT_PRESET = "tutorial"  # the command's and the Retrain form's first choice
+
+
+def preset_summary() -> str:
+    """What each preset builds, without the input's size (the data sets it),
+    e.g. ``tutorial: image-256-2; ...``: for ``--help`` and the Retrain form."""
+    layers = "; ".join(
+        f"{name}: {ModelConfig.preset(name).describe(False, with_input=False)}"
+        for name in PRESET_NAMES
+    )
+    latent = ModelConfig().latent_dim
+    return (
+        f"{layers} (image: the data's pixels, {latent}: the default latent size; "
+        "the decoder mirrors the encoder)"
+    )
 
 
 def parse_widths(text: str, what: str = "hidden widths") -> tuple[int, ...]:
@@ -443,16 +460,19 @@ class ModelConfig:
                 return name
         return None
 
-    def describe(self, with_preset: bool = True) -> str:
+    def describe(self, with_preset: bool = True, with_input: bool = True) -> str:
         """A one-line human description, e.g. ``784-256-2 (tutorial)`` or
-        ``784-conv32-conv64-256-2 (conv)``; the preset's name only if asked."""
+        ``784-conv32-conv64-256-2 (conv)``; the preset's name only if asked.
+        Without ``with_input`` the image's values are ``image`` (``image-256-2``):
+        what a preset builds before the data sets its size."""
         conv = self.architecture == "conv"
         convs = [f"conv{n}" for n in self.filters] if conv else []
+        pixels = self.n_pixels if with_input else "image"
         layers = "-".join(
-            str(n) for n in (self.n_pixels, *convs, *self.hidden, self.latent_dim)
+            str(n) for n in (pixels, *convs, *self.hidden, self.latent_dim)
         )
         if self.decoder_hidden:
-            outwards = (self.latent_dim, *self.decoder_hidden, self.n_pixels)
+            outwards = (self.latent_dim, *self.decoder_hidden, pixels)
             layers += ", decoder " + "-".join(str(n) for n in outwards)
         name = self.preset_name if with_preset else None
         return f"{layers} ({name})" if name else layers
@@ -585,6 +605,7 @@ class TrainConfig:
         f"has it and its sides are {IMAGE_SIDE_MIN} to {IMAGE_SIDE_MAX}, else 32",
         low=0,
         high=IMAGE_SIDE_MAX,
+        form=True,
     )
     color: str = setting(
         "auto",
@@ -592,6 +613,14 @@ class TrainConfig:
         "grey or rgb images; auto: grey when every image has equal red, green "
         "and blue, else rgb",
         choices=COLORS,
+        form=True,
+    )
+    background: str = setting(
+        "black",
+        "background",
+        "what the transparent pixels of a folder's images become",
+        choices=BACKGROUNDS,
+        form=True,
     )
     test_share: float = setting(
         0.1,

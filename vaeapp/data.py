@@ -174,6 +174,25 @@ def how_to_supply(dataset: str) -> str:
     )
 
 
+def keras_cache(dataset: str) -> Path:
+    """Where Keras's download of ``dataset`` (mnist or fashion_mnist) is
+    cached and looked for first: ``$KERAS_HOME/datasets/...``, by default
+    ``~/.keras/datasets/mnist.npz``."""
+    home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+    return home / "datasets" / _KERAS_CACHE_FILES[dataset]
+
+
+def how_to_get_offline(dataset: str) -> str:
+    """How to give ``dataset`` (mnist or fashion_mnist) without a network."""
+    cached = keras_cache(dataset)
+    what = "the file" if cached.suffix else "the four IDX .gz files"
+    return (
+        f"for an offline copy, put {what} at {cached} (Keras's cache), or pass "
+        f"--data PATH, or set {env_var(dataset)}=PATH (an .npz or a folder of "
+        "the four IDX files)"
+    )
+
+
 def resolve_path(dataset: str, path: str | os.PathLike | None = None) -> Path | None:
     """The local data path: ``path``, else the environment variable, else None."""
     try:
@@ -203,15 +222,14 @@ def availability(dataset: str, path: str | os.PathLike | None = None) -> str | N
         return None
     if dataset not in DATASETS:
         return f"no {dataset} data here: " + how_to_supply(dataset)
-    cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
-    if (cache / _KERAS_CACHE_FILES[dataset]).exists():
+    if keras_cache(dataset).exists():
         return None
     try:
         socket.create_connection(_DOWNLOAD_HOST, timeout=1.5).close()
     except OSError:
         return (
-            f"no {dataset} data here and no network to download it: "
-            + how_to_supply(dataset)
+            f"no {dataset} data here and no network to download it; "
+            + how_to_get_offline(dataset)
         )
     return None
 
@@ -318,8 +336,8 @@ def _download(dataset: str) -> dict[str, np.ndarray]:
         (x_train, y_train), (x_test, y_test) = loader.load_data()
     except Exception as error:  # noqa: BLE001 - any download failure gets one message
         raise DataError(
-            f"could not download {dataset} ({type(error).__name__}); "
-            + how_to_supply(dataset)
+            f"could not download {dataset} ({type(error).__name__}): "
+            f"{one_line(error, 160)}; " + how_to_get_offline(dataset)
         ) from None
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 

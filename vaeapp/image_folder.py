@@ -11,9 +11,11 @@ plain one:
 Files are read in sorted order. A file that is not an image of a supported
 format and mode, or cannot be decoded (truncated, corrupt), or has over
 :data:`MAX_SOURCE_PIXELS` pixels, is skipped and counted; hidden files (``.``)
-are not looked at. Transparent pixels become black; a GIF gives its first
-frame; a photo is turned as its EXIF orientation says (as an uploaded picture
-is, :func:`vaeapp.preprocess.upright`), and its size is its upright size.
+are not looked at. Transparent pixels become black, or the background a
+:func:`reading` block chooses (which also counts the images that had any);
+a GIF gives its first frame; a photo is turned as its EXIF orientation says
+(as an uploaded picture is, :func:`vaeapp.preprocess.upright`), and its size
+is its upright size.
 
 Every image is brought to one size: scaled (Lanczos) so that it covers the
 target, keeping its aspect ratio, then centre-cropped (``PIL.ImageOps.fit``).
@@ -22,10 +24,15 @@ target, keeping its aspect ratio, then centre-cropped (``PIL.ImageOps.fit``).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from vaeapp.config import BACKGROUNDS, TrainConfig
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 # Formats as Pillow identifies them from the bytes, not the file name.
@@ -39,6 +46,8 @@ MODES = (
 MAX_SOURCE_PIXELS = 40_000_000  # per image: no decompression bombs
 MAX_FILES = 100_000
 MAX_CLASSES = 100
+# The pixel values of each background (TrainConfig.background).
+BACKGROUND_VALUES = {"black": (0, 0, 0), "white": (255, 255, 255)}
 
 
 class FolderError(ValueError):
@@ -63,6 +72,48 @@ class FolderImages:
             return None
         files = "1 file" if self.skipped == 1 else f"{self.skipped} files"
         return f"skipped {files} not usable as images (first: {self.first_problem})"
+
+
+@dataclass
+class Reading:
+    """How a :func:`reading` block reads folders, and what they held: the
+    ``background`` transparent pixels become; the ``images`` read and how
+    many of them had a transparent pixel."""
+
+    background: str = TrainConfig.background
+    images: int = 0
+    transparent: int = 0
+
+    @property
+    def note(self) -> str | None:
+        """One line about the transparent images, or None when none was."""
+        if not self.transparent:
+            return None
+        return (
+            f"{self.transparent:,} of {self.images:,} images have transparent "
+            f"pixels: they became {self.background} (background: "
+            f"{' or '.join(BACKGROUNDS)})"
+        )
+
+
+# The reading in effect: the loader between the training command and this
+# module (vaeapp.data) passes no background through, so a block sets it here.
+_READING: ContextVar[Reading | None] = ContextVar("image_folder_reading", default=None)
+
+
+@contextmanager
+def reading(background: str) -> Iterator[Reading]:
+    """Within the block, folders are read with transparent pixels laid on
+    ``background`` (one of BACKGROUNDS); the Reading it yields counts the
+    images read and those with a transparent pixel. Raises ValueError for an
+    unknown background."""
+    TrainConfig(background=background)  # checks it
+    found = Reading(background)
+    token = _READING.set(found)
+    try:
+        yield found
+    finally:
+        _READING.reset(token)
 
 
 def _visible(path: Path) -> bool:
@@ -123,23 +174,29 @@ def _probe(path: Path) -> tuple[tuple[int, int] | None, str | None]:
     return size, None
 
 
-def _decode(path: Path, size: tuple[int, int], grey: bool) -> np.ndarray:
-    """The image at ``path`` fitted to ``size`` (width, height), as uint8."""
+def _decode(
+    path: Path, size: tuple[int, int], grey: bool, background: str
+) -> tuple[np.ndarray, bool]:
+    """The image at ``path`` fitted to ``size`` (width, height), as uint8, its
+    transparent pixels laid on ``background``; and whether it had any."""
     from PIL import Image, ImageOps
 
     from vaeapp.preprocess import upright
 
+    transparent = False
     with Image.open(path) as image:
         image.load()  # raises for truncated or corrupt data
         image = upright(image)
         if "A" in image.getbands() or "transparency" in image.info:
             rgba = image.convert("RGBA")
-            image = Image.new("RGB", rgba.size)
-            image.paste(rgba, mask=rgba.getchannel("A"))
+            alpha = rgba.getchannel("A")
+            transparent = alpha.getextrema()[0] < 255
+            image = Image.new("RGB", rgba.size, BACKGROUND_VALUES[background])
+            image.paste(rgba, mask=alpha)
         image = image.convert("L" if grey else "RGB")
         if image.size != size:
             image = ImageOps.fit(image, size, Image.Resampling.LANCZOS)
-        return np.asarray(image, dtype=np.uint8)
+        return np.asarray(image, dtype=np.uint8), transparent
 
 
 def read_folder(
@@ -149,9 +206,12 @@ def read_folder(
 
     ``side`` 0 keeps the images' own height and width when all share them and
     both lie in ``side_range``, else uses ``default_side``. ``grey`` reads them
-    as grey (one channel), else as RGB. Raises FolderError when no file is a
+    as grey (one channel), else as RGB. Transparent pixels become the
+    background of the :func:`reading` block around the call (black outside
+    one), which counts what was read. Raises FolderError when no file is a
     usable image.
     """
+    seen = _READING.get() or Reading()
     files, class_names = list_files(folder)
     if len(files) > MAX_FILES:
         raise FolderError(f"{folder} holds over {MAX_FILES:,} files; use fewer")
@@ -175,11 +235,14 @@ def read_folder(
     images, labels = [], []
     for path, label, _ in usable:
         try:
-            images.append(_decode(path, target, grey))
+            pixels, transparent = _decode(path, target, grey, seen.background)
         except Exception as error:  # noqa: BLE001 - truncated, corrupt: skipped
             problems.append(f"{path.name}: {type(error).__name__}")
             continue
+        images.append(pixels)
         labels.append(label)
+        seen.images += 1
+        seen.transparent += transparent
     if not images:
         what = f"{len(files)} files" if files else "no files"
         raise FolderError(

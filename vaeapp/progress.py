@@ -8,6 +8,7 @@ range, and anything amiss reads as no progress at all.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,13 +31,21 @@ HELD_OUT_CURVES = (
     ("test_neg_elbo", "test −ELBO"),
 )
 MAX_MESSAGE_CHARS = 1000
+MAX_NOTES = 20  # lines on what a run decided (the data, the split, the classes)
+MAX_SECONDS_LEFT = 1e9
 MAX_PATH_CHARS = 4096
 MAX_PID = 2**31 - 1
 
 
 @dataclass
 class Progress:
-    """A training run's state: epochs done, per-epoch history, outcome."""
+    """A training run's state: epochs done, per-epoch history, outcome.
+
+    ``notes`` are the lines the run printed on what it decided (the images'
+    size and colour, a smaller validation split, classes without a test
+    image); ``seconds_left`` is its estimate of the time to the last epoch's
+    end (None: not known yet).
+    """
 
     state: str = "starting"
     epochs: int = 0
@@ -47,6 +56,8 @@ class Progress:
     model_path: str = ""
     pid: int = 0
     updated: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    seconds_left: float | None = None
 
     @property
     def finished(self) -> bool:
@@ -90,13 +101,37 @@ def _checked(data: Any) -> Progress | None:
         and whole_number(progress.pid, 0, MAX_PID)
         and finite_number(progress.updated)
         and _rows_fine(progress.history)
+        and isinstance(progress.notes, list)
+        and len(progress.notes) <= MAX_NOTES
+        and all(isinstance(note, str) for note in progress.notes)
+        and _seconds_fine(progress.seconds_left)
     )
     if not fine:
         return None
     progress.fraction = float(progress.fraction)
     progress.updated = float(progress.updated)
     progress.message = safe_json.one_line(progress.message, MAX_MESSAGE_CHARS)
+    progress.notes = [safe_json.one_line(n, MAX_MESSAGE_CHARS) for n in progress.notes]
+    if progress.seconds_left is not None:
+        progress.seconds_left = float(progress.seconds_left)
     return progress
+
+
+def _seconds_fine(value: Any) -> bool:
+    """None, or a number of seconds from 0 to MAX_SECONDS_LEFT."""
+    return value is None or (finite_number(value) and 0 <= value <= MAX_SECONDS_LEFT)
+
+
+def duration(seconds: float) -> str:
+    """A time span as a person reads it: ``45 s``, ``12 min``, ``3 h 05 min``
+    (rounded up, so that "1 min" never means 1 min 50 s)."""
+    seconds = max(0, math.ceil(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def held_out_curve(history: list[Any]) -> tuple[str, str] | None:

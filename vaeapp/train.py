@@ -26,16 +26,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vaeapp import distributed, publishing, safe_json, training
+from vaeapp import distributed, image_folder, publishing, safe_json, training
 from vaeapp.config import (
+    DEFAULT_PRESET,
     PRESET_NAMES,
     ModelConfig,
     RefineConfig,
     TrainConfig,
     check_batch_size,
+    preset_summary,
     settings,
 )
-from vaeapp.data import DataError, load_for, name_from_path
+from vaeapp.data import DataError, Dataset, load_for, name_from_path
 from vaeapp.jobs import APP_NICENESS
 from vaeapp.options import REFINE_PREFIX, add_setting, given_settings
 from vaeapp.progress import CANCELLED, DONE, FAILED, Progress, write_progress
@@ -47,15 +49,9 @@ from vaeapp.store import (
     trained_dir,
 )
 
-DEFAULT_PRESET = "tutorial"
-
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line; every settings option comes from the config fields."""
-    presets = "; ".join(
-        f"{name}: {ModelConfig.preset(name).describe(with_preset=False)}"
-        for name in PRESET_NAMES
-    )
     parser = argparse.ArgumentParser(
         prog="python -m vaeapp.train",
         description="Train a VAE on MNIST, Fashion-MNIST, the generated shapes or "
@@ -67,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--preset",
         choices=PRESET_NAMES,
         default=None,
-        help=f"architecture preset (default: {DEFAULT_PRESET}). {presets}",
+        help=f"architecture preset (default: {DEFAULT_PRESET}). {preset_summary()}",
     )
     for field, spec in settings(ModelConfig):
         if spec.cli:
@@ -315,13 +311,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if cluster.data_parallel:
             print(cluster.describe(train_config.batch_size), flush=True)
-        data = load_for(train_config, args.data)
-        if not args.quiet and cluster.is_main:
-            for note in data.notes:
-                print(note, flush=True)
+        data = _load(train_config, args.data)
         # The data decides the image shape, whatever a --config said.
         model_config = dataclasses.replace(model_config, image_shape=data.image_shape)
         check_batch_size(train_config, data.x_train.shape[0])
+        notes = (*data.notes, *training.run_notes(model_config, train_config, data))
+        progress.notes = list(notes)
+        if cluster.is_main:
+            write_progress(args.progress_file, progress)
+            if not args.quiet:
+                print("\n".join(notes), flush=True)
+        if launch.backend == "tensorflow":
+            training.start_tensorflow(verbose=not args.quiet and cluster.is_main)
         result = training.train_model(
             model_config,
             train_config,
@@ -330,6 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             verbose=not args.quiet,
             stop_flag=stop_flag,
             cluster=cluster,
+            notes=notes,
         )
         if stop_flag[0]:
             raise training.TrainingStopped("cancelled before saving; nothing was saved")
@@ -361,6 +363,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_progress(args.progress_file, progress)
     print(f"saved {path}  {_figures(result)}{_refined(path, refine)}")
     return 0
+
+
+def _load(config: TrainConfig, path: str | None) -> Dataset:
+    """The data ``config`` names, a folder's transparent pixels laid on its
+    background; a note when any image had them."""
+    with image_folder.reading(config.background) as seen:
+        data = load_for(config, path)
+    if seen.note is None:
+        return data
+    return dataclasses.replace(data, notes=(*data.notes, seen.note))
 
 
 def _engine_errors() -> tuple[type[BaseException], ...]:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
+import tempfile
 import time
 import zlib
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ from vaeapp.data import Dataset
 from vaeapp.distributed import Cluster, finish, without_distribution
 from vaeapp.manifold import GRID_Q_DEFAULT, grid_points
 from vaeapp.model_layout import parameter_count
-from vaeapp.progress import RUNNING, Progress, write_progress
+from vaeapp.progress import RUNNING, Progress, duration, write_progress
 from vaeapp.store import MAX_FOLDER_BYTES, images_as_bytes
 from vaeapp.testsets import is_shipped
 
@@ -57,6 +59,18 @@ VALIDATION_SEED = 20_150_101
 VALIDATION_SHARE_MAX = 0.1
 # Per-epoch figures on the validation split, as Keras names them.
 VALIDATION_KEYS = ("val_recon", "val_kl", "val_neg_elbo")
+MAX_CLASSES_NAMED = 5  # classes a note names before "and N more"
+# TensorFlow's log lines: severity I, W, E or F, date, time, thread, file:line,
+# e.g. "E0000 00:00:1796492360.557238   11821 cuda_platform.cc:52] ...".
+# Those written before absl's InitializeLog are printed whatever
+# TF_CPP_MIN_LOG_LEVEL says; the command applies it to them itself.
+_LOG_LINE = re.compile(r"^([IWEF])\d{4} [\d:.]+ +\d+ [^\]\s]+:\d+\] ")
+_SEVERITIES = "IWEF"
+_ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog()"
+# What CUDA logs on a machine without a GPU: nothing is wrong there.
+_NO_GPU_LINES = ("failed call to cuInit", "Could not find cuda drivers")
+# Device files of a GPU TensorFlow could use: NVIDIA's, and WSL2's.
+_GPU_DEVICE_FILES = ("nvidia[0-9]*", "dxg")
 
 
 class TrainingStopped(RuntimeError):
@@ -161,14 +175,184 @@ def subset(images: np.ndarray, size: int, seed: int) -> np.ndarray:
     return images[np.sort(rng.permutation(images.shape[0])[:size])]
 
 
+def validation_count(count: int, size: int) -> int:
+    """How many of ``count`` training images the validation split holds when
+    ``size`` are asked: at most VALIDATION_SHARE_MAX of them."""
+    return min(size, int(VALIDATION_SHARE_MAX * count))
+
+
 def validation_split(count: int, size: int) -> tuple[np.ndarray, np.ndarray]:
     """``(train_rows, validation_rows)`` of ``count`` training images: sorted,
     disjoint, together ``range(count)``. ``size`` rows (at most
     VALIDATION_SHARE_MAX of them, 0 for none) are drawn with VALIDATION_SEED,
     so every run holds out the same images whatever its own seed."""
-    size = min(size, int(VALIDATION_SHARE_MAX * count))
+    size = validation_count(count, size)
     order = np.random.default_rng(VALIDATION_SEED).permutation(count)
     return np.sort(order[size:]), np.sort(order[:size])
+
+
+def seconds_left(
+    done: list[float], epochs: int, elapsed: float = 0.0, fraction: float = 0.0
+) -> float | None:
+    """Seconds to the end of the last of ``epochs`` epochs, or None before
+    anything was timed. ``done`` holds the seconds each finished epoch took;
+    the one now running took ``elapsed`` for ``fraction`` of its batches. The
+    first epoch (it includes compiling) sets the pace only until a second
+    one has finished."""
+    if len(done) >= epochs:
+        return 0.0
+    running = elapsed / fraction if fraction > 0 else None
+    pace = float(np.mean(done[1:] if len(done) > 1 else done)) if done else running
+    if pace is None:
+        return None
+    this_epoch = running - elapsed if running is not None else pace
+    return max(0.0, this_epoch + (epochs - len(done) - 1) * pace)
+
+
+def _left(seconds: float | None) -> str:
+    """``", about 3 min left"``, or nothing when unknown or none is left."""
+    return f", about {duration(seconds)} left" if seconds else ""
+
+
+def run_notes(
+    model_config: ModelConfig, config: TrainConfig, data: Dataset
+) -> list[str]:
+    """Lines on what the run decided from the data, for the output and the
+    progress file: the model and its images' size and colour, a validation
+    split smaller than asked, and the classes without a test image (which
+    the map's legend will lack)."""
+    notes = [_images_note(model_config, config)]
+    validation = _validation_note(config, data.x_train.shape[0])
+    untested = _untested_classes_note(data)
+    return notes + [note for note in (validation, untested) if note]
+
+
+def _images_note(model_config: ModelConfig, config: TrainConfig) -> str:
+    """E.g. ``model 3072-256-2 (tutorial) on 32x32 RGB images (image size 32;
+    colour auto: not every image is grey)``."""
+    height, width, channels = model_config.image_shape
+    kind = "grey" if channels == 1 else "RGB"
+    size = f"image size {config.image_size}" if config.image_size else "their own size"
+    if config.color != "auto":
+        colour = f"colour {config.color}"
+    elif channels == 1:
+        colour = "colour auto: every image is grey"
+    else:
+        colour = "colour auto: not every image is grey"
+    return (
+        f"model {model_config.describe()} on {height}x{width} {kind} images "
+        f"({size}; {colour})"
+    )
+
+
+def _validation_note(config: TrainConfig, count: int) -> str | None:
+    """A line when the validation split holds fewer images than asked."""
+    held = validation_count(count, config.validation_size)
+    if held >= config.validation_size:
+        return None
+    share = f"{VALIDATION_SHARE_MAX:.0%}"
+    if not held:
+        return (
+            f"no validation split: {count:,} training images are too few for "
+            f"any ({config.validation_size:,} asked; it takes at most {share})"
+        )
+    return (
+        f"validation split: {_images(held)}, {share} of the {count:,} training "
+        f"images ({config.validation_size:,} asked; it takes at most {share})"
+    )
+
+
+def _images(count: int) -> str:
+    """``"1 image"``, ``"3,420 images"``."""
+    return f"{count:,} image" + ("" if count == 1 else "s")
+
+
+def _untested_classes_note(data: Dataset) -> str | None:
+    """A line naming the classes with training images but no test image:
+    they get no point on the map and no entry in its legend."""
+    if data.class_names is None:
+        return None
+    classes = len(data.class_names)
+    trained = np.bincount(data.y_train, minlength=classes)
+    tested = np.bincount(data.y_test, minlength=classes)
+    missing = [i for i in range(classes) if trained[i] and not tested[i]]
+    if not missing:
+        return None
+    named = ", ".join(
+        f"'{data.class_names[i]}' ({_images(trained[i])})"
+        for i in missing[:MAX_CLASSES_NAMED]
+    )
+    more = len(missing) - MAX_CLASSES_NAMED
+    named += f" and {more} more" if more > 0 else ""
+    which = "class" if len(missing) == 1 else f"{len(missing)} classes"
+    return (
+        f"no test image for {which} {named}: no point on the map and no entry "
+        "in its legend; a larger test share holds out more where the data has "
+        "no test split"
+    )
+
+
+def startup_log(text: str, min_level: int, gpu_device: bool) -> tuple[str, bool]:
+    """What to show of the log TensorFlow wrote while starting, and whether
+    it said there is no GPU. Lines of a severity below ``min_level`` (as
+    TF_CPP_MIN_LOG_LEVEL counts: 0 info, 1 warning, 2 error) are dropped, as
+    TensorFlow itself does once its logging is set up; so are CUDA's lines
+    saying it found no GPU when the machine has no GPU device file
+    (``gpu_device`` False): there they are no error. Everything else is kept,
+    in order."""
+    kept, no_gpu = [], False
+    for line in text.splitlines(keepends=True):
+        match = _LOG_LINE.match(line)
+        if line.startswith(_ABSL_PREAMBLE):
+            severity = _SEVERITIES.index("W")
+        elif match:
+            severity = _SEVERITIES.index(match.group(1))
+        else:
+            kept.append(line)  # not TensorFlow's: e.g. Python's own warnings
+            continue
+        if not gpu_device and any(part in line for part in _NO_GPU_LINES):
+            no_gpu = True
+        elif severity >= min_level:
+            kept.append(line)
+    return "".join(kept), no_gpu
+
+
+def gpu_device_present() -> bool:
+    """Whether this machine has a device file of a GPU TensorFlow could use."""
+    dev = Path("/dev")
+    return any(any(dev.glob(pattern)) for pattern in _GPU_DEVICE_FILES)
+
+
+def start_tensorflow(verbose: bool) -> int:
+    """Import TensorFlow and let it look for GPUs, catching what it writes to
+    standard error meanwhile and showing it through :func:`startup_log`;
+    returns the number of GPUs. With ``verbose``, a machine without a GPU is
+    named in one line instead of CUDA's error lines."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    gpus: list[Any] = []
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            text = caught.read().decode(errors="replace")
+            level = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0")
+            shown, no_gpu = startup_log(
+                text, int(level) if level.isdigit() else 0, gpu_device_present()
+            )
+            sys.stderr.write(shown)
+            sys.stderr.flush()
+    if verbose and not gpus:
+        reason = " (CUDA found no GPU device)" if no_gpu else ""
+        print(f"no GPU here{reason}: training on the CPU", flush=True)
+    return len(gpus)
 
 
 def auto_steps_per_chunk(batch_size: int) -> int:
@@ -238,12 +422,13 @@ def _callbacks(
     verbose: bool,
     flags: tuple[list[bool], list[bool], bool],
     main: bool = True,
+    notes: tuple[str, ...] = (),
 ) -> tuple[list[Any], list[dict[str, float]], dict[int, np.ndarray]]:
     """Keras callbacks for warm-up, NaN stop, progress, snapshots, printing and,
     when chosen, early stopping or keeping the best epoch on the validation
     split. ``flags``: the stop request (read), the divergence flag (set) and
     whether the run validates. Only the ``main`` process takes snapshots (the
-    others' would be the same)."""
+    others' would be the same). ``notes`` go into every progress written."""
     import keras
 
     stop_flag, diverged, validating = flags
@@ -253,7 +438,9 @@ def _callbacks(
     snapshots: dict[int, np.ndarray] = {}
     snapping = main and config.grid_size >= 2
     snap_at = set(snapshot_epochs(config.epochs)) if snapping else set()
-    progress = Progress(state=RUNNING, epochs=config.epochs, pid=os.getpid())
+    progress = Progress(
+        state=RUNNING, epochs=config.epochs, pid=os.getpid(), notes=list(notes)
+    )
     tty = verbose and sys.stdout.isatty()
 
     class Monitor(keras.callbacks.Callback):
@@ -273,11 +460,18 @@ def _callbacks(
             self.last_write = now
             fraction = min(1.0, (batch + 1) / max(1, self.params.get("steps") or 1))
             progress.epoch, progress.fraction = len(history), fraction
+            progress.seconds_left = seconds_left(
+                [row["seconds"] for row in history],
+                config.epochs,
+                now - self.started,
+                fraction,
+            )
             write_progress(progress_path, progress)
             if tty:
                 bar = "#" * int(30 * fraction)
                 print(
-                    f"\repoch {len(history) + 1}/{config.epochs} [{bar:<30}]",
+                    f"\repoch {len(history) + 1}/{config.epochs} [{bar:<30}]"
+                    f"{_left(progress.seconds_left)}   ",
                     end="",
                     flush=True,
                 )
@@ -305,6 +499,9 @@ def _callbacks(
                 snapshots[epoch + 1] = _snapshot(model, model_config, config.grid_size)
             progress.epoch, progress.fraction = epoch + 1, 1.0
             progress.history = history
+            progress.seconds_left = seconds_left(
+                [row["seconds"] for row in history], config.epochs
+            )
             write_progress(progress_path, progress)
             if verbose:
                 validation = (
@@ -315,7 +512,8 @@ def _callbacks(
                 print(
                     f"\repoch {epoch + 1}/{config.epochs}  recon {row['recon']:.2f}  "
                     f"kl {row['kl']:.2f}  total {row['neg_elbo']:.2f}  |  "
-                    f"{validation}{row['seconds']:.1f} s",
+                    f"{validation}{row['seconds']:.1f} s"
+                    f"{_left(progress.seconds_left)}",
                     flush=True,
                 )
 
@@ -399,8 +597,11 @@ def train_model(
     verbose: bool = True,
     stop_flag: list[bool] | None = None,
     cluster: Cluster | None = None,
+    notes: tuple[str, ...] = (),
 ) -> TrainResult | None:
     """Train on ``data`` and return the model with its test-set figures.
+
+    ``notes`` (e.g. :func:`run_notes`) are carried in the progress file.
 
     Raises TrainingStopped when the loss turns NaN or ``stop_flag[0]`` is set;
     then nothing is returned to publish. Raises ValueError before training if
@@ -487,6 +688,7 @@ def train_model(
         verbose and cluster.is_main,
         (stop_flag, diverged, validating),
         main=cluster.is_main,
+        notes=notes,
     )
     model.fit(
         batches,

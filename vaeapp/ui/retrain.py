@@ -1,9 +1,11 @@
 """The sidebar's Retrain section: the form, the running job's progress, the outcome.
 
-:func:`retrain_form` draws the form and returns the configs the person chose;
-:func:`start` starts the job; :func:`retrain_section` wires them together with
-the job's progress, which other sessions see too (only the starter may cancel).
-The form's fields, limits and defaults come from the config fields
+:func:`preset_choice` offers the presets, :func:`retrain_form` draws the form
+(its architecture fields filled from the chosen preset) and returns the
+configs the person chose; :func:`start` starts the job; :func:`retrain_section`
+wires them together with the job's progress, the time left and the run's notes
+on what it decided, which other sessions see too (only the starter may
+cancel). The form's fields, limits and defaults come from the config fields
 (:func:`vaeapp.config.settings`).
 """
 
@@ -22,6 +24,8 @@ from vaeapp import jobs
 from vaeapp.config import (
     BATCH_MAX,
     BUILTIN_DATASETS,
+    DEFAULT_PRESET,
+    PRESET_NAMES,
     ModelConfig,
     RefineConfig,
     Setting,
@@ -29,6 +33,7 @@ from vaeapp.config import (
     check_batch_size,
     form_default,
     parse_widths,
+    preset_summary,
     settings,
 )
 from vaeapp.data import TITLES, DataError, availability, configured_datasets, env_var
@@ -36,6 +41,8 @@ from vaeapp.progress import (
     CANCELLED,
     DONE,
     FAILED,
+    Progress,
+    duration,
     held_out_curve,
     read_progress,
 )
@@ -46,6 +53,7 @@ from vaeapp.ui.state import K
 
 POLL_SECONDS = 1.0  # how often a running job's progress is read
 REFINE_LABEL = "Refine q per image"
+PRESET_LABEL = "Preset"
 # How often an idle page looks for a run started elsewhere (another session or
 # replica), so that its form gives way to the run's progress.
 IDLE_POLL_SECONDS = 10.0
@@ -108,12 +116,19 @@ def _choice_name(value: str) -> str:
     return TITLES.get(value, value)
 
 
-def _field(field: Any, spec: Setting, choices: tuple[str, ...] = ()) -> Any:
+def _label(spec: Setting) -> str:
+    """The form's label of a config field."""
+    return spec.label or spec.name.capitalize()
+
+
+def _field(
+    field: Any, spec: Setting, choices: tuple[str, ...] = (), start: Any = None
+) -> Any:
     """One form widget for a config field, the sidebar's full width (in two
-    columns drop-downs and long labels were cut off); returns its value as
-    the field's type."""
-    label = spec.label or spec.name.capitalize()
-    default = form_default(field, spec)
+    columns drop-downs and long labels were cut off), starting at ``start``
+    (None: the field's form default); returns its value as the field's type."""
+    label = _label(spec)
+    default = form_default(field, spec) if start is None else start
     choices = choices or spec.choices
     if choices:
         index = choices.index(default) if default in choices else 0
@@ -145,20 +160,39 @@ def _field(field: Any, spec: Setting, choices: tuple[str, ...] = ()) -> Any:
     )
 
 
-def retrain_form(datasets: tuple[str, ...]) -> Choice | None:
-    """Draw the Retrain form, offering the data sets ``datasets``; return the
-    checked configs when it was submitted.
+def preset_choice() -> str:
+    """Offer the presets (outside the form, so that choosing one fills the
+    form's architecture fields at once); return the chosen one."""
+    filled = ", ".join(
+        _label(spec) for _, spec in settings(ModelConfig) if spec.preset and spec.form
+    )
+    return st.selectbox(
+        PRESET_LABEL,
+        PRESET_NAMES,
+        index=PRESET_NAMES.index(DEFAULT_PRESET),
+        help=f"{preset_summary()}. It fills {filled} below; you may change them.",
+    )
+
+
+def retrain_form(
+    datasets: tuple[str, ...], preset: str = DEFAULT_PRESET
+) -> Choice | None:
+    """Draw the Retrain form, offering the data sets ``datasets``, its
+    architecture fields (those a preset sets) starting at ``preset``'s
+    values; return the checked configs when it was submitted.
 
     The button is disabled when there is no data set to offer. A value the
     configs refuse is reported in the form and gives None.
     """
     chosen: dict[type, dict[str, Any]] = {TrainConfig: {}, ModelConfig: {}}
+    layers = ModelConfig.preset(preset)
     with st.form(K.RETRAIN_FORM):
         for cls, values in chosen.items():
             for field, spec in settings(cls):
                 if spec.form:
                     offer = datasets if field.name == "dataset" else ()
-                    values[field.name] = _field(field, spec, offer)
+                    start = getattr(layers, field.name) if spec.preset else None
+                    values[field.name] = _field(field, spec, offer, start)
         refine = st.checkbox(
             REFINE_LABEL,
             False,
@@ -262,17 +296,7 @@ def _job_status(was_running: bool) -> None:
         if not mine:
             st.caption(BUSY_NOTE)
         progress = job.progress()
-        if progress is not None and progress.epochs:
-            done = progress.epoch + (0 if progress.fraction >= 1 else progress.fraction)
-            st.progress(
-                min(1.0, done / progress.epochs),
-                text=f"epoch {min(progress.epoch + 1, progress.epochs)} of "
-                f"{progress.epochs}",
-            )
-            if progress.history:
-                st.plotly_chart(_curves(progress.history), key=K.TRAIN_CURVES)
-        else:
-            st.progress(0.0, text="starting (loading TensorFlow and data)…")
+        show_progress(progress)
         if mine:
             st.button(
                 "Cancel training",
@@ -286,6 +310,27 @@ def _job_status(was_running: bool) -> None:
         if watched.key:
             _report_outcome(watched)
         st.rerun(scope="app")
+
+
+def progress_text(progress: Progress) -> str:
+    """The progress bar's words: the epoch and, once timed, the time left."""
+    epoch = min(progress.epoch + 1, progress.epochs)
+    left = progress.seconds_left
+    ahead = f" · about {duration(left)} left" if left else ""
+    return f"epoch {epoch} of {progress.epochs}{ahead}"
+
+
+def show_progress(progress: Progress | None) -> None:
+    """The running job's bar, curves and notes on what it decided."""
+    if progress is not None and progress.epochs:
+        done = progress.epoch + (0 if progress.fraction >= 1 else progress.fraction)
+        st.progress(min(1.0, done / progress.epochs), text=progress_text(progress))
+        if progress.history:
+            st.plotly_chart(_curves(progress.history), key=K.TRAIN_CURVES)
+    else:
+        st.progress(0.0, text="starting (loading TensorFlow and data)…")
+    for note in progress.notes if progress is not None else ():
+        st.caption(plain(note))
 
 
 def _report_outcome(job: jobs.Job) -> None:
@@ -321,6 +366,7 @@ def retrain_section() -> None:
         missing = [name for name, problem in problems.items() if problem]
         if missing:
             _missing_data_note(missing)
-        choice = retrain_form(tuple(n for n in problems if n not in missing))
+        preset = preset_choice()
+        choice = retrain_form(tuple(n for n in problems if n not in missing), preset)
         if choice is not None:
             start(choice)
