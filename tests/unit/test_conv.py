@@ -371,9 +371,11 @@ def test_cli_help_documents_architecture_filters_and_presets():
     from vaeapp.train import build_parser
 
     text = " ".join(build_parser().format_help().split())
+    text = text.replace("- ", "-")  # argparse may wrap a line after a hyphen
     assert "--architecture {dense,conv}" in text and "--filters FILTERS" in text
     assert "--preset {tutorial,deep,conv}" in text
-    assert "conv: 784-conv32-conv64-256-2" in text and "deep: 784-512-256-2" in text
+    assert "conv: image-conv32-conv64-256-2" in text
+    assert "deep: image-512-256-2" in text
 
 
 def _decode_packed(packed: list[dict], z: np.ndarray) -> np.ndarray:
