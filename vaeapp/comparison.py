@@ -17,7 +17,7 @@ import numpy as np
 from vaeapp.analysis import PIXEL_EPS, kl_per_dimension
 from vaeapp.facts import posterior_text
 from vaeapp.progress import held_out_curve
-from vaeapp.scores import KNN_K, knn_accuracy
+from vaeapp.scores import KNN_K, knn_accuracy, majority_baseline
 from vaeapp.store import LoadedModel, ModelRecord
 
 KL_SHOWN = 6  # dimensions named in the table's KL row; the rest are summed up
@@ -62,10 +62,11 @@ class Figures:
 
     ``kl_per_dim`` is ``(latent_dim,)`` mean KL to N(0, 1) per dimension over
     the test set, in nats, in dimension order; ``knn`` the leave-one-out
-    5-nearest-neighbour accuracy on the shown map plane in [0, 1] (None for a
-    data set without labels); ``seconds`` the summed training time of the
-    epochs (None when the history does not record it); figures the metrics do
-    not hold are None.
+    5-nearest-neighbour accuracy on the shown map plane in [0, 1] and
+    ``baseline`` the share of the test set's largest class, what always
+    guessing it scores (both None for a data set without labels);
+    ``seconds`` the summed training time of the epochs (None when the history
+    does not record it); figures the metrics do not hold are None.
     """
 
     name: str
@@ -79,6 +80,7 @@ class Figures:
     seconds: float | None
     epochs: int
     posterior: str = "the encoder"
+    baseline: float | None = None
 
 
 def _number(value: Any) -> float | None:
@@ -123,6 +125,7 @@ def model_figures(model: LoadedModel, points: np.ndarray) -> Figures:
         seconds=training_seconds(history),
         epochs=record.epochs_trained,
         posterior=posterior_text(record, short=True),
+        baseline=None if model.class_names is None else majority_baseline(model.labels),
     )
 
 
@@ -143,6 +146,11 @@ def kl_summary(kl: np.ndarray, shown: int = KL_SHOWN) -> str:
 
 def _or_dash(value: float | None, form: str) -> str:
     return "—" if value is None else format(value, form)
+
+
+def _percent(share: float | None) -> str:
+    """A share in [0, 1] as ``"82.10 %"``; a dash if unknown."""
+    return "—" if share is None else f"{100 * share:.2f} %"
 
 
 def duration(seconds: float | None) -> str:
@@ -167,6 +175,7 @@ ROW_NAMES = (
     "KL (nats)",
     "KL per dimension (nats)",
     f"{KNN_K}-NN accuracy on the map",
+    "Majority-class baseline",
     "Training time",
     "Epochs",
 )
@@ -182,7 +191,9 @@ def figure_cells(figures: Figures) -> list[str]:
         _or_dash(figures.test_recon, ".2f"),
         _or_dash(figures.test_kl, ".2f"),
         kl_summary(figures.kl_per_dim),
-        "—" if figures.knn is None else f"{100 * figures.knn:.2f} %",
+        _percent(figures.knn),
+        # Beside the accuracy: always guessing the largest class scores this.
+        _percent(figures.baseline),
         duration(figures.seconds),
         str(figures.epochs),
     ]

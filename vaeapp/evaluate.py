@@ -26,10 +26,17 @@ import numpy as np
 
 from vaeapp import safe_json
 from vaeapp.projection import pca_plane
-from vaeapp.scores import KNN_K, SAMPLES_MAX, iwae_nll, knn_accuracy
+from vaeapp.scores import (
+    KNN_K,
+    SAMPLES_MAX,
+    iwae_nll,
+    knn_accuracy,
+    majority_baseline,
+)
 from vaeapp.store import (
     MAX_JSON_BYTES,
     METRICS_FILE,
+    MODEL_HELP,
     LoadedModel,
     ModelFolderError,
     check_metrics,
@@ -121,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--model",
         required=True,
-        help="a shipped model's name (e.g. mnist-deep) or a model folder's path",
+        help=MODEL_HELP,
     )
     parser.add_argument(
         "--samples",
@@ -162,7 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, ModelFolderError, OSError) as error:
         parser.exit(2, f"{parser.prog}: error: {safe_json.one_line(error, 300)}\n")
     knn = (
-        f"  5-NN accuracy of the map {figures.knn_accuracy:.2%}"
+        f"  5-NN accuracy of the map {figures.knn_accuracy:.2%} (majority-class "
+        f"baseline {majority_baseline(model.labels):.2%})"
         if figures.knn_accuracy is not None
         else ""
     )

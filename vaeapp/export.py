@@ -43,6 +43,7 @@ from vaeapp.latent import Z_LIMIT
 from vaeapp.manifold import GRID_N_DEFAULT, GRID_N_MAX, GRID_Q_DEFAULT, SPACINGS
 from vaeapp.projection import Plane, axes_plane, pca_plane
 from vaeapp.store import (
+    MODEL_HELP,
     LoadedModel,
     ModelFolderError,
     find_model,
@@ -234,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--model",
         required=True,
-        help="a shipped model's name (e.g. mnist-deep) or a model folder's path",
+        help=MODEL_HELP,
     )
     parser.add_argument("--out", required=True, type=Path, help="the .html file")
     parser.add_argument(

@@ -35,6 +35,7 @@ from vaeapp.evaluate import (
 from vaeapp.options import add_setting, given_settings
 from vaeapp.refinement import check_refinable, neg_elbo, refine
 from vaeapp.store import (
+    MODEL_HELP,
     LoadedModel,
     ModelFolderError,
     find_model,
@@ -144,9 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         "each image's negative ELBO; print the validation split's figures, "
         "and with --write store the refined test set and settings.",
     )
-    parser.add_argument(
-        "--model", required=True, help="a shipped model's name or a folder's path"
-    )
+    parser.add_argument("--model", required=True, help=MODEL_HELP)
     parser.add_argument(
         "--data", default=None, help="the model's data set (file or folder)"
     )

@@ -778,20 +778,78 @@ def list_models(*parents: Path) -> list[Listing]:
     return found
 
 
-def find_model(name_or_path: str) -> Path:
-    """The folder of a shipped model's name (``mnist-deep``) or of a path to a
-    model folder; raises ValueError when neither exists."""
+# The --model option's help, the same for every command (find_model).
+MODEL_HELP = (
+    "a model's name as the page lists it (shipped, or trained or uploaded into "
+    f"${HOME_ENV}, default ./runs) or a model folder's path"
+)
+
+
+def model_named(name: str) -> Path | None:
+    """The folder a model's name stands for, or None when no model has it.
+
+    Shipped names are protected: a shipped model's name always means the
+    shipped folder (vaeapp/pretrained/), even when the trained-models folder
+    (:func:`trained_dir`) holds a folder of that name too (``train --name``
+    or an uploaded ``mnist-deep.zip`` can make one); that one is reached by
+    its path. Any other name means the folder of that name in
+    :func:`trained_dir`, the folders the page lists after the shipped ones.
+    Raises ValueError for a name :func:`check_name` refuses, so that no name
+    can reach outside those two folders.
+    """
+    check_name(name)
+    for parent in (PRETRAINED_DIR, trained_dir()):
+        if (parent / name).is_dir():
+            return parent / name
+    return None
+
+
+def find_model(name_or_path: str, names_only: bool = False) -> Path:
+    """The model folder ``name_or_path`` stands for: every command's
+    ``--model`` and the page's ``?model=`` use this one lookup.
+
+    A shipped model's name (``mnist-deep``), then the name of a folder in the
+    trained-models folder (:func:`model_named`), then, unless ``names_only``
+    (the page: a URL must not open folders by path), the path of a folder.
+    Raises ValueError naming the places searched when nothing is found.
+    """
     if not isinstance(name_or_path, str) or not name_or_path.strip():
         raise ValueError("the model must be a shipped model's name or a folder path")
-    shipped = sorted(p.name for p in PRETRAINED_DIR.iterdir() if p.is_dir())
-    if name_or_path in shipped:
-        return PRETRAINED_DIR / name_or_path
+    if names_only or NAME_PATTERN.match(name_or_path):
+        found = _named_or_none(name_or_path, names_only)
+        if found is not None:
+            return found
     folder = Path(name_or_path).expanduser()
-    if folder.is_dir():
+    if not names_only and folder.is_dir():
         return folder
-    raise ValueError(
-        f"no model {name_or_path!r}: give a shipped model's name "
-        f"({', '.join(shipped)}) or the path of a model folder"
+    raise ValueError(_not_found(name_or_path, names_only))
+
+
+def _named_or_none(name: str, names_only: bool) -> Path | None:
+    """:func:`model_named`; a name it refuses counts as not found, unless the
+    caller takes names only (then the refusal is the message)."""
+    try:
+        return model_named(name)
+    except ValueError:
+        if names_only:
+            raise
+        return None
+
+
+def _not_found(name_or_path: str, names_only: bool) -> str:
+    """Why ``name_or_path`` named no model, and where it was looked for (the
+    page's message names no server folder)."""
+    shipped = ", ".join(sorted(p.name for p in PRETRAINED_DIR.iterdir() if p.is_dir()))
+    if names_only:
+        return (
+            f"no model {name_or_path!r}: neither a shipped model ({shipped}) nor "
+            "a model trained or uploaded on this server has that name"
+        )
+    return (
+        f"no model {name_or_path!r}: searched the shipped models ({shipped}), "
+        f"the trained-models folder {trained_dir()} (${HOME_ENV}, or ./runs "
+        "without it) and the path itself; give a name from either or a model "
+        "folder's path"
     )
 
 

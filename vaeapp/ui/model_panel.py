@@ -1,17 +1,28 @@
-"""The sidebar's model panel: the active model's facts, its explorer as one
-HTML file, switching models, unusable folders and uploading a model zip."""
+"""The sidebar's model panel: the active model's facts, a link to this view,
+its explorer as one HTML file, switching models, unusable folders and
+uploading a model zip."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import numpy as np
 import streamlit as st
 
 from vaeapp.export import PCA_PLANE, export_html
 from vaeapp.facts import model_facts
 from vaeapp.projection import PCA
-from vaeapp.store import PRETRAINED_DIR, LoadedModel, trained_dir
+from vaeapp.store import PRETRAINED_DIR, LoadedModel, find_model, trained_dir
 from vaeapp.text import cut, plain
 from vaeapp.ui import state
-from vaeapp.ui.models import default_model_path, listings, listings_clear, switch_to
+from vaeapp.ui.models import (
+    URL_MODEL,
+    default_model_path,
+    listings,
+    listings_clear,
+    switch_to,
+)
 from vaeapp.ui.state import K
 from vaeapp.upload import UploadError, import_model_zip, suggest_name
 
@@ -20,6 +31,63 @@ def _model_info(model: LoadedModel) -> None:
     st.markdown(f"**Active model:** {plain(model.record.name)}")
     facts = model_facts(model).items()
     st.markdown("\n".join(f"- {k}: {plain(v)}" for k, v in facts))
+
+
+# The parameter vaeapp.ui.page.start_z reads z from (importing it from there
+# would be circular: the page imports the sidebar).
+URL_Z = "z"
+URL_MAX = 2_000  # characters of the browser's address kept in a link
+
+
+def view_link(base: str | None, name: str, z: np.ndarray) -> str:
+    """``base?model=NAME&z=...``: the page opened on model ``name`` at ``z``
+    ``(latent_dim,)``; ``base`` is the page's address as the browser gives it
+    (:attr:`st.context.url`, without a query), None for a relative link."""
+    values = ",".join(format(round(float(v), 4), "g") for v in z)
+    query = urlencode({URL_MODEL: name, URL_Z: values}, safe=",")
+    page = cut(base or "", URL_MAX)
+    if page and not urlsplit(page).path:
+        page += "/"  # Streamlit gives a server's root without its slash
+    return f"{page}?{query}"
+
+
+def linkable(model: LoadedModel) -> bool:
+    """Whether a link can name ``model``: its name must lead back to its
+    folder (a trained folder named like a shipped model cannot: the shipped
+    name wins, :func:`vaeapp.store.model_named`)."""
+    try:
+        found = find_model(model.record.name, names_only=True)
+    except ValueError:
+        return False
+    return Path(found).resolve() == Path(model.record.path).resolve()
+
+
+@state.fragment()
+def _view_link(model: LoadedModel) -> None:
+    """A switch that shows the link to ``model`` at the current z, in a code
+    block with a copy button.
+
+    A switch, not a button: the Retrain form's submit button stays the
+    sidebar's first. A fragment, and the link made when it runs: z moves
+    without the sidebar being redrawn, so switching it on again (or any
+    full run) makes the link from the z of that moment.
+    """
+    if not st.toggle(
+        "Link to this view",
+        key=K.VIEW_LINK,
+        help=f"A link that opens this page on this model at this z: "
+        f"?{URL_MODEL}=NAME&{URL_Z}=...",
+    ):
+        return
+    if not linkable(model):
+        st.caption(
+            "No link can name this model: a shipped model has the same name, "
+            "and a link opens that one."
+        )
+        return
+    link = view_link(st.context.url, model.record.name, state.z())
+    st.code(link, language=None, wrap_lines=True)
+    st.caption("At the z when shown: after moving z, switch this off and on.")
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -128,5 +196,6 @@ def _upload() -> None:
 def model_panel(model: LoadedModel) -> None:
     """The active model, the switcher and the upload."""
     _model_info(model)
+    _view_link(model)
     _export_button(model)
     _switcher(model)

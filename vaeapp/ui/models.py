@@ -14,6 +14,7 @@ from vaeapp.store import (
     LoadedModel,
     ModelFolderError,
     best_pretrained,
+    find_model,
     list_models,
     load_model,
     remove_stale_temps,
@@ -63,13 +64,39 @@ def default_model_path() -> Path:
     return best_pretrained("mnist")
 
 
+URL_MODEL = "model"  # the query parameter that opens the page on a model
+
+
+def url_model() -> str | None:
+    """The folder the URL's ``?model=NAME`` names, or None (none given, or
+    unusable: said in a plain-text warning).
+
+    A name only, looked up as every command looks up ``--model``
+    (:func:`vaeapp.store.find_model`: shipped, then trained): a URL never
+    opens a folder by its path.
+    """
+    text = st.query_params.get(URL_MODEL)
+    if text is None:
+        return None
+    try:
+        return str(find_model(text, names_only=True))
+    except ValueError as error:
+        st.warning(plain(f"URL parameter model: {error}; showing the default model."))
+        return None
+
+
 def active_model() -> LoadedModel | None:
-    """The session's model; falls back to the best pretrained one if it fails."""
+    """The session's model; falls back to the best pretrained one if it fails.
+
+    A session's first run (no model chosen yet) opens the URL's
+    ``?model=``, if it names one; later runs keep the session's choice.
+    """
     _startup_cleanup(str(trained_dir()))
-    chosen = state.active_model_path()
+    chosen = state.active_model_path() or url_model()
     if chosen:
         try:
             model = load_cached(Path(chosen))
+            state.set_active_model(chosen)  # the URL's, from now on the session's
             # Shown to a live session: never removed to make room on disk.
             mark_used(model.record.path)
             return model

@@ -97,6 +97,7 @@ class K(StrEnum):
     DOWNLOAD_STRIP = "download_strip"
     DOWNLOAD_MODEL = "download_model"
     DOWNLOAD_EXPORT = "download_export"  # the model as one HTML file
+    VIEW_LINK = "view_link"  # the switch that shows a link to the model at z
     DOWNLOAD_INTERP_GIF = "download_interp_gif"
     DOWNLOAD_SWEEP_GIF = "download_sweep_gif"
     SWEEP_PATH_BUTTON = "show_sweep"
