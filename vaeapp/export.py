@@ -39,9 +39,13 @@ import numpy as np
 from vaeapp.analysis import SAMPLES_MAX
 from vaeapp.browser_assets import pack_model
 from vaeapp.facts import model_facts
-from vaeapp.latent import Z_LIMIT
-from vaeapp.manifold import GRID_N_DEFAULT, GRID_N_MAX, GRID_Q_DEFAULT, SPACINGS
-from vaeapp.projection import Plane, axes_plane, pca_plane
+from vaeapp.manifold import (
+    GRID_N_DEFAULT,
+    GRID_N_MAX,
+    GRID_Q_DEFAULT,
+    PRIOR_SPACINGS,
+)
+from vaeapp.projection import Plane, axes_plane, map_extent, pca_plane
 from vaeapp.store import (
     MODEL_HELP,
     LoadedModel,
@@ -111,8 +115,12 @@ def colour_factors(model: LoadedModel) -> list[int]:
 def plane_note(model: LoadedModel, plane: Plane) -> str:
     """One sentence saying what the map shows and where the rest of z is held."""
     latent_dim = model.record.model.latent_dim
+    limit = map_extent(plane, model.latent_mean, model.z_limit)
     if latent_dim == 2:
-        return "The map is the whole latent space (z1, z2)."
+        return (
+            f"The map shows the latent space (z1, z2) over ±{limit:g}, where "
+            "every test image's encoding lies."
+        )
     if plane.key == PCA_PLANE:
         return (
             f"The map shows the plane of the first two principal components of the "
@@ -133,6 +141,7 @@ def export_data(model: LoadedModel, plane: Plane) -> dict[str, Any]:
     the map can be coloured by.
     """
     points = plane.coords(model.latent_mean).astype(np.float32)
+    limit = map_extent(plane, model.latent_mean, model.z_limit)
     names = model.factor_names or ()
     return {
         "assets": pack_model(model, points),
@@ -142,7 +151,7 @@ def export_data(model: LoadedModel, plane: Plane) -> dict[str, Any]:
             "v": plane.v.tolist(),
             "titles": list(plane.titles),
         },
-        "range": [-Z_LIMIT, Z_LIMIT],
+        "range": [-limit, limit],
         "height": MAP_HEIGHT,
         "colour_factors": [[f, names[f]] for f in colour_factors(model)],
         "grid": {
@@ -152,7 +161,7 @@ def export_data(model: LoadedModel, plane: Plane) -> dict[str, Any]:
             "q_min": Q_MIN,
             "q_max": Q_MAX,
             "q_step": Q_STEP,
-            "spacings": list(SPACINGS),
+            "spacings": list(PRIOR_SPACINGS),
         },
         "samples": {"count": SAMPLE_COUNT_DEFAULT, "max": SAMPLES_MAX},
     }

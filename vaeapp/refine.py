@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from vaeapp import safe_json
+from vaeapp import image_folder, safe_json
 from vaeapp.config import RefineConfig, settings
 from vaeapp.data import DataError, load_for
 from vaeapp.evaluate import (
@@ -108,7 +108,10 @@ def validation_images(model: LoadedModel, data_path: str | None) -> np.ndarray |
     record = model.record
     if not record.train.validation_size:
         return None
-    data = load_for(record.train, data_path)
+    # Folders are read as training read them (the background transparent
+    # pixels became).
+    with image_folder.reading(record.train.background):
+        data = load_for(record.train, data_path)
     if not _same_test_set(model, data.x_test, data.y_test):
         raise ValueError(
             f"the data given is not this folder's: its test set differs from the "
