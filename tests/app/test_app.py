@@ -155,6 +155,7 @@ def test_retrain_one_epoch_finishes_and_switches(
     assert len(trained) == 1
     assert trained[0].name in _markdown(at)
     assert read_record(trained[0]).epochs_trained == 1
+    assert at.selectbox(key=K.MODEL_PICK).value == str(trained[0])
 
 
 def test_conv_retrain_switches_to_a_live_conv_model(

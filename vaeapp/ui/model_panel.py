@@ -142,10 +142,13 @@ def _switcher(model: LoadedModel) -> None:
     if current not in paths:
         paths.insert(0, current)
         labels[current] = model.record.name
+    # The box shows the active model whatever route made it active (this box,
+    # Restore, a finished Retrain, an upload, a link): its own value would
+    # otherwise keep the last pick.
+    state.show_model_pick(current)
     st.selectbox(
         "Switch model (test −ELBO, nats)",
         paths,
-        index=paths.index(current),
         format_func=lambda p: labels.get(p, p),
         key=K.MODEL_PICK,
         on_change=_on_pick,

@@ -322,6 +322,12 @@ def set_active_model(path: str | None) -> None:
             del _state[key]
 
 
+def show_model_pick(path: str) -> None:
+    """Set the Switch model box to ``path`` (the active model's), before the
+    box is drawn in this run."""
+    _state[K.MODEL_PICK] = path
+
+
 def sent_tokens() -> set[str]:
     """Models (and planes) whose assets this browser already has."""
     return _state.setdefault(K.SENT_TOKENS, set())
