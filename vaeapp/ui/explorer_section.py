@@ -169,7 +169,7 @@ def _on_commit(model: LoadedModel, plane: Plane) -> None:
 
 
 def _on_slider(latent_dim: int) -> None:
-    state.change_z(state.sliders_z(latent_dim), latent_dim)
+    state.change_z_to_sliders(latent_dim)
 
 
 def z_sliders(latent_dim: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from vaeapp.ui import rerun_order
 from vaeapp.ui.plotly_loader import plotly_loader
 
 
@@ -12,6 +13,7 @@ def run() -> None:
     after the loader's message has gone out, so that the browser evaluates
     Plotly while they load: the first page comes sooner.
     """
+    rerun_order.install()
     plotly_loader()
     from vaeapp.ui.page import main
 

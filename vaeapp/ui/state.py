@@ -219,6 +219,27 @@ def change_z(values: object, latent_dim: int) -> NoReturn:
     st.rerun(scope=[str(v) for v in views_of_z(latent_dim)])
 
 
+def change_z_to_sliders(latent_dim: int) -> NoReturn:
+    """The sliders' callback: z becomes the values they hold, as
+    :func:`change_z` does; the sliders are moved to it only when they held
+    more than the one moved value apart from z.
+
+    One slider moved: the browser shows z already. Setting the sliders would
+    send their values with the rerun's reply, and a reply that crossed a newer
+    key press (a busy server) set that slider back in the browser, where the
+    next message (a poll) carried the old value and the press was lost. More
+    than one apart: the browser's sliders had not yet caught up with a z set
+    elsewhere (a key press that crossed a map click's reply), and are moved.
+    """
+    values = sliders_z(latent_dim)
+    current = _state.get(K.Z)
+    apart = 0  # no usable z to compare with: move the sliders
+    if isinstance(current, list) and len(current) == len(values):
+        apart = sum(abs(a - b) > 1e-9 for a, b in zip(values, current, strict=True))
+    _store_z(values, latent_dim, move_sliders=apart != 1)
+    st.rerun(scope=[str(v) for v in views_of_z(latent_dim)])
+
+
 def sliders_z(latent_dim: int) -> list[float]:
     """The values the sliders hold now (read in the sliders' callback)."""
     return [_state[slider_key(i)] for i in range(latent_dim)]
@@ -255,7 +276,19 @@ def fragment(
     view: Views | None = None, run_every: float | None = None
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """``st.fragment`` (keyed ``view``) whose every run calls :func:`begin_run`
-    first; every fragment of the page is made with this."""
+    first, drawn in a slot of its own; every fragment of the page is made
+    with this.
+
+    The slot is a plain container that every full run draws, so the page's
+    other parts never shift when the fragment's own container goes missing
+    for a moment: Streamlit 1.67 drops a finished full run's unsent messages
+    of the fragments a following fragment run redraws, yet lets the browser
+    remove what that full run did not redraw. Without the slot the views
+    after the fragment moved up one place, and the fragment run's next view
+    landed out of range ("Bad delta path index 6 (should be between [0,
+    5])", which blanks the page) or on the wrong view (the sidebar's Retrain
+    form replaced by the training status). See docs/deployment.md.
+    """
 
     def make(body: Callable[..., None]) -> Callable[..., None]:
         @functools.wraps(body)
@@ -264,7 +297,14 @@ def fragment(
             body(*args, **kwargs)
 
         key = None if view is None else str(view)
-        return st.fragment(run, run_every=run_every, key=key)
+        made = st.fragment(run, run_every=run_every, key=key)
+
+        @functools.wraps(body)
+        def mount(*args: Any, **kwargs: Any) -> None:
+            with st.container():
+                made(*args, **kwargs)
+
+        return mount
 
     return make
 
