@@ -11,9 +11,10 @@ next poll's run went through, and the page kept the old digit until the next
 move. Streamlit's own guard (``AppSession.request_rerun``, after its issue
 #9921) covers only a request for a fragment that no longer exists.
 
-:func:`install` makes such a request wait one turn of the loop, behind the
-stopped runner's messages (all of them were handed to the loop before it
-stopped). See docs/deployment.md.
+:func:`install` makes the new runner wait one turn of the loop, behind the
+stopped runner's messages (it had handed all of them to the loop before it
+stopped); requests that come meanwhile go to the new runner in order. See
+docs/deployment.md.
 """
 
 from __future__ import annotations
@@ -22,41 +23,45 @@ import functools
 from typing import Any
 
 _MARK = "_vaeapp_waits_for_stopped_runner"
-
-
-def runner_stopped(session: Any) -> bool:
-    """Whether ``session``'s ScriptRunner has stopped (its run ended with no
-    request waiting) but is still the current one: its last messages may
-    still wait on the event loop."""
-    from streamlit.runtime.scriptrunner_utils.script_requests import (
-        ScriptRequestType,
-    )
-
-    runner = getattr(session, "_scriptrunner", None)
-    requests = getattr(runner, "_requests", None)
-    return getattr(requests, "_state", None) == ScriptRequestType.STOP
+_PENDING = "_vaeapp_pending_reruns"  # per session: RerunData waiting to start
 
 
 def install() -> bool:
-    """Patch ``AppSession.request_rerun`` once per process; False (and
+    """Patch ``AppSession._create_scriptrunner`` once per process; False (and
     nothing patched) when this Streamlit lacks the parts it relies on."""
-    from streamlit.runtime.app_session import AppSession
+    from streamlit.runtime.app_session import AppSession, AppSessionState
 
-    original = AppSession.request_rerun
-    if getattr(original, _MARK, False):
+    create = AppSession._create_scriptrunner
+    if getattr(create, _MARK, False):
         return True
     if not hasattr(AppSession, "_call_soon_on_event_loop"):  # pragma: no cover
         return False  # another Streamlit version
 
-    @functools.wraps(original)
-    def request_rerun(self: Any, client_state: Any, _waited: bool = False) -> None:
-        if not _waited and runner_stopped(self):
-            self._call_soon_on_event_loop(
-                functools.partial(request_rerun, self, client_state, True)
-            )
+    def start_pending(session: Any) -> None:
+        """Start a runner with the first waiting request; hand it the rest."""
+        pending = session.__dict__.pop(_PENDING, [])
+        if not pending or session._state == AppSessionState.SHUTDOWN_REQUESTED:
             return
-        original(self, client_state)
+        create(session, pending[0])
+        for rerun_data in pending[1:]:
+            runner = session._scriptrunner
+            if runner is None or not runner.request_rerun(rerun_data):
+                create(session, rerun_data)
 
-    setattr(request_rerun, _MARK, True)
-    AppSession.request_rerun = request_rerun
+    @functools.wraps(create)
+    def create_scriptrunner(self: Any, initial_rerun_data: Any) -> None:
+        pending = self.__dict__.get(_PENDING)
+        if pending is not None:  # a start is waiting already: after it
+            pending.append(initial_rerun_data)
+            return
+        if self._scriptrunner is None:  # none, or dropped on purpose (a full
+            create(self, initial_rerun_data)  # rerun with runner.fastReruns)
+            return
+        # The current runner refused the request: it has stopped, and its last
+        # messages may still wait on the loop, queued before this call.
+        self.__dict__[_PENDING] = [initial_rerun_data]
+        self._call_soon_on_event_loop(functools.partial(start_pending, self))
+
+    setattr(create_scriptrunner, _MARK, True)
+    AppSession._create_scriptrunner = create_scriptrunner
     return True

@@ -43,6 +43,7 @@ class K(StrEnum):
     MESSAGE = "message"  # str: a notice to show once (e.g. a clamped z)
     URL_READ = "url_read"  # bool: the URL's ?z= was read (once per session)
     SLIDERS_DUE = "sliders_due"  # bool: the sliders must be moved to z
+    SLIDERS_BEFORE = "sliders_before"  # list[list[float]]: their values before
     SAVED_Z = "saved_z"  # list[float]: point A for interpolation
     SHOW_PATH = "shown_path"  # PathChoice: the interpolation drawn on the map
     SAMPLES = "samples"  # (count, temperature, seed) of the shown prior samples
@@ -189,6 +190,9 @@ def sync_sliders(latent_dim: int) -> None:
     """
     missing = any(slider_key(i) not in _state for i in range(latent_dim))
     if _state.pop(K.SLIDERS_DUE, False) or missing:
+        if not missing:  # what the browser may still send (at most 8 moves)
+            before = _state.get(K.SLIDERS_BEFORE) or []
+            _state[K.SLIDERS_BEFORE] = [*before[-7:], sliders_z(latent_dim)]
         for i, value in enumerate(_state[K.Z]):
             _state[slider_key(i)] = value
 
@@ -219,10 +223,11 @@ def change_z(values: object, latent_dim: int) -> NoReturn:
     st.rerun(scope=[str(v) for v in views_of_z(latent_dim)])
 
 
-def change_z_to_sliders(latent_dim: int) -> NoReturn:
-    """The sliders' callback: z becomes the values they hold, as
-    :func:`change_z` does; the sliders are moved to it only when they held
-    more than the one moved value apart from z.
+def change_z_to_sliders(latent_dim: int) -> None:
+    """The sliders' callback: z becomes the values they hold, and the views
+    of z rerun, as :func:`change_z` does (not returning); the sliders are
+    moved to it only when they held more than the one moved value apart from
+    z.
 
     One slider moved: the browser shows z already. Setting the sliders would
     send their values with the rerun's reply, and a reply that crossed a newer
@@ -230,8 +235,19 @@ def change_z_to_sliders(latent_dim: int) -> NoReturn:
     next message (a poll) carried the old value and the press was lost. More
     than one apart: the browser's sliders had not yet caught up with a z set
     elsewhere (a key press that crossed a map click's reply), and are moved.
+
+    Values exactly those the sliders held before z last moved them are no
+    move at all, and this returns: a message that the browser sent before it
+    had that move (the Retrain poll, any click) carries every widget's value,
+    and taken as a move it undid the map click that had moved the sliders.
+    They are kept at z, and the interaction's own rerun goes on.
     """
     values = sliders_z(latent_dim)
+    if values in (_state.get(K.SLIDERS_BEFORE) or []):
+        for i, value in enumerate(_state[K.Z]):
+            _state[slider_key(i)] = value
+        return
+    _state.pop(K.SLIDERS_BEFORE, None)
     current = _state.get(K.Z)
     apart = 0  # no usable z to compare with: move the sliders
     if isinstance(current, list) and len(current) == len(values):
