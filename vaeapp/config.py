@@ -62,14 +62,23 @@ MEAN_LIMIT = 1e4
 LOG_VAR_LIMIT = 60.0
 ARCHITECTURES = ("dense", "conv")
 
-# The conv architecture halves the image side twice with stride-2 convolutions
-# (28 -> 14 -> 7) and the decoder doubles it back, so it has exactly two
-# convolution layers each side; ``filters`` sets their channel counts.
-CONV_LAYERS = 2
+# The conv architecture halves the image side with each stride-2 convolution
+# and the decoder doubles it back; ``filters`` lists their channel counts, one
+# per stage. The conv preset has two (28 -> 14 -> 7).
+CONV_LAYERS = 2  # stages of FILTERS_DEFAULT, the conv preset's
+MAX_CONV_LAYERS = 4  # 64 -> 32 -> 16 -> 8 -> 4: the largest side down to 4x4
 CONV_KERNEL, CONV_STRIDE = 3, 2
 CONV_SIDE = IMAGE_SIDE // CONV_STRIDE**CONV_LAYERS  # 7: side of the innermost map
 FILTERS_MIN, FILTERS_MAX = 1, 256
 FILTERS_DEFAULT = (32, 64)
+# A size-aware conv model (``filters`` empty) adds stride-2 stages while the
+# sides halve evenly and the innermost map keeps a side of at least
+# CONV_INNER_MIN, doubling the channels from GROWING_FILTERS_FIRST each stage
+# (capped at FILTERS_MAX): 28x28 -> 2 stages (32, 64), as the conv preset;
+# 32x32 -> 3 (32, 64, 128); 64x64 -> 4 (32, 64, 128, 256). The 4x4 end was
+# chosen against an 8x8 one on the shapes validation split (docs/training.md).
+CONV_INNER_MIN = 4
+GROWING_FILTERS_FIRST = 32
 
 PRESETS: dict[str, tuple[int, ...]] = {
     # The Keras tutorial's architecture: 784 -> 256 -> 2 -> 256 -> 784.
@@ -77,20 +86,55 @@ PRESETS: dict[str, tuple[int, ...]] = {
     # Two hidden layers each side: 784 -> 512 -> 256 -> 2 -> 256 -> 512 -> 784.
     "deep": (512, 256),
 }
-# Presets of the conv architecture (with FILTERS_DEFAULT), by hidden widths:
-# 28x28x1 -> conv 32 -> conv 64 -> 3136 -> 256 -> 2, decoder
-# 2 -> 256 -> 3136 -> deconv 64 -> deconv 32 -> deconv 1 (the Keras VAE example's
-# layers, with a 256-wide dense layer each side).
-CONV_PRESETS: dict[str, tuple[int, ...]] = {"conv": (256,)}
+# Presets of the conv architecture, by name: (filters, hidden widths).
+CONV_PRESETS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
+    # 28x28x1 -> conv 32 -> conv 64 -> 3136 -> 256 -> 2, decoder
+    # 2 -> 256 -> 3136 -> deconv 64 -> deconv 32 -> deconv 1 (the Keras VAE
+    # example's layers, with a 256-wide dense layer each side).
+    "conv": (FILTERS_DEFAULT, (256,)),
+    # Sized for the data (empty filters: see CONV_INNER_MIN): one more stride-2
+    # stage per doubling of the side, so the dense layers always start from a
+    # 4x4 to 7x7 map; on 32x32x3 images 32x32x3 -> 16x16x32 -> 8x8x64 ->
+    # 4x4x128 -> 256 -> 2, on MNIST the conv preset's layers.
+    "conv-deep": ((), (256,)),
+}
 PRESET_NAMES = (*PRESETS, *CONV_PRESETS)
 DEFAULT_PRESET = "tutorial"  # the command's and the Retrain form's first choice
+
+
+def growing_filters(height: int, width: int) -> tuple[int, ...]:
+    """The channels of a size-aware conv model's stride-2 stages for images of
+    ``height x width``: one stage per halving while both sides stay whole and
+    at least CONV_INNER_MIN (at most MAX_CONV_LAYERS), channels doubling from
+    GROWING_FILTERS_FIRST; ``()`` when not even one stage fits (odd sides)."""
+    stages = 0
+    while stages < MAX_CONV_LAYERS and all(
+        side % CONV_STRIDE ** (stages + 1) == 0
+        and side // CONV_STRIDE ** (stages + 1) >= CONV_INNER_MIN
+        for side in (height, width)
+    ):
+        stages += 1
+    return tuple(min(GROWING_FILTERS_FIRST * 2**i, FILTERS_MAX) for i in range(stages))
+
+
+def _describe_growing(hidden: tuple[int, ...]) -> str:
+    """A size-aware preset's layers without the input's size, with the
+    stages it gets at 28, 32 and 64 pixels: for ``--help``."""
+    sizes = ", ".join(
+        "-".join(f"conv{n}" for n in growing_filters(side, side)) + f" at {side} px"
+        for side in (IMAGE_SIDE, 32, IMAGE_SIDE_MAX)
+    )
+    widths = "-".join(str(n) for n in (*hidden, ModelConfig().latent_dim))
+    return f"image-convs-{widths}, one stride-2 stage per halving down to 4x4 ({sizes})"
 
 
 def preset_summary() -> str:
     """What each preset builds, without the input's size (the data sets it),
     e.g. ``tutorial: image-256-2; ...``: for ``--help`` and the Retrain form."""
     layers = "; ".join(
-        f"{name}: {ModelConfig.preset(name).describe(False, with_input=False)}"
+        f"{name}: {_describe_growing(CONV_PRESETS[name][1])}"
+        if name in CONV_PRESETS and not CONV_PRESETS[name][0]
+        else f"{name}: {ModelConfig.preset(name).describe(False, with_input=False)}"
         for name in PRESET_NAMES
     )
     latent = ModelConfig().latent_dim
@@ -262,7 +306,8 @@ def _check_widths(
 
 def _check_image_shape(config: ModelConfig) -> tuple[int, int, int]:
     """``(height, width, channels)``: sides 8 to 64, 1 or 3 channels; a conv
-    model's sides divisible by 4 (two stride-2 layers halve them twice)."""
+    model's sides divisible by 2 to the power of its stride-2 stages (each
+    halves them), and a size-aware one's with at least one stage."""
     shape = _check_widths(
         config.image_shape,
         (3, 3),
@@ -276,10 +321,19 @@ def _check_image_shape(config: ModelConfig) -> tuple[int, int, int]:
         _check_int("image side", side, IMAGE_SIDE_MIN, IMAGE_SIDE_MAX)
     if channels not in CHANNELS:
         raise ValueError(f"images must have 1 or 3 channels, got {channels}")
-    step = CONV_STRIDE**CONV_LAYERS
-    if config.architecture == "conv" and (height % step or width % step):
+    if config.architecture != "conv":
+        return shape
+    if not config.filters and not growing_filters(height, width):
         raise ValueError(
-            f"a conv model needs image sides divisible by {step}, got {height}x{width}"
+            "a size-aware conv model (no filters given) needs image sides "
+            f"divisible by {CONV_STRIDE} with halves of at least "
+            f"{CONV_INNER_MIN} pixels, got {height}x{width}"
+        )
+    step = CONV_STRIDE ** len(config.filters)
+    if height % step or width % step:
+        raise ValueError(
+            f"a conv model with {len(config.filters)} stride-2 stages needs image "
+            f"sides divisible by {step}, got {height}x{width}"
         )
     return shape
 
@@ -296,15 +350,18 @@ def check_batch_size(config: TrainConfig, available: int) -> None:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The architecture of a VAE on 28x28 images.
+    """The architecture of a VAE on images of ``image_shape`` (MNIST's 28x28
+    unless the data says otherwise).
 
     ``architecture`` is ``"dense"`` (fully connected layers only) or ``"conv"``
-    (two stride-2 convolutions with ``filters`` channels before the dense layers,
-    and two stride-2 transposed convolutions plus a 1-channel one after them in
-    the decoder). ``hidden`` lists the encoder's dense hidden widths from the
-    input inwards; the decoder mirrors it. ``filters`` only applies to the conv
-    architecture and must keep its default for a dense one. ``beta`` weights
-    the KL term of the training loss.
+    (one stride-2 convolution per entry of ``filters``, with that many
+    channels, before the dense layers, and as many stride-2 transposed
+    convolutions plus a ``channels``-filter one after them in the decoder;
+    empty ``filters``: as many as the image size allows, see
+    :func:`growing_filters` and :attr:`conv_filters`). ``hidden`` lists the
+    encoder's dense hidden widths from the input inwards; the decoder mirrors
+    it. ``filters`` only applies to the conv architecture and must keep its
+    default for a dense one. ``beta`` weights the KL term of the training loss.
     """
 
     # One line per setting: default, name in messages, help, limits, CLI, form.
@@ -356,7 +413,10 @@ class ModelConfig:
     filters: tuple[int, ...] = setting(
         FILTERS_DEFAULT,
         "filters",
-        "channels of the two convolution layers, conv architecture only",
+        "channels of the stride-2 convolution layers, one per stage (1 to "
+        f"{MAX_CONV_LAYERS}; the image sides must be divisible by 2 per stage), "
+        "conv architecture only; empty: grow with the image size (see the "
+        "conv-deep preset)",
         low=FILTERS_MIN,
         high=FILTERS_MAX,
     )
@@ -408,9 +468,9 @@ class ModelConfig:
         object.__setattr__(self, "decoder_hidden", decoder_hidden)
         filters = _check_widths(
             self.filters,
-            (CONV_LAYERS, CONV_LAYERS),
-            f"filters must list {CONV_LAYERS} channel counts (one per "
-            "convolution layer)",
+            (0, MAX_CONV_LAYERS),
+            f"filters must list 1 to {MAX_CONV_LAYERS} channel counts (one per "
+            "convolution layer), or none to grow with the image size",
             "filter count",
             FILTERS_MIN,
             FILTERS_MAX,
@@ -422,6 +482,16 @@ class ModelConfig:
             )
         object.__setattr__(self, "filters", filters)
         object.__setattr__(self, "image_shape", _check_image_shape(self))
+
+    @property
+    def conv_filters(self) -> tuple[int, ...]:
+        """The channels of the stride-2 convolutions the model has, one per
+        stage: ``filters``, or for a size-aware conv model (``filters`` empty)
+        the ones :func:`growing_filters` gives for ``image_shape``; ``()`` for
+        a dense model."""
+        if self.architecture != "conv":
+            return ()
+        return self.filters or growing_filters(*self.image_shape[:2])
 
     @property
     def decoder_widths(self) -> tuple[int, ...]:
@@ -439,34 +509,41 @@ class ModelConfig:
         """The named preset (one of PRESET_NAMES) with optional overrides."""
         _check_choice("preset", name, PRESET_NAMES)
         if name in CONV_PRESETS:
-            return cls(
-                **{"hidden": CONV_PRESETS[name], "architecture": "conv", **overrides}
-            )
+            filters, hidden = CONV_PRESETS[name]
+            preset = {"hidden": hidden, "architecture": "conv", "filters": filters}
+            return cls(**{**preset, **overrides})
         return cls(hidden=PRESETS[name], **overrides)
 
     @property
     def preset_name(self) -> str | None:
-        """The preset this architecture matches, or None for a custom one."""
+        """The preset this architecture matches, or None for a custom one.
+
+        A conv model matches a preset whose layers it has at its image size: a
+        folder stores a size-aware model's filters as numbers, and it is still
+        named after its preset. At 28x28 the conv-deep preset's layers are the
+        conv preset's; a model built with empty filters names conv-deep."""
         if self.decoder_hidden:
             return None
-        if self.architecture == "conv":
-            if self.filters != FILTERS_DEFAULT:
-                return None
-            presets = CONV_PRESETS
-        else:
-            presets = PRESETS
-        for name, hidden in presets.items():
-            if hidden == self.hidden:
-                return name
-        return None
+        if self.architecture != "conv":
+            for name, hidden in PRESETS.items():
+                if hidden == self.hidden:
+                    return name
+            return None
+        matches = [
+            name
+            for name, (filters, hidden) in CONV_PRESETS.items()
+            if hidden == self.hidden
+            and (filters or growing_filters(*self.image_shape[:2])) == self.conv_filters
+        ]
+        exact = [n for n in matches if CONV_PRESETS[n][0] == self.filters]
+        return (exact or matches or [None])[0]
 
     def describe(self, with_preset: bool = True, with_input: bool = True) -> str:
         """A one-line human description, e.g. ``784-256-2 (tutorial)`` or
         ``784-conv32-conv64-256-2 (conv)``; the preset's name only if asked.
         Without ``with_input`` the image's values are ``image`` (``image-256-2``):
         what a preset builds before the data sets its size."""
-        conv = self.architecture == "conv"
-        convs = [f"conv{n}" for n in self.filters] if conv else []
+        convs = [f"conv{n}" for n in self.conv_filters]
         pixels = self.n_pixels if with_input else "image"
         layers = "-".join(
             str(n) for n in (pixels, *convs, *self.hidden, self.latent_dim)
@@ -478,7 +555,9 @@ class ModelConfig:
         return f"{layers} ({name})" if name else layers
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready settings; ``filters`` is written for conv models only."""
+        """JSON-ready settings; ``filters`` is written for conv models only,
+        as the channel counts the model has (a size-aware model's too, so a
+        folder's layers do not change if the growth rule ever does)."""
         data: dict[str, Any] = {
             "hidden": list(self.hidden),
             "latent_dim": self.latent_dim,
@@ -486,7 +565,7 @@ class ModelConfig:
             "architecture": self.architecture,
         }
         if self.architecture == "conv":
-            data["filters"] = list(self.filters)
+            data["filters"] = list(self.conv_filters)
         if self.decoder_hidden:  # else the mirror of hidden, unwritten
             data["decoder_hidden"] = list(self.decoder_hidden)
         for name in ("dropout", "input_dropout"):  # older folders: none, unwritten

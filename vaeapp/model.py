@@ -9,10 +9,12 @@ out in the same layout. Flat arrays keep one layout for every shape, for the
 chunked training loop (:mod:`vaeapp.batches`), the stored test images and the
 NumPy and browser decoders. The dense one has fully connected layers only; the
 conv one (as in the Keras VAE example) reshapes the image to
-``(height, width, channels)``, runs two stride-2 convolutions and the dense
-layers, and its decoder projects z to a ``(height / 4, width / 4)`` feature map
-that two stride-2 transposed convolutions and a ``channels``-filter one turn
-back into logits (28x28x1 -> 7x7 -> 28x28x1 for MNIST).
+``(height, width, channels)``, runs one stride-2 convolution per entry of
+``config.conv_filters`` and the dense layers, and its decoder projects z to the
+innermost ``(height / 2**stages, width / 2**stages)`` feature map that as many
+stride-2 transposed convolutions and a ``channels``-filter one turn back into
+logits (28x28x1 -> 7x7 -> 28x28x1 for MNIST and the conv preset; 32x32x3 ->
+4x4 -> 32x32x3 for the shapes and conv-deep).
 
 The order in which layers are created is part of the saved-model format: Keras
 names the weight groups by layer class and order, and :mod:`vaeapp.inference`
@@ -111,7 +113,7 @@ def build_encoder(config: ModelConfig) -> keras.Model:
     x = _dropout(config.input_dropout, inputs, "enc_input_dropout")
     if config.architecture == "conv":
         x = keras.layers.Reshape(tuple(config.image_shape), name="image_2d")(x)
-        for i, filters in enumerate(config.filters):
+        for i, filters in enumerate(config.conv_filters):
             x = keras.layers.Conv2D(
                 filters,
                 CONV_KERNEL,
@@ -143,7 +145,7 @@ def build_decoder(config: ModelConfig) -> keras.Model:
         inner[0] * inner[1] * inner[2], activation="relu", name="dec_project"
     )(x)
     x = keras.layers.Reshape(inner, name="dec_map")(x)
-    for i, filters in enumerate(reversed(config.filters)):
+    for i, filters in enumerate(reversed(config.conv_filters)):
         x = keras.layers.Conv2DTranspose(
             filters,
             CONV_KERNEL,

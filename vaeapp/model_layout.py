@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from vaeapp.config import CONV_KERNEL, CONV_LAYERS, CONV_STRIDE, ModelConfig
+from vaeapp.config import CONV_KERNEL, CONV_STRIDE, ModelConfig
 
 DENSE, CONV, CONV_TRANSPOSE = "dense", "conv", "conv_transpose"
 # Group-name stems Keras derives from the layer classes.
@@ -87,12 +87,14 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
 
 
 def conv_inner_shape(config: ModelConfig) -> tuple[int, int, int]:
-    """The innermost feature map of a conv model, ``(height / 4, width / 4,
-    filters[-1])``: the encoder's last convolution gives it and the decoder's
-    dense projection is reshaped to it (7x7x64 for MNIST and the conv preset)."""
+    """The innermost feature map of a conv model, ``(height / 2**stages,
+    width / 2**stages, conv_filters[-1])``: the encoder's last convolution
+    gives it and the decoder's dense projection is reshaped to it (7x7x64 for
+    MNIST and the conv preset, 4x4x128 for 32x32 images and conv-deep)."""
     height, width, _ = config.image_shape
-    step = CONV_STRIDE**CONV_LAYERS
-    return (height // step, width // step, config.filters[-1])
+    filters = config.conv_filters
+    step = CONV_STRIDE ** len(filters)
+    return (height // step, width // step, filters[-1])
 
 
 def _conv(path: str, shape_in: tuple[int, ...], filters: int) -> LayerSpec:
@@ -155,7 +157,7 @@ def encoder_layers(config: ModelConfig) -> list[LayerSpec]:
     n_in = config.n_pixels
     if config.architecture == "conv":
         shape: tuple[int, ...] = tuple(config.image_shape)
-        for filters in config.filters:
+        for filters in config.conv_filters:
             layers.append(_conv(name(CONV), shape, filters))
             shape = layers[-1].out_shape
         n_in = math.prod(shape)
@@ -172,8 +174,8 @@ def decoder_layers(config: ModelConfig) -> list[LayerSpec]:
     logits ``(height * width * channels,)``, the others are followed by ReLU.
 
     A conv decoder projects to :func:`conv_inner_shape`, doubles it back with
-    two stride-2 transposed convolutions and ends with a stride-1 one that has
-    one filter per image channel."""
+    one stride-2 transposed convolution per encoder stage and ends with a
+    stride-1 one that has one filter per image channel."""
     name = _Namer("decoder")
     layers: list[LayerSpec] = []
     n_in = config.latent_dim
@@ -184,7 +186,7 @@ def decoder_layers(config: ModelConfig) -> list[LayerSpec]:
         return [*layers, _dense(name(DENSE), n_in, config.n_pixels)]
     shape: tuple[int, ...] = conv_inner_shape(config)
     layers.append(_dense(name(DENSE), n_in, math.prod(shape)))
-    for filters in reversed(config.filters):
+    for filters in reversed(config.conv_filters):
         layers.append(
             _conv_transpose(name(CONV_TRANSPOSE), shape, filters, CONV_STRIDE)
         )
