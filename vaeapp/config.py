@@ -419,6 +419,7 @@ class ModelConfig:
         "conv-deep preset)",
         low=FILTERS_MIN,
         high=FILTERS_MAX,
+        preset=True,
     )
     dropout: float = setting(
         0.0,

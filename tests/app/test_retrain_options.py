@@ -130,3 +130,17 @@ def test_the_progress_shows_the_time_left_and_the_runs_notes() -> None:
     assert any("no test image" in c for c in captions)
     bar = at.get("progress")[0]
     assert bar.proto.text == "epoch 3 of 30 · about 3 min left"
+
+
+def test_a_conv_deep_retrain_keeps_the_presets_growing_filters() -> None:
+    """The form has no filters field: with conv-deep chosen and its conv
+    architecture kept, the run gets the preset's filters (grow with the image
+    size), not the plain conv preset's; with dense chosen, the defaults."""
+    from vaeapp.config import ModelConfig
+    from vaeapp.ui.retrain import _with_preset_only
+
+    deep = ModelConfig.preset("conv-deep")
+    kept = _with_preset_only({"architecture": "conv", "hidden": "256"}, deep)
+    assert kept["filters"] == deep.filters == ()
+    dense = _with_preset_only({"architecture": "dense", "hidden": "256"}, deep)
+    assert "filters" not in dense

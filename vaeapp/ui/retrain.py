@@ -207,7 +207,7 @@ def retrain_form(
     if not submitted:
         return None
     try:
-        model_values = dict(chosen[ModelConfig])
+        model_values = _with_preset_only(dict(chosen[ModelConfig]), layers)
         model_values["hidden"] = parse_widths(model_values["hidden"])
         model = ModelConfig(**model_values)
         if refine and model.architecture != "dense":
@@ -222,6 +222,19 @@ def retrain_form(
         st.error(f"Cannot train: {plain(error)}")
         return None
     return choice
+
+
+def _with_preset_only(values: dict[str, Any], layers: ModelConfig) -> dict[str, Any]:
+    """The form's model ``values`` with the settings the preset ``layers``
+    sets but the form does not show (a conv preset's filters), while the
+    form keeps the preset's architecture; for another architecture, the
+    defaults."""
+    if values.get("architecture") != layers.architecture:
+        return values
+    for field, spec in settings(ModelConfig):
+        if spec.preset and not spec.form:
+            values.setdefault(field.name, getattr(layers, field.name))
+    return values
 
 
 def start(choice: Choice) -> None:
