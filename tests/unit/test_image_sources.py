@@ -344,7 +344,8 @@ def test_cli_trains_on_shapes_and_stores_the_factors(tmp_path):
         (
             lambda p: indexed_flat_folder(p, 10),
             ["--preset", "conv", "--image-size", "18"],
-            "a conv model needs image sides divisible by 4, got 18x18",
+            "a conv model with 2 stride-2 stages needs image sides divisible by 4, "
+            "got 18x18",
         ),
     ],
 )
