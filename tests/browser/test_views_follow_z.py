@@ -61,7 +61,10 @@ def test_neighbours_tab_follows_a_slider_move(page: Any) -> None:
     page.wait_for_function(_JS_STRIP_SRC, arg=STRIP_CAPTION, timeout=SETTLE_MS)
     before = page.evaluate(_JS_STRIP_SRC, STRIP_CAPTION)
     slider = page.locator(SLIDER.format("z1"))
-    key, target = ("End", 4.0) if float(slider.input_value()) < 4.0 else ("Home", -4.0)
+    edge = model.z_limit  # the sliders span the model's range of z
+    key, target = (
+        ("End", edge) if float(slider.input_value()) < edge else ("Home", -edge)
+    )
     slider.focus()
     page.keyboard.press(key)
     page.wait_for_function(

@@ -196,7 +196,8 @@ function shapes(data) {
   if (path) out.push({ type: "path", path, line: { color: "#111", width: 2, dash: "dot" } });
   // Prior samples: white five-pointed stars outlined in black, unlike every
   // class colour and the viridis scale; sized with the map's range.
-  const r = 0.025 * (data.range[1] - data.range[0]) / 2;
+  const span = data.range ? data.range[1] - data.range[0] : 8;
+  const r = 0.0125 * span;
   for (const [x, y] of data.samples || []) {
     out.push({ type: "path", path: starPath(x, y, r), name: "sample",
                fillcolor: "#ffffff", line: { color: "#111", width: 1.5 } });
