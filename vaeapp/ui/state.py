@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -43,7 +44,7 @@ class K(StrEnum):
     MESSAGE = "message"  # str: a notice to show once (e.g. a clamped z)
     URL_READ = "url_read"  # bool: the URL's ?z= was read (once per session)
     SLIDERS_DUE = "sliders_due"  # bool: the sliders must be moved to z
-    SLIDERS_BEFORE = "sliders_before"  # list[list[float]]: their values before
+    SLIDERS_BEFORE = "sliders_before"  # [(values, time)]: theirs before a move
     SAVED_Z = "saved_z"  # list[float]: point A for interpolation
     SHOW_PATH = "shown_path"  # PathChoice: the interpolation drawn on the map
     SAMPLES = "samples"  # (count, temperature, seed) of the shown prior samples
@@ -129,6 +130,11 @@ _state = st.session_state
 # --- z ---------------------------------------------------------------------
 
 
+# How long after the server moves the sliders a message from the browser may
+# still carry their earlier values (a loaded server answers in seconds).
+STALE_S = 30.0
+
+
 def slider_key(i: int) -> str:
     """Widget key of the slider for latent dimension ``i``."""
     return f"{K.SLIDER}{i}"
@@ -190,9 +196,11 @@ def sync_sliders(latent_dim: int) -> None:
     """
     missing = any(slider_key(i) not in _state for i in range(latent_dim))
     if _state.pop(K.SLIDERS_DUE, False) or missing:
-        if not missing:  # what the browser may still send (at most 8 moves)
-            before = _state.get(K.SLIDERS_BEFORE) or []
-            _state[K.SLIDERS_BEFORE] = [*before[-7:], sliders_z(latent_dim)]
+        if not missing and sliders_z(latent_dim) != _state[K.Z]:
+            # What the browser may still send until it has this move.
+            now = time.monotonic()
+            kept = [e for e in _state.get(K.SLIDERS_BEFORE, []) if now - e[1] < STALE_S]
+            _state[K.SLIDERS_BEFORE] = [*kept[-15:], (sliders_z(latent_dim), now)]
         for i, value in enumerate(_state[K.Z]):
             _state[slider_key(i)] = value
 
@@ -236,23 +244,27 @@ def change_z_to_sliders(latent_dim: int) -> None:
     than one apart: the browser's sliders had not yet caught up with a z set
     elsewhere (a key press that crossed a map click's reply), and are moved.
 
-    Values exactly those the sliders held before z last moved them are no
-    move at all, and this returns: a message that the browser sent before it
-    had that move (the Retrain poll, any click) carries every widget's value,
-    and taken as a move it undid the map click that had moved the sliders.
-    They are kept at z, and the interaction's own rerun goes on.
+    Every message from the browser carries every widget's value, so one sent
+    before the browser had a move of the sliders (the Retrain poll, a click)
+    carries their old values. Values the sliders held before one of the
+    server's moves of the last :data:`STALE_S` seconds, with no real move
+    since (the browser sends in order), are such a message, not a move back
+    (it undid the map click); values equal to z (the other slider's
+    callback, in the same message) change nothing. Both return.
     """
     values = sliders_z(latent_dim)
-    if values in (_state.get(K.SLIDERS_BEFORE) or []):
-        for i, value in enumerate(_state[K.Z]):
-            _state[slider_key(i)] = value
+    now = time.monotonic()
+    before = _state.get(K.SLIDERS_BEFORE, [])
+    if any(values == old and now - then < STALE_S for old, then in before):
         return
-    _state.pop(K.SLIDERS_BEFORE, None)
     current = _state.get(K.Z)
-    apart = 0  # no usable z to compare with: move the sliders
+    apart = latent_dim  # no usable z to compare with: move the sliders
     if isinstance(current, list) and len(current) == len(values):
         apart = sum(abs(a - b) > 1e-9 for a, b in zip(values, current, strict=True))
-    _store_z(values, latent_dim, move_sliders=apart != 1)
+    if apart == 0:
+        return
+    _state.pop(K.SLIDERS_BEFORE, None)  # a real move: older messages came first
+    _store_z(values, latent_dim, move_sliders=apart > 1)
     st.rerun(scope=[str(v) for v in views_of_z(latent_dim)])
 
 
@@ -295,15 +307,12 @@ def fragment(
     first, drawn in a slot of its own; every fragment of the page is made
     with this.
 
-    The slot is a plain container that every full run draws, so the page's
-    other parts never shift when the fragment's own container goes missing
-    for a moment: Streamlit 1.67 drops a finished full run's unsent messages
-    of the fragments a following fragment run redraws, yet lets the browser
-    remove what that full run did not redraw. Without the slot the views
-    after the fragment moved up one place, and the fragment run's next view
-    landed out of range ("Bad delta path index 6 (should be between [0,
-    5])", which blanks the page) or on the wrong view (the sidebar's Retrain
-    form replaced by the training status). See docs/deployment.md.
+    The slot is a plain container that every full run draws, so nothing
+    after a fragment moves up when the browser loses the fragment's own
+    container: Streamlit 1.67 made it lose one when a fragment run started
+    right after a full run (vaeapp/ui/rerun_order.py, docs/deployment.md),
+    and the next view then landed out of range ("Bad delta path index 6
+    (should be between [0, 5])", a blank page) or on the wrong view.
     """
 
     def make(body: Callable[..., None]) -> Callable[..., None]:
