@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import DIGIT_IMG, LIVE_READY, MAP_SVG, PAGE_LOAD_TIMEOUT_MS
-
+# As in tests/browser/conftest.py (a test module cannot import a conftest:
+# with tests/app collected first, "conftest" names that one).
+MAP_SVG = ".vae-map .main-svg"
+DIGIT_IMG = "img.vae-digit"
+LIVE_READY = '.vae-explorer[data-decoder="ready"]'
+PAGE_LOAD_TIMEOUT_MS = 120_000
 SETTLE_MS = 30_000
 TOOL_TABS = 8
 
