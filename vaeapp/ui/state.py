@@ -252,6 +252,8 @@ def change_z_to_sliders(latent_dim: int) -> None:
     (it undid the map click); values equal to z (the other slider's
     callback, in the same message) change nothing. Both return.
     """
+    if any(slider_key(i) not in _state for i in range(latent_dim)):
+        return  # sent for a model a switch (a finished Retrain) has replaced
     values = sliders_z(latent_dim)
     now = time.monotonic()
     before = _state.get(K.SLIDERS_BEFORE, [])
