@@ -10,7 +10,7 @@ from app_helpers import new_app
 from streamlit.testing.v1 import AppTest
 
 from vaeapp.store import PRETRAINED_DIR, best_pretrained
-from vaeapp.ui.state import K
+from vaeapp.ui.state import K, slider_key
 
 OTHER = str(PRETRAINED_DIR / "mnist-tutorial")
 
@@ -56,3 +56,41 @@ def test_a_link_to_a_model_shows_it_in_the_box() -> None:
     at.run()
     assert not at.exception
     assert _box(at) == OTHER
+
+
+def _switch_then_slide() -> None:
+    """A page whose button switches model before the sliders' callback runs
+    (the order of a Retrain poll's switch and a slider message queued behind
+    it: the browser's sliders are the old model's)."""
+    import streamlit as st
+
+    from vaeapp.store import PRETRAINED_DIR
+    from vaeapp.ui import state
+
+    st.session_state.setdefault(state.K.Z, [0.0, 0.0])
+    st.button(
+        "switch",
+        on_click=state.set_active_model,
+        args=(str(PRETRAINED_DIR / "mnist-tutorial"),),
+    )
+    for i in range(2):
+        st.slider(
+            "z",
+            -4.0,
+            4.0,
+            key=state.slider_key(i),
+            on_change=state.change_z_to_sliders,
+            args=(2,),
+        )
+
+
+def test_a_slider_message_after_a_switch_is_dropped() -> None:
+    """A slider value whose callback runs after a switch dropped the slider
+    keys (a finished Retrain) raises nothing and moves no z."""
+    at = AppTest.from_function(_switch_then_slide).run()
+    at.button[0].click()
+    at.slider(key=slider_key(0)).set_value(2.5)
+    at.run()
+    assert not at.exception
+    assert at.session_state[K.ACTIVE_MODEL] == OTHER
+    assert at.session_state[K.Z] == [0.0, 0.0]
