@@ -25,6 +25,7 @@ import asyncio
 import os
 import random
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -317,6 +318,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--proxy", action="store_true", help="go through nginx even with 1 replica"
     )
+    parser.add_argument(
+        "--log-dir",
+        type=Path,
+        help="copy the server logs here (whole tracebacks; the summary cuts them)",
+    )
     args = parser.parse_args(argv)
     if args.replicas < 1:
         parser.error("--replicas must be at least 1")
@@ -350,6 +356,10 @@ def main(argv: list[str] | None = None) -> int:
         text = "".join(
             server.log_path.read_text(errors="replace") for server in served.servers
         )
+        if args.log_dir:
+            args.log_dir.mkdir(parents=True, exist_ok=True)
+            for server in served.servers:
+                shutil.copy(server.log_path, args.log_dir / server.log_path.name)
         trained = [p.name for p in (Path(tmp) / "models").glob("mnist-*")]
     rss_start, rss_end = sum(rss_starts), sum(rss_ends)
     latencies = sorted(ms for s in results for ms in s.latencies_ms)

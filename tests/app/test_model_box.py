@@ -68,6 +68,7 @@ def _switch_then_slide() -> None:
     from vaeapp.ui import state
 
     st.session_state.setdefault(state.K.Z, [0.0, 0.0])
+    state.mark_drawn()
     st.button(
         "switch",
         on_click=state.set_active_model,
@@ -82,6 +83,10 @@ def _switch_then_slide() -> None:
             on_change=state.change_z_to_sliders,
             args=(2,),
         )
+    st.button(
+        "event", on_click=lambda: st.session_state.update(taken=state.take_event())
+    )
+    st.button("save", on_click=state.save_z)
 
 
 def test_a_slider_message_after_a_switch_is_dropped() -> None:
@@ -94,3 +99,22 @@ def test_a_slider_message_after_a_switch_is_dropped() -> None:
     assert not at.exception
     assert at.session_state[K.ACTIVE_MODEL] == OTHER
     assert at.session_state[K.Z] == [0.0, 0.0]
+
+
+def test_events_and_saves_after_a_switch_are_dropped() -> None:
+    """A component event or "Save z as A" whose callback runs after a switch,
+    before the page is drawn again, is ignored: it belongs to the old model."""
+    at = AppTest.from_function(_switch_then_slide).run()
+    at.button[1].click().run()
+    assert at.session_state["taken"] is True
+    at.button[0].click()
+    at.button[1].click()
+    at.button[2].click()
+    at.run()
+    assert not at.exception
+    assert at.session_state["taken"] is False
+    assert K.SAVED_Z not in at.session_state
+    at.button[1].click().run()
+    assert at.session_state["taken"] is True
+    at.button[2].click().run()
+    assert at.session_state[K.SAVED_Z] == [0.0, 0.0]

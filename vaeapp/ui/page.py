@@ -61,6 +61,7 @@ def main() -> None:
             "No usable model: the shipped pretrained models are missing or damaged."
         )
         st.stop()
+    state.mark_drawn()
     state.set_z_limit(model.z_limit)
     record = model.record
     st.title("VAE latent explorer")

@@ -38,6 +38,7 @@ class K(StrEnum):
     Z = "z"  # list[float]: the current latent point, all dimensions
     Z_LIMIT = "z_limit"  # float: the active model's range of z, +-this
     ACTIVE_MODEL = "active_model"  # str: path of the model this session explores
+    DRAWN_MODEL = "drawn_model"  # str: the active model at the last full run
     SENT_TOKENS = "sent_tokens"  # set[str]: models whose browser assets were sent
     PLOTLY_SENT = "plotly_sent"  # bool: plotly.js was sent to this browser
     MAP_DIMS = "map_dims"  # tuple[int, int]: latent dimensions shown on the map
@@ -227,6 +228,8 @@ def change_z(values: object, latent_dim: int) -> NoReturn:
     Call from a widget callback only: the targeted rerun replaces the
     interaction's own rerun.
     """
+    if replaced():  # a z of the old model: the new one's page comes instead
+        st.rerun(scope="app")
     _store_z(values, latent_dim)
     st.rerun(scope=[str(v) for v in views_of_z(latent_dim)])
 
@@ -252,7 +255,7 @@ def change_z_to_sliders(latent_dim: int) -> None:
     (it undid the map click); values equal to z (the other slider's
     callback, in the same message) change nothing. Both return.
     """
-    if any(slider_key(i) not in _state for i in range(latent_dim)):
+    if replaced() or any(slider_key(i) not in _state for i in range(latent_dim)):
         return  # sent for a model a switch (a finished Retrain) has replaced
     values = sliders_z(latent_dim)
     now = time.monotonic()
@@ -321,6 +324,8 @@ def fragment(
         @functools.wraps(body)
         def run(*args: Any, **kwargs: Any) -> None:
             begin_run()
+            if replaced():  # its arguments are the old model's
+                st.rerun(scope="app")
             body(*args, **kwargs)
 
         key = None if view is None else str(view)
@@ -338,8 +343,11 @@ def fragment(
 
 def take_event() -> bool:
     """Called first by every component event callback: whether this event is
-    among the first :data:`EVENTS_PER_MESSAGE` of its message. Past those,
-    the rest are ignored, said once."""
+    among the first :data:`EVENTS_PER_MESSAGE` of its message and for the
+    model the page shows. Past those, the rest are ignored, said once; those
+    for a model a switch replaced, silently (:func:`replaced`)."""
+    if replaced():
+        return False
     count = getattr(_events, "count", 0) + 1
     _events.count = count
     if count == EVENTS_PER_MESSAGE + 1:
@@ -387,6 +395,22 @@ def set_active_model(path: str | None) -> None:
             _state.pop(key, None)
         for key in [k for k in _state if str(k).startswith(K.SLIDER)]:
             del _state[key]
+
+
+def mark_drawn() -> None:
+    """A full run draws the active model: from now on the page's widgets,
+    fragments and events are its."""
+    _state[K.DRAWN_MODEL] = _state.get(K.ACTIVE_MODEL)
+
+
+def replaced() -> bool:
+    """Whether the model was switched (a finished Retrain, the Switch box)
+    since the last full run drew the page: until the next one, messages from
+    the page's widgets and runs of its fragments are the old model's (a
+    fragment's arguments, a slider's size, a click's z), and z is unset."""
+    if K.DRAWN_MODEL not in _state:
+        return False
+    return _state[K.DRAWN_MODEL] != _state.get(K.ACTIVE_MODEL)
 
 
 def show_model_pick(path: str) -> None:
@@ -502,7 +526,10 @@ def saved_z() -> np.ndarray | None:
 
 
 def save_z() -> None:
-    """Keep the current z as point A."""
+    """Keep the current z as point A (not after a switch: z is the old
+    model's)."""
+    if replaced():
+        return
     _state[K.SAVED_Z] = [float(v) for v in _state[K.Z]]
 
 
