@@ -4,7 +4,7 @@ Command line: ``python bench/amortization_gap.py --model NAME_OR_FOLDER
 --data PATH [--images N] [--steps S]``.
 
 For ``--images`` training images and as many of the validation split
-(``vaeapp.training.validation_split``, the images the run never trained on),
+(``vaeapp.train.loop.validation_split``, the images the run never trained on),
 it prints the negative ELBO with the encoder's q(z|x) and after fitting each
 image's own Gaussian q by gradient descent on its negative ELBO, the decoder
 fixed (the amortization gap of Cremer et al. 2018). When the gap is much
@@ -32,11 +32,11 @@ FIT_LR = 0.02  # Adam's rate for the per-image means and log-variances
 def neg_elbo(decoder, x, mean, log_var, draws: int):
     """Per-image negative ELBO ``(n,)`` of ``x`` ``(n, pixels)`` under
     q = N(mean, exp(log_var)), each ``(n, latent)``: the model's own loss terms
-    (:mod:`vaeapp.model`), the reconstruction averaged over ``draws``
+    (:mod:`vaeapp.model.vae`), the reconstruction averaged over ``draws``
     reparameterised draws."""
     import tensorflow as tf
 
-    from vaeapp.model import kl_divergence, reconstruction_loss
+    from vaeapp.model.vae import kl_divergence, reconstruction_loss
 
     recon = 0.0
     for _ in range(draws):
@@ -66,10 +66,9 @@ def gap(vae, x: np.ndarray, steps: int) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> None:
     """Parse the options, load the model and its data, print both gaps."""
-    from vaeapp.data import load_dataset
-    from vaeapp.model import VAE
-    from vaeapp.store import WEIGHTS_FILE, find_model, load_model
-    from vaeapp.training import validation_split
+    from vaeapp.data.sources import load_dataset, validation_split
+    from vaeapp.model.vae import VAE
+    from vaeapp.store.folder import WEIGHTS_FILE, find_model, load_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="shipped name or folder")

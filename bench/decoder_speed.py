@@ -1,5 +1,5 @@
 """Time the decoders of conv models for several image shapes: the browser's
-(``vaeapp/ui/decoder.js`` in headless Chromium) and the server's (NumPy).
+(``vaeapp/web/decoder.js`` in headless Chromium) and the server's (NumPy).
 
 Command line: ``python bench/decoder_speed.py [--shapes 28x28x1,32x32x3,64x64x3]
 [--grid 15] [--runs 15] [--decodes 60] [--no-browser] [--no-server] [--against REV]``.
@@ -15,7 +15,7 @@ training is needed. Prints, per shape:
 - server: the median and best milliseconds over ``--runs`` calls of
   ``NumpyVAE.decode`` on a ``--grid`` x ``--grid`` manifold grid;
 - with ``--against REV``, instead: the server's grid decoded by the current
-  ``vaeapp/inference.py`` and by the one at git revision ``REV``, from the
+  ``vaeapp/inference/numpy_vae.py`` and by the one at git revision ``REV``, from the
   same weights file, in ``--runs`` alternating rounds of 5 decodes each, with
   the medians and their ratio (new / old).
 
@@ -42,11 +42,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vaeapp.browser_assets import pack_decoder  # noqa: E402
-from vaeapp.config import ModelConfig  # noqa: E402
-from vaeapp.inference import NumpyVAE, load_numpy_vae  # noqa: E402
-from vaeapp.manifold import grid_points  # noqa: E402
-from vaeapp.model_layout import decoder_layers, encoder_layers  # noqa: E402
+import vaeapp.core.config as config_module  # noqa: E402
+import vaeapp.model.layout as layout_module  # noqa: E402
+from vaeapp.core.config import ModelConfig  # noqa: E402
+from vaeapp.explore.manifold import grid_points  # noqa: E402
+from vaeapp.inference.numpy_vae import NumpyVAE, load_numpy_vae  # noqa: E402
+from vaeapp.model.layout import decoder_layers, encoder_layers  # noqa: E402
+from vaeapp.web.assets import pack_decoder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -122,17 +124,27 @@ def time_server(vae: NumpyVAE, n: int, runs: int) -> tuple[float, float]:
     return statistics.median(times), min(times)
 
 
+# Where the NumPy decoder lived at a revision: now, and before the packages
+# (whose modules the old file imports by their old names).
+DECODER_PATHS = ("vaeapp/inference/numpy_vae.py", "vaeapp/inference.py")
+OLD_NAMES = {"vaeapp.config": config_module, "vaeapp.model_layout": layout_module}
+
+
 def old_decoder_module(rev: str) -> ModuleType:
-    """``vaeapp/inference.py`` as it was at git revision ``rev``, imported as
-    its own module (it imports the current ``vaeapp.config`` and
-    ``vaeapp.model_layout``)."""
-    source = subprocess.run(
-        ["git", "show", f"{rev}:vaeapp/inference.py"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    """The NumPy decoder's module as it was at git revision ``rev``, imported
+    as its own module (it imports the current ``vaeapp.core.config`` and
+    ``vaeapp.model.layout``, under their old names if it is that old)."""
+    for name in DECODER_PATHS:
+        shown = subprocess.run(
+            ["git", "show", f"{rev}:{name}"], cwd=ROOT, capture_output=True, text=True
+        )
+        if shown.returncode == 0:
+            break
+    else:
+        raise SystemExit(f"error: no NumPy decoder at revision {rev}")
+    source = shown.stdout
+    for old, module in OLD_NAMES.items():
+        sys.modules.setdefault(old, module)
     with tempfile.TemporaryDirectory(prefix="vaeapp-old-") as folder:
         path = Path(folder) / "old_inference.py"
         path.write_text(source, encoding="utf-8")

@@ -8,7 +8,7 @@ Command line::
 Runs the real training command (``python -m vaeapp.train``) for two models:
 the tutorial preset on MNIST-shaped images (``--data``, else synthetic noise of
 that shape; the speed does not depend on the pixels) and the conv preset on
-32x32 colour shapes drawn by :func:`vaeapp.shapes.generate` (the images of
+32x32 colour shapes drawn by :func:`vaeapp.data.shapes.generate` (the images of
 ``--dataset shapes``), written as an .npz with a 1,000-image test set so that
 the final evaluation, which every run pays once, stays short. Each is run as:
 
@@ -48,10 +48,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vaeapp.config import ModelConfig  # noqa: E402
-from vaeapp.distributed import free_local_port, process_options  # noqa: E402
-from vaeapp.model_layout import parameter_count  # noqa: E402
-from vaeapp.shapes import generate  # noqa: E402
+from vaeapp.core.config import ModelConfig  # noqa: E402
+from vaeapp.data.shapes import generate  # noqa: E402
+from vaeapp.model.layout import parameter_count  # noqa: E402
+from vaeapp.train.distributed import free_local_port, process_options  # noqa: E402
 
 EPOCH_LINE = re.compile(r"^epoch (\d+)/(\d+) .*\|\s+([0-9.]+) s$")
 

@@ -41,7 +41,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from deploy import replicas  # noqa: E402
-from vaeapp import devserver  # noqa: E402
+from devtools import server as devserver  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

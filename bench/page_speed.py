@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from vaeapp import devserver  # noqa: E402
+from devtools import server as devserver  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -245,7 +245,7 @@ _JS_FIRST_PAGE = """(digitSelector) => {
   const img = document.querySelector(digitSelector);
   return drawn && !!img && img.complete && img.naturalWidth > 0;
 }"""
-# The live preview can decode: explorer.js marks data-decoder "ready" when the
+# The live preview can decode: latent_map.js marks data-decoder "ready" when the
 # decoder's weights are in (a page without the attribute had them with the map).
 _JS_LIVE_READY = (
     "() => { const r = document.querySelector('.vae-explorer');"
@@ -494,9 +494,9 @@ def server_side(grid_runs: int) -> dict[str, Any]:
         sys.path.insert(0, str(ROOT))
     import numpy as np
 
-    from vaeapp.images import digit_image, png_bytes
-    from vaeapp.manifold import manifold
-    from vaeapp.store import best_pretrained, load_model
+    from vaeapp.explore.images import digit_image, png_bytes
+    from vaeapp.explore.manifold import manifold
+    from vaeapp.store.folder import best_pretrained, load_model
 
     model = load_model(best_pretrained())
     decode = model.vae.decode

@@ -4,7 +4,7 @@ Command line: ``python bench/refine_speed.py [--model NAME_OR_FOLDER]
 [--steps 20,50] [--runs 21]``.
 
 Encodes one test image of the model's folder with its encoder alone and with
-q refined per image (:mod:`vaeapp.refinement`) for each ``--steps`` (the
+q refined per image (:mod:`vaeapp.inference.refinement`) for each ``--steps`` (the
 folder's other refine settings, or the defaults), alternating the variants
 run by run, and prints each one's median and quartiles in milliseconds: what
 a drawn or uploaded picture costs the page before it is cached.
@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def main(argv: list[str] | None = None) -> None:
     """Parse the options, time every variant, print the figures."""
-    from vaeapp.config import RefineConfig
-    from vaeapp.refinement import refine
-    from vaeapp.store import find_model, load_model
+    from vaeapp.core.config import RefineConfig
+    from vaeapp.inference.refinement import refine
+    from vaeapp.store.folder import find_model, load_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="mnist-wide")

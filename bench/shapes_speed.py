@@ -3,7 +3,7 @@
 Command line: ``python bench/shapes_speed.py [--count N] [--side S] [--runs R]``.
 
 Prints the best and median wall-clock seconds over ``--runs`` calls of
-``vaeapp.shapes.generate(count, seed, side)`` (70,000 images at 32 x 32 by
+``vaeapp.data.shapes.generate(count, seed, side)`` (70,000 images at 32 x 32 by
 default, the size of ``load_shapes()``), images per second, and the bytes of
 the images. Single process; NumPy's own threads only.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vaeapp.shapes import generate  # noqa: E402
+from vaeapp.data.shapes import generate  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:

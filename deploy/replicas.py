@@ -4,7 +4,7 @@
     python deploy/replicas.py --replicas 4 --print-config > /srv/nginx/nginx.conf
 
 Each replica is ``streamlit run app.py`` on its own free 127.0.0.1 port
-(:mod:`vaeapp.devserver`), all with the same ``VAEAPP_HOME`` (so one training
+(:mod:`devtools.server`), all with the same ``VAEAPP_HOME`` (so one training
 run at a time across them, and every model seen by all) and the same
 ``server.cookieSecret`` (``STREAMLIT_SERVER_COOKIE_SECRET``, taken from the
 environment or made up once for the group). nginx runs unprivileged in a
@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from vaeapp import devserver  # noqa: E402
+from devtools import server as devserver  # noqa: E402
 
 CONFIG = ROOT / "deploy" / "nginx.conf"
 NGINX_CANDIDATES = ("nginx", "/usr/sbin/nginx")

@@ -14,10 +14,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from vaeapp.config import ModelConfig
-from vaeapp.inference import load_numpy_vae
-from vaeapp.model_layout import decoder_layers, encoder_layers
-from vaeapp.store import LoadedModel
+from vaeapp.core.config import ModelConfig
+from vaeapp.inference.numpy_vae import load_numpy_vae
+from vaeapp.model.layout import decoder_layers, encoder_layers
+from vaeapp.store.folder import LoadedModel
 
 
 def wide_model(

@@ -24,16 +24,21 @@ from pathlib import Path
 
 import numpy as np
 
-from vaeapp import safe_json
-from vaeapp.projection import pca_plane
-from vaeapp.scores import (
+from vaeapp.core import safe_json
+from vaeapp.explore.projection import pca_plane
+from vaeapp.explore.scores import (
     KNN_K,
     SAMPLES_MAX,
     iwae_nll,
     knn_accuracy,
     majority_baseline,
 )
-from vaeapp.store import (
+from vaeapp.store.folder import (
+    IWAE_IMAGES_KEY,
+    IWAE_KEY,
+    IWAE_SAMPLES_KEY,
+    IWAE_SE_KEY,
+    KNN_KEY,
     MAX_JSON_BYTES,
     METRICS_FILE,
     MODEL_HELP,
@@ -46,10 +51,6 @@ from vaeapp.store import (
 )
 
 DEFAULT_SAMPLES = 1000
-# metrics.json keys of the figures this command adds.
-IWAE_KEY, IWAE_SE_KEY = "test_iwae_nll", "test_iwae_se"
-IWAE_SAMPLES_KEY, IWAE_IMAGES_KEY = "iwae_samples", "iwae_images"
-KNN_KEY = "knn5_accuracy"
 
 
 @dataclass(frozen=True)

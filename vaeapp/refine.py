@@ -2,7 +2,7 @@
 
 Prints the negative ELBO of the folder's validation split (the training images
 its run held out) with the encoder's q and with q refined per image
-(:mod:`vaeapp.refinement`), so the refinement's settings are chosen there.
+(:mod:`vaeapp.inference.refinement`), so the refinement's settings are chosen there.
 ``--write`` then refines the folder's test images and stores the result: the
 refined q in latents.npz (the map), the refined figures in metrics.json (the
 encoder's kept under ``encoder_*``) and the settings in config.json, which the
@@ -14,130 +14,21 @@ figures of the earlier q are dropped: rerun ``python -m vaeapp.evaluate
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
-import time
 from collections.abc import Sequence
-from typing import Any
 
-import numpy as np
-
-from vaeapp import image_folder, safe_json
-from vaeapp.config import RefineConfig, settings
-from vaeapp.data import DataError, load_for
-from vaeapp.evaluate import (
-    IWAE_IMAGES_KEY,
-    IWAE_KEY,
-    IWAE_SAMPLES_KEY,
-    IWAE_SE_KEY,
-    KNN_KEY,
-)
-from vaeapp.options import add_setting, given_settings
-from vaeapp.refinement import check_refinable, neg_elbo, refine
-from vaeapp.store import (
+from vaeapp.core import safe_json
+from vaeapp.core.config import RefineConfig, settings
+from vaeapp.core.options import add_setting, given_settings
+from vaeapp.data.sources import DataError
+from vaeapp.inference.refinement import check_refinable
+from vaeapp.store.folder import (
     MODEL_HELP,
-    LoadedModel,
     ModelFolderError,
     find_model,
-    images_as_bytes,
     load_model,
-    write_posterior,
 )
-from vaeapp.training import EVAL_SAMPLES, validation_split
-
-# The draws that measure a figure are not the refinement's own.
-MEASURE_SEED = 12_345
-STALE_KEYS = (IWAE_KEY, IWAE_SE_KEY, IWAE_SAMPLES_KEY, IWAE_IMAGES_KEY, KNN_KEY)
-
-
-@dataclasses.dataclass(frozen=True)
-class Figure:
-    """Mean reconstruction, KL and negative ELBO in nats over ``images``."""
-
-    recon: float
-    kl: float
-    images: int
-
-    @property
-    def neg_elbo(self) -> float:
-        return self.recon + self.kl
-
-
-def measure(
-    model: LoadedModel, x: np.ndarray, mean: np.ndarray, log_var: np.ndarray
-) -> Figure:
-    """The figure of images ``x`` ``(n, n_pixels)`` under q = ``(mean,
-    log_var)``, with the training command's draws of z per image."""
-    recon, kl = neg_elbo(model.vae, x, mean, log_var, EVAL_SAMPLES, MEASURE_SEED)
-    return Figure(float(recon.mean()), float(kl.mean()), int(x.shape[0]))
-
-
-def compare(
-    model: LoadedModel, x: np.ndarray, config: RefineConfig
-) -> tuple[Figure, Figure, tuple[np.ndarray, np.ndarray], float]:
-    """The encoder's figure on ``x``, the refined one, the refined q and the
-    seconds the refinement took per image."""
-    mean, log_var = model.vae.encode(x)
-    started = time.perf_counter()
-    refined = refine(model.vae, x, mean, log_var, config)
-    seconds = (time.perf_counter() - started) / max(1, x.shape[0])
-    return (
-        measure(model, x, mean, log_var),
-        measure(model, x, *refined),
-        refined,
-        seconds,
-    )
-
-
-def _same_test_set(model: LoadedModel, x_test: np.ndarray, y_test: np.ndarray) -> bool:
-    """Whether data's test images ``(n, ...)`` in [0, 1] and labels ``(n,)`` are
-    the folder's (its images compared as they are stored, when it holds them)."""
-    if y_test.shape != model.labels.shape or not np.array_equal(y_test, model.labels):
-        return False
-    if model.test_images is None:
-        return True
-    stored = images_as_bytes(x_test)
-    return stored.size == model.test_images.size and np.array_equal(
-        stored.reshape(model.test_images.shape), model.test_images
-    )
-
-
-def validation_images(model: LoadedModel, data_path: str | None) -> np.ndarray | None:
-    """The folder's validation split ``(n, n_pixels)`` in [0, 1], or None when
-    its run held none out. Raises DataError when the data cannot be read."""
-    record = model.record
-    if not record.train.validation_size:
-        return None
-    # Folders are read as training read them (the background transparent
-    # pixels became).
-    with image_folder.reading(record.train.background):
-        data = load_for(record.train, data_path)
-    if not _same_test_set(model, data.x_test, data.y_test):
-        raise ValueError(
-            f"the data given is not this folder's: its test set differs from the "
-            f"{model.labels.size:,} test images the folder holds, so its "
-            "validation split would not be the one the run held out"
-        )
-    _, rows = validation_split(data.x_train.shape[0], record.train.validation_size)
-    return data.x_train[rows].reshape(rows.size, -1).astype(np.float32)
-
-
-def refined_metrics(
-    metrics: dict[str, Any],
-    test: tuple[Figure, Figure],
-    val: tuple[Figure, Figure] | None,
-) -> dict[str, Any]:
-    """metrics.json with the refined figures in place of the encoder's, the
-    encoder's kept as ``encoder_*`` and the figures of the earlier q dropped."""
-    out = {k: v for k, v in metrics.items() if k not in STALE_KEYS}
-    for prefix, pair in (("test", test), ("val", val)):
-        if pair is None:
-            continue
-        encoder, refined = pair
-        out[f"encoder_{prefix}_neg_elbo"] = encoder.neg_elbo
-        out[f"{prefix}_recon"], out[f"{prefix}_kl"] = refined.recon, refined.kl
-        out[f"{prefix}_neg_elbo"] = refined.neg_elbo
-    return out
+from vaeapp.store.refined import compare, figure_line, refine_folder, validation_images
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,39 +50,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--write", action="store_true", help="refine the test set and store it"
     )
     return parser
-
-
-def _line(name: str, pair: tuple[Figure, Figure], seconds: float) -> str:
-    encoder, refined = pair
-    return (
-        f"{name} ({encoder.images:,} images): -ELBO with the encoder "
-        f"{encoder.neg_elbo:.2f}, refined {refined.neg_elbo:.2f} (recon "
-        f"{refined.recon:.2f} + KL {refined.kl:.2f}), "
-        f"{encoder.neg_elbo - refined.neg_elbo:.2f} nats less; "
-        f"{seconds * 1000:.1f} ms per image"
-    )
-
-
-def refine_folder(
-    model: LoadedModel, config: RefineConfig, x_validation: np.ndarray | None
-) -> list[str]:
-    """Refine the q of ``model``'s test images with ``config`` and store it in
-    its folder with the refined figures (:func:`vaeapp.store.write_posterior`);
-    ``x_validation`` ``(n, ...)`` in [0, 1] is the run's validation split, or
-    None. Returns the lines to print. Raises ValueError or ModelFolderError."""
-    if model.test_images is None:
-        raise ValueError("this folder holds no test images to refine")
-    lines, val = [], None
-    if x_validation is not None and x_validation.size:
-        encoder, refined, _, seconds = compare(model, x_validation, config)
-        val = (encoder, refined)
-        lines.append(_line("validation", val, seconds))
-    x_test = model.test_images.astype(np.float32) / 255.0
-    encoder, refined, q, seconds = compare(model, x_test, config)
-    metrics = refined_metrics(model.record.metrics, (encoder, refined), val)
-    write_posterior(model.record.path, *q, metrics, config)
-    lines.append(_line("test", (encoder, refined), seconds))
-    return lines
 
 
 def run(args: argparse.Namespace) -> list[str]:
@@ -216,7 +74,7 @@ def run(args: argparse.Namespace) -> list[str]:
         lines.append("validation: none (the run held no images out)")
     else:
         encoder, refined, _, seconds = compare(model, x_val, config)
-        lines.append(_line("validation", (encoder, refined), seconds))
+        lines.append(figure_line("validation", (encoder, refined), seconds))
     return lines
 
 

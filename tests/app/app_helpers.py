@@ -16,14 +16,14 @@ from streamlit.runtime.state.session_state import STREAMLIT_INTERNAL_KEY_PREFIX
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
-from vaeapp.text import WORD_JOINER
+from vaeapp.core.text import WORD_JOINER
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def shown(markdown: str) -> str:
     """Markdown source as the reader sees its characters: backslash escapes
-    and word joiners (which :func:`vaeapp.text.plain` adds to outside text)
+    and word joiners (which :func:`vaeapp.core.text.plain` adds to outside text)
     removed."""
     return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace(WORD_JOINER, "")
 

@@ -22,7 +22,7 @@ from app_helpers import (
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from vaeapp.store import best_pretrained, load_model, read_record
+from vaeapp.store.folder import best_pretrained, load_model, read_record
 from vaeapp.ui.state import K
 
 ROOT = Path(__file__).resolve().parents[2]

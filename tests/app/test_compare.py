@@ -15,13 +15,13 @@ import pytest
 from app_helpers import component_data, new_app, send_event, walk
 from PIL import Image
 
-from vaeapp.comparison import duration
-from vaeapp.config import ModelConfig
-from vaeapp.images import image_array, to_uint8
-from vaeapp.model_layout import decoder_layers, encoder_layers
-from vaeapp.projection import axes_plane, pca_plane
-from vaeapp.scores import knn_accuracy
-from vaeapp.store import PRETRAINED_DIR, list_models, load_model
+from vaeapp.core.config import ModelConfig
+from vaeapp.explore.comparison import duration
+from vaeapp.explore.images import image_array, to_uint8
+from vaeapp.explore.projection import axes_plane, pca_plane
+from vaeapp.explore.scores import knn_accuracy
+from vaeapp.model.layout import decoder_layers, encoder_layers
+from vaeapp.store.folder import PRETRAINED_DIR, list_models, load_model
 from vaeapp.ui.state import K
 
 MAP = "vaeapp.latent_explorer"

@@ -12,8 +12,9 @@ from app_helpers import _component_node, new_app, shown
 from streamlit.runtime.state.session_state import STREAMLIT_INTERNAL_KEY_PREFIX
 from streamlit.testing.v1 import AppTest
 
-from vaeapp.ui import explorer_section, grid_section
 from vaeapp.ui.state import EVENTS_PER_MESSAGE, K
+from vaeapp.ui.views import explorer as explorer_section
+from vaeapp.ui.views import grid as grid_section
 
 FLOOD = 10_000  # events in one forged message (about 390 kB)
 
@@ -96,7 +97,7 @@ def test_a_long_string_is_cut_before_it_is_cleaned(
     """A 900 kB string as a click's value (just under the message cap) is
     refused with a short quote; only a short window of it is ever cleaned
     character by character."""
-    from vaeapp import text
+    from vaeapp.core import text
 
     visited = _counting(monkeypatch, text, "_visible")
     at = new_app().run()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from app_helpers import explorer_data, new_app, shown, walk
 
-from vaeapp.data import CLASS_NAMES
-from vaeapp.store import best_pretrained, load_model
-from vaeapp.ui.inspect_view import ELLIPSE_COLOUR
+from vaeapp.data.sources import CLASS_NAMES
+from vaeapp.store.folder import best_pretrained, load_model
 from vaeapp.ui.state import K
+from vaeapp.ui.views.inspect import ELLIPSE_COLOUR
 
 
 def _images(at) -> list:

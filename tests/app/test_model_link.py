@@ -12,7 +12,7 @@ import pytest
 from app_helpers import component_data, new_app, shown, walk
 from streamlit.testing.v1 import AppTest
 
-from vaeapp.store import PRETRAINED_DIR, best_pretrained
+from vaeapp.store.folder import PRETRAINED_DIR, best_pretrained
 from vaeapp.ui.state import K
 
 pytest.importorskip("markdown_it", reason="markdown-it-py is missing")
@@ -167,7 +167,7 @@ def test_the_sidebar_shows_the_5nn_accuracy_beside_its_baseline() -> None:
 def test_the_link_keeps_the_pages_address_and_adds_a_root_slash() -> None:
     """The link is the browser's address (a bare host gets its "/") with
     ``?model=`` and ``z`` rounded to 4 decimals; without an address, relative."""
-    from vaeapp.ui.model_panel import view_link
+    from vaeapp.ui.sidebar.model_panel import view_link
 
     z = [1.5, -0.123456]
     assert view_link("http://h:1", "m", z) == "http://h:1/?model=m&z=1.5,-0.1235"

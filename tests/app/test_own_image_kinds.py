@@ -18,8 +18,8 @@ import pytest
 from app_helpers import component_data, explorer_data, new_app
 from PIL import Image
 
-from vaeapp.data import Dataset, load_dataset
-from vaeapp.store import LoadedModel, load_model
+from vaeapp.data.sources import Dataset, load_dataset
+from vaeapp.store.folder import LoadedModel, load_model
 from vaeapp.ui.state import K
 
 ROOT = Path(__file__).resolve().parents[2]

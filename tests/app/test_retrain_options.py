@@ -12,9 +12,9 @@ from pathlib import Path
 from app_helpers import fill_retrain_form, new_app
 from streamlit.testing.v1 import AppTest
 
-from vaeapp import jobs
-from vaeapp.config import TrainConfig, preset_summary, settings
-from vaeapp.ui.retrain import PRESET_LABEL
+from vaeapp.core.config import TrainConfig, preset_summary, settings
+from vaeapp.jobs import runner as jobs
+from vaeapp.ui.sidebar.retrain import PRESET_LABEL
 from vaeapp.ui.state import K
 
 OWN_DATA_FIELDS = ("image_size", "color", "background")
@@ -105,8 +105,8 @@ def test_the_chosen_size_colour_background_and_latent_size_reach_the_run(
 
 def _progress_page() -> None:
     """A page showing a run's progress, with notes and the time left."""
-    from vaeapp.progress import Progress
-    from vaeapp.ui.retrain import show_progress
+    from vaeapp.jobs.progress import Progress
+    from vaeapp.ui.sidebar.retrain import show_progress
 
     show_progress(
         Progress(
@@ -136,8 +136,8 @@ def test_a_conv_deep_retrain_keeps_the_presets_growing_filters() -> None:
     """The form has no filters field: with conv-deep chosen and its conv
     architecture kept, the run gets the preset's filters (grow with the image
     size), not the plain conv preset's; with dense chosen, the defaults."""
-    from vaeapp.config import ModelConfig
-    from vaeapp.ui.retrain import _with_preset_only
+    from vaeapp.core.config import ModelConfig
+    from vaeapp.ui.sidebar.retrain import _with_preset_only
 
     deep = ModelConfig.preset("conv-deep")
     kept = _with_preset_only({"architecture": "conv", "hidden": "256"}, deep)

@@ -9,9 +9,9 @@ from pathlib import Path
 from app_helpers import fill_retrain_form, new_app, run_until_warning, shown
 from streamlit.testing.v1 import AppTest
 
-from vaeapp import jobs
-from vaeapp.store import CONFIG_FILE, WEIGHTS_FILE, best_pretrained, load_model
-from vaeapp.ui.retrain import BUSY_NOTE
+from vaeapp.jobs import runner as jobs
+from vaeapp.store.folder import CONFIG_FILE, WEIGHTS_FILE, best_pretrained, load_model
+from vaeapp.ui.sidebar.retrain import BUSY_NOTE
 from vaeapp.ui.state import K
 
 ROOT = Path(__file__).resolve().parents[2]

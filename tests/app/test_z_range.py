@@ -11,9 +11,9 @@ import pytest
 from app_helpers import component_data, explorer_data, new_app, shown
 from streamlit.testing.v1 import AppTest
 
-from vaeapp.latent import Z_LIMIT
-from vaeapp.manifold import DATA_SPACING
-from vaeapp.store import LATENTS_FILE, best_pretrained, load_model
+from vaeapp.core.latent import Z_LIMIT
+from vaeapp.explore.manifold import DATA_SPACING
+from vaeapp.store.folder import LATENTS_FILE, best_pretrained, load_model
 from vaeapp.ui.state import K
 
 REACH = 7.0  # the largest |mean| of the crafted model's encoded test set

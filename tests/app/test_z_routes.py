@@ -30,9 +30,9 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 from support import write_small_mnist
 
-from vaeapp.analysis import nearest_neighbours
-from vaeapp.manifold import grid_axis, manifold
-from vaeapp.store import LoadedModel, best_pretrained, load_model
+from vaeapp.explore.analysis import nearest_neighbours
+from vaeapp.explore.manifold import grid_axis, manifold
+from vaeapp.store.folder import LoadedModel, best_pretrained, load_model
 from vaeapp.ui.state import K, Views, slider_key
 
 ROOT = Path(__file__).resolve().parents[2]

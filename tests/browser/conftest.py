@@ -1,7 +1,7 @@
 """Fixtures for the browser tests: a real ``streamlit run app.py`` and Chromium.
 
 The server is started once per test session on a free localhost port
-(:mod:`vaeapp.devserver`), with
+(:mod:`devtools.server`), with
 ``VAEAPP_HOME`` pointing into pytest's temporary folder (so models trained
 elsewhere never show up), and killed at the end. The tests drive Debian's
 Chromium through Playwright's sync API; Playwright's own browser download is
@@ -27,7 +27,7 @@ SERVER_START_TIMEOUT_S = 90.0
 PAGE_LOAD_TIMEOUT_MS = 120_000
 VIEWPORT = {"width": 1400, "height": 1000}
 
-# Selectors of the page's main parts (see vaeapp/ui/explorer.js, grid_click.js).
+# Selectors of the page's main parts (see vaeapp/web/latent_map.js, grid_picture.js).
 MAP_SVG = ".vae-map .main-svg"
 DIGIT_IMG = "img.vae-digit"  # the explorer's decoded digit
 GRID_IMG = "img.vae-grid"
@@ -38,7 +38,7 @@ if str(REPO) not in sys.path:  # the tests read app defaults from vaeapp
 
 from support import browser_missing_reason  # noqa: E402
 
-from vaeapp import devserver  # noqa: E402
+from devtools import server as devserver  # noqa: E402
 
 _SCREENSHOTS: list[Path] = []
 

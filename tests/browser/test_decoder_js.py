@@ -1,4 +1,4 @@
-"""vaeapp/ui/decoder.js in real Chromium: the same pixels as the NumPy decoder
+"""vaeapp/web/decoder.js in real Chromium: the same pixels as the NumPy decoder
 for dense and conv models of grey and colour images of several shapes, clear
 errors for malformed layers, a conv decode fast enough for live previews, and
 toImageData drawing grey and RGB images.
@@ -25,16 +25,17 @@ pytest.importorskip(
     "playwright.sync_api", reason="the playwright package is not installed"
 )
 
-from vaeapp.browser_assets import (  # noqa: E402
+from vaeapp.core.config import ModelConfig  # noqa: E402
+from vaeapp.inference.numpy_vae import NumpyVAE, load_numpy_vae  # noqa: E402
+from vaeapp.model.layout import decoder_layers, encoder_layers  # noqa: E402
+from vaeapp.web import files
+from vaeapp.web.assets import (  # noqa: E402
     as_browser_decodes,
     pack_decoder,
     pack_decoder_file,
 )
-from vaeapp.config import ModelConfig  # noqa: E402
-from vaeapp.inference import NumpyVAE, load_numpy_vae  # noqa: E402
-from vaeapp.model_layout import decoder_layers, encoder_layers  # noqa: E402
 
-DECODER_JS = Path(__file__).resolve().parents[2] / "vaeapp" / "ui" / "decoder.js"
+DECODER_JS = files.DECODER_JS
 SMALL_DENSE = ModelConfig(hidden=(64, 32), latent_dim=3)
 SMALL_CONV = ModelConfig(
     architecture="conv", filters=(8, 16), hidden=(32,), latent_dim=3
@@ -186,7 +187,7 @@ def test_js_to_image_data_draws_grey_and_colour(blank_page, shape):
     """toImageData gives RGBA rows of W pixels: grey repeated in R, G and B, RGB
     from each pixel's three values, alpha 255, 255 v rounded (NaN black), like
     images.to_uint8; a given ImageData of the same size is reused."""
-    from vaeapp.images import to_uint8
+    from vaeapp.explore.images import to_uint8
 
     h, w, c = shape
     pixels = np.random.default_rng(13).random(h * w * c).astype(np.float32)

@@ -22,10 +22,10 @@ pytest.importorskip(
     "playwright.sync_api", reason="the playwright package is not installed"
 )
 
-from vaeapp.browser_assets import pack_model, pack_model_files  # noqa: E402
-from vaeapp.store import best_pretrained, load_model  # noqa: E402
-from vaeapp.ui.explorer import _JS as EXPLORER_JS  # noqa: E402
+from vaeapp.store.folder import best_pretrained, load_model  # noqa: E402
+from vaeapp.ui.components.latent_map import _JS as EXPLORER_JS  # noqa: E402
 from vaeapp.ui.plotly_loader import _LOADER_JS, PLOTLY_BUNDLE  # noqa: E402
+from vaeapp.web.assets import pack_model, pack_model_files  # noqa: E402
 
 # Imports a component's script as Streamlit does (an ES module) and calls its
 # default export; records the triggers it sets on window.__triggers.

@@ -18,9 +18,9 @@ pytest.importorskip(
 
 from PIL import Image  # noqa: E402
 
-from vaeapp.analysis import nearest_neighbours  # noqa: E402
-from vaeapp.data import CLASS_NAMES  # noqa: E402
-from vaeapp.store import best_pretrained, load_model  # noqa: E402
+from vaeapp.data.sources import CLASS_NAMES  # noqa: E402
+from vaeapp.explore.analysis import nearest_neighbours  # noqa: E402
+from vaeapp.store.folder import best_pretrained, load_model  # noqa: E402
 from vaeapp.ui.tools import NEIGHBOURS, strip  # noqa: E402
 
 SLIDER = '[data-testid="stSlider"] input[type="range"][aria-label="{}"]'

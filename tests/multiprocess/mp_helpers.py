@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from support import write_small_mnist
 
-from vaeapp.distributed import free_local_port, process_options
+from vaeapp.train.distributed import free_local_port, process_options
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 JAX_MISSING = find_spec("jax") is None

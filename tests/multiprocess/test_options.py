@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vaeapp import distributed, train
+from vaeapp.train import command as train
+from vaeapp.train import distributed
 
 
 def resolve(**options):
@@ -131,7 +132,7 @@ def test_process_parts_make_up_the_global_batches(chunked):
     """Two processes' batches of 5, side by side, are the batches of 10 of one
     process with the same seed, epoch after epoch; the incomplete last global
     batch is left out."""
-    from vaeapp.batches import ShuffledChunks
+    from vaeapp.train.batches import ShuffledChunks
 
     x = indexed(107)
     one = ShuffledChunks(x, 10, 3, seed=4, chunked=chunked, drop_remainder=True)

@@ -16,7 +16,7 @@ from mp_helpers import (
     start_group,
 )
 
-from vaeapp.progress import read_progress
+from vaeapp.jobs.progress import read_progress
 
 pytestmark = needs_jax
 SURVIVOR_LIMIT_S = 60

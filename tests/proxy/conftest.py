@@ -19,7 +19,7 @@ from proxy_helpers import Proxied, nginx_missing_reason
 from support import write_small_mnist
 
 from deploy import replicas
-from vaeapp import devserver
+from devtools import server as devserver
 
 
 @pytest.fixture(scope="module")

@@ -29,10 +29,10 @@ from proxy_helpers import (
 )
 
 from deploy import replicas
-from vaeapp import jobs
-from vaeapp.config import ModelConfig, TrainConfig
-from vaeapp.store import MODEL_FILES, PRETRAINED_DIR
-from vaeapp.ui.retrain import BUSY_NOTE
+from vaeapp.core.config import ModelConfig, TrainConfig
+from vaeapp.jobs import runner as jobs
+from vaeapp.store.folder import MODEL_FILES, PRETRAINED_DIR
+from vaeapp.ui.sidebar.retrain import BUSY_NOTE
 
 TRAIN_TIMEOUT_S = 150
 SIDEBAR = '[data-testid="stSidebar"]'
@@ -242,7 +242,7 @@ def test_a_model_zip_uploads_through_the_proxy(
     uploader.locator('input[type="file"]').set_input_files(
         {"name": "proxied.zip", "mimeType": "application/zip", "buffer": data}
     )
-    # The message is outside text (vaeapp.text.plain): word joiners sit around
+    # The message is outside text (vaeapp.core.text.plain): word joiners sit around
     # its full stop, so match the words before it.
     page_b.get_by_text("Imported proxied; now exploring it").wait_for(timeout=60_000)
     assert (proxied.home / "proxied").is_dir()

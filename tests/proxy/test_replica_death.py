@@ -28,7 +28,7 @@ import pytest
 from proxy_helpers import REPO, nginx_missing_reason
 
 from deploy import replicas
-from vaeapp import devserver
+from devtools import server as devserver
 
 T = TypeVar("T")
 START_TIMEOUT_S = 180.0  # two Streamlit servers on a shared 2-core machine

@@ -24,8 +24,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from unit_helpers import synthetic_arrays, tiny_train_config, write_npz  # noqa: E402
 
-from vaeapp.config import ModelConfig  # noqa: E402
-from vaeapp.data import Dataset  # noqa: E402
+from vaeapp.core.config import ModelConfig  # noqa: E402
+from vaeapp.data.sources import Dataset  # noqa: E402
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def dataset() -> Dataset:
 
 @dataclass(frozen=True)
 class Trained:
-    result: Any  # vaeapp.training.TrainResult
+    result: Any  # vaeapp.train.loop.TrainResult
     folder: Path  # the published model folder
 
 
@@ -67,8 +67,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory, dataset: Dataset):
     def get(hidden: tuple[int, ...] = (16,), latent_dim: int = 2) -> Trained:
         key = (tuple(hidden), latent_dim)
         if key not in cache:
-            from vaeapp.publishing import save_result
-            from vaeapp.training import train_model
+            from vaeapp.train.loop import train_model
+            from vaeapp.train.publish import save_result
 
             result = train_model(
                 ModelConfig(hidden=hidden, latent_dim=latent_dim),

@@ -9,16 +9,16 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from vaeapp.analysis import (
+from vaeapp.core.latent import Z_LIMIT, clean_z, parse_z_text
+from vaeapp.explore.analysis import (
     inspect_digit,
     interpolate,
     kl_per_dimension,
     nearest_neighbours,
     prior_samples,
 )
-from vaeapp.images import error_image
-from vaeapp.latent import Z_LIMIT, clean_z, parse_z_text
-from vaeapp.store import PRETRAINED_DIR, best_pretrained, load_model
+from vaeapp.explore.images import error_image
+from vaeapp.store.folder import PRETRAINED_DIR, best_pretrained, load_model
 
 
 def test_neighbours_are_the_nearest_and_sorted() -> None:

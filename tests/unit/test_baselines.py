@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from vaeapp import evaluate
-from vaeapp.comparison import ROW_NAMES, figure_cells, model_figures
-from vaeapp.facts import model_facts
-from vaeapp.projection import axes_plane
-from vaeapp.scores import majority_baseline
-from vaeapp.store import PRETRAINED_DIR, LoadedModel, load_model
+from vaeapp.explore.comparison import ROW_NAMES, figure_cells, model_figures
+from vaeapp.explore.facts import model_facts
+from vaeapp.explore.projection import axes_plane
+from vaeapp.explore.scores import majority_baseline
+from vaeapp.store.folder import PRETRAINED_DIR, LoadedModel, load_model
 
 
 @pytest.fixture(scope="module")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vaeapp.config import ModelConfig
+from vaeapp.core.config import ModelConfig
 
 
 @pytest.fixture(scope="module")
 def batches():
-    import vaeapp.batches
+    import vaeapp.train.batches
 
-    return vaeapp.batches
+    return vaeapp.train.batches
 
 
 def rows_of(x: np.ndarray) -> np.ndarray:
@@ -67,7 +67,7 @@ def test_chunk_step_equals_the_same_batches_one_by_one():
     """Training on a chunk of 3 batches gives the weights of 3 single-batch steps."""
     import keras
 
-    from vaeapp.model import VAE
+    from vaeapp.model.vae import VAE
 
     x = np.random.default_rng(0).random((3, 16, 784), dtype=np.float32)
 
@@ -91,6 +91,6 @@ def test_chunk_step_equals_the_same_batches_one_by_one():
 )
 def test_automatic_chunks_hold_at_most_ten_thousand_images(batch, steps):
     """Automatic chunks: up to 100 batches and 10,000 images, at least 1 batch."""
-    from vaeapp.training import auto_steps_per_chunk
+    from vaeapp.train.loop import auto_steps_per_chunk
 
     assert auto_steps_per_chunk(batch) == steps

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vaeapp.bench import Run, format_table, summarise
+from bench.training_speed import Run, format_table, summarise
 
 
 def run(train: list[float], elbo: float) -> Run:

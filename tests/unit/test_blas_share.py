@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from vaeapp import inference
+from vaeapp.inference import numpy_vae as inference
 
 
 def _blas_threads() -> set[int]:

@@ -6,10 +6,10 @@ import base64
 
 import numpy as np
 
-from vaeapp.browser_assets import as_browser_decodes, pack_model, pack_model_files
-from vaeapp.inference import sigmoid
-from vaeapp.store import PRETRAINED_DIR, best_pretrained, load_model
+from vaeapp.inference.numpy_vae import sigmoid
+from vaeapp.store.folder import PRETRAINED_DIR, best_pretrained, load_model
 from vaeapp.ui.static_files import content_name, write_atomically
+from vaeapp.web.assets import as_browser_decodes, pack_model, pack_model_files
 
 
 def _decode_like_the_browser(packed: dict, z: np.ndarray) -> np.ndarray:
@@ -120,9 +120,9 @@ def test_packed_colour_model_carries_its_shape_and_decodes_flat_rgb(tmp_path) ->
 
     import h5py
 
-    from vaeapp.config import ModelConfig
-    from vaeapp.inference import load_numpy_vae
-    from vaeapp.model_layout import decoder_layers, encoder_layers
+    from vaeapp.core.config import ModelConfig
+    from vaeapp.inference.numpy_vae import load_numpy_vae
+    from vaeapp.model.layout import decoder_layers, encoder_layers
 
     config = ModelConfig(
         architecture="conv", filters=(4, 8), hidden=(16,), image_shape=(20, 12, 3)

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from unit_helpers import spread_weights
 
-from vaeapp.browser_assets import pack_decoder
-from vaeapp.config import (
+from vaeapp.core.config import (
     CONV_PRESETS,
     FILTERS_DEFAULT,
     PRESET_NAMES,
@@ -19,8 +18,9 @@ from vaeapp.config import (
     growing_filters,
     preset_summary,
 )
-from vaeapp.inference import CONV_BLOCK, ConvTranspose2D, load_numpy_vae
-from vaeapp.model_layout import conv_inner_shape, decoder_layers, encoder_layers
+from vaeapp.inference.numpy_vae import CONV_BLOCK, ConvTranspose2D, load_numpy_vae
+from vaeapp.model.layout import conv_inner_shape, decoder_layers, encoder_layers
+from vaeapp.web.assets import pack_decoder
 
 # As in test_conv: float32 sums in another order than TensorFlow's differ in
 # the last bits; a 64x64 decoder sums up to 3 x 3 x 256 terms per output.
@@ -110,7 +110,7 @@ def test_sizes_the_stages_cannot_halve_are_refused(kwargs, message):
 def keras_colour(request, tmp_path_factory):
     """conv-deep (with a small dense layer, latent size 3) for colour images of
     the given shape, with spread-out random weights, and its weights file."""
-    import vaeapp.model as model_module  # Keras: imported by the tests that use it
+    import vaeapp.model.vae as model_module  # Keras: imported by the tests that use it
 
     config = ModelConfig.preset(
         "conv-deep", hidden=(16,), latent_dim=3, image_shape=request.param

@@ -7,8 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from vaeapp.analysis import kl_per_dimension
-from vaeapp.comparison import (
+from vaeapp.explore.analysis import kl_per_dimension
+from vaeapp.explore.comparison import (
     ROW_NAMES,
     duration,
     figure_cells,
@@ -21,9 +21,9 @@ from vaeapp.comparison import (
     same_data,
     training_seconds,
 )
-from vaeapp.projection import axes_plane
-from vaeapp.scores import knn_accuracy
-from vaeapp.store import PRETRAINED_DIR, load_model
+from vaeapp.explore.projection import axes_plane
+from vaeapp.explore.scores import knn_accuracy
+from vaeapp.store.folder import PRETRAINED_DIR, load_model
 
 
 @pytest.fixture(scope="module")

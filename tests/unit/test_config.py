@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from vaeapp.config import (
+from vaeapp.core.config import (
     LR_MAX,
     LR_MIN,
     PRESETS,

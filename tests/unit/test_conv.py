@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from unit_helpers import spread_weights
 
-from vaeapp.config import (
+from vaeapp.core.config import (
     ARCHITECTURES,
     FILTERS_DEFAULT,
     PRESET_NAMES,
     ModelConfig,
 )
-from vaeapp.inference import (
+from vaeapp.inference.numpy_vae import (
     CONV_BLOCK,
     Conv2D,
     ConvTranspose2D,
@@ -24,13 +24,13 @@ from vaeapp.inference import (
     load_numpy_vae,
     sigmoid,
 )
-from vaeapp.model_layout import (
+from vaeapp.model.layout import (
     decoder_layers,
     encoder_layers,
     parameter_count,
     same_padding,
 )
-from vaeapp.store import PRETRAINED_DIR, read_record
+from vaeapp.store.folder import PRETRAINED_DIR, read_record
 
 TINY_CONV = ModelConfig(
     architecture="conv", filters=(4, 8), hidden=(16, 8), latent_dim=3
@@ -159,9 +159,9 @@ def test_filters_given_as_list_are_stored_as_tuple():
 
 @pytest.fixture(scope="module")
 def model_module():
-    import vaeapp.model
+    import vaeapp.model.vae
 
-    return vaeapp.model
+    return vaeapp.model.vae
 
 
 @pytest.mark.parametrize(
@@ -312,9 +312,9 @@ def test_conv_model_trains_publishes_and_loads(dataset, tmp_path):
     """A conv model trains, is published (checked by loading) and loads as conv."""
     from unit_helpers import tiny_train_config
 
-    from vaeapp.publishing import save_result
-    from vaeapp.store import load_model
-    from vaeapp.training import train_model
+    from vaeapp.store.folder import load_model
+    from vaeapp.train.loop import train_model
+    from vaeapp.train.publish import save_result
 
     config = ModelConfig(architecture="conv", filters=(2, 4), hidden=(8,))
     result = train_model(config, tiny_train_config(epochs=1), dataset, verbose=False)
@@ -326,7 +326,7 @@ def test_conv_model_trains_publishes_and_loads(dataset, tmp_path):
 
 
 def _configs(argv: str) -> ModelConfig:
-    from vaeapp.train import build_parser, configs_from_args
+    from vaeapp.train.command import build_parser, configs_from_args
 
     return configs_from_args(build_parser().parse_args(argv.split()))[0]
 
@@ -356,7 +356,7 @@ def test_cli_refuses_filters_for_a_dense_model_and_bad_filter_text():
     """--filters with a dense model raises ValueError; non-numbers fail parsing."""
     import argparse
 
-    from vaeapp.options import parse_filters
+    from vaeapp.core.options import parse_filters
 
     with pytest.raises(ValueError, match="filters apply only to the conv"):
         _configs("--filters 8,16")
@@ -368,7 +368,7 @@ def test_cli_refuses_filters_for_a_dense_model_and_bad_filter_text():
 
 def test_cli_help_documents_architecture_filters_and_presets():
     """--help lists --architecture {dense,conv}, --filters and every preset."""
-    from vaeapp.train import build_parser
+    from vaeapp.train.command import build_parser
 
     text = " ".join(build_parser().format_help().split())
     text = text.replace("- ", "-")  # argparse may wrap a line after a hyphen
@@ -414,7 +414,7 @@ def test_packed_conv_decoder_layout_and_float16_accuracy(keras_conv):
     """Packed conv layers decode like float16 kernels (1e-5) and float32 (0.02)."""
     # 0.02, not 0.01: this fixture's kernels are inflated threefold per layer,
     # which amplifies the float16 rounding; the trained model is held to 0.01.
-    from vaeapp.browser_assets import as_browser_decodes, pack_decoder
+    from vaeapp.web.assets import as_browser_decodes, pack_decoder
 
     numpy_vae = load_numpy_vae(keras_conv[1], TINY_CONV)
     packed = pack_decoder(numpy_vae)
@@ -444,7 +444,7 @@ def test_packed_conv_decoder_layout_and_float16_accuracy(keras_conv):
 
 def test_packed_dense_decoder_keeps_its_fields():
     """Dense layers keep n_in, n_out, w16, b and gain kind and activation."""
-    from vaeapp.browser_assets import as_browser_decodes, pack_decoder
+    from vaeapp.web.assets import as_browser_decodes, pack_decoder
 
     folder = PRETRAINED_DIR / "mnist-deep"
     vae = load_numpy_vae(folder / "model.weights.h5", read_record(folder).model)
@@ -461,8 +461,8 @@ def test_packed_dense_decoder_keeps_its_fields():
 
 def test_shipped_conv_model_matches_its_keras_latents_and_packs_within_001():
     """mnist-conv loads as conv; NumPy encodes like Keras did; float16 within 0.01."""
-    from vaeapp.browser_assets import pack_decoder
-    from vaeapp.store import load_model
+    from vaeapp.store.folder import load_model
+    from vaeapp.web.assets import pack_decoder
 
     model = load_model(PRETRAINED_DIR / "mnist-conv")
     assert model.record.model == ModelConfig.preset("conv")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from unit_helpers import idx_bytes, synthetic_arrays, write_idx_folder, write_npz
 
-from vaeapp.data import (
+from vaeapp.data.sources import (
     DataError,
     env_var,
     load_dataset,

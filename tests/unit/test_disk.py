@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from vaeapp import disk, jobs, store
-from vaeapp.config import ModelConfig, TrainConfig
-from vaeapp.store import (
+from vaeapp.core.config import ModelConfig, TrainConfig
+from vaeapp.jobs import runner as jobs
+from vaeapp.store import disk
+from vaeapp.store import folder as store
+from vaeapp.store.folder import (
     CONFIG_FILE,
     MODEL_FILES,
     PRETRAINED_DIR,
@@ -23,8 +25,8 @@ from vaeapp.store import (
     list_models,
     load_model,
 )
-from vaeapp.training import check_folder_fits, folder_bytes_bound
-from vaeapp.upload import MAX_ZIP_BYTES, UploadError, import_model_zip
+from vaeapp.store.size import check_folder_fits, folder_bytes_bound
+from vaeapp.store.upload import MAX_ZIP_BYTES, UploadError, import_model_zip
 
 HOUR = 3600.0
 NOW = 1_000_000_000.0

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from vaeapp import evaluate
-from vaeapp.store import PRETRAINED_DIR, load_model
+from vaeapp.store.folder import PRETRAINED_DIR, load_model
 
 
 @pytest.fixture

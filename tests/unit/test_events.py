@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vaeapp.events import COORD_LIMIT, grid_cell, map_commit
+from vaeapp.ui.events import COORD_LIMIT, grid_cell, map_commit
 
 
 def test_a_click_and_a_release_on_a_point_are_taken() -> None:

@@ -19,10 +19,12 @@ import numpy as np
 import pytest
 from export_helpers import wide_model
 
-from vaeapp import export
-from vaeapp.browser_assets import pack_model
-from vaeapp.store import PRETRAINED_DIR, find_model, load_model
-from vaeapp.ui import explorer_script, plotly_loader
+from vaeapp.export import command as export_cli
+from vaeapp.export import html_file as export
+from vaeapp.store.folder import PRETRAINED_DIR, find_model, load_model
+from vaeapp.ui import plotly_loader
+from vaeapp.ui.components import latent_map_script as explorer_script
+from vaeapp.web.assets import pack_model
 
 MAX_MNIST_DEEP_BYTES = 4_000_000  # the issue's bound: at most 4 MB
 # Every URL in the vendored Plotly bundle: XML namespaces, links in help and
@@ -56,7 +58,7 @@ PLOTLY_URLS = {
     "http://getify.mit-license.org",
 }
 _URL = re.compile(r"https?://[^\s\"'`<>()\\,;]+")
-# What our own scripts (decoder.js, explorer_map.js, export_page.js) must not
+# What our own scripts (decoder.js, map_plot.js, export_page.js) must not
 # hold: ways to load, send or navigate to anything.
 FORBIDDEN_IN_OWN_JS = {
     "fetch": re.compile(r"\bfetch\s*\("),
@@ -164,7 +166,7 @@ def _data(page: _Page) -> dict:
 
 
 def test_file_is_built_from_the_pages_sources(tutorial_html: str) -> None:
-    """decoder.js, explorer_map.js, explorer.css and Plotly's bundle are in the
+    """decoder.js, map_plot.js, latent_map.css and Plotly's bundle are in the
     file verbatim, read from the same files the page serves."""
     assert export.PLOTLY_JS == plotly_loader.PLOTLY_BUNDLE
     for source in (export.DECODER_JS, export.MAP_JS):
@@ -307,12 +309,12 @@ def test_wide_model_pca_file(tutorial: object, tmp_path: Path) -> None:
 def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The command writes the file for a shipped name or a folder path and exits 0."""
     out = tmp_path / "explorer.html"
-    assert export.main(["--model", "mnist-tutorial", "--out", str(out)]) == 0
+    assert export_cli.main(["--model", "mnist-tutorial", "--out", str(out)]) == 0
     assert out.stat().st_size > 1_000_000
     assert "explorer.html" in capsys.readouterr().out
     # A folder path works as well as a shipped name.
     folder = str(PRETRAINED_DIR / "fashion-tutorial")
-    assert export.main(["--model", folder, "--out", str(out)]) == 0
+    assert export_cli.main(["--model", folder, "--out", str(out)]) == 0
 
 
 @pytest.mark.parametrize(
@@ -327,7 +329,7 @@ def test_command_line_refuses(
 ) -> None:
     """A bad model or option exits 2 with its message and writes no file."""
     with pytest.raises(SystemExit) as raised:
-        export.main([*args, "--out", str(tmp_path / "x.html")])
+        export_cli.main([*args, "--out", str(tmp_path / "x.html")])
     assert raised.value.code == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "x.html").exists()
@@ -348,7 +350,7 @@ def test_facts_name_the_regularisation_and_stored_dtype(tutorial: object) -> Non
     float16 folder says so; a plain Adam run lists none of them."""
     import dataclasses
 
-    from vaeapp.facts import model_facts
+    from vaeapp.explore.facts import model_facts
 
     assert "Regularisation" not in model_facts(tutorial)
     record = tutorial.record
@@ -375,7 +377,7 @@ def test_facts_say_when_the_iwae_covers_part_of_the_test_set(tutorial: object) -
     one over all of them, or a count out of range, names none."""
     import dataclasses
 
-    from vaeapp.facts import model_facts
+    from vaeapp.explore.facts import model_facts
 
     total = tutorial.test_images.shape[0]
     base = {**tutorial.record.metrics, "test_iwae_nll": 99.5, "iwae_samples": 1000}

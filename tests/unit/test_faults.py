@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 from unit_helpers import synthetic_arrays, tree_hashes, write_npz
 
-from vaeapp import store
-from vaeapp.progress import CANCELLED, RUNNING, read_progress
+from vaeapp.jobs.progress import CANCELLED, RUNNING, read_progress
+from vaeapp.store import folder as store
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SMALL = ("--hidden", "16", "--train-size", "200", "--batch-size", "50", "--no-jit")
@@ -35,23 +35,23 @@ LONG_EPOCHS = "1000"  # long enough never to finish before the test stops it
 WAIT_S = 300  # generous: the machine running the tests may be busy
 
 # Run in a subprocess: publish() checks the temporary folder with
-# vaeapp.store.load_model just before renaming it into place, so a SIGKILL
+# vaeapp.store.folder.load_model just before renaming it into place, so a SIGKILL
 # there lands after every file is written and before the rename.
 KILL_DURING_SAVE = """\
 import os
 import signal
 import sys
 
-import vaeapp.store
-import vaeapp.train
+import vaeapp.store.folder
+import vaeapp.train.command
 
 
 def die(folder):
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-vaeapp.store.load_model = die
-sys.exit(vaeapp.train.main(sys.argv[1:]))
+vaeapp.store.folder.load_model = die
+sys.exit(vaeapp.train.command.main(sys.argv[1:]))
 """
 
 

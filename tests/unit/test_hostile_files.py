@@ -18,10 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vaeapp import jobs, safe_json
-from vaeapp.config import ModelConfig, TrainConfig
-from vaeapp.progress import CURVE_KEYS, read_progress
-from vaeapp.store import (
+from vaeapp.core import safe_json
+from vaeapp.core.config import ModelConfig, TrainConfig
+from vaeapp.jobs import runner as jobs
+from vaeapp.jobs.progress import CURVE_KEYS, read_progress
+from vaeapp.store.folder import (
     CONFIG_FILE,
     LATENTS_FILE,
     METRICS_FILE,
@@ -34,7 +35,7 @@ from vaeapp.store import (
     load_model,
     read_record,
 )
-from vaeapp.upload import UploadError, import_model_zip
+from vaeapp.store.upload import UploadError, import_model_zip
 
 SHIPPED = best_pretrained("mnist")
 HUGE_INT = "1" + "0" * 5000  # over Python's int-string conversion limit
@@ -372,7 +373,7 @@ def test_a_folder_that_vanishes_while_loading_gives_a_folder_error(
 ) -> None:
     """A folder removed between reading its record and its arrays (an eviction
     in another process) gives ModelFolderError, not FileNotFoundError."""
-    from vaeapp import store
+    from vaeapp.store import folder as store
 
     crafted = Path(shutil.copytree(SHIPPED, tmp_path / "going"))
     read = store._read_record
@@ -391,7 +392,7 @@ def test_list_models_skips_a_folder_removed_while_listing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A folder that vanishes mid-listing is left out, not listed as unusable."""
-    from vaeapp import store
+    from vaeapp.store import folder as store
 
     Path(shutil.copytree(SHIPPED, tmp_path / "going"))
 

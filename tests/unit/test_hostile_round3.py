@@ -16,11 +16,11 @@ import pytest
 from PIL import Image, ImageOps
 from unit_helpers import synthetic_arrays, write_npz
 
-from vaeapp import data as data_module
-from vaeapp.data import DataError, load_dataset
-from vaeapp.image_folder import read_folder
-from vaeapp.store import MODEL_FILES
-from vaeapp.upload import UploadError, import_model_zip
+from vaeapp.data import sources as data_module
+from vaeapp.data.image_folder import read_folder
+from vaeapp.data.sources import DataError, load_dataset
+from vaeapp.store.folder import MODEL_FILES
+from vaeapp.store.upload import UploadError, import_model_zip
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TUTORIAL = REPO_ROOT / "vaeapp" / "pretrained" / "mnist-tutorial"

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from vaeapp.data import load_dataset
+from vaeapp.data.sources import load_dataset
 
 CLASSES = ("ants", "bees", "wasps")
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from unit_helpers import spread_weights
 
-from vaeapp.config import MNIST_SHAPE, ModelConfig
-from vaeapp.inference import CONV_BLOCK, load_numpy_vae
-from vaeapp.model_layout import (
+from vaeapp.core.config import MNIST_SHAPE, ModelConfig
+from vaeapp.inference.numpy_vae import CONV_BLOCK, load_numpy_vae
+from vaeapp.model.layout import (
     conv_inner_shape,
     decoder_layers,
     encoder_layers,
@@ -49,9 +49,9 @@ def shape_id(case: tuple[tuple[int, int, int], str]) -> str:
 
 @pytest.fixture(scope="module")
 def model_module():
-    import vaeapp.model
+    import vaeapp.model.vae
 
-    return vaeapp.model
+    return vaeapp.model.vae
 
 
 @pytest.fixture(scope="module", params=SHAPES, ids=shape_id)
@@ -159,7 +159,7 @@ def test_colour_conv_model_trains_on_chunks(model_module):
     with a finite loss that equals recon + KL, summed over all H*W*C values."""
     import keras
 
-    from vaeapp.batches import ShuffledChunks
+    from vaeapp.train.batches import ShuffledChunks
 
     config = small_config((16, 12, 3), "conv")
     vae = model_module.VAE(config, seed=0)
@@ -178,7 +178,7 @@ def test_colour_conv_model_trains_on_chunks(model_module):
 def test_decode_in_threads_equals_decode_in_one_thread(keras_model, monkeypatch):
     """Blocks of images decoded by the thread pool give exactly the pixels of
     one thread, in the same row order."""
-    import vaeapp.inference as inference
+    import vaeapp.inference.numpy_vae as inference
 
     config, _, path = keras_model
     if config.architecture != "conv":

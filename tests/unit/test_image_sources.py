@@ -12,16 +12,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vaeapp.data import (
+from vaeapp.data.shapes import FACTORS, SHAPE_NAMES, load_shapes
+from vaeapp.data.sources import (
     DataError,
     configured_datasets,
     holdout_split,
     load_dataset,
     name_from_path,
 )
-from vaeapp.progress import read_progress
-from vaeapp.shapes import FACTORS, SHAPE_NAMES, load_shapes
-from vaeapp.store import FACTORS_KEY, IMAGES_KEY, LATENTS_FILE, load_model
+from vaeapp.jobs.progress import read_progress
+from vaeapp.store.folder import FACTORS_KEY, IMAGES_KEY, LATENTS_FILE, load_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

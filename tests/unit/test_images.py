@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vaeapp.images import (
+from vaeapp.explore.images import (
     LUMA,
     digit_image,
     error_image,

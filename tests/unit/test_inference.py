@@ -12,10 +12,15 @@ import h5py
 import numpy as np
 import pytest
 
-from vaeapp.config import ModelConfig
-from vaeapp.inference import WeightsError, load_numpy_vae, read_layer_arrays, sigmoid
-from vaeapp.model_layout import encoder_layers
-from vaeapp.store import WEIGHTS_FILE
+from vaeapp.core.config import ModelConfig
+from vaeapp.inference.numpy_vae import (
+    WeightsError,
+    load_numpy_vae,
+    read_layer_arrays,
+    sigmoid,
+)
+from vaeapp.model.layout import encoder_layers
+from vaeapp.store.folder import WEIGHTS_FILE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -177,8 +182,8 @@ def test_hard_link_cycle_is_refused_without_hanging(weights):
     with h5py.File(weights, "r+") as f:
         f["encoder/layers/loop"] = f["encoder"]
     code = (
-        "import sys; from vaeapp.config import ModelConfig; "
-        "from vaeapp.inference import WeightsError, read_layer_arrays\n"
+        "import sys; from vaeapp.core.config import ModelConfig; "
+        "from vaeapp.inference.numpy_vae import WeightsError, read_layer_arrays\n"
         "try:\n"
         "    read_layer_arrays(sys.argv[1], ModelConfig(hidden=(16,), latent_dim=2))\n"
         "except WeightsError as error:\n"

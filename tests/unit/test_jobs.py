@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 from unit_helpers import synthetic_arrays, write_npz
 
-from vaeapp import jobs
-from vaeapp.config import ModelConfig, TrainConfig
-from vaeapp.progress import CANCELLED, DONE, RUNNING, read_progress
-from vaeapp.store import FORMAT_VERSION, list_models, load_model
+from vaeapp.core.cluster import single_process_environment
+from vaeapp.core.config import ModelConfig, TrainConfig
+from vaeapp.jobs import runner as jobs
+from vaeapp.jobs.progress import CANCELLED, DONE, RUNNING, read_progress
+from vaeapp.store.folder import FORMAT_VERSION, list_models, load_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL = ModelConfig(hidden=(16,))
@@ -245,9 +246,9 @@ def test_two_concurrent_starts_give_one_job_and_one_busy(tmp_path: Path, npz: Pa
 def test_a_run_the_app_starts_never_sees_a_cluster_of_several_tasks():
     """The app inside a SLURM or Open MPI job starts a one-process run: the
     variables by which training would detect a cluster are left out."""
-    from vaeapp.distributed import detect_cluster
+    from vaeapp.train.distributed import detect_cluster
 
     environ = {"SLURM_NTASKS": "4", "OMPI_COMM_WORLD_SIZE": "2", "HOME": "/h"}
     assert detect_cluster(environ) is not None
-    cleaned = jobs.single_process_environment(environ)
+    cleaned = single_process_environment(environ)
     assert cleaned == {"HOME": "/h"} and detect_cluster(cleaned) is None

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from vaeapp.latent import Z_LIMIT, Z_LIMIT_MAX, clean_z, extent, outside
-from vaeapp.manifold import DATA_SPACING, grid_axes, grid_points
+from vaeapp.core.latent import Z_LIMIT, Z_LIMIT_MAX, clean_z, extent, outside
+from vaeapp.explore.manifold import DATA_SPACING, grid_axes, grid_points
 
 means = arrays(
     np.float32,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from vaeapp.manifold import check_grid, grid_axis, grid_points, manifold, tile
+from vaeapp.explore.manifold import check_grid, grid_axis, grid_points, manifold, tile
 
 
 @pytest.mark.parametrize(("n", "q"), [(2, 0.05), (15, 0.05), (30, 0.001), (7, 0.49)])

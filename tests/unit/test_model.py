@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from vaeapp.config import ModelConfig
-from vaeapp.model_layout import parameter_count
+from vaeapp.core.config import ModelConfig
+from vaeapp.model.layout import parameter_count
 
 
 @pytest.fixture(scope="module")
@@ -20,9 +20,9 @@ def keras():
 
 @pytest.fixture(scope="module")
 def model_module():
-    import vaeapp.model
+    import vaeapp.model.vae
 
-    return vaeapp.model
+    return vaeapp.model.vae
 
 
 def to_numpy(keras, tensor):
@@ -172,7 +172,7 @@ def test_dropout_acts_in_training_only_and_numpy_matches_inference(
     """An encoder with input and hidden dropout is random in training,
     deterministic in inference, and its weights file (dropout has no weights)
     reads into NumPy with equal outputs."""
-    from vaeapp.inference import load_numpy_vae
+    from vaeapp.inference.numpy_vae import load_numpy_vae
 
     config = ModelConfig(hidden=(32, 16), latent_dim=2, dropout=0.5, input_dropout=0.3)
     vae = model_module.VAE(config, seed=0)
@@ -195,7 +195,7 @@ def test_decoder_widths_of_their_own_build_count_and_read_back(
 ):
     """A decoder with its own widths (not the encoder's mirror) has the layers
     model_layout counts, and NumPy reads its weights file with equal logits."""
-    from vaeapp.inference import load_numpy_vae
+    from vaeapp.inference.numpy_vae import load_numpy_vae
 
     config = ModelConfig(hidden=(24,), latent_dim=3, decoder_hidden=(8, 16, 40))
     vae = model_module.VAE(config, seed=0)

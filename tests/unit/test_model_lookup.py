@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from vaeapp import evaluate, export
+from vaeapp import evaluate
 from vaeapp import refine as refine_cli
-from vaeapp.store import HOME_ENV, PRETRAINED_DIR, find_model, model_named
+from vaeapp.export import command as export
+from vaeapp.store.folder import HOME_ENV, PRETRAINED_DIR, find_model, model_named
 
 
 def _trained(home: Path, name: str, shipped: str = "mnist-tutorial") -> Path:

@@ -1,4 +1,4 @@
-"""Tests of vaeapp.preprocess (a user's image -> MNIST-style input) and of the
+"""Tests of vaeapp.data.preprocess (a user's image -> MNIST-style input) and of the
 drawing pad's data-URL check."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from vaeapp.preprocess import (
+from vaeapp.data.preprocess import (
     MAX_PIXELS,
     ImageError,
     load_image,
@@ -25,7 +25,7 @@ from vaeapp.preprocess import (
     preprocess,
     to_mnist,
 )
-from vaeapp.ui.draw_canvas import MAX_DRAWING_BYTES, drawing_bytes
+from vaeapp.ui.components.draw_pad import MAX_DRAWING_BYTES, drawing_bytes
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MNIST_NPZ = REPO_ROOT.parent / "shared" / "data" / "mnist.npz"
@@ -433,7 +433,7 @@ def test_ellipse_refuses_bad_arguments(mean, log_var, k, points) -> None:
 
 def test_shipped_model_encodes_a_preprocessed_digit(reference: np.ndarray) -> None:
     """The shipped model encodes the preprocessed '7' to a finite posterior."""
-    from vaeapp.store import best_pretrained, load_model
+    from vaeapp.store.folder import best_pretrained, load_model
 
     model = load_model(best_pretrained())
     mean, log_var = model.vae.encode(reference[None])

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from vaeapp.progress import (
+from vaeapp.jobs.progress import (
     DONE,
     FAILED,
     RUNNING,

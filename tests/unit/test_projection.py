@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vaeapp.preprocess import posterior_ellipse
-from vaeapp.projection import axes_plane, pca_plane
+from vaeapp.data.preprocess import posterior_ellipse
+from vaeapp.explore.projection import axes_plane, pca_plane
 
 
 def test_axes_plane_shows_the_chosen_dimensions() -> None:

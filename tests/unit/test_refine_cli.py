@@ -11,11 +11,11 @@ import pytest
 from unit_helpers import tree_hashes
 
 from vaeapp import refine as refine_cli
-from vaeapp.comparison import model_figures
-from vaeapp.config import RefineConfig
-from vaeapp.facts import model_facts
-from vaeapp.refinement import refine
-from vaeapp.store import (
+from vaeapp.core.config import RefineConfig
+from vaeapp.explore.comparison import model_figures
+from vaeapp.explore.facts import model_facts
+from vaeapp.inference.refinement import refine
+from vaeapp.store.folder import (
     PRETRAINED_DIR,
     ModelFolderError,
     load_model,
@@ -144,7 +144,7 @@ def test_a_refined_folder_survives_download_and_upload(folder, npz_path, tmp_pat
     import io
     import zipfile
 
-    from vaeapp.upload import import_model_zip
+    from vaeapp.store.upload import import_model_zip
 
     argv = ["--model", str(folder), "--data", str(npz_path), "--steps", "5"]
     assert refine_cli.main([*argv, "--write"]) == 0

@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.special import log_expit
 
-from vaeapp.config import LOG_VAR_LIMIT, ModelConfig, RefineConfig
-from vaeapp.inference import Dense, NumpyVAE
-from vaeapp.refinement import (
+from vaeapp.core.config import LOG_VAR_LIMIT, ModelConfig, RefineConfig
+from vaeapp.inference.numpy_vae import Dense, NumpyVAE
+from vaeapp.inference.refinement import (
     check_refinable,
     neg_elbo,
     reconstruction_and_grad,
@@ -129,8 +129,8 @@ def test_a_runaway_decoder_leaves_finite_bounded_q():
 
 def test_conv_decoders_are_refused():
     """Refinement names the dense decoder it needs instead of a wrong answer."""
-    from vaeapp.inference import load_numpy_vae
-    from vaeapp.store import PRETRAINED_DIR, WEIGHTS_FILE, read_record
+    from vaeapp.inference.numpy_vae import load_numpy_vae
+    from vaeapp.store.folder import PRETRAINED_DIR, WEIGHTS_FILE, read_record
 
     folder = PRETRAINED_DIR / "mnist-conv"
     vae = load_numpy_vae(folder / WEIGHTS_FILE, read_record(folder).model)

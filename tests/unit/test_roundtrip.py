@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vaeapp.config import ModelConfig
-from vaeapp.store import LATENTS_FILE, WEIGHTS_FILE, load_model, read_record
+from vaeapp.core.config import ModelConfig
+from vaeapp.store.folder import LATENTS_FILE, WEIGHTS_FILE, load_model, read_record
 
 ARCHITECTURES = [((16,), 2), ((16, 8), 2), ((16,), 5), ((16, 8), 5)]
 
@@ -77,7 +77,7 @@ def test_snapshots_are_saved_as_uint8_grids(trained):
 @pytest.mark.parametrize(("hidden", "latent"), ARCHITECTURES[1:2] + ARCHITECTURES[2:3])
 def test_weights_reload_into_a_fresh_keras_vae(trained, dataset, hidden, latent):
     """A fresh VAE given the saved weights by load_weights gives identical outputs."""
-    from vaeapp.model import VAE
+    from vaeapp.model.vae import VAE
 
     run = trained(hidden, latent)
     fresh = VAE(ModelConfig(hidden=hidden, latent_dim=latent))

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from vaeapp.scores import iwae_nll, knn_accuracy
-from vaeapp.store import PRETRAINED_DIR, load_model
+from vaeapp.explore.scores import iwae_nll, knn_accuracy
+from vaeapp.store.folder import PRETRAINED_DIR, load_model
 
 
 def test_knn_accuracy_of_two_far_clusters_is_one():
@@ -153,8 +153,8 @@ def test_iwae_with_a_refined_posterior_is_tighter(tutorial):
     """Given a folder's q (here the encoder's refined per image) as the
     proposal, the estimate uses it: the encoder's own q passed explicitly
     gives the default's figure, the refined one a lower one on average."""
-    from vaeapp.config import RefineConfig
-    from vaeapp.refinement import refine
+    from vaeapp.core.config import RefineConfig
+    from vaeapp.inference.refinement import refine
 
     x = tutorial.test_images[:60].astype(np.float32) / 255.0
     q = tutorial.vae.encode(x)

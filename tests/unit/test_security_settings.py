@@ -42,8 +42,8 @@ def test_xsrf_and_cors_protection_are_on(server: dict):
 def test_uploads_are_capped_at_the_model_zip_limit(server: dict):
     """Uploads are capped at the model-zip limit, which fits every folder the
     app writes and no more."""
-    from vaeapp.store import MAX_FOLDER_BYTES
-    from vaeapp.upload import UPLOAD_LIMIT_MB
+    from vaeapp.store.folder import MAX_FOLDER_BYTES
+    from vaeapp.store.upload import UPLOAD_LIMIT_MB
 
     assert server.get("maxUploadSize") == UPLOAD_LIMIT_MB
     assert MAX_FOLDER_BYTES < UPLOAD_LIMIT_MB * 1_000_000 <= 50_000_000
@@ -105,7 +105,7 @@ def test_app_entry_point_imports_only_the_ui():
 def test_one_browser_message_is_capped_near_what_the_page_sends(server: dict):
     """A browser message's widget states are capped at 1 MB, room for the
     largest drawing the pad may send (as base64) and not for a flood."""
-    from vaeapp.ui.draw_canvas import MAX_DRAWING_BYTES
+    from vaeapp.ui.components.draw_pad import MAX_DRAWING_BYTES
 
     assert server.get("maxWidgetStateSize") == 1
     assert (MAX_DRAWING_BYTES + 2) // 3 * 4 < 900_000

@@ -11,8 +11,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from vaeapp import shapes
-from vaeapp.shapes import (
+from vaeapp.data import shapes
+from vaeapp.data.shapes import (
     AREA_FRACTION,
     FACTORS,
     SHAPE_NAMES,

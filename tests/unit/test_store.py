@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from unit_helpers import tree_hashes
 
-from vaeapp import store
-from vaeapp.store import (
+from vaeapp.store import folder as store
+from vaeapp.store.folder import (
     CONFIG_FILE,
     LATENTS_FILE,
     METRICS_FILE,

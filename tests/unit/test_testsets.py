@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vaeapp.store import (
+from vaeapp.data.testsets import is_shipped, shipped_images
+from vaeapp.store.folder import (
     IMAGES_KEY,
     LATENTS_FILE,
     PRETRAINED_DIR,
@@ -16,7 +17,6 @@ from vaeapp.store import (
     images_as_bytes,
     load_model,
 )
-from vaeapp.testsets import is_shipped, shipped_images
 
 
 @pytest.mark.parametrize("name", ["mnist-tutorial", "fashion-tutorial"])

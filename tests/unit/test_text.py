@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vaeapp.text import ELLIPSIS, SHOWN_MAX, WORD_JOINER, cut, plain
+from vaeapp.core.text import ELLIPSIS, SHOWN_MAX, WORD_JOINER, cut, plain
 
 pytest.importorskip("markdown_it", reason="markdown-it-py is missing")
 from markdown_dialect import render  # noqa: E402  (needs markdown-it)
@@ -109,7 +109,7 @@ def test_a_limit_below_one_is_refused() -> None:
 
 def test_a_huge_text_is_cut_before_it_is_cleaned(monkeypatch) -> None:
     """A 10 MB text costs a window of characters, not 10 million (4 s before)."""
-    from vaeapp import text as module
+    from vaeapp.core import text as module
 
     visited = []
     real = module._visible

@@ -12,22 +12,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from unit_helpers import synthetic_arrays, tiny_train_config, write_npz
 
-from vaeapp.config import ModelConfig
-from vaeapp.progress import FAILED, read_progress
+from vaeapp.core.config import ModelConfig
+from vaeapp.jobs.progress import FAILED, read_progress
+from vaeapp.store.size import snapshot_epochs
 
 
 @pytest.fixture(scope="module")
 def train():
-    import vaeapp.train
+    import vaeapp.train.command
 
-    return vaeapp.train
+    return vaeapp.train.command
 
 
 @pytest.fixture(scope="module")
 def training():
-    import vaeapp.training
+    import vaeapp.train.loop
 
-    return vaeapp.training
+    return vaeapp.train.loop
 
 
 @pytest.fixture
@@ -39,9 +40,9 @@ def keep_sigterm_handler():
 
 
 @pytest.mark.parametrize("epochs", [1, 2, 5, 24, 25, 200, 10_000])
-def test_snapshot_epochs_are_increasing_bounded_and_include_the_last(training, epochs):
+def test_snapshot_epochs_are_increasing_bounded_and_include_the_last(epochs):
     """snapshot_epochs gives at most 24 distinct epochs from 1 to the last."""
-    picks = training.snapshot_epochs(epochs)
+    picks = snapshot_epochs(epochs)
     assert picks[0] == 1 and picks[-1] == epochs
     assert picks == sorted(set(picks)) and len(picks) <= 24
 
@@ -77,7 +78,7 @@ def test_validation_split_is_disjoint_fixed_and_at_most_a_tenth(training, count,
 
 def test_parse_hidden():
     """'512,256' parses to (512, 256); non-numbers raise ArgumentTypeError."""
-    from vaeapp.options import parse_hidden
+    from vaeapp.core.options import parse_hidden
 
     assert parse_hidden("512,256") == (512, 256)
     assert parse_hidden("16") == (16,)
@@ -239,8 +240,8 @@ def test_stop_flag_cancels_training(training, dataset):
 
 
 def _fields_with_flags():
-    from vaeapp.config import TrainConfig, settings
-    from vaeapp.options import flag
+    from vaeapp.core.config import TrainConfig, settings
+    from vaeapp.core.options import flag
 
     return [
         (cls, f, spec, flag(f, spec))
@@ -273,7 +274,7 @@ def test_a_value_just_outside_a_limit_is_refused_by_cli_and_config(
     train, field, spec, option
 ):
     """One step past each limit: the config and the parsed options refuse it alike."""
-    from vaeapp.config import TrainConfig
+    from vaeapp.core.config import TrainConfig
 
     cls = ModelConfig if field.name in ModelConfig.__dataclass_fields__ else TrainConfig
     step = 1 if isinstance(field.default, int) else 1e-3 * max(1.0, abs(spec.high))
@@ -294,8 +295,8 @@ def test_a_value_just_outside_a_limit_is_refused_by_cli_and_config(
 
 def test_config_option_round_trips_the_stored_document(train, tmp_path):
     """--config reads the document a model folder stores and gives the same configs."""
-    from vaeapp.config import TrainConfig
-    from vaeapp.store import config_document, write_json
+    from vaeapp.core.config import TrainConfig
+    from vaeapp.store.folder import config_document, write_json
 
     model = ModelConfig(architecture="conv", filters=(8, 16), hidden=(64,), beta=0.5)
     config = TrainConfig(epochs=3, learning_rate=0.02, optimizer="sgd", seed=7)
@@ -340,7 +341,7 @@ def test_conv_models_skip_xla_on_a_cpu(training):
     """On TensorFlow without a GPU, a conv model or one with dropout trains
     without XLA (its CPU convolutions were 20-70x slower, its dropout 2.5x); a
     plain dense model keeps it, --no-jit drops it."""
-    from vaeapp.config import TrainConfig
+    from vaeapp.core.config import TrainConfig
 
     on, off = TrainConfig(), TrainConfig(jit_compile=False)
     conv = ModelConfig(architecture="conv", hidden=(16,), filters=(4, 8))

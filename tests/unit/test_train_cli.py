@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from unit_helpers import synthetic_arrays, write_npz
 
-from vaeapp.config import RefineConfig
-from vaeapp.progress import DONE, FAILED, read_progress
-from vaeapp.store import load_model
+from vaeapp.core.config import RefineConfig
+from vaeapp.jobs.progress import DONE, FAILED, read_progress
+from vaeapp.store.folder import load_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vaeapp import image_folder, training
-from vaeapp.config import BACKGROUNDS, ModelConfig, TrainConfig
-from vaeapp.data import DataError, Dataset, load_dataset
-from vaeapp.progress import Progress, duration, read_progress, write_progress
-from vaeapp.train import build_parser, configs_from_args
+from vaeapp.core.config import BACKGROUNDS, ModelConfig, TrainConfig
+from vaeapp.data import image_folder
+from vaeapp.data.sources import DataError, Dataset, load_dataset
+from vaeapp.jobs.progress import Progress, duration, read_progress, write_progress
+from vaeapp.train import loop as training
+from vaeapp.train.command import build_parser, configs_from_args
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CUINIT = (

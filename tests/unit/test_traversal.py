@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vaeapp.analysis import interpolate
-from vaeapp.images import digit_image
-from vaeapp.store import PRETRAINED_DIR, load_model
-from vaeapp.traversal import axis_sweep, decoded_frames, gif_bytes
+from vaeapp.explore.analysis import interpolate
+from vaeapp.explore.images import digit_image
+from vaeapp.explore.traversal import axis_sweep, decoded_frames, gif_bytes
+from vaeapp.store.folder import PRETRAINED_DIR, load_model
 
 
 @pytest.fixture(scope="module")

@@ -22,10 +22,10 @@ import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from vaeapp import upload  # noqa: E402
-from vaeapp.config import ModelConfig, TrainConfig  # noqa: E402
-from vaeapp.model_layout import encoder_layers  # noqa: E402
-from vaeapp.store import (  # noqa: E402
+from vaeapp.core.config import ModelConfig, TrainConfig  # noqa: E402
+from vaeapp.model.layout import encoder_layers  # noqa: E402
+from vaeapp.store import upload  # noqa: E402
+from vaeapp.store.folder import (  # noqa: E402
     CONFIG_FILE,
     LATENTS_FILE,
     MAX_JSON_BYTES,
@@ -39,7 +39,7 @@ from vaeapp.store import (  # noqa: E402
     load_model,
     write_json,
 )
-from vaeapp.upload import UploadError, import_model_zip, suggest_name  # noqa: E402
+from vaeapp.store.upload import UploadError, import_model_zip, suggest_name  # noqa: E402
 
 HIDDEN = (16,)
 N_LATENTS = 50
@@ -53,7 +53,7 @@ def _history(epochs: int) -> list[dict[str, float]]:
 
 
 def _weights_bytes(folder: Path, hidden: tuple[int, ...]) -> bytes:
-    from vaeapp.model import VAE
+    from vaeapp.model.vae import VAE
 
     path = folder / f"w{'-'.join(map(str, hidden))}.weights.h5"
     VAE(ModelConfig(hidden=hidden)).save_weights(str(path))

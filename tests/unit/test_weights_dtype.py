@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from unit_helpers import tiny_train_config
 
-from vaeapp.config import ModelConfig
-from vaeapp.inference import load_numpy_vae
-from vaeapp.store import WEIGHTS_FILE, load_model
+from vaeapp.core.config import ModelConfig
+from vaeapp.inference.numpy_vae import load_numpy_vae
+from vaeapp.store.folder import WEIGHTS_FILE, load_model
 
 CONFIG = ModelConfig(hidden=(32, 16), latent_dim=2)
 
@@ -17,8 +17,8 @@ CONFIG = ModelConfig(hidden=(32, 16), latent_dim=2)
 @pytest.fixture(scope="module")
 def published(tmp_path_factory, dataset):
     """The same tiny run published with float32 and with float16 weights."""
-    from vaeapp.publishing import save_result
-    from vaeapp.training import train_model
+    from vaeapp.train.loop import train_model
+    from vaeapp.train.publish import save_result
 
     parent = tmp_path_factory.mktemp("dtypes")
     folders, results = {}, {}
@@ -60,7 +60,7 @@ def test_float16_figures_are_measured_on_the_stored_weights(published, dataset):
     figures in metrics.json describe the folder; NumPy and Keras both read it."""
     import keras
 
-    from vaeapp.model import VAE
+    from vaeapp.model.vae import VAE
 
     folders, results = published
     path = folders["float16"] / WEIGHTS_FILE
@@ -83,7 +83,7 @@ def test_float16_figures_are_measured_on_the_stored_weights(published, dataset):
 
 def test_weights_beyond_float16_range_are_refused():
     """Rounding a weight above 65504 to float16 raises ValueError naming float32."""
-    from vaeapp.training import stored_weights
+    from vaeapp.train.loop import stored_weights
 
     kept = stored_weights([np.array([1.0, 0.1], np.float32)], "float16")
     assert kept[0][1] == np.float32(np.float16(0.1))

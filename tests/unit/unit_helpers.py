@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from vaeapp.config import TrainConfig
-from vaeapp.data import IDX_FILES
+from vaeapp.core.config import TrainConfig
+from vaeapp.data.sources import IDX_FILES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 N_TRAIN, N_TEST = 200, 100

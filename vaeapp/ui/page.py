@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
-from vaeapp.latent import parse_z_text
-from vaeapp.store import LoadedModel
-from vaeapp.text import plain
+from vaeapp.core.latent import parse_z_text
+from vaeapp.core.text import plain
+from vaeapp.store.folder import LoadedModel
 from vaeapp.ui import state
-from vaeapp.ui.compare_section import compare_section
-from vaeapp.ui.explorer_section import explorer_view
-from vaeapp.ui.grid_section import grid_view
-from vaeapp.ui.models import active_model
-from vaeapp.ui.sidebar import sidebar
+from vaeapp.ui.session_model import active_model
+from vaeapp.ui.sidebar.layout import sidebar
 from vaeapp.ui.tools import tools_section
+from vaeapp.ui.views.compare import compare_section
+from vaeapp.ui.views.explorer import explorer_view
+from vaeapp.ui.views.grid import grid_view
+from vaeapp.web import files
 
 URL_Z = "z"  # the query parameter that starts the page at a latent point
-_CSS = Path(__file__).with_name("page.css")
+_CSS = files.PAGE_CSS
 
 
 @st.cache_resource(show_spinner=False)

@@ -13,18 +13,16 @@ imports nothing heavy for the same reason.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from vaeapp.ui import explorer_script, state, static_files
+from vaeapp.ui import state, static_files
+from vaeapp.ui.components import latent_map_script as explorer_script
 from vaeapp.ui.state import K
+from vaeapp.web import files
 
-# plotly.js's core with the scattergl trace only, built by vendor/build_plotly.sh
-# (see vendor/README.md): the browser evaluates it in about a third of the time
-# the official partial bundles take.
-PLOTLY_BUNDLE = Path(__file__).with_name("vendor") / "plotly-scattergl-3.7.0.min.js"
+PLOTLY_BUNDLE = files.PLOTLY_JS  # vaeapp/web/vendor/README.md says how it is built
 
 # Runs the bundle the first time it arrives, from its URL ({"url": ...}) or its
 # text ({"src": ...}), and tells the explorer (whose script may have loaded

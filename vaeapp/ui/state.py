@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import numpy as np
 import streamlit as st
 
-from vaeapp.latent import Z_LIMIT, clean_z
-from vaeapp.manifold import GRID_N_DEFAULT, GRID_Q_DEFAULT, SPACINGS, check_grid
-from vaeapp.projection import PCA, VIEWS
+from vaeapp.core.latent import Z_LIMIT, clean_z
+from vaeapp.explore.manifold import GRID_N_DEFAULT, GRID_Q_DEFAULT, SPACINGS, check_grid
+from vaeapp.explore.projection import PCA, VIEWS
 
 if TYPE_CHECKING:
-    from vaeapp.jobs import Job
+    from vaeapp.jobs.runner import Job
 
 
 class K(StrEnum):
@@ -57,7 +57,7 @@ class K(StrEnum):
     COMPARE_INDEX = "compare_index"  # int: the test image marked in the compare view
     # Widgets
     SLIDER = "z_slider_"  # + dimension index: one slider per latent dimension
-    MAP_VIEW = "map_view"  # what the map shows, one of vaeapp.projection.VIEWS
+    MAP_VIEW = "map_view"  # what the map shows, one of vaeapp.explore.projection.VIEWS
     COLOUR_BY = "colour_by"  # -1: the map by class; f: by the data's factor f
     MAP_X = "map_x"
     MAP_Y = "map_y"
@@ -446,7 +446,7 @@ def forget_plotly_sent() -> None:
 
 def map_view() -> str:
     """What the map shows for a model of more than two dimensions: one of
-    ``vaeapp.projection.VIEWS``, PCA until chosen (two raw dimensions of a
+    ``vaeapp.explore.projection.VIEWS``, PCA until chosen (two raw dimensions of a
     20-D model are a blob; the PCA plane is its most readable stored one)."""
     if _state.get(K.MAP_VIEW) not in VIEWS:
         _state[K.MAP_VIEW] = PCA

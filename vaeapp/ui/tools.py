@@ -12,7 +12,10 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from vaeapp.analysis import (
+from vaeapp.core.config import MNIST_SHAPE
+from vaeapp.core.text import plain
+from vaeapp.data.preprocess import MAX_MB, ImageError, fit_picture, preprocess
+from vaeapp.explore.analysis import (
     INTERP_MAX,
     INTERP_MIN,
     SAMPLES_MAX,
@@ -21,15 +24,9 @@ from vaeapp.analysis import (
     nearest_neighbours,
     prior_samples,
 )
-from vaeapp.browser_assets import model_token
-from vaeapp.config import MNIST_SHAPE
-from vaeapp.images import image_array, png_bytes, to_uint8, upscale
-from vaeapp.preprocess import MAX_MB, ImageError, fit_picture, preprocess
-from vaeapp.progress import held_out_curve
-from vaeapp.projection import PCA
-from vaeapp.store import MODEL_FILES, LoadedModel
-from vaeapp.text import plain
-from vaeapp.traversal import (
+from vaeapp.explore.images import image_array, png_bytes, to_uint8, upscale
+from vaeapp.explore.projection import PCA
+from vaeapp.explore.traversal import (
     SWEEP_FRAMES,
     SWEEP_FRAMES_MAX,
     SWEEP_FRAMES_MIN,
@@ -38,10 +35,12 @@ from vaeapp.traversal import (
     decoded_frames,
     gif_bytes,
 )
+from vaeapp.store.folder import MODEL_FILES, LoadedModel, held_out_curve
 from vaeapp.ui import state
-from vaeapp.ui.digit_view import scale_for
-from vaeapp.ui.draw_canvas import draw_canvas, drawing_bytes
+from vaeapp.ui.components.draw_pad import draw_canvas, drawing_bytes
+from vaeapp.ui.components.image_view import scale_for
 from vaeapp.ui.state import K, Views
+from vaeapp.web.assets import model_token
 
 STRIP_PX = 84  # each image of a strip: 28x28 MNIST three times as large
 INTERP_DEFAULT = 10

@@ -1,0 +1,224 @@
+"""An explorer of one model in one HTML file that works with no server.
+
+The file (``python -m vaeapp.export``, :mod:`vaeapp.export.command`) is a page
+that opens straight from disk (``file://``) with the network off: the latent
+map of the encoded test set with its legend (or, for a set with known factors,
+a colour scale by a chosen factor), the image under the pointer decoded live,
+a click or two sliders to select z in the map's plane, the manifold grid
+decoded in the browser with its n, q and spacing controls, prior samples, and
+the model's facts. The page's browser code is reused, not copied: the file
+holds Plotly's vendored bundle, ``vaeapp/web/decoder.js``,
+``vaeapp/web/map_plot.js`` and ``vaeapp/web/latent_map.css`` verbatim, read
+from the same files the page serves, plus ``vaeapp/web/export_page.js`` (the
+controls around the map) in ``vaeapp/web/export_template.html``. The model's
+data is :func:`vaeapp.web.assets.pack_model`'s base64 JSON, as the page
+sends it without static serving: the decoder's kernels as float16, the map
+points as float32; no encoder and no test images.
+
+The map shows a plane of the latent space (:mod:`vaeapp.explore.projection`): the
+model's two dimensions for a 2-D model; for more, by default the plane of the
+first two principal components of the encoded test set, with the other
+directions held at the test set's mean encoding (``--plane pca``), or two
+chosen dimensions with the others at 0 (``--plane 1,2``). Every z the file
+selects lies in that plane.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vaeapp.explore.analysis import SAMPLES_MAX
+from vaeapp.explore.facts import model_facts
+from vaeapp.explore.manifold import (
+    GRID_N_DEFAULT,
+    GRID_N_MAX,
+    GRID_Q_DEFAULT,
+    PRIOR_SPACINGS,
+)
+from vaeapp.explore.projection import Plane, axes_plane, map_extent, pca_plane
+from vaeapp.store.folder import (
+    LoadedModel,
+)
+from vaeapp.web import files
+from vaeapp.web.assets import pack_model
+
+# The same files the page serves (vaeapp.web.files).
+PLOTLY_JS = files.PLOTLY_JS
+DECODER_JS = files.DECODER_JS
+MAP_JS = files.MAP_PLOT_JS
+MAP_CSS = files.LATENT_MAP_CSS
+PAGE_JS = files.EXPORT_PAGE_JS
+TEMPLATE = files.EXPORT_TEMPLATE
+
+MAP_HEIGHT = 520  # px, as the page's map (vaeapp.ui.components.latent_map.MAP_HEIGHT)
+SAMPLE_COUNT_DEFAULT = 12  # prior samples drawn at first, as the Sample tool
+# The Manifold grid's q control, as the page's (vaeapp.ui.views.grid).
+Q_MIN, Q_MAX, Q_STEP = 0.001, 0.499, 0.01
+PCA_PLANE = "pca"
+_PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
+# What a script's text must not hold inside <script>: the HTML parser would
+# end the element there (or enter the double-escaped state).
+_SCRIPT_BREAKERS = ("</script", "<!--")
+
+
+def export_plane(model: LoadedModel, plane: str | None = None) -> Plane:
+    """The plane the file's map shows: ``None`` for the default (a 2-D model's
+    own plane, else PCA), ``"pca"``, or two 1-based dimensions ``"i,j"``.
+
+    PCA needs more than two latent dimensions (with two, the plane is the
+    space itself, and the map shows it as z1, z2)."""
+    latent_dim = model.record.model.latent_dim
+    if plane is None:
+        plane = PCA_PLANE if latent_dim > 2 else "1,2"
+    if plane == PCA_PLANE:
+        if latent_dim == 2:
+            raise ValueError("--plane pca needs more than two latent dimensions")
+        return pca_plane(model.latent_mean)
+    match = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*", plane)
+    if not match:
+        raise ValueError(
+            f"plane must be 'pca' or two dimensions as 'i,j' (1 to {latent_dim}), "
+            f"got {plane!r}"
+        )
+    i, j = int(match[1]) - 1, int(match[2]) - 1
+    return axes_plane(latent_dim, (i, j))
+
+
+def colour_factors(model: LoadedModel) -> list[int]:
+    """The factors the map can be coloured by on a scale: each known factor
+    that is not the class itself (the rule of the page's "Colour the map by",
+    ``vaeapp.ui.views.explorer.scale_factors``)."""
+    if model.factors is None or not model.factor_names:
+        return []
+    return [
+        f
+        for f in range(model.factors.shape[1])
+        if not np.array_equal(model.factors[:, f], model.labels)
+    ]
+
+
+def plane_note(model: LoadedModel, plane: Plane) -> str:
+    """One sentence saying what the map shows and where the rest of z is held."""
+    latent_dim = model.record.model.latent_dim
+    limit = map_extent(plane, model.latent_mean, model.z_limit)
+    if latent_dim == 2:
+        return (
+            f"The map shows the latent space (z1, z2) over ±{limit:g}, where "
+            "every test image's encoding lies."
+        )
+    if plane.key == PCA_PLANE:
+        return (
+            f"The map shows the plane of the first two principal components of the "
+            f"encoded test set; the other {latent_dim - 2} directions are held at "
+            "the test set's mean encoding."
+        )
+    x, y = plane.titles
+    return f"The map shows {x} and {y}; the other dimensions are held at 0."
+
+
+def export_data(model: LoadedModel, plane: Plane) -> dict[str, Any]:
+    """Everything the file's script reads, JSON-ready.
+
+    ``assets`` is :func:`~vaeapp.web.assets.pack_model`'s dict with the
+    map points ``(n_test, 2)`` on ``plane``; ``plane`` has ``centre``, ``u``
+    and ``v`` ``(latent_dim,)`` (z = centre + x u + y v) and the axis
+    ``titles``; ``colour_factors`` lists ``[index, name]`` of the factors
+    the map can be coloured by.
+    """
+    points = plane.coords(model.latent_mean).astype(np.float32)
+    limit = map_extent(plane, model.latent_mean, model.z_limit)
+    names = model.factor_names or ()
+    return {
+        "assets": pack_model(model, points),
+        "plane": {
+            "centre": plane.centre.tolist(),
+            "u": plane.u.tolist(),
+            "v": plane.v.tolist(),
+            "titles": list(plane.titles),
+        },
+        "range": [-limit, limit],
+        "height": MAP_HEIGHT,
+        "colour_factors": [[f, names[f]] for f in colour_factors(model)],
+        "grid": {
+            "n": GRID_N_DEFAULT,
+            "n_max": GRID_N_MAX,
+            "q": GRID_Q_DEFAULT,
+            "q_min": Q_MIN,
+            "q_max": Q_MAX,
+            "q_step": Q_STEP,
+            "spacings": list(PRIOR_SPACINGS),
+        },
+        "samples": {"count": SAMPLE_COUNT_DEFAULT, "max": SAMPLES_MAX},
+    }
+
+
+def script_json(data: Any) -> str:
+    """``data`` as JSON safe inside a ``<script>`` element: ``<``, ``>`` and
+    ``&`` as ``\\u`` escapes, so that no text from a model folder (class
+    names) can end the element or start markup; JSON.parse reads them back."""
+    text = json.dumps(data, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def script_text(path: Path) -> str:
+    """A script's text to place verbatim inside ``<script>``; raises
+    ValueError if it holds what would end the element early."""
+    text = path.read_text(encoding="utf-8")
+    lowered = text.lower()
+    for breaker in _SCRIPT_BREAKERS:
+        if breaker in lowered:
+            raise ValueError(f"{path.name} contains {breaker!r}: cannot be inlined")
+    return text
+
+
+def _facts_html(model: LoadedModel, plane: Plane) -> str:
+    """The facts as ``<dt>``/``<dd>`` rows, every value escaped (model folders
+    are outside input)."""
+    facts = dict(model_facts(model))
+    count = model.latent_mean.shape[0]
+    facts["Map"] = f"{count:,} test images. {plane_note(model, plane)}"
+    return "\n".join(
+        f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in facts.items()
+    )
+
+
+def export_html(model: LoadedModel, plane: str | None = None) -> str:
+    """The whole self-contained HTML file for ``model`` (see the module's
+    docstring); ``plane`` as :func:`export_plane` takes it."""
+    shown = export_plane(model, plane)
+    name = html.escape(model.record.name)
+    values = {
+        "TITLE": f"{name} · VAE latent explorer",
+        "NAME": name,
+        "FACTS": _facts_html(model, shown),
+        "MAP_CSS": MAP_CSS.read_text(encoding="utf-8"),
+        "DATA": script_json(export_data(model, shown)),
+        "PLOTLY_JS": script_text(PLOTLY_JS),
+        "DECODER_JS": script_text(DECODER_JS),
+        "MAP_JS": script_text(MAP_JS),
+        "PAGE_JS": script_text(PAGE_JS),
+    }
+    template = TEMPLATE.read_text(encoding="utf-8")
+    # One pass over the template: text put in is never scanned for placeholders.
+    return _PLACEHOLDER.sub(lambda m: values[m[1]], template)
+
+
+def write_export(model: LoadedModel, out: Path, plane: str | None = None) -> int:
+    """Write :func:`export_html` to ``out`` (a new ``.html`` file or one to
+    replace); returns its size in bytes."""
+    out = Path(out)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"the output file must end in .html, got {out.name!r}")
+    if out.is_dir():
+        raise ValueError(f"{out} is a folder; give a file name ending in .html")
+    if not out.parent.is_dir():
+        raise ValueError(f"no folder {out.parent} to write {out.name} into")
+    data = export_html(model, plane).encode("utf-8")
+    out.write_bytes(data)
+    return len(data)

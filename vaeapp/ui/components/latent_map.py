@@ -1,0 +1,139 @@
+"""The latent map with live client-side decoding, as a Streamlit v2 component.
+
+Python sends the browser the model's decoder and map points once per session:
+as the URLs of two binary files named by their content, which the browser
+fetches and keeps in its cache across visits (:mod:`vaeapp.ui.static_files`),
+or, without static serving, as base64 in the component's data. Later reruns
+send only the current z, so a slider move never resends the 10,000-point
+figure. The component's own script is a static file too, imported by a stub of
+a few hundred bytes, so that a rerun does not carry 20 kB of JavaScript. Plotly
+itself arrives through :mod:`vaeapp.ui.plotly_loader`, which may run after this
+component's first render: the map is then drawn as soon as Plotly is there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from vaeapp.explore.projection import Plane
+from vaeapp.store.folder import LoadedModel
+from vaeapp.ui import state, static_files
+from vaeapp.ui.components import latent_map_script as explorer_script
+from vaeapp.web.assets import ModelFiles, model_token, pack_model, pack_model_files
+
+MAP_HEIGHT = 520  # px: the map's square plot area with its axes and legend
+# The module's JavaScript (decoder.js, map_plot.js, latent_map.js), for the tests.
+_JS = explorer_script.MODULE_JS
+_CSS = explorer_script.CSS  # latent_map.css, shared with the exported file
+
+
+@st.cache_resource(show_spinner=False)
+def _component(js: str) -> Callable[..., Any]:
+    return st.components.v2.component(
+        "vaeapp.latent_explorer", js=js, css=_CSS, isolate_styles=False
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _packed(token: str, _model: LoadedModel, _plane: Plane) -> dict:
+    points = _plane.coords(_model.latent_mean).astype(np.float32)
+    return pack_model(_model, points)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _files(token: str, _model: LoadedModel, _plane: Plane) -> ModelFiles:
+    points = _plane.coords(_model.latent_mean).astype(np.float32)
+    return pack_model_files(_model, points)
+
+
+def _assets(token: str, model: LoadedModel, plane: Plane) -> dict[str, Any]:
+    """The model's assets for the browser: the URLs of its two files (written
+    if need be) with the JSON that reads them, or everything inline."""
+    files = _files(token, model, plane)
+    decoder = static_files.publish("decoder", files.decoder_blob, "bin")
+    points = static_files.publish("points", files.points_blob, "bin")
+    if decoder is None or points is None:
+        return _packed(token, model, plane)
+    return {**files.meta, "files": {"decoder": decoder, "points": points}}
+
+
+def _on_missing() -> None:
+    """The browser lacks the model's cached assets (a reload): send them again."""
+    if not state.take_event():
+        return
+    state.forget_sent_tokens()
+
+
+def latent_explorer(
+    model: LoadedModel,
+    z: list[float],
+    plane: Plane,
+    axis_range: tuple[float, float],
+    grid_rect: tuple[float, float, float, float] | None,
+    on_commit: Callable[[], None],
+    path: list[list[float]] | None = None,
+    samples: list[list[float]] | None = None,
+    ellipses: list[tuple[list[list[float]], str]] | None = None,
+    colour_by: int = -1,
+    key: str = "explorer",
+    link: str | None = None,
+    mark: int | None = None,
+    cross: bool = True,
+) -> Any:
+    """Mount the map; ``on_commit`` runs when a click or release picks a z,
+    which is then the ``commit`` of the widget value under ``key`` (read it
+    with ``state.widget``) as map coordinates
+    ``[x, y]`` on ``plane``, or as ``[x, y, i]`` when the release was on test
+    point ``i``.
+
+    ``path`` and ``samples`` are lists of ``[x, y]`` points in the shown
+    dimensions, drawn as an interpolation path and prior samples; ``ellipses``
+    are ``(outline, css colour)`` pairs, e.g. posterior outlines.
+
+    Maps given the same ``link`` (the compare view's two) follow each other's
+    pointer in the browser: the test image hovered in one is ringed in all of
+    them. ``mark`` names the test image the map marks (the cross at z, which
+    is then that image's mean), for the page's record; ``cross=False`` draws
+    no cross.
+    """
+    token = f"{model_token(model)}-{plane.key}"
+    sent = state.sent_tokens()
+    data: dict[str, Any] = {
+        "token": token,
+        "z": [float(v) for v in z],
+        # The browser moves z within the plane: z + dx * u + dy * v.
+        "u": plane.u.tolist(),
+        "v": plane.v.tolist(),
+        "marker": plane.coords(np.asarray(z, np.float64)).tolist(),
+        "range": list(axis_range),
+        "grid_rect": list(grid_rect) if grid_rect else None,
+        "height": MAP_HEIGHT,
+        "axis_titles": list(plane.titles),
+        "path": path or [],
+        "samples": samples or [],
+        "ellipses": [{"points": p, "color": c} for p, c in ellipses or []],
+        # -1: points coloured by class; f: by the data set's factor f.
+        "colour_by": int(colour_by),
+        "link": link,
+        "mark": None if mark is None else int(mark),
+        "cross": bool(cross),
+    }
+    if token not in sent:
+        data["assets"] = _assets(token, model, plane)
+        sent.add(token)
+    return _component(explorer_script.component_js())(
+        # Streamlit scans the first level of a dict ``data`` for dataframes,
+        # which imports pandas: the map came 0.6 s later on the first page. A
+        # one-item list goes to the browser as plain JSON, unscanned.
+        data=[data],
+        key=key,
+        on_commit_change=on_commit,
+        on_missing_change=_on_missing,
+        # The content's height: the map's box is square, so on a narrow page it
+        # is less tall than MAP_HEIGHT, with the live preview under it.
+        height="content",
+    )

@@ -1,0 +1,2 @@
+"""The sidebar: the active model's panel (facts, link, export, switch,
+upload) and the Retrain section."""

@@ -1,0 +1,275 @@
+"""The explorer view: the latent map with its live pad, the selected image, the
+z sliders and the inspection panel, in one keyed fragment."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from vaeapp.core.latent import outside
+from vaeapp.core.text import plain
+from vaeapp.explore.images import digit_image, png_bytes
+from vaeapp.explore.projection import (
+    AXES,
+    PCA,
+    VIEWS,
+    Plane,
+    axes_plane,
+    map_extent,
+    pca_plane,
+)
+from vaeapp.store.folder import LoadedModel
+from vaeapp.ui import state
+from vaeapp.ui.components.image_view import digit_picture, scale_for
+from vaeapp.ui.components.latent_map import latent_explorer
+from vaeapp.ui.events import map_commit
+from vaeapp.ui.state import K, Views
+from vaeapp.ui.tools import map_path, map_samples, own_posterior
+from vaeapp.ui.views.grid import grid_extent
+from vaeapp.ui.views.inspect import inspect_panel, inspected_ellipse
+from vaeapp.web.assets import model_token
+
+DIGIT_PX = 224  # the selected image: 28x28 MNIST shown 8 times as large
+DIGIT_CAPTION = "Selected z"
+OWN_DIGIT_COLOUR = "#c92a2a"
+MAX_SLIDERS_SHOWN = 4
+_VIEW_NAMES = {AXES: "two latent dimensions", PCA: "PCA of the means"}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _pca(token: str, _model: LoadedModel) -> Plane:
+    return pca_plane(_model.latent_mean)
+
+
+def hidden_note(model: LoadedModel, plane: Plane, limit: float) -> str | None:
+    """What to say when test points lie beyond the map's ``+-limit`` (only a
+    folder whose means reach past vaeapp.core.latent.Z_LIMIT_MAX)."""
+    count = outside(plane.coords(model.latent_mean), limit)
+    if not count:
+        return None
+    total = model.latent_mean.shape[0]
+    return (
+        f"{count:,} of {total:,} test points lie beyond ±{limit:g} on this "
+        "plane and are not drawn."
+    )
+
+
+def map_plane(model: LoadedModel) -> Plane:
+    """The plane the map shows: two latent dimensions, or (for more than two
+    dimensions, when chosen) the first two principal components of the means."""
+    latent_dim = model.record.model.latent_dim
+    if latent_dim > 2 and state.map_view() == PCA:
+        return _pca(model_token(model), model)
+    return axes_plane(latent_dim, state.map_dims(latent_dim))
+
+
+def _dim_name(i: int) -> str:
+    return f"z{i + 1}"
+
+
+def _on_dims(latent_dim: int) -> None:
+    """The map's dimensions changed: the map, the grid and the compare
+    view's map of this model show them."""
+    x, y = state.picked_map_dims()
+    if x != y:
+        state.set_map_dims((x, y))
+    state.redraw([Views.EXPLORER, Views.GRID, Views.COMPARE])
+
+
+def _dims_picker(latent_dim: int) -> None:
+    """For more than two latent dimensions: the map's view, and the two
+    dimensions it shows (and the grid varies)."""
+    state.map_view()
+    x, y = state.map_dims(latent_dim)
+    options = list(range(latent_dim))
+    c0, c1, c2 = st.columns([3, 1, 1])
+    c0.radio(
+        "Map shows",
+        VIEWS,
+        format_func=_VIEW_NAMES.get,
+        key=K.MAP_VIEW,
+        horizontal=True,
+        on_change=_on_dims,
+        args=(latent_dim,),
+        help="PCA: the plane of the two directions in which the encoded test set "
+        "varies most. Moving on the map changes z only within the shown plane.",
+    )
+    # On the PCA plane the two boxes choose only what the grid varies.
+    pca = state.map_view() == PCA
+    for column, label, key, value in ((c1, "x", K.MAP_X, x), (c2, "y", K.MAP_Y, y)):
+        column.selectbox(
+            f"Grid {label}" if pca else f"{label} dimension",
+            options,
+            index=value,
+            format_func=_dim_name,
+            key=key,
+            on_change=_on_dims,
+            args=(latent_dim,),
+            help="The map shows the PCA plane; this dimension is what the "
+            "manifold grid varies."
+            if pca
+            else None,
+        )
+    if state.widget(K.MAP_X) == state.widget(K.MAP_Y):
+        st.warning("Choose two different dimensions for the map and grid.")
+
+
+def scale_factors(model: LoadedModel) -> list[int]:
+    """The factors the map can be coloured by on a scale: each known factor
+    that is not the class itself (the shapes set's x, y, size and hue)."""
+    if model.factors is None or not model.factor_names:
+        return []
+    return [
+        f
+        for f in range(model.factors.shape[1])
+        if not np.array_equal(model.factors[:, f], model.labels)
+    ]
+
+
+def colour_picker(model: LoadedModel) -> int:
+    """For a data set with known factors: what colours the map, the class or
+    a factor on a colour scale; returns -1 or the factor's index."""
+    factors = scale_factors(model)
+    if not factors:
+        return -1
+    names = model.factor_names
+
+    def label(f: int) -> str:
+        return "class" if f < 0 else names[f]
+
+    st.radio(
+        "Colour the map by",
+        [-1, *factors],
+        format_func=label,
+        key=K.COLOUR_BY,
+        horizontal=True,
+        help="The data's true factors: which of them each latent axis took up.",
+    )
+    return state.colour_by()
+
+
+def _on_commit(model: LoadedModel, plane: Plane) -> None:
+    """A click on the map: ``[x, y]`` moves z there; ``[x, y, i]`` (a release
+    on test point ``i``) moves z to that point's mean and inspects it."""
+    if not state.take_event():
+        return
+    value = getattr(state.widget(K.EXPLORER), "commit", None)
+    latent_dim = model.record.model.latent_dim
+    try:
+        xy, index = map_commit(value, model.latent_mean.shape[0])
+    except ValueError as error:
+        state.say(f"Ignored a click from the map: {error}")
+        return
+    if index is None:
+        z = plane.lift(np.asarray(xy), state.z())
+    else:
+        state.set_inspected(index)
+        z = model.latent_mean[index]
+    state.change_z(z.tolist(), latent_dim)
+
+
+def _on_slider(latent_dim: int) -> None:
+    state.change_z_to_sliders(latent_dim)
+
+
+def z_sliders(latent_dim: int) -> None:
+    """One slider per latent dimension (past the fourth in an expander)."""
+    state.sync_sliders(latent_dim)
+
+    def one(i: int) -> None:
+        st.slider(
+            _dim_name(i),
+            min_value=-state.z_limit(),
+            max_value=state.z_limit(),
+            step=0.01,
+            key=state.slider_key(i),
+            on_change=_on_slider,
+            args=(latent_dim,),
+        )
+
+    for i in range(min(latent_dim, MAX_SLIDERS_SHOWN)):
+        one(i)
+    if latent_dim > MAX_SLIDERS_SHOWN:
+        first = MAX_SLIDERS_SHOWN + 1
+        label = (
+            f"Dimension {first}"
+            if first == latent_dim
+            else f"Dimensions {first} to {latent_dim}"
+        )
+        with st.expander(label):
+            for i in range(MAX_SLIDERS_SHOWN, latent_dim):
+                one(i)
+
+
+def _ellipses(model: LoadedModel, plane: Plane) -> list:
+    """2-sigma posterior outlines: the user's own picture (red) and the
+    inspected test image (blue), where there are such."""
+    out = []
+    digit = state.own_digit()
+    if digit is not None and digit.size == model.record.model.n_pixels:
+        mean, log_var = own_posterior(model_token(model), digit, model)
+        outline = plane.ellipse(mean[0], log_var[0], k=2.0)
+        out.append((outline.tolist(), OWN_DIGIT_COLOUR))
+    inspected = inspected_ellipse(model, plane)
+    if inspected:
+        out.append(inspected)
+    return out
+
+
+def _projected(points: np.ndarray | None, plane: Plane) -> list[list[float]]:
+    """Full latent points ``(k, latent_dim)`` on the map's plane ``(k, 2)``."""
+    return [] if points is None else plane.coords(points).tolist()
+
+
+def _selected_digit(model: LoadedModel, latent_dim: int) -> None:
+    """The image decoded at the selected z, its coordinates and its sliders."""
+    z = state.z()
+    pixels = model.vae.decode(z)[0]
+    shape = model.image_shape
+    scale = scale_for(shape, DIGIT_PX)
+    digit_picture(pixels, shape, z, DIGIT_CAPTION, shape[1] * scale, key=K.DIGIT)
+    st.text(" ".join(f"{_dim_name(i)} = {v:+.2f}" for i, v in enumerate(z)))
+    z_sliders(latent_dim)
+    st.download_button(
+        "Download image (PNG)",
+        # Encoded only when clicked, not on every move of z.
+        lambda: png_bytes(digit_image(pixels, scale, shape)),
+        file_name="decoded.png",
+        mime="image/png",
+        key=K.DOWNLOAD_IMAGE,
+    )
+
+
+@state.fragment(Views.EXPLORER)
+def explorer_view(model: LoadedModel) -> None:
+    """Map, live pad, selected digit, sliders and inspection panel."""
+    latent_dim = model.record.model.latent_dim
+    message = state.take_message()
+    if message:
+        st.warning(plain(message))
+    if latent_dim > 2:
+        _dims_picker(latent_dim)
+    colour = colour_picker(model)
+    plane = map_plane(model)
+    limit = map_extent(plane, model.latent_mean, model.z_limit)
+    left, right = st.columns([3, 1], gap="medium")
+    with left:
+        note = hidden_note(model, plane, limit)
+        if note:
+            st.caption(note)
+        latent_explorer(
+            model,
+            [float(v) for v in state.z()],
+            plane,
+            (-limit, limit),
+            grid_extent(model) if plane.key != PCA else None,
+            on_commit=lambda: _on_commit(model, plane),
+            path=_projected(map_path(model), plane),
+            samples=_projected(map_samples(latent_dim), plane),
+            ellipses=_ellipses(model, plane),
+            colour_by=colour,
+            key=K.EXPLORER,
+        )
+        inspect_panel(model, model_token(model))
+    with right:
+        _selected_digit(model, latent_dim)

@@ -1,0 +1,177 @@
+"""The manifold grid view: its controls and the clickable grid, in one keyed
+fragment."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from vaeapp.core.text import plain
+from vaeapp.explore.images import png_bytes
+from vaeapp.explore.manifold import (
+    DATA_SPACING,
+    GRID_N_MAX,
+    SPACINGS,
+    check_grid,
+    grid_axes,
+    manifold,
+)
+from vaeapp.store.folder import LoadedModel
+from vaeapp.ui import state
+from vaeapp.ui.components.grid_picture import grid_picture
+from vaeapp.ui.events import grid_cell
+from vaeapp.ui.state import K, Views
+from vaeapp.web.assets import model_token
+
+Q_MIN, Q_MAX, Q_STEP = 0.001, 0.499, 0.01
+# What each spacing spans, said on the radio and under the grid.
+SPACING_NAMES = {
+    "quantile": "prior quantiles",
+    "linear": "prior, even steps",
+    DATA_SPACING: "data quantiles",
+}
+
+
+def _axes(
+    model: LoadedModel, settings: state.GridSettings
+) -> tuple[np.ndarray, np.ndarray]:
+    """The grid's x and y axes over the map's dimensions."""
+    dims = state.map_dims(model.record.model.latent_dim)
+    return grid_axes(settings.n, settings.q, settings.spacing, model.latent_mean, dims)
+
+
+def grid_extent(model: LoadedModel) -> tuple[float, float, float, float] | None:
+    """The grid's rectangle on the map ``(x0, x1, y0, y1)``, if it is to be
+    shown."""
+    settings = state.grid()
+    if not settings.show_extent:
+        return None
+    try:
+        xs, ys = _axes(model, settings)
+    except ValueError:
+        return None
+    return (float(xs[0]), float(xs[-1]), float(ys[0]), float(ys[-1]))
+
+
+def _on_extent() -> None:
+    """The extent's drawing on the map follows the grid's settings."""
+    state.redraw([Views.GRID, Views.EXPLORER])
+
+
+def _on_settings() -> None:
+    """New settings redraw the grid, and the map when it shows the extent."""
+    if state.grid().show_extent:
+        _on_extent()
+    state.redraw([Views.GRID])
+
+
+def grid_controls() -> state.GridSettings:
+    """Draw the grid's controls; return the settings the person chose."""
+    c1, c2, c3, c4 = st.columns([2, 2, 2, 2])
+    c1.slider("Grid size n", 2, GRID_N_MAX, key=K.GRID_N, on_change=_on_settings)
+    c2.number_input(
+        "Quantile q",
+        min_value=Q_MIN,
+        max_value=Q_MAX,
+        step=Q_STEP,
+        format="%.3f",
+        key=K.GRID_Q,
+        on_change=_on_settings,
+    )
+    c3.radio(
+        "Spacing",
+        SPACINGS,
+        format_func=SPACING_NAMES.get,
+        key=K.GRID_SPACING,
+        horizontal=True,
+        on_change=_on_settings,
+        help="Prior quantiles: norm.ppf(q .. 1 - q), where N(0, I) puts its mass. "
+        "Data quantiles: the q .. 1 - q quantiles of the encoded test set on each "
+        "axis, where this model puts the images.",
+    )
+    c4.checkbox("Show extent on map", key=K.GRID_SHOW_EXTENT, on_change=_on_extent)
+    return state.grid()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _grid_image(
+    token: str,
+    settings: state.GridSettings,
+    base: tuple[float, ...],
+    dims: tuple[int, int],
+    _model: LoadedModel,
+) -> np.ndarray:
+    base_z = np.asarray(base, np.float32) if base else None
+    return manifold(
+        _model.vae.decode,
+        settings.n,
+        settings.q,
+        settings.spacing,
+        base_z,
+        dims,
+        _model.image_shape,
+        _model.latent_mean,
+    )
+
+
+def grid_base(latent_dim: int) -> tuple[float, ...]:
+    """The z the grid holds its other dimensions at: empty for a 2-D model,
+    whose grid does not depend on z."""
+    return () if latent_dim == 2 else tuple(float(v) for v in state.z())
+
+
+def _on_cell(model: LoadedModel, xs: np.ndarray, ys: np.ndarray) -> None:
+    """A click on a grid cell moves z to that cell's point (on axes ``xs`` and
+    ``ys``, each ``(n,)``)."""
+    if not state.take_event():
+        return
+    n = xs.shape[0]
+    try:
+        row, col = grid_cell(getattr(state.widget(K.GRID), "cell", None), n)
+    except ValueError as error:
+        state.say(f"Ignored a click from the grid: {error}")
+        state.redraw([Views.EXPLORER])  # where messages show; does not return
+    latent_dim = model.record.model.latent_dim
+    x, y = state.map_dims(latent_dim)
+    z = state.z().tolist()
+    z[x], z[y] = float(xs[col]), float(ys[n - 1 - row])
+    state.change_z(z, latent_dim)
+
+
+@state.fragment(Views.GRID)
+def grid_view(model: LoadedModel) -> None:
+    """The manifold grid and its controls."""
+    st.subheader("Manifold grid")
+    settings = grid_controls()
+    try:
+        check_grid(settings.n, settings.q, settings.spacing)
+    except ValueError as error:
+        st.error(plain(error))
+        return
+    latent_dim = model.record.model.latent_dim
+    dims = state.map_dims(latent_dim)
+    picture = _grid_image(
+        model_token(model), settings, grid_base(latent_dim), dims, model
+    )
+    xs, ys = _axes(model, settings)
+    held = "" if latent_dim == 2 else ", other dimensions at the current z"
+    st.caption(
+        f"{settings.n}x{settings.n} images decoded at z{dims[0] + 1} in "
+        f"[{xs[0]:.2f}, {xs[-1]:.2f}], z{dims[1] + 1} in [{ys[0]:.2f}, {ys[-1]:.2f}]"
+        f"{held}: {SPACING_NAMES[settings.spacing]} {settings.q:g} to "
+        f"{1 - settings.q:g}. Click a cell to move z there."
+    )
+    grid_picture(
+        picture,
+        settings.n,
+        model.image_shape,
+        on_cell=lambda: _on_cell(model, xs, ys),
+        key=K.GRID,
+    )
+    st.download_button(
+        "Download grid (PNG)",
+        lambda: png_bytes(picture),
+        file_name="manifold.png",
+        mime="image/png",
+        key=K.DOWNLOAD_GRID,
+    )

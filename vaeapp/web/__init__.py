@@ -1,0 +1,7 @@
+"""What runs in the browser: the JavaScript, CSS and HTML of the map, the
+decoder and the exported page, the vendored Plotly bundle (``vendor/``, with
+how it was built), and a model packed small for them
+(:mod:`~vaeapp.web.assets`).
+
+Imports :mod:`vaeapp.store` and the layers below it; never Streamlit.
+"""

@@ -1,0 +1,29 @@
+"""The browser's files, kept in this folder: one path each, for the page
+(:mod:`vaeapp.ui`) and the exported one-file explorer (:mod:`vaeapp.export`)
+alike, so that both send the same scripts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+WEB_DIR = Path(__file__).resolve().parent
+
+# plotly.js's core with the scattergl trace only, built by vendor/build_plotly.sh
+# (see vendor/README.md): the browser evaluates it in about a third of the time
+# the official partial bundles take.
+PLOTLY_JS = WEB_DIR / "vendor" / "plotly-scattergl-3.7.0.min.js"
+DECODER_JS = WEB_DIR / "decoder.js"  # the decoder, run in the browser
+MAP_PLOT_JS = WEB_DIR / "map_plot.js"  # the Plotly map, page and export alike
+LATENT_MAP_JS = WEB_DIR / "latent_map.js"  # the page's map component
+LATENT_MAP_CSS = WEB_DIR / "latent_map.css"  # the map's stylesheet, likewise
+IMAGE_VIEW_JS = WEB_DIR / "image_view.js"
+DRAW_PAD_JS = WEB_DIR / "draw_pad.js"
+GRID_PICTURE_JS = WEB_DIR / "grid_picture.js"
+PAGE_CSS = WEB_DIR / "page.css"
+EXPORT_PAGE_JS = WEB_DIR / "export_page.js"
+EXPORT_TEMPLATE = WEB_DIR / "export_template.html"
+
+
+def read(path: Path) -> str:
+    """The text of one of these files (UTF-8)."""
+    return path.read_text(encoding="utf-8")
