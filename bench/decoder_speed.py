@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import math
 import os
 import statistics
 import subprocess
@@ -37,28 +36,22 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import h5py
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import vaeapp.core.config as config_module  # noqa: E402
 import vaeapp.model.layout as layout_module  # noqa: E402
+from devtools.browser import chromium  # noqa: E402
+from devtools.weights import write_random_weights  # noqa: E402
 from vaeapp.core.config import ModelConfig  # noqa: E402
 from vaeapp.explore.manifold import grid_points  # noqa: E402
 from vaeapp.inference.numpy_vae import NumpyVAE, load_numpy_vae  # noqa: E402
-from vaeapp.model.layout import decoder_layers, encoder_layers  # noqa: E402
+from vaeapp.web import files  # noqa: E402
 from vaeapp.web.assets import pack_decoder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-]
-DECODER_JS = Path(__file__).resolve().parents[1] / "vaeapp" / "ui" / "decoder.js"
+DECODER_JS = files.DECODER_JS
 
 _JS_TIME = """([layers, shape, z, count]) => {
   const model = { layers: unpackDecoder(layers) };
@@ -96,20 +89,8 @@ def random_model(folder: Path, config: ModelConfig, seed: int = 0) -> NumpyVAE:
 def random_weights(folder: Path, config: ModelConfig, seed: int = 0) -> Path:
     """:func:`random_model`'s weights, written to a Keras-layout file in
     ``folder``; returns its path."""
-    rng = np.random.default_rng(seed)
     path = folder / f"random-{seed}.weights.h5"
-    with h5py.File(path, "w") as handle:
-        for spec in encoder_layers(config) + decoder_layers(config):
-            if spec.kind == "conv_transpose":
-                fan_in = spec.kernel_shape[0] * spec.kernel_shape[1] * spec.in_shape[2]
-                fan_in //= spec.stride**2
-            else:
-                fan_in = math.prod(spec.kernel_shape[:-1])
-            kernel = rng.normal(0, math.sqrt(2.0 / fan_in), spec.kernel_shape)
-            handle[f"{spec.path}/vars/0"] = kernel.astype(np.float32)
-            bias = rng.normal(0, 0.1, spec.bias_shape)
-            handle[f"{spec.path}/vars/1"] = bias.astype(np.float32)
-    return path
+    return write_random_weights(path, config, np.random.default_rng(seed))
 
 
 def time_server(vae: NumpyVAE, n: int, runs: int) -> tuple[float, float]:
@@ -217,12 +198,7 @@ def main(argv: list[str] | None = None) -> None:
             )
     if args.no_browser:
         return
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS
-        )
+    with chromium() as browser:
         page = browser.new_page()
         page.set_content("<!doctype html><title>decoder speed</title>")
         page.add_script_tag(content=DECODER_JS.read_text(encoding="utf-8"))

@@ -42,14 +42,8 @@ if str(ROOT) not in sys.path:
 
 from deploy import replicas  # noqa: E402
 from devtools import server as devserver  # noqa: E402
+from devtools.browser import browser_missing_reason, launch_async  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-]
 DIGIT = "img.vae-digit"  # the explorer's decoded digit
 # Streamlit 1.67 sliders: a hidden <input type="range" aria-label="z1">.
 SLIDER = '[data-testid="stSlider"] input[type="range"][aria-label="{}"]'
@@ -169,6 +163,8 @@ async def start_retrain(page) -> None:
 
 async def slider_change(page, session: Session) -> None:
     """One arrow key on z1 or z2, timed until the new digit is on screen."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
     before = await page.get_attribute(DIGIT, "data-z")
     dim = random.choice([0, 1])
     slider = page.locator(SLIDER.format(f"z{dim + 1}"))
@@ -193,13 +189,28 @@ async def slider_change(page, session: Session) -> None:
         return
     await slider.focus()
     start = time.perf_counter()
-    await page.keyboard.press(random.choice(keys))
-    await page.wait_for_function(
-        "(old) => { const i = document.querySelector('img.vae-digit');"
-        " return i && i.dataset.z !== old && i.complete; }",
-        arg=before,
-        timeout=15000,
+    key = random.choice(keys)
+    await page.keyboard.press(key)
+    # Read while the round trip is in flight (it takes far longer): whether the
+    # press reached the slider.
+    pressed = await page.evaluate(
+        "() => [document.activeElement && document.activeElement.ariaLabel,"
+        " document.activeElement && document.activeElement.value]"
     )
+    try:
+        await page.wait_for_function(
+            "(old) => { const i = document.querySelector('img.vae-digit');"
+            " return i && i.dataset.z !== old && i.complete; }",
+            arg=before,
+            timeout=15000,
+        )
+    except PlaywrightTimeout as error:
+        now = await slider.get_attribute("value") if await slider.count() else None
+        raise TimeoutError(
+            f"no new digit 15 s after {key} on z{dim + 1} (slider {value} -> "
+            f"{pressed[1]} at the press, focus on {pressed[0]}; {now} 15 s later;"
+            f" digit z {before}, {session.actions} actions in)"
+        ) from error
     session.latencies_ms.append(1000 * (time.perf_counter() - start))
 
 
@@ -255,7 +266,7 @@ async def drive(url: str, sessions: int, seconds: float) -> list[Session]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = await launch_async(playwright)
         results = [Session(i) for i in range(sessions)]
         await asyncio.gather(
             *(
@@ -326,10 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.replicas < 1:
         parser.error("--replicas must be at least 1")
-    if not Path(CHROMIUM).exists():
-        print(
-            f"error: {CHROMIUM} not found (apt-get install chromium)", file=sys.stderr
-        )
+    missing = browser_missing_reason()
+    if missing:
+        print(f"error: {missing}", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory() as tmp:
         env = {

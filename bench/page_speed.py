@@ -47,14 +47,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from devtools import server as devserver  # noqa: E402
+from devtools.browser import browser_missing_reason, chromium, with_digit  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-]
 VIEWPORT = {"width": 1400, "height": 1000}
 MAP_SVG = ".vae-map .main-svg"
 DIGIT_IMG = "img.vae-digit"  # the explorer's decoded digit
@@ -70,22 +64,15 @@ GOAL_CHANGE_MS = 150.0
 GOAL_LIVE_PER_S = 30.0
 GOAL_GRID_MS = {15: 5.0, 30: 20.0}
 
-_JS_DIGIT = """const digitImg = () => document.querySelector('img.vae-digit');"""
 
-
-def _with_digit(js: str) -> str:
-    """``js`` with its ``DIGIT_IMG_JS`` line replaced by ``digitImg()``'s code."""
-    return js.replace("DIGIT_IMG_JS", _JS_DIGIT)
-
-
-_JS_SRC = _with_digit(
+_JS_SRC = with_digit(
     """() => {
   DIGIT_IMG_JS
   const img = digitImg();
   return img ? img.dataset.z : null;
 }"""
 )
-_JS_SRC_CHANGED = _with_digit(
+_JS_SRC_CHANGED = with_digit(
     """(old) => {
   DIGIT_IMG_JS
   const img = digitImg();
@@ -669,33 +656,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--net-rounds must be >= 0 (>= 1 with --net-only)")
     if args.runs < 1 or args.grid_runs < 1 or args.live_seconds <= 0:
         parser.error("--runs and --grid-runs must be >= 1, --live-seconds > 0")
-    if not Path(CHROMIUM).exists():
-        parser.error(f"Chromium not found at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        parser.error("the playwright package is not installed")
+    missing = browser_missing_reason()
+    if missing:
+        parser.error(missing)
 
     print(
         f"load average: {', '.join(f'{v:.1f}' for v in os.getloadavg())} "
         f"on {os.cpu_count()} CPUs"
     )
     with tempfile.TemporaryDirectory(prefix="page_speed-") as tmp:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, args=CHROMIUM_ARGS
-            )
-            try:
-                if not args.net_only:
-                    print("\n".join(local_measures(args, browser, Path(tmp))))
-                if args.net_rounds:
-                    lines = compare_first_pages(
-                        browser, Path(tmp), args.net_rounds, args.down_mbit * 1e6,
-                        args.up_mbit * 1e6, args.rtt_ms / 1000,
-                    )  # fmt: skip
-                    print("\n".join(lines))
-            finally:
-                browser.close()
+        with chromium() as browser:
+            if not args.net_only:
+                print("\n".join(local_measures(args, browser, Path(tmp))))
+            if args.net_rounds:
+                lines = compare_first_pages(
+                    browser, Path(tmp), args.net_rounds, args.down_mbit * 1e6,
+                    args.up_mbit * 1e6, args.rtt_ms / 1000,
+                )  # fmt: skip
+                print("\n".join(lines))
     return 0
 
 

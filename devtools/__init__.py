@@ -1,3 +1,5 @@
-"""What the tests and the benchmarks share, outside the installed package: a
-``streamlit run`` server on a free port (also the replicas supervisor's,
-deploy/replicas.py)."""
+"""What the tests and the benchmarks share, outside the installed package:
+``streamlit run`` on a free port (:mod:`~devtools.server`, also the replicas
+supervisor's in deploy/replicas.py), Debian's Chromium driven by Playwright
+(:mod:`~devtools.browser`) and models of any shape with random weights
+(:mod:`~devtools.weights`)."""

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from hypothesis import settings
-from support import browser_missing_reason, chromium
+
+from devtools.browser import browser_missing_reason, chromium
 
 settings.register_profile("vaeapp", derandomize=True, database=None, deadline=None)
 settings.load_profile("vaeapp")

@@ -8,15 +8,13 @@ which no shipped model has.
 from __future__ import annotations
 
 import dataclasses
-import math
 from pathlib import Path
 
-import h5py
 import numpy as np
 
+from devtools.weights import write_random_weights
 from vaeapp.core.config import ModelConfig
 from vaeapp.inference.numpy_vae import load_numpy_vae
-from vaeapp.model.layout import decoder_layers, encoder_layers
 from vaeapp.store.folder import LoadedModel
 
 
@@ -31,14 +29,7 @@ def wide_model(
     config = ModelConfig(hidden=(32,), latent_dim=latent_dim)
     rng = np.random.default_rng(seed)
     path = folder / f"wide-{latent_dim}.weights.h5"
-    with h5py.File(path, "w") as handle:
-        for spec in encoder_layers(config) + decoder_layers(config):
-            scale = math.sqrt(2.0 / math.prod(spec.kernel_shape[:-1]))
-            kernel = rng.normal(0, scale, spec.kernel_shape).astype(np.float32)
-            handle[f"{spec.path}/vars/0"] = kernel
-            bias = rng.normal(0, 0.1, spec.bias_shape).astype(np.float32)
-            handle[f"{spec.path}/vars/1"] = bias
-    vae = load_numpy_vae(path, config)
+    vae = load_numpy_vae(write_random_weights(path, config, rng), config)
     count = base.latent_mean.shape[0]
     # Unequal spreads per dimension, so that PCA has a clear first plane.
     spread = np.linspace(2.0, 0.5, latent_dim)

@@ -1,4 +1,5 @@
-"""Helpers shared by every kind of test: synthetic data and Debian's Chromium.
+"""Helpers shared by every kind of test: synthetic data (Chromium is
+:mod:`devtools.browser`, shared with the benchmarks).
 
 ``tests/`` is on ``sys.path`` (its conftest.py puts it there), so any test or
 conftest imports this as ``support``.
@@ -6,22 +7,14 @@ conftest imports this as ``support``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import os
+import subprocess
+import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Root in a container needs --no-sandbox; without the background-networking
-# flag Chromium keeps trying hosts this offline machine cannot reach.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def write_small_mnist(path: Path, n_train: int = 300, n_test: int = 100) -> Path:
@@ -38,27 +31,23 @@ def write_small_mnist(path: Path, n_train: int = 300, n_test: int = 100) -> Path
     return path
 
 
-def browser_missing_reason() -> str | None:
-    """Why the browser tests cannot run here, or None when they can."""
-    if not CHROMIUM.exists():
-        return f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed (pip install playwright)"
-    return None
-
-
-@contextmanager
-def chromium() -> Iterator[Any]:
-    """Headless Debian Chromium driven by Playwright's sync API."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+def run_train(
+    *args: str, timeout: float = 600, quiet: bool = True, unset: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
+    """``python -m vaeapp.train ARGS`` from the checkout on the TensorFlow
+    backend, its output captured as text. ``quiet`` hides TensorFlow's C++
+    log (False: the command's own default); ``unset`` names variables of the
+    caller's environment the run must not see (a developer's VAEAPP_HOME)."""
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if not quiet:
+        env.pop("TF_CPP_MIN_LOG_LEVEL")
+    for name in unset:
+        env.pop(name, None)
+    return subprocess.run(
+        [sys.executable, "-m", "vaeapp.train", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -5,22 +5,20 @@ from __future__ import annotations
 import base64
 import io
 import json
-import math
 import shutil
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
 from app_helpers import component_data, new_app, send_event, walk
 from PIL import Image
 
+from devtools.weights import write_random_weights
 from vaeapp.core.config import ModelConfig
 from vaeapp.explore.comparison import duration
 from vaeapp.explore.images import image_array, to_uint8
 from vaeapp.explore.projection import axes_plane, pca_plane
 from vaeapp.explore.scores import knn_accuracy
-from vaeapp.model.layout import decoder_layers, encoder_layers
 from vaeapp.store.folder import PRETRAINED_DIR, list_models, load_model
 from vaeapp.ui.state import K
 
@@ -193,13 +191,7 @@ def _four_d_folder(parent: Path) -> Path:
     model = ModelConfig(hidden=(32,), latent_dim=4)
     rng = np.random.default_rng(0)
     (folder / "model.weights.h5").unlink()
-    with h5py.File(folder / "model.weights.h5", "w") as handle:
-        for spec in encoder_layers(model) + decoder_layers(model):
-            scale = math.sqrt(2.0 / math.prod(spec.kernel_shape[:-1]))
-            handle[f"{spec.path}/vars/0"] = rng.normal(
-                0, scale, spec.kernel_shape
-            ).astype(np.float32)
-            handle[f"{spec.path}/vars/1"] = np.zeros(spec.bias_shape, np.float32)
+    write_random_weights(folder / "model.weights.h5", model, rng, bias_scale=0.0)
     labels = np.load(folder / "latents.npz")["labels"]
     spread = np.array([2.0, 1.5, 1.0, 0.5], np.float32)
     mean = rng.standard_normal((labels.shape[0], 4)).astype(np.float32) * spread

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import base64
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from app_helpers import component_data, explorer_data, new_app
 from PIL import Image
+from support import run_train
 
 from vaeapp.ui.state import K
 
@@ -29,16 +27,10 @@ def colour_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for i in range(40):
             pixels = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
             Image.fromarray(pixels).save(base / "data" / name / f"{i}.png")
-    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "vaeapp.train", "--data", str(base / "data")]
-        + ["--out", str(base / "out"), "--name", "colour", "--preset", "conv"]
-        + "--epochs 1 --train-size 100 --batch-size 50 --quiet --no-jit".split(),
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    proc = run_train(
+        *["--data", str(base / "data"), "--out", str(base / "out")],
+        *["--name", "colour", "--preset", "conv"],
+        *"--epochs 1 --train-size 100 --batch-size 50 --quiet --no-jit".split(),
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return base / "out" / "colour"
@@ -101,15 +93,10 @@ def test_an_uploaded_picture_is_fitted_to_a_colour_model(colour_model: Path) -> 
 def shapes_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny dense model trained one epoch on 200 generated shapes."""
     base = tmp_path_factory.mktemp("shapes")
-    proc = subprocess.run(
-        [sys.executable, "-m", "vaeapp.train", "--dataset", "shapes"]
-        + ["--out", str(base), "--name", "shapes", "--hidden", "16"]
-        + "--epochs 1 --train-size 200 --batch-size 50 --quiet --no-jit".split(),
-        cwd=ROOT,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-        capture_output=True,
-        text=True,
-        timeout=600,
+    proc = run_train(
+        *["--dataset", "shapes", "--out", str(base), "--name", "shapes"],
+        *"--hidden 16 --epochs 1 --train-size 200 --batch-size 50 --quiet".split(),
+        "--no-jit",
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return base / "shapes"

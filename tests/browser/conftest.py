@@ -36,9 +36,8 @@ LIVE_READY = '.vae-explorer[data-decoder="ready"]'  # live decoding can start
 if str(REPO) not in sys.path:  # the tests read app defaults from vaeapp
     sys.path.insert(0, str(REPO))
 
-from support import browser_missing_reason  # noqa: E402
-
 from devtools import server as devserver  # noqa: E402
+from devtools.browser import browser_missing_reason  # noqa: E402
 
 _SCREENSHOTS: list[Path] = []
 

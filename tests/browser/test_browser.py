@@ -23,6 +23,7 @@ pytest.importorskip(
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
+from devtools.browser import with_digit  # noqa: E402
 from vaeapp.explore.manifold import GRID_N_DEFAULT, GRID_Q_DEFAULT, grid_axis  # noqa: E402
 from vaeapp.store.folder import best_pretrained, load_model  # noqa: E402
 
@@ -39,15 +40,9 @@ CLICK_TARGETS = ((3.5, 3.5), (-3.5, 3.5), (3.5, -3.5), (-3.5, -3.5))
 EMPTY_RADIUS = 0.3
 
 # JavaScript that finds the explorer's decoded digit (other st.image's exist).
-_JS_DIGIT = """const digitImg = () => document.querySelector('img.vae-digit');"""
 
 
-def _with_digit(js: str) -> str:
-    """``js`` with its ``DIGIT_IMG_JS`` line replaced by ``digitImg()``'s code."""
-    return js.replace("DIGIT_IMG_JS", _JS_DIGIT)
-
-
-_JS_STATE = _with_digit(
+_JS_STATE = with_digit(
     """() => {
   DIGIT_IMG_JS
   const root = document.querySelector('.vae-explorer');
@@ -72,7 +67,7 @@ _JS_Z_NEAR = """([x, y, tol]) => {
   return Math.abs(zx - x) <= tol && Math.abs(zy - y) <= tol;
 }"""
 
-_JS_SRC_CHANGED = _with_digit(
+_JS_SRC_CHANGED = with_digit(
     """(old) => {
   DIGIT_IMG_JS
   const img = digitImg();

@@ -10,12 +10,10 @@ the NumPy path, and packed by ``browser_assets.pack_decoder``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 import pytest
 
@@ -25,9 +23,9 @@ pytest.importorskip(
     "playwright.sync_api", reason="the playwright package is not installed"
 )
 
+from devtools.weights import write_random_weights  # noqa: E402
 from vaeapp.core.config import ModelConfig  # noqa: E402
 from vaeapp.inference.numpy_vae import NumpyVAE, load_numpy_vae  # noqa: E402
-from vaeapp.model.layout import decoder_layers, encoder_layers  # noqa: E402
 from vaeapp.web import files
 from vaeapp.web.assets import (  # noqa: E402
     as_browser_decodes,
@@ -102,28 +100,10 @@ _JS_ERROR = """(layers) => {
 
 
 def random_model(folder: Path, config: ModelConfig, seed: int) -> NumpyVAE:
-    """A model of ``config`` with random weights, through the weights-file reader.
-
-    Kernels are drawn with variance 2 / fan-in (He et al. 2015) so activations
-    keep their scale through the ReLU layers and decoded pixels spread over
-    (0, 1); biases are small and non-zero.
-    """
-    rng = np.random.default_rng(seed)
+    """A model of ``config`` with random He-scaled weights, through the
+    weights-file reader (:func:`devtools.weights.write_random_weights`)."""
     path = folder / f"random-{seed}.weights.h5"
-    with h5py.File(path, "w") as handle:
-        for spec in encoder_layers(config) + decoder_layers(config):
-            if spec.kind == "conv_transpose":
-                fan_in = spec.kernel_shape[0] * spec.kernel_shape[1] * spec.in_shape[2]
-                # each output of a stride-2 layer sees a quarter of the taps
-                fan_in //= spec.stride**2
-            else:
-                fan_in = math.prod(spec.kernel_shape[:-1])
-            scale = math.sqrt(2.0 / fan_in)
-            kernel = rng.normal(0, scale, spec.kernel_shape).astype(np.float32)
-            handle[f"{spec.path}/vars/0"] = kernel
-            handle[f"{spec.path}/vars/1"] = rng.normal(0, 0.1, spec.bias_shape).astype(
-                np.float32
-            )
+    write_random_weights(path, config, np.random.default_rng(seed))
     return load_numpy_vae(path, config)
 
 

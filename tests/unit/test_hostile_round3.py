@@ -4,16 +4,14 @@ crafted .npz header for training, and model zips written by ``writestr``."""
 from __future__ import annotations
 
 import io
-import os
 import stat
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
+from support import run_train
 from unit_helpers import synthetic_arrays, write_npz
 
 from vaeapp.data import sources as data_module
@@ -160,14 +158,9 @@ def test_train_command_reports_a_crafted_npz_in_one_line(tmp_path: Path) -> None
     """``python -m vaeapp.train --data crafted.npz`` exits 1 with one error line."""
     crafted = _crafted_npz(tmp_path / "crafted.npz")
     out = tmp_path / "out"
-    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "vaeapp.train", "--data", str(crafted)]
-        + ["--out", str(out), "--epochs", "1", "--hidden", "16", "--name", "m"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    proc = run_train(
+        *["--data", str(crafted), "--out", str(out), "--epochs", "1"],
+        *["--hidden", "16", "--name", "m"],
         timeout=300,
     )
     assert proc.returncode == 1

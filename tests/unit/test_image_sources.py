@@ -3,14 +3,13 @@ held-out test split, sizes and colours; and one-epoch runs of the real CLI."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from support import run_train
 
 from vaeapp.data.shapes import FACTORS, SHAPE_NAMES, load_shapes
 from vaeapp.data.sources import (
@@ -258,16 +257,8 @@ def test_own_dataset_without_data_names_its_variable(monkeypatch):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    env.pop("VAEAPP_HOME", None)
-    return subprocess.run(
-        [sys.executable, "-m", "vaeapp.train", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    """The command without a developer's models folder."""
+    return run_train(*args, unset=("VAEAPP_HOME",))
 
 
 QUICK = "--epochs 1 --train-size 100 --batch-size 20 --quiet --no-jit --name m"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from support import run_train
 from unit_helpers import synthetic_arrays, write_npz
 
 from vaeapp.core.config import RefineConfig
@@ -19,17 +18,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    env.pop("VAEAPP_MNIST_DATA", None)
-    env.pop("VAEAPP_HOME", None)
-    return subprocess.run(
-        [sys.executable, "-m", "vaeapp.train", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    """The command without a developer's data or models folder."""
+    return run_train(*args, timeout=timeout, unset=("VAEAPP_MNIST_DATA", "VAEAPP_HOME"))
 
 
 @pytest.fixture

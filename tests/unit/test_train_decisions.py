@@ -6,13 +6,12 @@ them (--background, presets named without the input size, offline data)."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from support import run_train
 
 from vaeapp.core.config import BACKGROUNDS, ModelConfig, TrainConfig
 from vaeapp.data import image_folder
@@ -253,17 +252,12 @@ def test_a_folder_run_prints_its_decisions_and_no_cuda_error(tmp_path: Path) -> 
     (folder / "lone one").mkdir()
     Image.new("RGB", (16, 16)).save(folder / "lone one" / "0.png")
     progress = tmp_path / "p.json"
-    env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
-    env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the command's own default
-    proc = subprocess.run(
-        [sys.executable, "-m", "vaeapp.train", "--data", str(folder)]
-        + ["--out", str(tmp_path / "out"), "--progress-file", str(progress)]
-        + "--epochs 1 --batch-size 4 --hidden 8 --grid-size 0 --name m".split(),
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    proc = run_train(
+        *["--data", str(folder), "--out", str(tmp_path / "out")],
+        *["--progress-file", str(progress)],
+        *"--epochs 1 --batch-size 4 --hidden 8 --grid-size 0 --name m".split(),
         timeout=300,
+        quiet=False,  # the command's own log level: no cuInit line
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "cuInit" not in proc.stderr

@@ -31,8 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageOps
 
 from vaeapp.core.config import BACKGROUNDS, TrainConfig
+from vaeapp.data.preprocess import upright
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 # Formats as Pillow identifies them from the bytes, not the file name.
@@ -152,10 +154,6 @@ def list_files(folder: Path) -> tuple[Files, tuple[str, ...] | None]:
 def _probe(path: Path) -> tuple[tuple[int, int] | None, str | None]:
     """``((width, height), None)`` for a usable image, else ``(None, why)``;
     the image is decoded, so that only usable ones decide the common size."""
-    from PIL import Image
-
-    from vaeapp.data.preprocess import upright
-
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         return None, f"{path.name}: not an image file name"
     try:
@@ -179,10 +177,6 @@ def _decode(
 ) -> tuple[np.ndarray, bool]:
     """The image at ``path`` fitted to ``size`` (width, height), as uint8, its
     transparent pixels laid on ``background``; and whether it had any."""
-    from PIL import Image, ImageOps
-
-    from vaeapp.data.preprocess import upright
-
     transparent = False
     with Image.open(path) as image:
         image.load()  # raises for truncated or corrupt data
