@@ -26,6 +26,22 @@ def test_tools_are_all_present() -> None:
         assert name in labels
 
 
+def test_the_tool_tabs_keep_their_labels_and_order() -> None:
+    """The tab bar shows the registry's tools under the labels and in the
+    order the page has always had (tests and people open tabs by label)."""
+    at = new_app().run()
+    assert [t.label for t in at.tabs] == [
+        "Encode your image",
+        "Interpolate",
+        "Sweep an axis",
+        "Neighbours",
+        "Sample",
+        "Training curves",
+        "Latent dimensions",
+        "Download model",
+    ]
+
+
 def test_prior_samples_are_marked_on_the_map() -> None:
     """Drawing prior samples puts that many stars on the latent map."""
     at = open_tool(new_app().run(), "Sample")

@@ -21,7 +21,8 @@ from PIL import Image  # noqa: E402
 from vaeapp.data.sources import CLASS_NAMES  # noqa: E402
 from vaeapp.explore.analysis import nearest_neighbours  # noqa: E402
 from vaeapp.store.folder import best_pretrained, load_model  # noqa: E402
-from vaeapp.ui.tools import NEIGHBOURS, strip  # noqa: E402
+from vaeapp.ui.tools.neighbours import NEIGHBOURS  # noqa: E402
+from vaeapp.ui.tools.shared import strip  # noqa: E402
 
 SLIDER = '[data-testid="stSlider"] input[type="range"][aria-label="{}"]'
 SETTLE_MS = 30_000

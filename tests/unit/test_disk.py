@@ -198,7 +198,8 @@ def test_an_upload_makes_room_after_it_is_published(
 
 
 def _shipped_zip(folder: Path) -> bytes:
-    """``folder`` zipped as the page's download button does (tools.model_zip)."""
+    """``folder`` zipped as the page's download button does
+    (vaeapp.ui.tools.download.model_zip)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in MODEL_FILES:

@@ -4,8 +4,8 @@ latent axis, the decoded frames of any path, and an animated GIF of them.
 A sweep moves one dimension from -3 to +3 in prior units (the prior is
 N(0, I), so that is -3 sigma to +3 sigma) with the others held at z; an
 interpolation's points come from :func:`vaeapp.explore.analysis.interpolate`. No
-Streamlit here: the tools tab (:mod:`vaeapp.ui.tools`) shows and offers what
-this makes.
+Streamlit here: the tool tabs (:mod:`vaeapp.ui.tools.sweep`,
+:mod:`vaeapp.ui.tools.interpolation`) show and offer what this makes.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from vaeapp.store.folder import LoadedModel
 from vaeapp.ui import state
 from vaeapp.ui.session_model import active_model
 from vaeapp.ui.sidebar.layout import sidebar
-from vaeapp.ui.tools import tools_section
+from vaeapp.ui.tools.section import tools_section
 from vaeapp.ui.views.compare import compare_section
 from vaeapp.ui.views.explorer import explorer_view
 from vaeapp.ui.views.grid import grid_view

@@ -24,7 +24,9 @@ from vaeapp.ui.components.image_view import digit_picture, scale_for
 from vaeapp.ui.components.latent_map import latent_explorer
 from vaeapp.ui.events import map_commit
 from vaeapp.ui.state import K, Views
-from vaeapp.ui.tools import map_path, map_samples, own_posterior
+from vaeapp.ui.tools.own_picture import own_posterior
+from vaeapp.ui.tools.paths import map_path
+from vaeapp.ui.tools.samples import map_samples
 from vaeapp.ui.views.grid import grid_extent
 from vaeapp.ui.views.inspect import inspect_panel, inspected_ellipse
 from vaeapp.web.assets import model_token
