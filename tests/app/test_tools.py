@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_tools_are_all_present() -> None:
-    """The six tool tabs render without exception."""
+    """The eight tool tabs render without exception."""
     at = new_app().run()
     assert not at.exception
     labels = [t.label for t in at.tabs]
