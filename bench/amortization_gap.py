@@ -4,7 +4,7 @@ Command line: ``python bench/amortization_gap.py --model NAME_OR_FOLDER
 --data PATH [--images N] [--steps S]``.
 
 For ``--images`` training images and as many of the validation split
-(``vaeapp.train.loop.validation_split``, the images the run never trained on),
+(``vaeapp.data.sources.validation_split``, the images the run never trained on),
 it prints the negative ELBO with the encoder's q(z|x) and after fitting each
 image's own Gaussian q by gradient descent on its negative ELBO, the decoder
 fixed (the amortization gap of Cremer et al. 2018). When the gap is much

@@ -185,7 +185,8 @@ def run_project(
     label: str, model_config: ModelConfig, config: TrainConfig, data: Dataset
 ) -> Run:
     """Train with the real :func:`vaeapp.train.loop.train_model`, timing its epochs."""
-    from vaeapp.train.loop import steps_per_chunk, train_model
+    from vaeapp.train.engine import steps_per_chunk
+    from vaeapp.train.loop import train_model
 
     timer = make_timer()
     with extra_fit_callback(timer):

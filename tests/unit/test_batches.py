@@ -91,6 +91,6 @@ def test_chunk_step_equals_the_same_batches_one_by_one():
 )
 def test_automatic_chunks_hold_at_most_ten_thousand_images(batch, steps):
     """Automatic chunks: up to 100 batches and 10,000 images, at least 1 batch."""
-    from vaeapp.train.loop import auto_steps_per_chunk
+    from vaeapp.train.engine import auto_steps_per_chunk
 
     assert auto_steps_per_chunk(batch) == steps

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from unit_helpers import synthetic_arrays, tiny_train_config, write_npz
 
 from vaeapp.core.config import ModelConfig
+from vaeapp.data.sources import validation_split
 from vaeapp.jobs.progress import FAILED, read_progress
 from vaeapp.store.size import snapshot_epochs
 
@@ -63,16 +64,16 @@ def test_subset_takes_a_seeded_sorted_sample(training, dataset):
     size=st.integers(min_value=0, max_value=50_000),
 )
 @settings(max_examples=40, deadline=None)
-def test_validation_split_is_disjoint_fixed_and_at_most_a_tenth(training, count, size):
+def test_validation_split_is_disjoint_fixed_and_at_most_a_tenth(count, size):
     """The validation rows never overlap the training rows, cover all images
     together, take at most a tenth and are the same on every call."""
-    train_rows, validation_rows = training.validation_split(count, size)
+    train_rows, validation_rows = validation_split(count, size)
     assert np.intersect1d(train_rows, validation_rows).size == 0
     np.testing.assert_array_equal(
         np.sort(np.concatenate([train_rows, validation_rows])), np.arange(count)
     )
     assert validation_rows.size == min(size, count // 10)
-    again = training.validation_split(count, size)[1]
+    again = validation_split(count, size)[1]
     np.testing.assert_array_equal(validation_rows, again)
 
 
@@ -202,7 +203,7 @@ def test_diverging_run_stops_and_publishes_nothing(
             raised.append(error)
             raise
 
-    monkeypatch.setattr(training, "train_model", spy)
+    monkeypatch.setattr(train, "train_model", spy)  # where the command looks it up
     npz = write_npz(tmp_path / "data.npz", synthetic_arrays())
     out, progress = tmp_path / "out", tmp_path / "p.json"
     settings = (
@@ -337,16 +338,17 @@ def test_config_cannot_be_combined_with_preset(train, tmp_path):
         train.configs_from_args(args)
 
 
-def test_conv_models_skip_xla_on_a_cpu(training):
+def test_conv_models_skip_xla_on_a_cpu():
     """On TensorFlow without a GPU, a conv model or one with dropout trains
     without XLA (its CPU convolutions were 20-70x slower, its dropout 2.5x); a
     plain dense model keeps it, --no-jit drops it."""
     from vaeapp.core.config import TrainConfig
+    from vaeapp.train.engine import use_xla
 
     on, off = TrainConfig(), TrainConfig(jit_compile=False)
     conv = ModelConfig(architecture="conv", hidden=(16,), filters=(4, 8))
-    assert training.use_xla(on, ModelConfig()) is True
-    assert training.use_xla(on, conv) is False
-    assert training.use_xla(on, ModelConfig(dropout=0.2)) is False
-    assert training.use_xla(on, ModelConfig(input_dropout=0.2)) is False
-    assert training.use_xla(off, ModelConfig()) is False
+    assert use_xla(on, ModelConfig()) is True
+    assert use_xla(on, conv) is False
+    assert use_xla(on, ModelConfig(dropout=0.2)) is False
+    assert use_xla(on, ModelConfig(input_dropout=0.2)) is False
+    assert use_xla(off, ModelConfig()) is False

@@ -17,8 +17,9 @@ from vaeapp.core.config import BACKGROUNDS, ModelConfig, TrainConfig
 from vaeapp.data import image_folder
 from vaeapp.data.sources import DataError, Dataset, load_dataset
 from vaeapp.jobs.progress import Progress, duration, read_progress, write_progress
-from vaeapp.train import loop as training
+from vaeapp.train import engine
 from vaeapp.train.command import build_parser, configs_from_args
+from vaeapp.train.report import run_notes, seconds_left
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CUINIT = (
@@ -59,18 +60,18 @@ def test_a_smaller_validation_split_than_asked_is_said_with_both_sizes() -> None
     """3,420 training images give 342 validation images, not the 5,000 asked:
     the run says so; a split of the size asked gets no line."""
     data = _dataset(3420, [0] * 3420, [0], ("a",))
-    notes = training.run_notes(_model(), TrainConfig(), data)
+    notes = run_notes(_model(), TrainConfig(), data)
     line = next(n for n in notes if n.startswith("validation split"))
     assert "342 images" in line and "3,420 training images" in line
     assert "5,000 asked" in line
     asked = TrainConfig(validation_size=300)
-    assert not any("validation" in n for n in training.run_notes(_model(), asked, data))
+    assert not any("validation" in n for n in run_notes(_model(), asked, data))
 
 
 def test_too_few_images_for_any_validation_split_are_said() -> None:
     """Nine training images hold no validation image: the run says there is none."""
     data = _dataset(9, [0] * 9, [0], ("a",))
-    notes = training.run_notes(_model(), TrainConfig(), data)
+    notes = run_notes(_model(), TrainConfig(), data)
     assert any(n.startswith("no validation split: 9 training images") for n in notes)
 
 
@@ -78,7 +79,7 @@ def test_a_class_without_test_image_is_named_with_its_size() -> None:
     """A 5-image class with no held-out image is named (spaces and all) with
     its count, and the line says it will be missing from the legend."""
     data = _dataset(25, [0] * 20 + [1] * 5, [0, 0], ("big class", "tiny one"))
-    notes = training.run_notes(_model(), TrainConfig(validation_size=0), data)
+    notes = run_notes(_model(), TrainConfig(validation_size=0), data)
     line = next(n for n in notes if n.startswith("no test image"))
     assert "'tiny one' (5 images)" in line and "legend" in line
     assert "big class" not in line
@@ -87,7 +88,7 @@ def test_a_class_without_test_image_is_named_with_its_size() -> None:
 def test_every_class_with_a_test_image_gives_no_class_line() -> None:
     """When every trained class has a test image, no class line is printed."""
     data = _dataset(25, [0] * 20 + [1] * 5, [0, 1], ("a", "b"))
-    notes = training.run_notes(_model(), TrainConfig(validation_size=0), data)
+    notes = run_notes(_model(), TrainConfig(validation_size=0), data)
     assert not any("test image" in n for n in notes)
 
 
@@ -96,12 +97,12 @@ def test_the_model_line_names_the_layers_for_the_data_and_the_colour() -> None:
     12288 values) and why the images are RGB and of that size."""
     shape = (64, 64, 3)
     conv = ModelConfig.preset("conv", image_shape=shape)
-    notes = training.run_notes(
+    notes = run_notes(
         conv, TrainConfig(validation_size=0), _dataset(4, [0] * 4, [0], ("a",))
     )
     assert notes[0].startswith("model 12288-conv32-conv64-256-2 (conv) on 64x64 RGB")
     assert "colour auto: not every image is grey" in notes[0]
-    sized = training.run_notes(
+    sized = run_notes(
         _model((16, 16, 1)),
         TrainConfig(image_size=16, color="grey", validation_size=0),
         _dataset(4, [0] * 4, [0], ("a",)),
@@ -112,13 +113,13 @@ def test_the_model_line_names_the_layers_for_the_data_and_the_colour() -> None:
 def test_the_time_left_is_for_the_whole_run() -> None:
     """Seconds left count every epoch to come, paced by the epochs after the
     first (which includes compiling); mid-epoch, the rest of this one too."""
-    assert training.seconds_left([], 10) is None
-    assert training.seconds_left([30.0], 10) == pytest.approx(9 * 30.0)
-    assert training.seconds_left([30.0, 2.0, 4.0], 10) == pytest.approx(7 * 3.0)
+    assert seconds_left([], 10) is None
+    assert seconds_left([30.0], 10) == pytest.approx(9 * 30.0)
+    assert seconds_left([30.0, 2.0, 4.0], 10) == pytest.approx(7 * 3.0)
     # 1 s for a quarter of epoch 4: 3 s more of it, then 6 epochs at 3 s.
-    middle = training.seconds_left([30.0, 2.0, 4.0], 10, elapsed=1.0, fraction=0.25)
+    middle = seconds_left([30.0, 2.0, 4.0], 10, elapsed=1.0, fraction=0.25)
     assert middle == pytest.approx(3.0 + 6 * 3.0)
-    assert training.seconds_left([1.0] * 10, 10) == 0.0
+    assert seconds_left([1.0] * 10, 10) == 0.0
 
 
 def test_a_time_span_reads_in_seconds_minutes_or_hours() -> None:
@@ -147,11 +148,11 @@ def test_cuda_lines_without_a_gpu_are_dropped_and_other_lines_kept() -> None:
     errors and text that is not TensorFlow's stay."""
     other = "E0000 00:00:1796492360.5   11821 some.cc:1] a real error\n"
     text = PREAMBLE + INFO + CUINIT + other + "DeprecationWarning: x\n"
-    shown, no_gpu = training.startup_log(text, 2, gpu_device=False)
+    shown, no_gpu = engine.startup_log(text, 2, gpu_device=False)
     assert shown == other + "DeprecationWarning: x\n" and no_gpu
-    shown, no_gpu = training.startup_log(text, 2, gpu_device=True)
+    shown, no_gpu = engine.startup_log(text, 2, gpu_device=True)
     assert shown == CUINIT + other + "DeprecationWarning: x\n" and not no_gpu
-    assert training.startup_log(INFO, 0, gpu_device=True)[0] == INFO
+    assert engine.startup_log(INFO, 0, gpu_device=True)[0] == INFO
 
 
 def test_starting_tensorflow_without_a_gpu_says_so_in_one_line(
@@ -167,9 +168,9 @@ def test_starting_tensorflow_without_a_gpu_says_so_in_one_line(
         return []
 
     monkeypatch.setattr(tf.config, "list_physical_devices", listing)
-    monkeypatch.setattr(training, "gpu_device_present", lambda: False)
+    monkeypatch.setattr(engine, "gpu_device_present", lambda: False)
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
-    assert training.start_tensorflow(verbose=True) == 0
+    assert engine.start_tensorflow(verbose=True) == 0
     out, err = capfd.readouterr()
     assert "cuInit" not in err and "x.cc:2] real" in err
     assert out.strip().splitlines() == [

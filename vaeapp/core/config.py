@@ -592,7 +592,7 @@ class TrainConfig:
     a seeded sample of that many images (for quick runs). ``kl_warmup`` epochs
     ramp the KL weight linearly from 0 to beta (Bowman et al. 2016, sec. 3.1).
     ``steps_per_execution`` batches are trained inside one compiled call (0:
-    ``vaeapp.train.loop.auto_steps_per_chunk``); see :mod:`vaeapp.train.batches`.
+    ``vaeapp.train.engine.auto_steps_per_chunk``); see :mod:`vaeapp.train.batches`.
     The Retrain form starts with 5 epochs on 10,000 images: a quick run.
     """
 

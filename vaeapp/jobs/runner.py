@@ -209,7 +209,7 @@ def start_job(
     ``--data`` (None: the environment variable or Keras's download). Returns
     the job with its cancel key. Raises Busy when a run is going, ValueError
     for a bad name or a model whose folder could exceed the size limit
-    (:func:`vaeapp.train.loop.check_folder_fits`), and
+    (:func:`vaeapp.store.size.check_folder_fits`), and
     :class:`vaeapp.store.disk.LowDiskSpace` (an OSError) when the models folder's
     disk is below the floor. Before starting, the least recently used models
     beyond ``VAEAPP_MAX_MODELS`` are removed to make room (never those in

@@ -50,8 +50,10 @@ from vaeapp.store.folder import (
     trained_dir,
 )
 from vaeapp.train import distributed
-from vaeapp.train import loop as training
-from vaeapp.train import publish as publishing
+from vaeapp.train.engine import start_tensorflow
+from vaeapp.train.loop import TrainingStopped, TrainResult, train_model
+from vaeapp.train.publish import save_result
+from vaeapp.train.report import run_notes
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -266,17 +268,67 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.nice and hasattr(os, "nice"):
         os.nice(args.nice)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    progress = Progress(state="starting", pid=os.getpid())
-    stop_flag = [False]
-    cluster = distributed.Cluster()
+    run = _Run(args, Progress(state="starting", pid=os.getpid()))
+    signal.signal(signal.SIGTERM, run.request_stop)
+    try:
+        saved = _train_and_save(run)
+    except TrainingStopped as stopped:
+        cancelled = run.stop_flag[0]
+        return run.fail(
+            CANCELLED if cancelled else FAILED, str(stopped), 130 if cancelled else 1
+        )
+    except (DataError, ValueError, OSError) as error:
+        return run.fail(FAILED, str(error), 1)
+    except KeyboardInterrupt:
+        return run.fail(CANCELLED, "interrupted; nothing was saved", 130)
+    except _engine_errors() as error:
+        return run.fail(
+            FAILED,
+            "the data-parallel run failed, most likely because another process "
+            f"died (see its log); nothing was saved: {distributed.first_line(error)}",
+            1,
+        )
+    if saved is not None:
+        run.done(saved)
+    return 0
 
-    def fail(state: str, message: str, code: int) -> int:
+
+@dataclasses.dataclass
+class _Run:
+    """This process's run as main's steps share it: the options, the progress
+    it writes, the stop request and its place in the group (one process until
+    :func:`vaeapp.train.distributed.start` says otherwise)."""
+
+    args: argparse.Namespace
+    progress: Progress
+    stop_flag: list[bool] = dataclasses.field(default_factory=lambda: [False])
+    cluster: distributed.Cluster = dataclasses.field(
+        default_factory=distributed.Cluster
+    )
+
+    def request_stop(self, signum: int, frame: Any) -> None:
+        """The SIGTERM handler: training stops after the batch."""
+        self.stop_flag[0] = True
+
+    def announce(self, notes: tuple[str, ...]) -> None:
+        """Put ``notes`` in the progress file and, unless quiet, print them
+        (process 0 only)."""
+        self.progress.notes = list(notes)
+        if self.cluster.is_main:
+            write_progress(self.args.progress_file, self.progress)
+            if not self.args.quiet:
+                print("\n".join(notes), flush=True)
+
+    def fail(self, state: str, message: str, code: int) -> int:
+        """Report a run that ended without a model (``state`` FAILED or
+        CANCELLED) in the progress file and on stderr; returns ``code``."""
+        cluster, progress = self.cluster, self.progress
         if cluster.process_count > 1:
             message = f"process {cluster.process_index}: {message}"
         progress.state, progress.message = state, message
         try:
             if cluster.is_main:
-                write_progress(args.progress_file, progress)
+                write_progress(self.args.progress_file, progress)
         except OSError as error:
             message += f" (and the progress file could not be written: {error})"
         print(f"error: {message}" if state == FAILED else message, file=sys.stderr)
@@ -290,83 +342,89 @@ def main(argv: Sequence[str] | None = None) -> int:
             os._exit(code)
         return code
 
-    def request_stop(signum: int, frame: Any) -> None:
-        stop_flag[0] = True
+    def done(self, saved: _Saved) -> None:
+        """Report the model folder written: the progress file, and the final
+        line with its figures."""
+        result, progress = saved.result, self.progress
+        progress.state, progress.model_path = DONE, str(saved.path)
+        progress.epoch, progress.fraction = result.train_config.epochs, 1.0
+        progress.history = result.history
+        # E.g. the files skipped, for the page.
+        progress.message = " ".join(saved.data_notes)
+        write_progress(self.args.progress_file, progress)
+        refined = _refined(saved.path, saved.refine)
+        print(f"saved {saved.path}  {_figures(result)}{refined}")
 
-    signal.signal(signal.SIGTERM, request_stop)
-    try:
-        launch = launch_from_args(args)
-        distributed.select_backend(launch.backend)
-        model_config, train_config = configs_from_args(args)
-        refine = refine_from_args(args, model_config)
-        name = args.name or default_name(model_config, train_config)
-        parent = (args.out or trained_dir()).expanduser()
-        check_name(name)
-        if parent.exists() and not parent.is_dir():
-            raise ValueError(f"--out {parent} is not a folder")
-        if (parent / name).exists():
-            raise ValueError(f"a model named {name!r} already exists in {parent}")
-        progress.epochs = train_config.epochs
-        write_progress(args.progress_file, progress)
-        cluster = distributed.start(launch)
-        train_config = dataclasses.replace(
-            train_config,
-            global_batch_size=train_config.batch_size * cluster.process_count,
-        )
-        if cluster.data_parallel:
-            print(cluster.describe(train_config.batch_size), flush=True)
-        data = _load(train_config, args.data)
-        # The data decides the image shape, whatever a --config said.
-        model_config = dataclasses.replace(model_config, image_shape=data.image_shape)
-        check_batch_size(train_config, data.x_train.shape[0])
-        notes = (*data.notes, *training.run_notes(model_config, train_config, data))
-        progress.notes = list(notes)
-        if cluster.is_main:
-            write_progress(args.progress_file, progress)
-            if not args.quiet:
-                print("\n".join(notes), flush=True)
-        if launch.backend == "tensorflow":
-            training.start_tensorflow(verbose=not args.quiet and cluster.is_main)
-        result = training.train_model(
-            model_config,
-            train_config,
-            data,
-            progress_path=args.progress_file,
-            verbose=not args.quiet,
-            stop_flag=stop_flag,
-            cluster=cluster,
-            notes=notes,
-        )
-        if stop_flag[0]:
-            raise training.TrainingStopped("cancelled before saving; nothing was saved")
-        if result is None:  # another process than 0: it publishes
-            print(f"process {cluster.process_index}: training done", flush=True)
-            return 0
-        path = publishing.save_result(result, parent, name, refine)
-    except training.TrainingStopped as stopped:
-        return fail(
-            CANCELLED if stop_flag[0] else FAILED,
-            str(stopped),
-            130 if stop_flag[0] else 1,
-        )
-    except (DataError, ValueError, OSError) as error:
-        return fail(FAILED, str(error), 1)
-    except KeyboardInterrupt:
-        return fail(CANCELLED, "interrupted; nothing was saved", 130)
-    except _engine_errors() as error:
-        return fail(
-            FAILED,
-            "the data-parallel run failed, most likely because another process "
-            f"died (see its log); nothing was saved: {distributed.first_line(error)}",
-            1,
-        )
-    progress.state, progress.model_path = DONE, str(path)
-    progress.epoch, progress.fraction = train_config.epochs, 1.0
-    progress.history = result.history
-    progress.message = " ".join(data.notes)  # e.g. the files skipped, for the page
-    write_progress(args.progress_file, progress)
-    print(f"saved {path}  {_figures(result)}{_refined(path, refine)}")
-    return 0
+
+@dataclasses.dataclass(frozen=True)
+class _Saved:
+    """A run published as a model folder."""
+
+    path: Path
+    result: TrainResult
+    data_notes: tuple[str, ...]  # what loading the data noticed
+    refine: RefineConfig | None
+
+
+def _train_and_save(run: _Run) -> _Saved | None:
+    """Check the options, load the data, train and publish; None on another
+    process than 0, which trains its part and leaves publishing to 0. Raises
+    what main reports: ValueError, DataError, OSError, TrainingStopped."""
+    args = run.args
+    launch = launch_from_args(args)
+    distributed.select_backend(launch.backend)
+    model_config, train_config = configs_from_args(args)
+    refine = refine_from_args(args, model_config)
+    parent, name = _destination(args, model_config, train_config)
+    run.progress.epochs = train_config.epochs
+    write_progress(args.progress_file, run.progress)
+    run.cluster = cluster = distributed.start(launch)
+    train_config = dataclasses.replace(
+        train_config, global_batch_size=train_config.batch_size * cluster.process_count
+    )
+    if cluster.data_parallel:
+        print(cluster.describe(train_config.batch_size), flush=True)
+    data = _load(train_config, args.data)
+    # The data decides the image shape, whatever a --config said.
+    model_config = dataclasses.replace(model_config, image_shape=data.image_shape)
+    check_batch_size(train_config, data.x_train.shape[0])
+    notes = (*data.notes, *run_notes(model_config, train_config, data))
+    run.announce(notes)
+    if launch.backend == "tensorflow":
+        start_tensorflow(verbose=not args.quiet and cluster.is_main)
+    result = train_model(
+        model_config,
+        train_config,
+        data,
+        progress_path=args.progress_file,
+        verbose=not args.quiet,
+        stop_flag=run.stop_flag,
+        cluster=cluster,
+        notes=notes,
+    )
+    if run.stop_flag[0]:
+        raise TrainingStopped("cancelled before saving; nothing was saved")
+    if result is None:  # another process than 0: it publishes
+        print(f"process {cluster.process_index}: training done", flush=True)
+        return None
+    path = save_result(result, parent, name, refine)
+    return _Saved(path, result, data.notes, refine)
+
+
+def _destination(
+    args: argparse.Namespace, model_config: ModelConfig, train_config: TrainConfig
+) -> tuple[Path, str]:
+    """The folder to write the model folder into and its name (--out and
+    --name, or their defaults); raises ValueError for a name not allowed,
+    an --out that is not a folder, or a model of that name already there."""
+    name = args.name or default_name(model_config, train_config)
+    parent = (args.out or trained_dir()).expanduser()
+    check_name(name)
+    if parent.exists() and not parent.is_dir():
+        raise ValueError(f"--out {parent} is not a folder")
+    if (parent / name).exists():
+        raise ValueError(f"a model named {name!r} already exists in {parent}")
+    return parent, name
 
 
 def _load(config: TrainConfig, path: str | None) -> Dataset:
@@ -398,7 +456,7 @@ def _refined(path: Path, refine: RefineConfig | None) -> str:
     )
 
 
-def _figures(result: training.TrainResult) -> str:
+def _figures(result: TrainResult) -> str:
     """The final line's figures: the kept epoch, validation and test -ELBO."""
     test = result.test_metrics
     validation = result.validation_metrics
