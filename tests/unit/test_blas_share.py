@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from vaeapp.inference import numpy_vae as inference
+from vaeapp.inference import blocks
 
 
 def _blas_threads() -> set[int]:
@@ -23,8 +23,8 @@ def three_blas_threads(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """BLAS set to 3 threads, two block threads on a 4-core machine."""
     if not _blas_threads():
         pytest.skip("threadpoolctl finds no BLAS library to limit")
-    monkeypatch.setattr(inference, "BLOCK_THREADS", 2)
-    monkeypatch.setattr(inference.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    monkeypatch.setattr(blocks, "BLOCK_THREADS", 2)
+    monkeypatch.setattr(blocks.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
     with threadpool_limits(limits=3, user_api="blas"):
         yield
 
@@ -39,8 +39,8 @@ def test_blocks_on_two_threads_run_blas_on_their_share_of_the_cores() -> None:
         seen.append(_blas_threads())
         return rows
 
-    x = np.zeros((5 * inference.CONV_BLOCK, 4), np.float32)
-    np.testing.assert_array_equal(inference._in_blocks(block, x, 4), x)
+    x = np.zeros((5 * blocks.CONV_BLOCK, 4), np.float32)
+    np.testing.assert_array_equal(blocks.in_blocks(block, x, 4), x)
     assert seen == [{2}] * 5
     assert _blas_threads() == {3}
 
@@ -49,7 +49,7 @@ def test_blocks_on_two_threads_run_blas_on_their_share_of_the_cores() -> None:
 def test_overlapping_decodes_restore_the_setting_only_when_the_last_ends() -> None:
     """Two decodes at once: the first to end leaves the limit for the other,
     the last restores the earlier setting."""
-    share = inference._BLAS_SHARE
+    share = blocks.BLAS_SHARE
     share.__enter__()
     share.__enter__()
     assert _blas_threads() == {2}
@@ -62,7 +62,7 @@ def test_overlapping_decodes_restore_the_setting_only_when_the_last_ends() -> No
 def test_one_block_thread_leaves_blas_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     """With a single block thread BLAS keeps all its threads: it is then the
     only parallel work."""
-    monkeypatch.setattr(inference, "BLOCK_THREADS", 1)
+    monkeypatch.setattr(blocks, "BLOCK_THREADS", 1)
     before = _blas_threads()
     seen: list[set[int]] = []
 
@@ -70,5 +70,5 @@ def test_one_block_thread_leaves_blas_alone(monkeypatch: pytest.MonkeyPatch) -> 
         seen.append(_blas_threads())
         return rows
 
-    inference._in_blocks(block, np.zeros((3 * inference.CONV_BLOCK, 2)), 2)
+    blocks.in_blocks(block, np.zeros((3 * blocks.CONV_BLOCK, 2)), 2)
     assert seen == [before] * 3

@@ -18,7 +18,8 @@ from vaeapp.core.config import (
     growing_filters,
     preset_summary,
 )
-from vaeapp.inference.numpy_vae import CONV_BLOCK, ConvTranspose2D, load_numpy_vae
+from vaeapp.inference.blocks import CONV_BLOCK
+from vaeapp.inference.numpy_vae import ConvTranspose2D, load_numpy_vae
 from vaeapp.model.layout import conv_inner_shape, decoder_layers, encoder_layers
 from vaeapp.web.assets import pack_decoder
 

@@ -16,14 +16,9 @@ from vaeapp.core.config import (
     PRESET_NAMES,
     ModelConfig,
 )
-from vaeapp.inference.numpy_vae import (
-    CONV_BLOCK,
-    Conv2D,
-    ConvTranspose2D,
-    WeightsError,
-    load_numpy_vae,
-    sigmoid,
-)
+from vaeapp.inference.blocks import CONV_BLOCK
+from vaeapp.inference.numpy_vae import Conv2D, ConvTranspose2D, load_numpy_vae, sigmoid
+from vaeapp.inference.weights_file import WeightsError
 from vaeapp.model.layout import (
     decoder_layers,
     encoder_layers,

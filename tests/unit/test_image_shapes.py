@@ -8,7 +8,8 @@ import pytest
 from unit_helpers import spread_weights
 
 from vaeapp.core.config import MNIST_SHAPE, ModelConfig
-from vaeapp.inference.numpy_vae import CONV_BLOCK, load_numpy_vae
+from vaeapp.inference.blocks import CONV_BLOCK
+from vaeapp.inference.numpy_vae import load_numpy_vae
 from vaeapp.model.layout import (
     conv_inner_shape,
     decoder_layers,
@@ -178,19 +179,19 @@ def test_colour_conv_model_trains_on_chunks(model_module):
 def test_decode_in_threads_equals_decode_in_one_thread(keras_model, monkeypatch):
     """Blocks of images decoded by the thread pool give exactly the pixels of
     one thread, in the same row order."""
-    import vaeapp.inference.numpy_vae as inference
+    from vaeapp.inference import blocks
 
     config, _, path = keras_model
     if config.architecture != "conv":
         pytest.skip("a dense model runs no blocks of images")
     numpy_vae = load_numpy_vae(path, config)
     z = np.random.default_rng(5).normal(0, 1, (4 * CONV_BLOCK + 3, 3))
-    monkeypatch.setattr(inference, "BLOCK_THREADS", 1)
+    monkeypatch.setattr(blocks, "BLOCK_THREADS", 1)
     alone = numpy_vae.decode(z)
-    monkeypatch.setattr(inference, "BLOCK_THREADS", 2)
+    monkeypatch.setattr(blocks, "BLOCK_THREADS", 2)
     np.testing.assert_array_equal(numpy_vae.decode(z), alone)
     x = np.random.default_rng(6).random((3 * CONV_BLOCK + 1, config.n_pixels))
-    monkeypatch.setattr(inference, "BLOCK_THREADS", 1)
+    monkeypatch.setattr(blocks, "BLOCK_THREADS", 1)
     mean_alone, _ = numpy_vae.encode(x)
-    monkeypatch.setattr(inference, "BLOCK_THREADS", 2)
+    monkeypatch.setattr(blocks, "BLOCK_THREADS", 2)
     np.testing.assert_array_equal(numpy_vae.encode(x)[0], mean_alone)

@@ -13,12 +13,8 @@ import numpy as np
 import pytest
 
 from vaeapp.core.config import ModelConfig
-from vaeapp.inference.numpy_vae import (
-    WeightsError,
-    load_numpy_vae,
-    read_layer_arrays,
-    sigmoid,
-)
+from vaeapp.inference.numpy_vae import load_numpy_vae, sigmoid
+from vaeapp.inference.weights_file import WeightsError, read_layer_arrays
 from vaeapp.model.layout import encoder_layers
 from vaeapp.store.folder import WEIGHTS_FILE
 
@@ -183,7 +179,7 @@ def test_hard_link_cycle_is_refused_without_hanging(weights):
         f["encoder/layers/loop"] = f["encoder"]
     code = (
         "import sys; from vaeapp.core.config import ModelConfig; "
-        "from vaeapp.inference.numpy_vae import WeightsError, read_layer_arrays\n"
+        "from vaeapp.inference.weights_file import WeightsError, read_layer_arrays\n"
         "try:\n"
         "    read_layer_arrays(sys.argv[1], ModelConfig(hidden=(16,), latent_dim=2))\n"
         "except WeightsError as error:\n"

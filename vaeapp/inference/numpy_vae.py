@@ -1,29 +1,23 @@
-"""The trained VAE, dense or conv, in plain NumPy: no TensorFlow import, safe
-weight reading.
+"""The trained VAE, dense or conv, in plain NumPy: no TensorFlow import.
 
-The weights are read from the same Keras ``.weights.h5`` file that training
-writes, by h5py, as plain arrays: nothing in the file is ever executed, HDF5
-links are refused, and every array's shape and finiteness are checked against
-the architecture our own config describes.
+Its weights come from the Keras ``.weights.h5`` file that training writes,
+read safely by :mod:`vaeapp.inference.weights_file`; runs of feature-map layers
+go a block of images at a time on a few threads (:mod:`vaeapp.inference.blocks`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import os
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import h5py
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 from vaeapp.core.config import ModelConfig
+from vaeapp.inference.blocks import BLAS_SHARE, blocks_threaded, in_blocks
+from vaeapp.inference.weights_file import read_layer_arrays
 from vaeapp.model.layout import (
     CONV,
     CONV_TRANSPOSE,
@@ -32,32 +26,9 @@ from vaeapp.model.layout import (
     encoder_layers,
 )
 
-# Images per block in the convolution layers: each block goes through all of
-# a run of feature-map layers before the next (see _forward), so its maps, a
-# few MB, stay in the CPU's cache instead of each layer writing arrays for the
-# whole batch (a 900-point grid of the conv preset's would be 200 MB).
-CONV_BLOCK = 16
-
-
-def _threads_setting() -> int:
-    """VAEAPP_BLOCK_THREADS as a whole number from 1 to 8 (default 2)."""
-    try:
-        return min(max(int(os.environ.get("VAEAPP_BLOCK_THREADS", "2")), 1), 8)
-    except ValueError:
-        return 2
-
-
-# Threads that run blocks at once: NumPy's element-wise steps (adding taps,
-# activations) use one core each, so two blocks at a time keep both of a
-# 2-core machine's cores busy between matrix products.
-BLOCK_THREADS = _threads_setting()
 # A transposed convolution with fewer output channels than this computes its
 # taps channels-first (see ConvTranspose2D).
 FEW_CHANNELS = 8
-
-
-class WeightsError(ValueError):
-    """A weights file is unreadable, linked, mis-shaped or not finite."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +57,7 @@ class _MapLayer:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """``(n, h_in * w_in * c_in)`` -> ``(n, h_out * w_out * c_out)``."""
-        return _in_blocks(self._block, x, self.spec.n_out)
+        return in_blocks(self._block, x, self.spec.n_out)
 
     def _block(self, x: np.ndarray, relu: bool = False) -> np.ndarray:
         raise NotImplementedError
@@ -235,86 +206,6 @@ class ConvTranspose2D(_MapLayer):
 Layer = Dense | Conv2D | ConvTranspose2D
 
 
-def _in_blocks(
-    block: Callable[[np.ndarray], np.ndarray], x: np.ndarray, n_out: int
-) -> np.ndarray:
-    """``block`` applied to ``x`` ``(n, n_in)`` CONV_BLOCK rows at a time,
-    giving ``(n, n_out)``; blocks shared among BLOCK_THREADS threads (with
-    their share of BLAS's threads, see _BlasShare)."""
-    if x.shape[0] <= CONV_BLOCK:
-        return block(x)
-    out = np.empty((x.shape[0], n_out), np.float32)
-
-    def run(start: int) -> None:
-        out[start : start + CONV_BLOCK] = block(x[start : start + CONV_BLOCK])
-
-    starts = range(0, x.shape[0], CONV_BLOCK)
-    if BLOCK_THREADS > 1:
-        with _BLAS_SHARE:
-            for _ in _block_pool().map(run, starts):
-                pass
-    else:
-        for start in starts:
-            run(start)
-    return out
-
-
-@functools.cache
-def _block_pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(BLOCK_THREADS, thread_name_prefix="vaeapp-blocks")
-
-
-class _BlasShare:
-    """While any thread is inside ``with _BLAS_SHARE``, each BLAS call (NumPy's
-    OpenBLAS, or whichever BLAS threadpoolctl finds) uses at most the cores
-    divided by BLOCK_THREADS; the last thread out restores the earlier limit.
-
-    Why: the blocks already run on BLOCK_THREADS threads. With OpenBLAS's
-    default of one thread per core on top, each block's small products (1,024
-    to 16,384 rows) hand out work to, and spin-wait for, threads that compete
-    with the other block for the same cores: a 15x15 grid of 32x32x3 images
-    took 112 ms against 45 ms with one BLAS thread on a 2-core machine (see
-    docs/benchmarks.md). The limit is process-wide, hence counted: sessions
-    decoding at once share one limit, and the earlier setting comes back only
-    when none is left inside.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._inside = 0
-        self._limiter: Any = None  # threadpoolctl's limiter while any is inside
-
-    def __enter__(self) -> None:
-        with self._lock:
-            if self._inside == 0:
-                self._limiter = _blas_controller().limit(
-                    limits=_blas_threads_per_block(), user_api="blas"
-                )
-            self._inside += 1
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self._inside -= 1
-            if self._inside == 0 and self._limiter is not None:
-                self._limiter.restore_original_limits()
-                self._limiter = None
-
-
-_BLAS_SHARE = _BlasShare()
-
-
-@functools.cache
-def _blas_controller() -> ThreadpoolController:
-    """The BLAS libraries loaded in this process, found once (about 1 ms)."""
-    return ThreadpoolController()
-
-
-def _blas_threads_per_block() -> int:
-    """This process's cores shared among the BLOCK_THREADS block threads."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
-    return max((cores or os.cpu_count() or 1) // BLOCK_THREADS, 1)
-
-
 def _relu(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0.0, out=x)
 
@@ -345,19 +236,17 @@ def _forward(
     of each layer writing and reading back arrays of all ``n`` images.
 
     When those blocks run on several threads, the whole pass holds the BLAS
-    share (see _BlasShare), the dense layers too: a dense product on BLAS's
+    share (see blocks._BlasShare), the dense layers too: a dense product on BLAS's
     own threads just before the blocks leaves those threads spinning, waiting
     for more work, on the cores the blocks need (a 15x15 grid of 32x32x3
     images: 55 ms at best against 44 ms). Splitting the dense rows among the
     block threads instead would change the last bits of the results with the
     number of threads (BLAS picks its kernels by the rows' count).
     """
-    threaded = (
-        BLOCK_THREADS > 1
-        and x.shape[0] > CONV_BLOCK
-        and any(isinstance(layer, _MapLayer) for layer in layers)
+    threaded = blocks_threaded(x.shape[0]) and any(
+        isinstance(layer, _MapLayer) for layer in layers
     )
-    with _BLAS_SHARE if threaded else contextlib.nullcontext():
+    with BLAS_SHARE if threaded else contextlib.nullcontext():
         return _forward_runs(layers, x, last)
 
 
@@ -391,7 +280,7 @@ def _forward_runs(
                         rows = activation(layer._block(rows))
                 return rows
 
-            x = _in_blocks(block, x, run[-1].spec.n_out)
+            x = in_blocks(block, x, run[-1].spec.n_out)
         start += len(run)
     return x
 
@@ -472,98 +361,3 @@ def load_numpy_vae(weights_path: str | Path, config: ModelConfig) -> NumpyVAE:
         decoder_hidden=tuple(dec[:-1]),
         logits_head=dec[-1],
     )
-
-
-def read_layer_arrays(
-    weights_path: str | Path, config: ModelConfig
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Kernel and bias of every layer with weights (dense, conv or transposed
-    conv), keyed by HDF5 group path, in the shapes model_layout lists.
-
-    Raises WeightsError if the file is not HDF5, holds any link, or any array is
-    missing, of the wrong shape, or not finite.
-    """
-    specs = encoder_layers(config) + decoder_layers(config)
-    with _checked_h5(weights_path, "weights ") as handle:
-        return {
-            spec.path: (
-                _read(handle, f"{spec.path}/vars/0", spec.kernel_shape),
-                _read(handle, f"{spec.path}/vars/1", spec.bias_shape),
-            )
-            for spec in specs
-        }
-
-
-MAX_H5_OBJECTS = 10_000  # groups and datasets a weights file may hold
-
-
-def check_h5_structure(path: str | Path) -> None:
-    """Refuse a weights file holding anything but plain groups and datasets.
-
-    Raises WeightsError for links, outside storage, cycles, other object kinds,
-    more than MAX_H5_OBJECTS objects, or a file that is not HDF5.
-    """
-    with _checked_h5(path):
-        pass
-
-
-@contextlib.contextmanager
-def _checked_h5(path: str | Path, what: str = "") -> Iterator[h5py.File]:
-    """``path`` open for reading once :func:`_refuse_links` has passed it; any
-    error reading it, inside the block too, becomes a WeightsError
-    ``"cannot read {what}{file name}: ..."``."""
-    try:
-        with h5py.File(path, "r") as handle:
-            _refuse_links(handle)
-            yield handle
-    except WeightsError:
-        raise
-    except (OSError, KeyError, ValueError, TypeError) as error:
-        raise WeightsError(f"cannot read {what}{Path(path).name}: {error}") from None
-
-
-def _refuse_links(handle: h5py.File) -> None:
-    """Refuse soft and external links, external or virtual storage, and any
-    object reached twice (hard-link cycles), anywhere in the file."""
-    stack, seen = [handle], {handle.id}
-    while stack:
-        group = stack.pop()
-        for key in group:
-            link = group.get(key, getlink=True)
-            if not isinstance(link, h5py.HardLink):
-                raise WeightsError(
-                    f"weights file holds a link ({type(link).__name__}) at {key}"
-                )
-            item = group[key]
-            if item.id in seen:
-                raise WeightsError(f"weights file reaches an object twice at {key}")
-            seen.add(item.id)
-            if len(seen) > MAX_H5_OBJECTS:
-                raise WeightsError(
-                    f"weights file holds more than {MAX_H5_OBJECTS} objects"
-                )
-            if isinstance(item, h5py.Group):
-                stack.append(item)
-            elif not isinstance(item, h5py.Dataset):
-                raise WeightsError(
-                    f"weights file holds a {type(item).__name__} at {key}"
-                )
-            elif item.external or item.is_virtual:
-                raise WeightsError(
-                    f"weights file holds data stored in other files (storage at {key})"
-                )
-
-
-def _read(handle: h5py.File, path: str, shape: tuple[int, ...]) -> np.ndarray:
-    if path not in handle or not isinstance(handle[path], h5py.Dataset):
-        raise WeightsError(f"weights file lacks {path}")
-    dataset = handle[path]
-    if dataset.shape != shape:
-        raise WeightsError(f"{path} has shape {dataset.shape}, expected {shape}")
-    if dataset.dtype.kind != "f":
-        raise WeightsError(f"{path} is {dataset.dtype}, expected floats")
-    array = np.asarray(dataset[()], dtype=np.float32)
-    if not np.isfinite(array).all():
-        raise WeightsError(f"{path} holds NaN or infinite values")
-    array.flags.writeable = False  # shared across sessions: never mutated
-    return array

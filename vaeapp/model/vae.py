@@ -17,9 +17,10 @@ logits (28x28x1 -> 7x7 -> 28x28x1 for MNIST and the conv preset; 32x32x3 ->
 4x4 -> 32x32x3 for the shapes and conv-deep).
 
 The order in which layers are created is part of the saved-model format: Keras
-names the weight groups by layer class and order, and :mod:`vaeapp.inference.numpy_vae`
-reads the same ``.weights.h5`` file at the paths :mod:`vaeapp.model.layout`
-lists to run the model in NumPy.
+names the weight groups by layer class and order, and
+:mod:`vaeapp.inference.weights_file` reads the same ``.weights.h5`` file at the
+paths :mod:`vaeapp.model.layout` lists, for :mod:`vaeapp.inference.numpy_vae`
+to run the model in NumPy.
 """
 
 from __future__ import annotations

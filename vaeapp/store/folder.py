@@ -50,8 +50,9 @@ from vaeapp.core.latent import extent
 from vaeapp.core.safe_json import finite_number, number_or_none, whole_number
 from vaeapp.data.sources import CLASS_NAMES, MAX_CLASSES, MAX_FACTORS, MAX_NAME_CHARS
 from vaeapp.data.testsets import shipped_images
-from vaeapp.inference.numpy_vae import NumpyVAE, WeightsError, load_numpy_vae
+from vaeapp.inference.numpy_vae import NumpyVAE, load_numpy_vae
 from vaeapp.inference.refinement import refine
+from vaeapp.inference.weights_file import WeightsError
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"

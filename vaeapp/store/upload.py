@@ -28,7 +28,7 @@ from typing import Any
 
 from vaeapp.core import safe_json
 from vaeapp.core.safe_json import finite_number
-from vaeapp.inference.numpy_vae import WeightsError, check_h5_structure
+from vaeapp.inference.weights_file import WeightsError, check_h5_structure
 from vaeapp.store import disk
 from vaeapp.store.folder import (
     CONFIG_FILE,
