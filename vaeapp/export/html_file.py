@@ -47,6 +47,13 @@ from vaeapp.store.folder import (
 )
 from vaeapp.web import files
 from vaeapp.web.assets import pack_model
+from vaeapp.web.view_settings import (
+    MAP_HEIGHT,
+    Q_MAX,
+    Q_MIN,
+    Q_STEP,
+    SAMPLE_COUNT_DEFAULT,
+)
 
 # The same files the page serves (vaeapp.web.files).
 PLOTLY_JS = files.PLOTLY_JS
@@ -56,10 +63,6 @@ MAP_CSS = files.LATENT_MAP_CSS
 PAGE_JS = files.EXPORT_PAGE_JS
 TEMPLATE = files.EXPORT_TEMPLATE
 
-MAP_HEIGHT = 520  # px, as the page's map (vaeapp.ui.components.latent_map.MAP_HEIGHT)
-SAMPLE_COUNT_DEFAULT = 12  # prior samples drawn at first, as the Sample tool
-# The Manifold grid's q control, as the page's (vaeapp.ui.views.grid).
-Q_MIN, Q_MAX, Q_STEP = 0.001, 0.499, 0.01
 PCA_PLANE = "pca"
 _PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
 # What a script's text must not hold inside <script>: the HTML parser would

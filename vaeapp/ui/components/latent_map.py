@@ -24,8 +24,8 @@ from vaeapp.store.folder import LoadedModel
 from vaeapp.ui import state, static_files
 from vaeapp.ui.components import latent_map_script as explorer_script
 from vaeapp.web.assets import ModelFiles, model_token, pack_model, pack_model_files
+from vaeapp.web.view_settings import MAP_HEIGHT
 
-MAP_HEIGHT = 520  # px: the map's square plot area with its axes and legend
 # The module's JavaScript (decoder.js, map_plot.js, latent_map.js), for the tests.
 _JS = explorer_script.MODULE_JS
 _CSS = explorer_script.CSS  # latent_map.css, shared with the exported file

@@ -11,8 +11,8 @@ from vaeapp.store.folder import LoadedModel
 from vaeapp.ui import state
 from vaeapp.ui.state import K
 from vaeapp.ui.tools.shared import WITH_MAP, strip
+from vaeapp.web.view_settings import SAMPLE_COUNT_DEFAULT
 
-SAMPLE_COUNT_DEFAULT = 12
 TEMPERATURE_MIN, TEMPERATURE_MAX, TEMPERATURE_STEP = 0.1, 2.0, 0.1
 
 

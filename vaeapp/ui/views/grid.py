@@ -22,8 +22,8 @@ from vaeapp.ui.components.grid_picture import grid_picture
 from vaeapp.ui.events import grid_cell
 from vaeapp.ui.state import K, Views
 from vaeapp.web.assets import model_token
+from vaeapp.web.view_settings import Q_MAX, Q_MIN, Q_STEP
 
-Q_MIN, Q_MAX, Q_STEP = 0.001, 0.499, 0.01
 # What each spacing spans, said on the radio and under the grid.
 SPACING_NAMES = {
     "quantile": "prior quantiles",
