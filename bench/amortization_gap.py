@@ -68,7 +68,9 @@ def main(argv: list[str] | None = None) -> None:
     """Parse the options, load the model and its data, print both gaps."""
     from vaeapp.data.sources import load_dataset, validation_split
     from vaeapp.model.vae import VAE
-    from vaeapp.store.folder import WEIGHTS_FILE, find_model, load_model
+    from vaeapp.store.format import WEIGHTS_FILE
+    from vaeapp.store.listing import find_model
+    from vaeapp.store.reading import load_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="shipped name or folder")

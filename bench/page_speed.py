@@ -483,7 +483,8 @@ def server_side(grid_runs: int) -> dict[str, Any]:
 
     from vaeapp.explore.images import digit_image, png_bytes
     from vaeapp.explore.manifold import manifold
-    from vaeapp.store.folder import best_pretrained, load_model
+    from vaeapp.store.listing import best_pretrained
+    from vaeapp.store.reading import load_model
 
     model = load_model(best_pretrained())
     decode = model.vae.decode

@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> None:
     """Parse the options, time every variant, print the figures."""
     from vaeapp.core.config import RefineConfig
     from vaeapp.inference.refinement import refine
-    from vaeapp.store.folder import find_model, load_model
+    from vaeapp.store.listing import find_model
+    from vaeapp.store.reading import load_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="mnist-wide")

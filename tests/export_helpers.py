@@ -15,7 +15,7 @@ import numpy as np
 from devtools.weights import write_random_weights
 from vaeapp.core.config import ModelConfig
 from vaeapp.inference.numpy_vae import load_numpy_vae
-from vaeapp.store.folder import LoadedModel
+from vaeapp.store.records import LoadedModel
 
 
 def wide_model(

@@ -33,7 +33,7 @@ from vaeapp.explore.scores import (
     knn_accuracy,
     majority_baseline,
 )
-from vaeapp.store.folder import (
+from vaeapp.store.format import (
     IWAE_IMAGES_KEY,
     IWAE_KEY,
     IWAE_SAMPLES_KEY,
@@ -41,14 +41,12 @@ from vaeapp.store.folder import (
     KNN_KEY,
     MAX_JSON_BYTES,
     METRICS_FILE,
-    MODEL_HELP,
-    LoadedModel,
     ModelFolderError,
-    check_metrics,
-    find_model,
-    load_model,
-    write_json,
 )
+from vaeapp.store.listing import MODEL_HELP, find_model
+from vaeapp.store.reading import check_metrics, load_model
+from vaeapp.store.records import LoadedModel
+from vaeapp.store.writing import write_json
 
 DEFAULT_SAMPLES = 1000
 

@@ -22,12 +22,9 @@ from vaeapp.core.config import RefineConfig, settings
 from vaeapp.core.options import add_setting, given_settings
 from vaeapp.data.sources import DataError
 from vaeapp.inference.refinement import check_refinable
-from vaeapp.store.folder import (
-    MODEL_HELP,
-    ModelFolderError,
-    find_model,
-    load_model,
-)
+from vaeapp.store.format import ModelFolderError
+from vaeapp.store.listing import MODEL_HELP, find_model
+from vaeapp.store.reading import load_model
 from vaeapp.store.refined import compare, figure_line, refine_folder, validation_images
 
 

@@ -22,7 +22,8 @@ from app_helpers import (
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from vaeapp.store.folder import best_pretrained, load_model, read_record
+from vaeapp.store.listing import best_pretrained
+from vaeapp.store.reading import load_model, read_record
 from vaeapp.ui.state import K
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,7 +19,9 @@ from vaeapp.explore.comparison import duration
 from vaeapp.explore.images import image_array, to_uint8
 from vaeapp.explore.projection import axes_plane, pca_plane
 from vaeapp.explore.scores import knn_accuracy
-from vaeapp.store.folder import PRETRAINED_DIR, list_models, load_model
+from vaeapp.store.format import PRETRAINED_DIR
+from vaeapp.store.listing import list_models
+from vaeapp.store.reading import load_model
 from vaeapp.ui.state import K
 
 MAP = "vaeapp.latent_explorer"

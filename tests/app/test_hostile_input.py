@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from vaeapp.store.folder import best_pretrained
+from vaeapp.store.listing import best_pretrained
 from vaeapp.ui.state import K
 
 pytest.importorskip("markdown_it", reason="markdown-it-py is missing")

@@ -10,7 +10,8 @@ from pathlib import Path
 from app_helpers import new_app
 from streamlit.testing.v1 import AppTest
 
-from vaeapp.store.folder import CONFIG_FILE, METRICS_FILE, best_pretrained
+from vaeapp.store.format import CONFIG_FILE, METRICS_FILE
+from vaeapp.store.listing import best_pretrained
 from vaeapp.ui.state import K
 
 HUGE_INT = "1" + "0" * 5000

@@ -6,7 +6,8 @@ import pytest
 from app_helpers import explorer_data, new_app, shown, walk
 
 from vaeapp.data.sources import CLASS_NAMES
-from vaeapp.store.folder import best_pretrained, load_model
+from vaeapp.store.listing import best_pretrained
+from vaeapp.store.reading import load_model
 from vaeapp.ui.state import K
 from vaeapp.ui.views.inspect import ELLIPSE_COLOUR
 

@@ -11,7 +11,7 @@ import pytest
 from app_helpers import explorer_data
 from streamlit.testing.v1 import AppTest
 
-from vaeapp.store.folder import load_model
+from vaeapp.store.reading import load_model
 from vaeapp.ui.state import K
 
 ROOT = Path(__file__).resolve().parents[2]

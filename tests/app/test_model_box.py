@@ -9,7 +9,8 @@ from pathlib import Path
 from app_helpers import new_app
 from streamlit.testing.v1 import AppTest
 
-from vaeapp.store.folder import PRETRAINED_DIR, best_pretrained
+from vaeapp.store.format import PRETRAINED_DIR
+from vaeapp.store.listing import best_pretrained
 from vaeapp.ui.state import K, slider_key
 
 OTHER = str(PRETRAINED_DIR / "mnist-tutorial")
@@ -64,7 +65,7 @@ def _switch_then_slide() -> None:
     it: the browser's sliders are the old model's)."""
     import streamlit as st
 
-    from vaeapp.store.folder import PRETRAINED_DIR
+    from vaeapp.store.format import PRETRAINED_DIR
     from vaeapp.ui import state
 
     st.session_state.setdefault(state.K.Z, [0.0, 0.0])

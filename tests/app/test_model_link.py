@@ -12,7 +12,8 @@ import pytest
 from app_helpers import component_data, new_app, shown, walk
 from streamlit.testing.v1 import AppTest
 
-from vaeapp.store.folder import PRETRAINED_DIR, best_pretrained
+from vaeapp.store.format import PRETRAINED_DIR
+from vaeapp.store.listing import best_pretrained
 from vaeapp.ui.state import K
 
 pytest.importorskip("markdown_it", reason="markdown-it-py is missing")

@@ -19,7 +19,8 @@ from app_helpers import component_data, explorer_data, new_app
 from PIL import Image
 
 from vaeapp.data.sources import Dataset, load_dataset
-from vaeapp.store.folder import LoadedModel, load_model
+from vaeapp.store.reading import load_model
+from vaeapp.store.records import LoadedModel
 from vaeapp.ui.state import K
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from app_helpers import component_data, explorer_data, new_app, open_tool, walk
 from streamlit.testing.v1 import AppTest
 
 from vaeapp.data.preprocess import MAX_BYTES, MAX_MB
-from vaeapp.store.folder import PRETRAINED_DIR
+from vaeapp.store.format import PRETRAINED_DIR
 from vaeapp.ui.state import K
 
 

@@ -10,7 +10,9 @@ from app_helpers import fill_retrain_form, new_app, run_until_warning, shown
 from streamlit.testing.v1 import AppTest
 
 from vaeapp.jobs import runner as jobs
-from vaeapp.store.folder import CONFIG_FILE, WEIGHTS_FILE, best_pretrained, load_model
+from vaeapp.store.format import CONFIG_FILE, WEIGHTS_FILE
+from vaeapp.store.listing import best_pretrained
+from vaeapp.store.reading import load_model
 from vaeapp.ui.sidebar.retrain import BUSY_NOTE
 from vaeapp.ui.state import K
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from app_helpers import explorer_data, new_app, open_tool, walk
 
-from vaeapp.store.folder import PRETRAINED_DIR
+from vaeapp.store.format import PRETRAINED_DIR
 from vaeapp.ui.state import K
 
 

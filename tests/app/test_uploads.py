@@ -13,7 +13,8 @@ from app_helpers import new_app, shown
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from vaeapp.store.folder import MODEL_FILES, best_pretrained
+from vaeapp.store.format import MODEL_FILES
+from vaeapp.store.listing import best_pretrained
 from vaeapp.ui.state import K
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,7 +99,7 @@ def test_a_picture_is_encoded_with_the_models_refined_q() -> None:
     """On a model whose folder refines q (the default mnist-wide), the panel
     shows the refined posterior mean, as the map's points are, not the
     encoder's."""
-    from vaeapp.store.folder import load_model
+    from vaeapp.store.reading import load_model
 
     picture = np.full((120, 90), 255, np.uint8)
     picture[20:100, 30:60] = 0

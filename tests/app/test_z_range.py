@@ -13,7 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 from vaeapp.core.latent import Z_LIMIT
 from vaeapp.explore.manifold import DATA_SPACING
-from vaeapp.store.folder import LATENTS_FILE, best_pretrained, load_model
+from vaeapp.store.format import LATENTS_FILE
+from vaeapp.store.listing import best_pretrained
+from vaeapp.store.reading import load_model
 from vaeapp.ui.state import K
 
 REACH = 7.0  # the largest |mean| of the crafted model's encoded test set

@@ -32,7 +32,9 @@ from support import write_small_mnist
 
 from vaeapp.explore.analysis import nearest_neighbours
 from vaeapp.explore.manifold import grid_axis, manifold
-from vaeapp.store.folder import LoadedModel, best_pretrained, load_model
+from vaeapp.store.listing import best_pretrained
+from vaeapp.store.reading import load_model
+from vaeapp.store.records import LoadedModel
 from vaeapp.ui.state import K, Views, slider_key
 
 ROOT = Path(__file__).resolve().parents[2]

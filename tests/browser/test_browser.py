@@ -25,7 +25,8 @@ from playwright.sync_api import expect  # noqa: E402
 
 from devtools.browser import with_digit  # noqa: E402
 from vaeapp.explore.manifold import GRID_N_DEFAULT, GRID_Q_DEFAULT, grid_axis  # noqa: E402
-from vaeapp.store.folder import best_pretrained, load_model  # noqa: E402
+from vaeapp.store.listing import best_pretrained  # noqa: E402
+from vaeapp.store.reading import load_model  # noqa: E402
 
 DIGIT_IMG = "img.vae-digit"  # the explorer's decoded digit
 GRID_IMG = "img.vae-grid"
@@ -343,7 +344,8 @@ def test_digit_download_is_a_png_of_the_selected_digit(
 
 def test_click_on_a_data_point_inspects_that_test_digit(page: Any) -> None:
     """A click on a test point opens its panel, moves z there, draws its ellipse."""
-    from vaeapp.store.folder import best_pretrained, load_model
+    from vaeapp.store.listing import best_pretrained
+    from vaeapp.store.reading import load_model
 
     means = load_model(best_pretrained()).latent_mean
     inside = np.flatnonzero(np.abs(means).max(axis=1) < 3.0)

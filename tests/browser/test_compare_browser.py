@@ -24,7 +24,8 @@ pytest.importorskip(
 from PIL import Image  # noqa: E402
 
 from vaeapp.explore.images import image_array, to_uint8  # noqa: E402
-from vaeapp.store.folder import PRETRAINED_DIR, load_model  # noqa: E402
+from vaeapp.store.format import PRETRAINED_DIR  # noqa: E402
+from vaeapp.store.reading import load_model  # noqa: E402
 
 SETTLE_MS = 30_000
 OTHER = "mnist-tutorial"

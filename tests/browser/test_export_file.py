@@ -30,7 +30,9 @@ from export_helpers import wide_model  # noqa: E402
 
 from vaeapp.explore.manifold import grid_axis, grid_points  # noqa: E402
 from vaeapp.export.html_file import export_plane, write_export  # noqa: E402
-from vaeapp.store.folder import PRETRAINED_DIR, LoadedModel, load_model  # noqa: E402
+from vaeapp.store.format import PRETRAINED_DIR  # noqa: E402
+from vaeapp.store.reading import load_model  # noqa: E402
+from vaeapp.store.records import LoadedModel  # noqa: E402
 from vaeapp.web.assets import as_browser_decodes  # noqa: E402
 
 VIEWPORT = {"width": 1280, "height": 1000}

@@ -22,7 +22,8 @@ pytest.importorskip(
     "playwright.sync_api", reason="the playwright package is not installed"
 )
 
-from vaeapp.store.folder import best_pretrained, load_model  # noqa: E402
+from vaeapp.store.listing import best_pretrained  # noqa: E402
+from vaeapp.store.reading import load_model  # noqa: E402
 from vaeapp.ui.components.latent_map import _JS as EXPLORER_JS  # noqa: E402
 from vaeapp.ui.plotly_loader import _LOADER_JS, PLOTLY_BUNDLE  # noqa: E402
 from vaeapp.web.assets import pack_model, pack_model_files  # noqa: E402

@@ -20,7 +20,8 @@ from PIL import Image  # noqa: E402
 
 from vaeapp.data.sources import CLASS_NAMES  # noqa: E402
 from vaeapp.explore.analysis import nearest_neighbours  # noqa: E402
-from vaeapp.store.folder import best_pretrained, load_model  # noqa: E402
+from vaeapp.store.listing import best_pretrained  # noqa: E402
+from vaeapp.store.reading import load_model  # noqa: E402
 from vaeapp.ui.tools.neighbours import NEIGHBOURS  # noqa: E402
 from vaeapp.ui.tools.shared import strip  # noqa: E402
 

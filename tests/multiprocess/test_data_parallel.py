@@ -19,7 +19,8 @@ from mp_helpers import (
     weights,
 )
 
-from vaeapp.store.folder import PRETRAINED_DIR, load_model
+from vaeapp.store.format import PRETRAINED_DIR
+from vaeapp.store.reading import load_model
 
 pytestmark = needs_jax
 # The two-process run and the one-process run add the same float32 numbers in

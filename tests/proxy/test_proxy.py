@@ -31,7 +31,7 @@ from proxy_helpers import (
 from deploy import replicas
 from vaeapp.core.config import ModelConfig, TrainConfig
 from vaeapp.jobs import runner as jobs
-from vaeapp.store.folder import MODEL_FILES, PRETRAINED_DIR
+from vaeapp.store.format import MODEL_FILES, PRETRAINED_DIR
 from vaeapp.ui.sidebar.retrain import BUSY_NOTE
 
 TRAIN_TIMEOUT_S = 150

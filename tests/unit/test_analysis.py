@@ -18,7 +18,9 @@ from vaeapp.explore.analysis import (
     prior_samples,
 )
 from vaeapp.explore.images import error_image
-from vaeapp.store.folder import PRETRAINED_DIR, best_pretrained, load_model
+from vaeapp.store.format import PRETRAINED_DIR
+from vaeapp.store.listing import best_pretrained
+from vaeapp.store.reading import load_model
 
 
 def test_neighbours_are_the_nearest_and_sorted() -> None:

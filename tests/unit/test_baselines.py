@@ -13,7 +13,9 @@ from vaeapp.explore.comparison import ROW_NAMES, figure_cells, model_figures
 from vaeapp.explore.facts import model_facts
 from vaeapp.explore.projection import axes_plane
 from vaeapp.explore.scores import majority_baseline
-from vaeapp.store.folder import PRETRAINED_DIR, LoadedModel, load_model
+from vaeapp.store.format import PRETRAINED_DIR
+from vaeapp.store.reading import load_model
+from vaeapp.store.records import LoadedModel
 
 
 @pytest.fixture(scope="module")

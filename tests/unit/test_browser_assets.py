@@ -7,7 +7,9 @@ import base64
 import numpy as np
 
 from vaeapp.inference.numpy_vae import sigmoid
-from vaeapp.store.folder import PRETRAINED_DIR, best_pretrained, load_model
+from vaeapp.store.format import PRETRAINED_DIR
+from vaeapp.store.listing import best_pretrained
+from vaeapp.store.reading import load_model
 from vaeapp.ui.static_files import content_name, write_atomically
 from vaeapp.web.assets import as_browser_decodes, pack_model, pack_model_files
 

@@ -23,7 +23,8 @@ from vaeapp.explore.comparison import (
 )
 from vaeapp.explore.projection import axes_plane
 from vaeapp.explore.scores import knn_accuracy
-from vaeapp.store.folder import PRETRAINED_DIR, load_model
+from vaeapp.store.format import PRETRAINED_DIR
+from vaeapp.store.reading import load_model
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,8 @@ from vaeapp.model.layout import (
     parameter_count,
     same_padding,
 )
-from vaeapp.store.folder import PRETRAINED_DIR, read_record
+from vaeapp.store.format import PRETRAINED_DIR
+from vaeapp.store.reading import read_record
 
 TINY_CONV = ModelConfig(
     architecture="conv", filters=(4, 8), hidden=(16, 8), latent_dim=3
@@ -307,7 +308,7 @@ def test_conv_model_trains_publishes_and_loads(dataset, tmp_path):
     """A conv model trains, is published (checked by loading) and loads as conv."""
     from unit_helpers import tiny_train_config
 
-    from vaeapp.store.folder import load_model
+    from vaeapp.store.reading import load_model
     from vaeapp.train.loop import train_model
     from vaeapp.train.publish import save_result
 
@@ -456,7 +457,7 @@ def test_packed_dense_decoder_keeps_its_fields():
 
 def test_shipped_conv_model_matches_its_keras_latents_and_packs_within_001():
     """mnist-conv loads as conv; NumPy encodes like Keras did; float16 within 0.01."""
-    from vaeapp.store.folder import load_model
+    from vaeapp.store.reading import load_model
     from vaeapp.web.assets import pack_decoder
 
     model = load_model(PRETRAINED_DIR / "mnist-conv")

@@ -14,17 +14,17 @@ import pytest
 
 from vaeapp.core.config import ModelConfig, TrainConfig
 from vaeapp.jobs import runner as jobs
-from vaeapp.store import disk
-from vaeapp.store import folder as store
-from vaeapp.store.folder import (
+from vaeapp.store import disk, writing
+from vaeapp.store.format import (
     CONFIG_FILE,
+    MAX_FOLDER_BYTES,
     MODEL_FILES,
     PRETRAINED_DIR,
+    TEMP_PREFIX,
     ModelFolderError,
-    best_pretrained,
-    list_models,
-    load_model,
 )
+from vaeapp.store.listing import best_pretrained, list_models
+from vaeapp.store.reading import load_model
 from vaeapp.store.size import check_folder_fits, folder_bytes_bound
 from vaeapp.store.upload import MAX_ZIP_BYTES, UploadError, import_model_zip
 
@@ -62,7 +62,7 @@ def test_make_room_removes_the_least_recently_used_first(root: Path) -> None:
     """Over VAEAPP_MAX_MODELS, the oldest-used models go, oldest first."""
     assert disk.make_room(root, now=NOW) == ["m5", "m4", "m3"]
     assert _names(root) == ["m1", "m2"]
-    assert not [p for p in root.iterdir() if p.name.startswith(store.TEMP_PREFIX)]
+    assert not [p for p in root.iterdir() if p.name.startswith(TEMP_PREFIX)]
 
 
 def test_make_room_for_nothing_new_keeps_the_maximum(root: Path) -> None:
@@ -227,7 +227,7 @@ def test_the_largest_model_the_app_can_train_fits_the_limits() -> None:
     under the folder limit, whose zip fits the upload limit."""
     widest = ModelConfig(hidden=(4096,), latent_dim=32)
     check_folder_fits(widest, TrainConfig(), with_images=True)
-    assert store.MAX_FOLDER_BYTES + 100_000 <= MAX_ZIP_BYTES
+    assert MAX_FOLDER_BYTES + 100_000 <= MAX_ZIP_BYTES
     with pytest.raises(ValueError, match="limit is 48 MB"):
         check_folder_fits(ModelConfig(hidden=(4096, 4096)), TrainConfig())
     with pytest.raises(ValueError, match="limit is 48 MB"):
@@ -239,7 +239,7 @@ def test_folder_bound_is_above_every_shipped_folder() -> None:
     for item in list_models(PRETRAINED_DIR):
         record = item.record
         bound = folder_bytes_bound(record.model, record.train)
-        assert store.folder_bytes(item.path) <= bound
+        assert writing.folder_bytes(item.path) <= bound
 
 
 def test_publish_refuses_a_folder_over_the_size_limit(
@@ -247,14 +247,14 @@ def test_publish_refuses_a_folder_over_the_size_limit(
 ) -> None:
     """A folder over MAX_FOLDER_BYTES is not published (it could not be
     uploaded again) and leaves nothing behind."""
-    monkeypatch.setattr(store, "MAX_FOLDER_BYTES", 1_000_000)
+    monkeypatch.setattr(writing, "MAX_FOLDER_BYTES", 1_000_000)
 
     def copy(folder: Path) -> None:
         for child in best_pretrained().iterdir():
             shutil.copyfile(child, folder / child.name)
 
     with pytest.raises(ModelFolderError, match="limit is 1 MB"):
-        store.publish(tmp_path, "big", copy)
+        writing.publish(tmp_path, "big", copy)
     assert list(tmp_path.iterdir()) == []
 
 

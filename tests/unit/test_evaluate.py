@@ -8,7 +8,8 @@ import shutil
 import pytest
 
 from vaeapp import evaluate
-from vaeapp.store.folder import PRETRAINED_DIR, load_model
+from vaeapp.store.format import PRETRAINED_DIR
+from vaeapp.store.reading import load_model
 
 
 @pytest.fixture

@@ -21,7 +21,9 @@ from export_helpers import wide_model
 
 from vaeapp.export import command as export_cli
 from vaeapp.export import html_file as export
-from vaeapp.store.folder import PRETRAINED_DIR, find_model, load_model
+from vaeapp.store.format import PRETRAINED_DIR
+from vaeapp.store.listing import find_model
+from vaeapp.store.reading import load_model
 from vaeapp.ui import plotly_loader
 from vaeapp.ui.components import latent_map_script as explorer_script
 from vaeapp.web.assets import pack_model

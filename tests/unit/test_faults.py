@@ -27,22 +27,25 @@ import pytest
 from unit_helpers import synthetic_arrays, tree_hashes, write_npz
 
 from vaeapp.jobs.progress import CANCELLED, RUNNING, read_progress
-from vaeapp.store import folder as store
+from vaeapp.store.format import CONFIG_FILE, MODEL_FILES, REQUIRED_FILES, WEIGHTS_FILE
+from vaeapp.store.listing import list_models
+from vaeapp.store.reading import load_model
+from vaeapp.store.writing import publish, remove_stale_temps
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SMALL = ("--hidden", "16", "--train-size", "200", "--batch-size", "50", "--no-jit")
 LONG_EPOCHS = "1000"  # long enough never to finish before the test stops it
 WAIT_S = 300  # generous: the machine running the tests may be busy
 
-# Run in a subprocess: publish() checks the temporary folder with
-# vaeapp.store.folder.load_model just before renaming it into place, so a SIGKILL
-# there lands after every file is written and before the rename.
+# Run in a subprocess: publish() checks the temporary folder with load_model (the
+# name vaeapp.store.writing imports) just before renaming it into place, so a
+# SIGKILL there lands after every file is written and before the rename.
 KILL_DURING_SAVE = """\
 import os
 import signal
 import sys
 
-import vaeapp.store.folder
+import vaeapp.store.writing
 import vaeapp.train.command
 
 
@@ -50,7 +53,7 @@ def die(folder):
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-vaeapp.store.folder.load_model = die
+vaeapp.store.writing.load_model = die
 sys.exit(vaeapp.train.command.main(sys.argv[1:]))
 """
 
@@ -151,7 +154,7 @@ def _past_first_epoch(progress_file: Path) -> Callable[[], bool]:
 
 
 def _usable_names(folder: Path) -> list[str]:
-    listed = store.list_models(folder)
+    listed = list_models(folder)
     assert all(item.record is not None for item in listed), listed
     return [item.name for item in listed]
 
@@ -222,7 +225,7 @@ def wave2(wave1: Wave1):
     assert rc == 0, wave1.first.err()[-2000:]
     good = wave1.first_parent / "good"
     hashes = tree_hashes(good)
-    assert set(hashes) >= set(store.REQUIRED_FILES)
+    assert set(hashes) >= set(REQUIRED_FILES)
     base, logs = wave1.base, wave1.base / "logs"
     kill_models, save_models = base / "kill-models", base / "save-models"
     for parent in (kill_models, save_models):
@@ -264,10 +267,10 @@ def test_sigkill_mid_epoch_leaves_the_previous_model_untouched(wave2: Wave2):
     run.proc.send_signal(signal.SIGKILL)
     assert run.finish() == -signal.SIGKILL
     assert _usable_names(models) == ["good"]
-    store.remove_stale_temps(models)  # what the app does when it next starts
+    remove_stale_temps(models)  # what the app does when it next starts
     assert sorted(p.name for p in models.iterdir()) == ["good"]
     assert tree_hashes(models / "good") == wave2.good_hashes
-    assert store.load_model(models / "good").latent_mean.shape == (100, 2)
+    assert load_model(models / "good").latent_mean.shape == (100, 2)
 
 
 def test_sigkill_mid_save_lists_nothing_new_and_temp_is_swept(wave2: Wave2):
@@ -277,15 +280,15 @@ def test_sigkill_mid_save_lists_nothing_new_and_temp_is_swept(wave2: Wave2):
     temps = _temps(models)
     assert len(temps) == 1 and temps[0].startswith(f".tmp-{run.proc.pid}-"), temps
     # the kill landed after the files were written, before the rename
-    assert (models / temps[0] / store.WEIGHTS_FILE).is_file()
+    assert (models / temps[0] / WEIGHTS_FILE).is_file()
     assert not (models / "half-saved").exists()
     assert _usable_names(models) == ["good"]
-    removed = store.remove_stale_temps(models)
+    removed = remove_stale_temps(models)
     assert [p.name for p in removed] == temps
     assert sorted(p.name for p in models.iterdir()) == ["good"]
     assert tree_hashes(models / "good") == wave2.good_hashes
     assert _usable_names(models) == ["good"]
-    store.load_model(models / "good")
+    load_model(models / "good")
 
 
 def test_out_pointing_at_a_file_fails_with_one_line_error(wave1: Wave1):
@@ -308,13 +311,13 @@ def sibling(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     parent = tmp_path / "models"
     old = parent / "old"
     old.mkdir(parents=True)
-    for name in store.MODEL_FILES:
+    for name in MODEL_FILES:
         (old / name).write_bytes(os.urandom(64))
     return parent, tree_hashes(old)
 
 
 def _half_written(folder: Path) -> None:
-    (folder / store.CONFIG_FILE).write_text("{")
+    (folder / CONFIG_FILE).write_text("{")
     raise OSError(errno.ENOSPC, "No space left on device")
 
 
@@ -322,11 +325,11 @@ def test_disk_full_while_writing_propagates_and_leaves_nothing(sibling):
     """ENOSPC while writing files propagates; no new folder, no temp, old intact."""
     parent, hashes = sibling
     with pytest.raises(OSError) as raised:
-        store.publish(parent, "new", _half_written)
+        publish(parent, "new", _half_written)
     assert raised.value.errno == errno.ENOSPC
     assert sorted(p.name for p in parent.iterdir()) == ["old"]
     assert tree_hashes(parent / "old") == hashes
-    assert [item.name for item in store.list_models(parent)] == ["old"]
+    assert [item.name for item in list_models(parent)] == ["old"]
 
 
 def test_read_only_models_folder_propagates_and_leaves_nothing(sibling, monkeypatch):
@@ -340,7 +343,7 @@ def test_read_only_models_folder_propagates_and_leaves_nothing(sibling, monkeypa
     monkeypatch.setattr(tempfile, "mkdtemp", read_only)
     written: list[Path] = []
     with pytest.raises(OSError) as raised:
-        store.publish(parent, "new", written.append)
+        publish(parent, "new", written.append)
     assert raised.value.errno == errno.EROFS
     assert written == []
     assert sorted(p.name for p in parent.iterdir()) == ["old"]

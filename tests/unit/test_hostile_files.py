@@ -22,7 +22,7 @@ from vaeapp.core import safe_json
 from vaeapp.core.config import ModelConfig, TrainConfig
 from vaeapp.jobs import runner as jobs
 from vaeapp.jobs.progress import CURVE_KEYS, read_progress
-from vaeapp.store.folder import (
+from vaeapp.store.format import (
     CONFIG_FILE,
     LATENTS_FILE,
     METRICS_FILE,
@@ -30,11 +30,9 @@ from vaeapp.store.folder import (
     PRETRAINED_DIR,
     SNAPSHOTS_FILE,
     ModelFolderError,
-    best_pretrained,
-    list_models,
-    load_model,
-    read_record,
 )
+from vaeapp.store.listing import best_pretrained, list_models
+from vaeapp.store.reading import load_model, read_record
 from vaeapp.store.upload import UploadError, import_model_zip
 
 SHIPPED = best_pretrained("mnist")
@@ -373,17 +371,17 @@ def test_a_folder_that_vanishes_while_loading_gives_a_folder_error(
 ) -> None:
     """A folder removed between reading its record and its arrays (an eviction
     in another process) gives ModelFolderError, not FileNotFoundError."""
-    from vaeapp.store import folder as store
+    from vaeapp.store import reading
 
     crafted = Path(shutil.copytree(SHIPPED, tmp_path / "going"))
-    read = store._read_record
+    read = reading._read_record
 
     def read_then_vanish(folder: Path):
         record = read(folder)
         shutil.rmtree(folder)
         return record
 
-    monkeypatch.setattr(store, "_read_record", read_then_vanish)
+    monkeypatch.setattr(reading, "_read_record", read_then_vanish)
     with pytest.raises(ModelFolderError):
         load_model(crafted)
 
@@ -392,7 +390,7 @@ def test_list_models_skips_a_folder_removed_while_listing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A folder that vanishes mid-listing is left out, not listed as unusable."""
-    from vaeapp.store import folder as store
+    from vaeapp.store import listing
 
     Path(shutil.copytree(SHIPPED, tmp_path / "going"))
 
@@ -400,7 +398,7 @@ def test_list_models_skips_a_folder_removed_while_listing(
         shutil.rmtree(folder)
         raise ModelFolderError("missing config.json")
 
-    monkeypatch.setattr(store, "read_record", vanish)
+    monkeypatch.setattr(listing, "read_record", vanish)
     assert list_models(tmp_path) == []
 
 

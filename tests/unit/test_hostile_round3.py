@@ -17,7 +17,7 @@ from unit_helpers import synthetic_arrays, write_npz
 from vaeapp.data import sources as data_module
 from vaeapp.data.image_folder import read_folder
 from vaeapp.data.sources import DataError, load_dataset
-from vaeapp.store.folder import MODEL_FILES
+from vaeapp.store.format import MODEL_FILES
 from vaeapp.store.upload import UploadError, import_model_zip
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -20,7 +20,8 @@ from vaeapp.data.sources import (
     name_from_path,
 )
 from vaeapp.jobs.progress import read_progress
-from vaeapp.store.folder import FACTORS_KEY, IMAGES_KEY, LATENTS_FILE, load_model
+from vaeapp.store.format import FACTORS_KEY, IMAGES_KEY, LATENTS_FILE
+from vaeapp.store.reading import load_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

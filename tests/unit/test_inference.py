@@ -16,7 +16,7 @@ from vaeapp.core.config import ModelConfig
 from vaeapp.inference.numpy_vae import load_numpy_vae, sigmoid
 from vaeapp.inference.weights_file import WeightsError, read_layer_arrays
 from vaeapp.model.layout import encoder_layers
-from vaeapp.store.folder import WEIGHTS_FILE
+from vaeapp.store.format import WEIGHTS_FILE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -21,7 +21,9 @@ from vaeapp.core.cluster import single_process_environment
 from vaeapp.core.config import ModelConfig, TrainConfig
 from vaeapp.jobs import runner as jobs
 from vaeapp.jobs.progress import CANCELLED, DONE, RUNNING, read_progress
-from vaeapp.store.folder import FORMAT_VERSION, list_models, load_model
+from vaeapp.store.format import FORMAT_VERSION
+from vaeapp.store.listing import list_models
+from vaeapp.store.reading import load_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL = ModelConfig(hidden=(16,))

@@ -11,7 +11,8 @@ import pytest
 from vaeapp import evaluate
 from vaeapp import refine as refine_cli
 from vaeapp.export import command as export
-from vaeapp.store.folder import HOME_ENV, PRETRAINED_DIR, find_model, model_named
+from vaeapp.store.format import HOME_ENV, PRETRAINED_DIR
+from vaeapp.store.listing import find_model, model_named
 
 
 def _trained(home: Path, name: str, shipped: str = "mnist-tutorial") -> Path:

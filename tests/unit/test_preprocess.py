@@ -433,7 +433,8 @@ def test_ellipse_refuses_bad_arguments(mean, log_var, k, points) -> None:
 
 def test_shipped_model_encodes_a_preprocessed_digit(reference: np.ndarray) -> None:
     """The shipped model encodes the preprocessed '7' to a finite posterior."""
-    from vaeapp.store.folder import best_pretrained, load_model
+    from vaeapp.store.listing import best_pretrained
+    from vaeapp.store.reading import load_model
 
     model = load_model(best_pretrained())
     mean, log_var = model.vae.encode(reference[None])

@@ -15,12 +15,8 @@ from vaeapp.core.config import RefineConfig
 from vaeapp.explore.comparison import model_figures
 from vaeapp.explore.facts import model_facts
 from vaeapp.inference.refinement import refine
-from vaeapp.store.folder import (
-    PRETRAINED_DIR,
-    ModelFolderError,
-    load_model,
-    read_record,
-)
+from vaeapp.store.format import PRETRAINED_DIR, ModelFolderError
+from vaeapp.store.reading import load_model, read_record
 
 
 @pytest.fixture

@@ -130,7 +130,8 @@ def test_a_runaway_decoder_leaves_finite_bounded_q():
 def test_conv_decoders_are_refused():
     """Refinement names the dense decoder it needs instead of a wrong answer."""
     from vaeapp.inference.numpy_vae import load_numpy_vae
-    from vaeapp.store.folder import PRETRAINED_DIR, WEIGHTS_FILE, read_record
+    from vaeapp.store.format import PRETRAINED_DIR, WEIGHTS_FILE
+    from vaeapp.store.reading import read_record
 
     folder = PRETRAINED_DIR / "mnist-conv"
     vae = load_numpy_vae(folder / WEIGHTS_FILE, read_record(folder).model)

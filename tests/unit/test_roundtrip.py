@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from vaeapp.core.config import ModelConfig
-from vaeapp.store.folder import LATENTS_FILE, WEIGHTS_FILE, load_model, read_record
+from vaeapp.store.format import LATENTS_FILE, WEIGHTS_FILE
+from vaeapp.store.reading import load_model, read_record
 
 ARCHITECTURES = [((16,), 2), ((16, 8), 2), ((16,), 5), ((16, 8), 5)]
 

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from vaeapp.explore.scores import iwae_nll, knn_accuracy
-from vaeapp.store.folder import PRETRAINED_DIR, load_model
+from vaeapp.store.format import PRETRAINED_DIR
+from vaeapp.store.reading import load_model
 
 
 def test_knn_accuracy_of_two_far_clusters_is_one():

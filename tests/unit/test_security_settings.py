@@ -42,7 +42,7 @@ def test_xsrf_and_cors_protection_are_on(server: dict):
 def test_uploads_are_capped_at_the_model_zip_limit(server: dict):
     """Uploads are capped at the model-zip limit, which fits every folder the
     app writes and no more."""
-    from vaeapp.store.folder import MAX_FOLDER_BYTES
+    from vaeapp.store.format import MAX_FOLDER_BYTES
     from vaeapp.store.upload import UPLOAD_LIMIT_MB
 
     assert server.get("maxUploadSize") == UPLOAD_LIMIT_MB

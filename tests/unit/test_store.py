@@ -13,23 +13,22 @@ import numpy as np
 import pytest
 from unit_helpers import tree_hashes
 
-from vaeapp.store import folder as store
-from vaeapp.store.folder import (
+from vaeapp.store import listing, writing
+from vaeapp.store.format import (
     CONFIG_FILE,
     LATENTS_FILE,
     METRICS_FILE,
+    PRETRAINED_DIR,
     SNAPSHOTS_FILE,
+    TEMP_PREFIX,
     WEIGHTS_FILE,
     ModelFolderError,
     check_name,
-    list_models,
-    load_model,
-    publish,
-    read_record,
-    remove_stale_temps,
     trained_dir,
-    write_json,
 )
+from vaeapp.store.listing import list_models
+from vaeapp.store.reading import load_model, read_record
+from vaeapp.store.writing import publish, remove_stale_temps, write_json
 
 
 @pytest.fixture
@@ -52,7 +51,7 @@ def copier(source: Path):
 
 
 def temps(parent: Path) -> list[str]:
-    return [p.name for p in parent.iterdir() if p.name.startswith(store.TEMP_PREFIX)]
+    return [p.name for p in parent.iterdir() if p.name.startswith(TEMP_PREFIX)]
 
 
 def exited_pid() -> int:
@@ -362,27 +361,27 @@ def test_best_pretrained_chooses_on_validation_not_test(source, tmp_path, monkey
     }
     for name, (val, test) in figures.items():
         _set_figures(copy_model(source, tmp_path, name), val, test)
-    monkeypatch.setattr(store, "PRETRAINED_DIR", tmp_path)
-    assert store.best_pretrained("mnist") == tmp_path / "best-val"
+    monkeypatch.setattr(listing, "PRETRAINED_DIR", tmp_path)
+    assert listing.best_pretrained("mnist") == tmp_path / "best-val"
     for name in ("best-test", "best-val"):
         _set_figures(tmp_path / name, None, figures[name][1])
-    assert store.best_pretrained("mnist") == tmp_path / "no-val"
+    assert listing.best_pretrained("mnist") == tmp_path / "no-val"
     with pytest.raises(
         ModelFolderError, match="no usable pretrained fashion_mnist model"
     ):
-        store.best_pretrained("fashion_mnist")
+        listing.best_pretrained("fashion_mnist")
     with pytest.raises(ValueError, match="dataset must be one of"):
-        store.best_pretrained("../cifar10")
+        listing.best_pretrained("../cifar10")
 
 
 def test_best_pretrained_opens_on_a_2d_model(source, tmp_path, monkeypatch):
     """A shipped 20-D model with a lower -ELBO is not the start model: the page
     opens on the best 2-D one."""
-    shutil.copytree(store.PRETRAINED_DIR / "mnist-20d", tmp_path / "twenty")
+    shutil.copytree(PRETRAINED_DIR / "mnist-20d", tmp_path / "twenty")
     copy_model(source, tmp_path, "flat")
-    monkeypatch.setattr(store, "PRETRAINED_DIR", tmp_path)
-    assert store.load_model(tmp_path / "twenty").record.model.latent_dim == 20
-    assert store.best_pretrained("mnist") == tmp_path / "flat"
+    monkeypatch.setattr(listing, "PRETRAINED_DIR", tmp_path)
+    assert load_model(tmp_path / "twenty").record.model.latent_dim == 20
+    assert listing.best_pretrained("mnist") == tmp_path / "flat"
 
 
 def test_write_json_temp_name_carries_the_writer_pid(tmp_path, monkeypatch):
@@ -395,18 +394,18 @@ def test_write_json_temp_name_carries_the_writer_pid(tmp_path, monkeypatch):
         assert remove_stale_temps(tmp_path) == []  # a live writer's temp is kept
         real_replace(src, dst)
 
-    monkeypatch.setattr(store.os, "replace", spy)
+    monkeypatch.setattr(writing.os, "replace", spy)
     write_json(tmp_path / "progress.json", {"state": "running"})
     assert len(seen) == 1 and seen[0].startswith(f".tmp-{os.getpid()}-")
     assert json.loads((tmp_path / "progress.json").read_text()) == {"state": "running"}
 
 
 @pytest.mark.parametrize(
-    "name", sorted(p.name for p in store.PRETRAINED_DIR.iterdir() if p.is_dir())
+    "name", sorted(p.name for p in PRETRAINED_DIR.iterdir() if p.is_dir())
 )
 def test_every_shipped_folder_loads_with_class_names(name):
     """Each shipped folder loads; MNIST-era folders get their official names."""
-    model = load_model(store.PRETRAINED_DIR / name)
+    model = load_model(PRETRAINED_DIR / name)
     assert model.class_names is not None and len(model.class_names) >= 2
     assert model.labels.max() < len(model.class_names)
     height, width, channels = model.image_shape

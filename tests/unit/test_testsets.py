@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 
 from vaeapp.data.testsets import is_shipped, shipped_images
-from vaeapp.store.folder import (
+from vaeapp.store.format import (
     IMAGES_KEY,
     LATENTS_FILE,
     PRETRAINED_DIR,
     ModelFolderError,
     images_as_bytes,
-    load_model,
 )
+from vaeapp.store.reading import load_model
 
 
 @pytest.mark.parametrize("name", ["mnist-tutorial", "fashion-tutorial"])

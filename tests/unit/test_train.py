@@ -297,7 +297,7 @@ def test_a_value_just_outside_a_limit_is_refused_by_cli_and_config(
 def test_config_option_round_trips_the_stored_document(train, tmp_path):
     """--config reads the document a model folder stores and gives the same configs."""
     from vaeapp.core.config import TrainConfig
-    from vaeapp.store.folder import config_document, write_json
+    from vaeapp.store.writing import config_document, write_json
 
     model = ModelConfig(architecture="conv", filters=(8, 16), hidden=(64,), beta=0.5)
     config = TrainConfig(epochs=3, learning_rate=0.02, optimizer="sgd", seed=7)

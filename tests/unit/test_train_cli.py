@@ -12,7 +12,7 @@ from unit_helpers import synthetic_arrays, write_npz
 
 from vaeapp.core.config import RefineConfig
 from vaeapp.jobs.progress import DONE, FAILED, read_progress
-from vaeapp.store.folder import load_model
+from vaeapp.store.reading import load_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,8 @@ from PIL import Image
 from vaeapp.explore.analysis import interpolate
 from vaeapp.explore.images import digit_image
 from vaeapp.explore.traversal import axis_sweep, decoded_frames, gif_bytes
-from vaeapp.store.folder import PRETRAINED_DIR, load_model
+from vaeapp.store.format import PRETRAINED_DIR
+from vaeapp.store.reading import load_model
 
 
 @pytest.fixture(scope="module")

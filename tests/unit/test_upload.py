@@ -25,7 +25,7 @@ import pytest  # noqa: E402
 from vaeapp.core.config import ModelConfig, TrainConfig  # noqa: E402
 from vaeapp.model.layout import encoder_layers  # noqa: E402
 from vaeapp.store import upload  # noqa: E402
-from vaeapp.store.folder import (  # noqa: E402
+from vaeapp.store.format import (  # noqa: E402
     CONFIG_FILE,
     LATENTS_FILE,
     MAX_JSON_BYTES,
@@ -33,13 +33,12 @@ from vaeapp.store.folder import (  # noqa: E402
     MODEL_FILES,
     SNAPSHOTS_FILE,
     WEIGHTS_FILE,
-    best_pretrained,
     check_name,
-    config_document,
-    load_model,
-    write_json,
 )
+from vaeapp.store.listing import best_pretrained  # noqa: E402
+from vaeapp.store.reading import load_model  # noqa: E402
 from vaeapp.store.upload import UploadError, import_model_zip, suggest_name  # noqa: E402
+from vaeapp.store.writing import config_document, write_json  # noqa: E402
 
 HIDDEN = (16,)
 N_LATENTS = 50

@@ -9,7 +9,8 @@ from unit_helpers import tiny_train_config
 
 from vaeapp.core.config import ModelConfig
 from vaeapp.inference.numpy_vae import load_numpy_vae
-from vaeapp.store.folder import WEIGHTS_FILE, load_model
+from vaeapp.store.format import WEIGHTS_FILE
+from vaeapp.store.reading import load_model
 
 CONFIG = ModelConfig(hidden=(32, 16), latent_dim=2)
 

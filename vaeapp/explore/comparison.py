@@ -17,7 +17,8 @@ import numpy as np
 from vaeapp.explore.analysis import PIXEL_EPS, kl_per_dimension
 from vaeapp.explore.facts import posterior_text
 from vaeapp.explore.scores import KNN_K, knn_accuracy, majority_baseline
-from vaeapp.store.folder import LoadedModel, ModelRecord, held_out_curve
+from vaeapp.store.format import held_out_curve
+from vaeapp.store.records import LoadedModel, ModelRecord
 
 KL_SHOWN = 6  # dimensions named in the table's KL row; the rest are summed up
 KL_UNUSED = 0.01  # nats: a dimension with less mean KL than this is unused

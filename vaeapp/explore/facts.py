@@ -12,7 +12,7 @@ from vaeapp.core.config import ModelConfig, TrainConfig
 from vaeapp.core.safe_json import whole_number
 from vaeapp.data.sources import describe_training_data
 from vaeapp.explore.scores import SAMPLES_MAX, majority_baseline
-from vaeapp.store.folder import LoadedModel, ModelRecord
+from vaeapp.store.records import LoadedModel, ModelRecord
 
 
 def model_facts(model: LoadedModel) -> dict[str, str]:

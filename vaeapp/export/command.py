@@ -8,7 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vaeapp.export.html_file import write_export
-from vaeapp.store.folder import MODEL_HELP, ModelFolderError, find_model, load_model
+from vaeapp.store.format import ModelFolderError
+from vaeapp.store.listing import MODEL_HELP, find_model
+from vaeapp.store.reading import load_model
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -42,9 +42,7 @@ from vaeapp.explore.manifold import (
     PRIOR_SPACINGS,
 )
 from vaeapp.explore.projection import Plane, axes_plane, map_extent, pca_plane
-from vaeapp.store.folder import (
-    LoadedModel,
-)
+from vaeapp.store.records import LoadedModel
 from vaeapp.web import files
 from vaeapp.web.assets import pack_model
 from vaeapp.web.view_settings import (

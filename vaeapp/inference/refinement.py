@@ -10,9 +10,9 @@ Variational Autoencoders"; Krishnan, Liang and Hoffman 2018).
 
 A folder whose config sets ``refine`` (:class:`vaeapp.core.config.RefineConfig`)
 uses the refined q everywhere: its map of the test set, its figures and every
-image the page encodes (:meth:`vaeapp.store.folder.LoadedModel.encode`). The gradient
-is taken by hand through the decoder's dense layers and ReLUs, so only dense
-decoders can be refined.
+image the page encodes (:meth:`vaeapp.store.records.LoadedModel.encode`). The
+gradient is taken by hand through the decoder's dense layers and ReLUs, so only
+dense decoders can be refined.
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ from typing import Any
 from vaeapp.core import safe_json
 from vaeapp.core.config import EPOCHS_MAX
 from vaeapp.core.safe_json import finite_number, number_or_none, whole_number
-from vaeapp.store.folder import MAX_JSON_BYTES, MAX_ROW_KEYS, write_json
+from vaeapp.store.format import MAX_JSON_BYTES, MAX_ROW_KEYS
+from vaeapp.store.writing import write_json
 
 RUNNING, DONE, FAILED, CANCELLED = "running", "done", "failed", "cancelled"
 STATES = ("starting", RUNNING, DONE, FAILED, CANCELLED)

@@ -35,15 +35,9 @@ from vaeapp.core.safe_json import finite_number, whole_number
 from vaeapp.data.sources import resolve_path
 from vaeapp.jobs.progress import MAX_PID, Progress, read_progress
 from vaeapp.store import disk
-from vaeapp.store.folder import (
-    TEMP_PREFIX,
-    check_name,
-    config_document,
-    pid_alive,
-    trained_dir,
-    write_json,
-)
+from vaeapp.store.format import TEMP_PREFIX, check_name, trained_dir
 from vaeapp.store.size import check_folder_fits
+from vaeapp.store.writing import config_document, pid_alive, write_json
 
 LOCK_NAME = ".training.lock"
 # Held for a moment by a starter, so two starters cannot both find the lock

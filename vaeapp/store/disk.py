@@ -15,8 +15,9 @@ and anything in the shipped ``vaeapp/pretrained``.
 A folder is removed by renaming it to a temporary name in the same parent (an
 atomic step: a reader in another process finds it whole or not at all, and a
 load of a vanished folder fails with ``ModelFolderError``), then deleting it;
-:func:`vaeapp.store.folder.remove_stale_temps` sweeps what a killed remover leaves.
-Removals are serialized across processes by an ``flock`` on ``.evict.lock``.
+:func:`vaeapp.store.writing.remove_stale_temps` sweeps what a killed remover
+leaves. Removals are serialized across processes by an ``flock`` on
+``.evict.lock``.
 
 New models are refused (:class:`LowDiskSpace`) when the models folder's file
 system has less than ``$VAEAPP_MIN_FREE_MB`` (default 500) megabytes free.
@@ -32,7 +33,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from vaeapp.store.folder import MODEL_FILES, PRETRAINED_DIR, TEMP_PREFIX, trained_dir
+from vaeapp.store.format import MODEL_FILES, PRETRAINED_DIR, TEMP_PREFIX, trained_dir
 
 MAX_MODELS_ENV = "VAEAPP_MAX_MODELS"
 MIN_FREE_ENV = "VAEAPP_MIN_FREE_MB"

@@ -15,16 +15,16 @@ from vaeapp.core.config import RefineConfig
 from vaeapp.data import image_folder
 from vaeapp.data.sources import load_for, validation_split
 from vaeapp.inference.refinement import EVAL_SAMPLES, neg_elbo, refine
-from vaeapp.store.folder import (
+from vaeapp.store.format import (
     IWAE_IMAGES_KEY,
     IWAE_KEY,
     IWAE_SAMPLES_KEY,
     IWAE_SE_KEY,
     KNN_KEY,
-    LoadedModel,
     images_as_bytes,
-    write_posterior,
 )
+from vaeapp.store.records import LoadedModel
+from vaeapp.store.writing import write_posterior
 
 # The draws that measure a figure are not the refinement's own.
 MEASURE_SEED = 12_345
@@ -139,7 +139,7 @@ def refine_folder(
     model: LoadedModel, config: RefineConfig, x_validation: np.ndarray | None
 ) -> list[str]:
     """Refine the q of ``model``'s test images with ``config`` and store it in
-    its folder with the refined figures (:func:`vaeapp.store.folder.write_posterior`);
+    its folder with the refined figures (:func:`vaeapp.store.writing.write_posterior`);
     ``x_validation`` ``(n, ...)`` in [0, 1] is the run's validation split, or
     None. Returns the lines to print. Raises ValueError or ModelFolderError."""
     if model.test_images is None:

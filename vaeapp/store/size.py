@@ -10,7 +10,7 @@ import numpy as np
 
 from vaeapp.core.config import ModelConfig, TrainConfig
 from vaeapp.model.layout import parameter_count
-from vaeapp.store.folder import MAX_FOLDER_BYTES
+from vaeapp.store.format import MAX_FOLDER_BYTES
 
 MAX_SNAPSHOTS = 24
 

@@ -6,8 +6,8 @@ optionally, ``snapshots.npz``. Everything is checked before anything is
 published: the archive's size, every member's name, type, flags and declared
 size (enforced again while unpacking, in chunks), the JSON documents, the inner
 layout of the ``.npz`` files, the HDF5 object graph, and finally, through
-:func:`vaeapp.store.folder.publish`, the full
-:func:`vaeapp.store.folder.load_model` check
+:func:`vaeapp.store.writing.publish`, the full
+:func:`vaeapp.store.reading.load_model` check
 (configs, weight shapes against the config, finiteness, no HDF5 links). Nothing
 is ever executed or unpickled: a ``.keras`` file or any other member is refused
 by name and never opened. Nothing on disk changes unless the model is valid.
@@ -30,7 +30,7 @@ from vaeapp.core import safe_json
 from vaeapp.core.safe_json import finite_number
 from vaeapp.inference.weights_file import WeightsError, check_h5_structure
 from vaeapp.store import disk
-from vaeapp.store.folder import (
+from vaeapp.store.format import (
     CONFIG_FILE,
     CONFIG_KEYS,
     LATENTS_FILE,
@@ -42,11 +42,10 @@ from vaeapp.store.folder import (
     SNAPSHOTS_FILE,
     WEIGHTS_FILE,
     ModelFolderError,
-    check_metrics,
     check_name,
-    check_npz,
-    publish,
 )
+from vaeapp.store.reading import check_metrics, check_npz
+from vaeapp.store.writing import publish
 
 # The upload limit, in Streamlit's megabytes (MiB): .streamlit/config.toml's
 # server.maxUploadSize must be this. Every folder the app writes is at most

@@ -42,13 +42,8 @@ from vaeapp.data import image_folder
 from vaeapp.data.sources import DataError, Dataset, load_for, name_from_path
 from vaeapp.jobs.progress import CANCELLED, DONE, FAILED, Progress, write_progress
 from vaeapp.jobs.runner import APP_NICENESS
-from vaeapp.store.folder import (
-    FORMAT_VERSION,
-    MAX_JSON_BYTES,
-    check_name,
-    read_record,
-    trained_dir,
-)
+from vaeapp.store.format import FORMAT_VERSION, MAX_JSON_BYTES, check_name, trained_dir
+from vaeapp.store.reading import read_record
 from vaeapp.train import distributed
 from vaeapp.train.engine import start_tensorflow
 from vaeapp.train.loop import TrainingStopped, TrainResult, train_model

@@ -27,7 +27,7 @@ from vaeapp.core.config import ModelConfig, TrainConfig, check_batch_size
 from vaeapp.data.sources import Dataset, validation_split
 from vaeapp.data.testsets import is_shipped
 from vaeapp.inference.refinement import EVAL_SAMPLES
-from vaeapp.store.folder import images_as_bytes
+from vaeapp.store.format import images_as_bytes
 from vaeapp.store.size import check_folder_fits, compressed_bytes
 from vaeapp.train.distributed import Cluster, finish
 from vaeapp.train.engine import build_optimizer, steps_per_chunk, use_xla

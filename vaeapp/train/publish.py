@@ -1,4 +1,5 @@
-"""Publishing a finished run as a model folder (see :mod:`vaeapp.store.folder`)."""
+"""Publishing a finished run as a model folder (its files:
+:mod:`vaeapp.store.format`; written by :mod:`vaeapp.store.writing`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 
 from vaeapp.core.config import RefineConfig
 from vaeapp.data.testsets import is_shipped
-from vaeapp.store.folder import (
+from vaeapp.store.format import (
     CONFIG_FILE,
     FACTORS_KEY,
     IMAGES_KEY,
@@ -19,13 +20,11 @@ from vaeapp.store.folder import (
     METRICS_FILE,
     SNAPSHOTS_FILE,
     WEIGHTS_FILE,
-    config_document,
     images_as_bytes,
-    load_model,
-    publish,
-    write_json,
 )
+from vaeapp.store.reading import load_model
 from vaeapp.store.refined import refine_folder
+from vaeapp.store.writing import config_document, publish, write_json
 from vaeapp.train.loop import TrainResult
 
 

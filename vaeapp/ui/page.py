@@ -6,7 +6,7 @@ import streamlit as st
 
 from vaeapp.core.latent import parse_z_text
 from vaeapp.core.text import plain
-from vaeapp.store.folder import LoadedModel
+from vaeapp.store.records import LoadedModel
 from vaeapp.ui import state
 from vaeapp.ui.session_model import active_model
 from vaeapp.ui.sidebar.layout import sidebar

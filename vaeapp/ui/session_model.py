@@ -8,19 +8,16 @@ import streamlit as st
 
 from vaeapp.core.text import plain
 from vaeapp.store.disk import mark_used
-from vaeapp.store.folder import (
+from vaeapp.store.format import (
     CONFIG_FILE,
     PRETRAINED_DIR,
-    Listing,
-    LoadedModel,
     ModelFolderError,
-    best_pretrained,
-    find_model,
-    list_models,
-    load_model,
-    remove_stale_temps,
     trained_dir,
 )
+from vaeapp.store.listing import Listing, best_pretrained, find_model, list_models
+from vaeapp.store.reading import load_model
+from vaeapp.store.records import LoadedModel
+from vaeapp.store.writing import remove_stale_temps
 from vaeapp.ui import state
 
 
@@ -72,7 +69,7 @@ def url_model() -> str | None:
     unusable: said in a plain-text warning).
 
     A name only, looked up as every command looks up ``--model``
-    (:func:`vaeapp.store.folder.find_model`: shipped, then trained): a URL never
+    (:func:`vaeapp.store.listing.find_model`: shipped, then trained): a URL never
     opens a folder by its path.
     """
     text = st.query_params.get(URL_MODEL)

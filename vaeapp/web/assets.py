@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from vaeapp.inference.numpy_vae import ConvTranspose2D, Dense, NumpyVAE
-from vaeapp.store.folder import LoadedModel
+from vaeapp.store.records import LoadedModel
 
 
 def b64(array: np.ndarray, dtype: str = "<f4") -> str:

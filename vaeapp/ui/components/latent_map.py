@@ -20,7 +20,7 @@ import numpy as np
 import streamlit as st
 
 from vaeapp.explore.projection import Plane
-from vaeapp.store.folder import LoadedModel
+from vaeapp.store.records import LoadedModel
 from vaeapp.ui import state, static_files
 from vaeapp.ui.components import latent_map_script as explorer_script
 from vaeapp.web.assets import ModelFiles, model_token, pack_model, pack_model_files

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from vaeapp.store.folder import LoadedModel
+from vaeapp.store.records import LoadedModel
 from vaeapp.ui.sidebar import retrain
 from vaeapp.ui.sidebar.model_panel import model_panel
 

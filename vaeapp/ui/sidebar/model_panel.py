@@ -14,7 +14,9 @@ from vaeapp.core.text import cut, plain
 from vaeapp.explore.facts import model_facts
 from vaeapp.explore.projection import PCA
 from vaeapp.export.html_file import PCA_PLANE, export_html
-from vaeapp.store.folder import PRETRAINED_DIR, LoadedModel, find_model, trained_dir
+from vaeapp.store.format import PRETRAINED_DIR, trained_dir
+from vaeapp.store.listing import find_model
+from vaeapp.store.records import LoadedModel
 from vaeapp.store.upload import UploadError, import_model_zip, suggest_name
 from vaeapp.ui import state
 from vaeapp.ui.session_model import (
@@ -54,7 +56,7 @@ def view_link(base: str | None, name: str, z: np.ndarray) -> str:
 def linkable(model: LoadedModel) -> bool:
     """Whether a link can name ``model``: its name must lead back to its
     folder (a trained folder named like a shipped model cannot: the shipped
-    name wins, :func:`vaeapp.store.folder.model_named`)."""
+    name wins, :func:`vaeapp.store.listing.model_named`)."""
     try:
         found = find_model(model.record.name, names_only=True)
     except ValueError:

@@ -52,7 +52,7 @@ from vaeapp.jobs.progress import (
     duration,
     read_progress,
 )
-from vaeapp.store.folder import held_out_curve
+from vaeapp.store.format import held_out_curve
 from vaeapp.ui import state
 from vaeapp.ui.session_model import switch_to
 from vaeapp.ui.state import K

@@ -6,7 +6,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from vaeapp.store.folder import LoadedModel, held_out_curve
+from vaeapp.store.format import held_out_curve
+from vaeapp.store.records import LoadedModel
 from vaeapp.ui.state import K
 
 

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from vaeapp.explore.analysis import kl_per_dimension
-from vaeapp.store.folder import LoadedModel
+from vaeapp.store.records import LoadedModel
 from vaeapp.ui.state import K
 
 

@@ -8,7 +8,8 @@ import zipfile
 
 import streamlit as st
 
-from vaeapp.store.folder import MODEL_FILES, LoadedModel
+from vaeapp.store.format import MODEL_FILES
+from vaeapp.store.records import LoadedModel
 from vaeapp.ui.state import K
 
 

@@ -9,7 +9,7 @@ import streamlit as st
 
 from vaeapp.explore.analysis import INTERP_MAX, INTERP_MIN, interpolate
 from vaeapp.explore.images import png_bytes
-from vaeapp.store.folder import LoadedModel
+from vaeapp.store.records import LoadedModel
 from vaeapp.ui import state
 from vaeapp.ui.state import K
 from vaeapp.ui.tools.shared import WITH_MAP, animation, shown_kind, strip

@@ -8,7 +8,7 @@ import streamlit as st
 
 from vaeapp.core.text import plain
 from vaeapp.explore.analysis import nearest_neighbours
-from vaeapp.store.folder import LoadedModel
+from vaeapp.store.records import LoadedModel
 from vaeapp.ui import state
 from vaeapp.ui.tools.shared import strip
 

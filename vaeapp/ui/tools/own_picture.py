@@ -12,7 +12,7 @@ import streamlit as st
 from vaeapp.core.config import MNIST_SHAPE
 from vaeapp.core.text import plain
 from vaeapp.data.preprocess import MAX_MB, ImageError, fit_picture, preprocess
-from vaeapp.store.folder import LoadedModel
+from vaeapp.store.records import LoadedModel
 from vaeapp.ui import state
 from vaeapp.ui.components.draw_pad import draw_canvas, drawing_bytes
 from vaeapp.ui.state import K

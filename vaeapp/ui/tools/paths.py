@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vaeapp.store.folder import LoadedModel
+from vaeapp.store.records import LoadedModel
 from vaeapp.ui import state
 from vaeapp.ui.tools.interpolation import interpolation_points
 from vaeapp.ui.tools.shared import SWEEP

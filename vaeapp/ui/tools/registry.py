@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vaeapp.store.folder import LoadedModel
+from vaeapp.store.records import LoadedModel
 from vaeapp.ui.tools.curves import curves_tool
 from vaeapp.ui.tools.dimensions import dimensions_tool
 from vaeapp.ui.tools.download import download_tool

@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from vaeapp.explore.analysis import SAMPLES_MAX, prior_samples
-from vaeapp.store.folder import LoadedModel
+from vaeapp.store.records import LoadedModel
 from vaeapp.ui import state
 from vaeapp.ui.state import K
 from vaeapp.ui.tools.shared import WITH_MAP, strip

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from vaeapp.store.folder import LoadedModel
+from vaeapp.store.records import LoadedModel
 from vaeapp.ui import state
 from vaeapp.ui.state import K, Views
 from vaeapp.ui.tools.registry import TOOLS

@@ -8,7 +8,7 @@ import streamlit as st
 
 from vaeapp.explore.images import image_array, to_uint8, upscale
 from vaeapp.explore.traversal import decoded_frames, gif_bytes
-from vaeapp.store.folder import LoadedModel
+from vaeapp.store.records import LoadedModel
 from vaeapp.ui import state
 from vaeapp.ui.components.image_view import scale_for
 from vaeapp.ui.state import K, Views

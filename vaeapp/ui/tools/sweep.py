@@ -14,7 +14,7 @@ from vaeapp.explore.traversal import (
     SWEEP_LIMIT,
     axis_sweep,
 )
-from vaeapp.store.folder import LoadedModel
+from vaeapp.store.records import LoadedModel
 from vaeapp.ui import state
 from vaeapp.ui.state import K
 from vaeapp.ui.tools.shared import SWEEP, WITH_MAP, animation, shown_kind

@@ -30,7 +30,9 @@ from vaeapp.explore.comparison import (
     same_data,
 )
 from vaeapp.explore.projection import Plane, axes_plane, map_extent, pca_plane
-from vaeapp.store.folder import Listing, LoadedModel, ModelFolderError
+from vaeapp.store.format import ModelFolderError
+from vaeapp.store.listing import Listing
+from vaeapp.store.records import LoadedModel
 from vaeapp.ui import state
 from vaeapp.ui.components.image_view import digit_picture, scale_for
 from vaeapp.ui.components.latent_map import latent_explorer

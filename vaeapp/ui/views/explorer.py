@@ -18,7 +18,7 @@ from vaeapp.explore.projection import (
     map_extent,
     pca_plane,
 )
-from vaeapp.store.folder import LoadedModel
+from vaeapp.store.records import LoadedModel
 from vaeapp.ui import state
 from vaeapp.ui.components.image_view import digit_picture, scale_for
 from vaeapp.ui.components.latent_map import latent_explorer

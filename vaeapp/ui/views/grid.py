@@ -16,7 +16,7 @@ from vaeapp.explore.manifold import (
     grid_axes,
     manifold,
 )
-from vaeapp.store.folder import LoadedModel
+from vaeapp.store.records import LoadedModel
 from vaeapp.ui import state
 from vaeapp.ui.components.grid_picture import grid_picture
 from vaeapp.ui.events import grid_cell

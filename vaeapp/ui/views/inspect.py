@@ -10,7 +10,7 @@ from vaeapp.core.text import plain
 from vaeapp.explore.analysis import Inspection, inspect_digit
 from vaeapp.explore.images import digit_image, error_image
 from vaeapp.explore.projection import Plane
-from vaeapp.store.folder import LoadedModel
+from vaeapp.store.records import LoadedModel
 from vaeapp.ui import state
 from vaeapp.ui.components.image_view import scale_for
 from vaeapp.ui.state import K
