@@ -48,13 +48,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from vaeapp.core.config import DATASETS, ModelConfig, TrainConfig
-from vaeapp.data.sources import (
-    DataError,
-    Dataset,
-    how_to_supply,
-    load_dataset,
-    resolve_path,
-)
+from vaeapp.data.errors import DataError
+from vaeapp.data.sources import Dataset, how_to_supply, load_dataset, resolve_path
 
 BATCH_SIZE = 100
 LEARNING_RATE = 1e-3

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from vaeapp.core import safe_json
 from vaeapp.core.config import RefineConfig, settings
 from vaeapp.core.options import add_setting, given_settings
-from vaeapp.data.sources import DataError
+from vaeapp.data.errors import DataError
 from vaeapp.inference.refinement import check_refinable
 from vaeapp.store.format import ModelFolderError
 from vaeapp.store.listing import MODEL_HELP, find_model

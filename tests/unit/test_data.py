@@ -9,13 +9,9 @@ import numpy as np
 import pytest
 from unit_helpers import idx_bytes, synthetic_arrays, write_idx_folder, write_npz
 
-from vaeapp.data.sources import (
-    DataError,
-    env_var,
-    load_dataset,
-    read_idx,
-    resolve_path,
-)
+from vaeapp.data.array_files import read_idx
+from vaeapp.data.errors import DataError
+from vaeapp.data.sources import env_var, load_dataset, resolve_path
 
 ENV = "VAEAPP_MNIST_DATA"
 

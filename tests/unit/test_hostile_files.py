@@ -287,6 +287,19 @@ def _npz(**arrays: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def _npz_of_npy_version_3(**arrays: np.ndarray) -> bytes:
+    """:func:`_npz` with every member's .npy header saying format version 3.0."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for key, array in arrays.items():
+            member = io.BytesIO()
+            np.save(member, array)
+            data = bytearray(member.getvalue())
+            data[6] = 3  # the major version, right after the 6-byte magic string
+            archive.writestr(f"{key}.npy", bytes(data))
+    return buffer.getvalue()
+
+
 N = 20
 LABELS = (np.arange(N) % 10).astype(np.uint8)
 GOOD = np.zeros((N, 2), np.float32)
@@ -341,6 +354,11 @@ GOOD = np.zeros((N, 2), np.float32)
             "grids must be",
         ),
         (SNAPSHOTS_FILE, b"PK\x03\x04 not really a zip", "not a valid .npz"),
+        (
+            LATENTS_FILE,
+            _npz_of_npy_version_3(mean=GOOD, log_var=GOOD, labels=LABELS),
+            r"latents.npz: mean.npy has npy version \(3, 0\)",
+        ),
     ],
     ids=[
         "mean-beyond-float32",
@@ -353,6 +371,7 @@ GOOD = np.zeros((N, 2), np.float32)
         "repeated-epoch",
         "empty-grid",
         "not-npz",
+        "npy-version-3",
     ],
 )
 def test_crafted_arrays_make_the_folder_unusable(

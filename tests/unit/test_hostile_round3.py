@@ -14,9 +14,10 @@ from PIL import Image, ImageOps
 from support import run_train
 from unit_helpers import synthetic_arrays, write_npz
 
-from vaeapp.data import sources as data_module
+from vaeapp.data import array_files
+from vaeapp.data.errors import DataError
 from vaeapp.data.image_folder import read_folder
-from vaeapp.data.sources import DataError, load_dataset
+from vaeapp.data.sources import load_dataset
 from vaeapp.store.format import MODEL_FILES
 from vaeapp.store.upload import UploadError, import_model_zip
 
@@ -138,6 +139,16 @@ def test_npz_with_a_member_that_is_no_npy_array_is_refused(tmp_path: Path) -> No
     _refused(tmp_path / "junk.npz", "x_train.npy")
 
 
+def test_npz_with_an_unknown_npy_version_is_refused(tmp_path: Path) -> None:
+    """A member whose .npy header says format version 3.0 is refused, naming
+    the member and the version."""
+    member = bytearray(_npy_bytes((2, 8, 8), "|u1", b"\0" * 128))
+    member[6] = 3  # the major version, right after the 6-byte magic string
+    with zipfile.ZipFile(tmp_path / "v3.npz", "w") as archive:
+        archive.writestr("x_train.npy", bytes(member))
+    _refused(tmp_path / "v3.npz", r"x_train.npy is .npy version \(3, 0\)")
+
+
 def test_plain_npy_file_given_as_data_is_refused(tmp_path: Path) -> None:
     """A .npy (not a zip) given as the data file is refused in one line."""
     np.save(tmp_path / "x.npy", np.zeros((4, 8, 8), np.uint8))
@@ -150,7 +161,7 @@ def test_npz_over_the_memory_budget_is_refused(
     """Arrays together over the budget are refused, naming the budget."""
     path = write_npz(tmp_path / "data.npz", synthetic_arrays(n_train=30, n_test=10))
     load_dataset("ok", path)  # within the real budget
-    monkeypatch.setattr(data_module, "MAX_NPZ_DATA_BYTES", 10_000)
+    monkeypatch.setattr(array_files, "MAX_NPZ_DATA_BYTES", 10_000)
     _refused(path, "at most 10,000 bytes")
 
 

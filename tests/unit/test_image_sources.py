@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 from support import run_train
 
+from vaeapp.data.errors import DataError
 from vaeapp.data.shapes import FACTORS, SHAPE_NAMES, load_shapes
 from vaeapp.data.sources import (
-    DataError,
     configured_datasets,
     holdout_split,
     load_dataset,

@@ -15,7 +15,8 @@ from support import run_train
 
 from vaeapp.core.config import BACKGROUNDS, ModelConfig, TrainConfig
 from vaeapp.data import image_folder
-from vaeapp.data.sources import DataError, Dataset, load_dataset
+from vaeapp.data.errors import DataError
+from vaeapp.data.sources import Dataset, load_dataset
 from vaeapp.jobs.progress import Progress, duration, read_progress, write_progress
 from vaeapp.train import engine
 from vaeapp.train.command import build_parser, configs_from_args

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from vaeapp.core.config import TrainConfig
-from vaeapp.data.sources import IDX_FILES
+from vaeapp.data.array_files import IDX_FILES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 N_TRAIN, N_TEST = 200, 100

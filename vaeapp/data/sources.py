@@ -23,14 +23,9 @@ Nothing here imports TensorFlow unless a download is actually needed.
 
 from __future__ import annotations
 
-import gzip
-import math
 import os
 import re
 import socket
-import struct
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +40,8 @@ from vaeapp.core.config import (
     check_dataset_name,
 )
 from vaeapp.core.safe_json import one_line
+from vaeapp.data.array_files import is_idx_folder, read_idx_folder, read_npz
+from vaeapp.data.errors import DataError
 
 CLASS_NAMES: dict[str, tuple[str, ...]] = {
     "mnist": tuple(str(d) for d in range(10)),
@@ -74,10 +71,6 @@ MAX_TEST_BYTES = 32_000_000
 MAX_CLASSES = 100
 MAX_NAME_CHARS = 40  # a class or factor name
 MAX_FACTORS = 16
-# What the arrays of a --data .npz may declare, together, before np.load
-# allocates them: generous for real sets (CelebA's 200,000 faces at 64x64 RGB
-# are 2.5 GB of uint8), far below what a crafted header can ask for.
-MAX_NPZ_DATA_BYTES = 4 << 30
 HOLDOUT_SEED = 20_240_601  # the held-out test split: the same on every run
 GREY_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as Pillow
 
@@ -89,19 +82,8 @@ def describe_training_data(dataset: str, train_size: int) -> str:
     return f"{title}, {count:,} training images" if count else title
 
 
-IDX_FILES = {
-    "x_train": "train-images-idx3-ubyte",
-    "y_train": "train-labels-idx1-ubyte",
-    "x_test": "t10k-images-idx3-ubyte",
-    "y_test": "t10k-labels-idx1-ubyte",
-}
-_IDX_IMAGES_MAGIC, _IDX_LABELS_MAGIC = 2051, 2049
 _KERAS_CACHE_FILES = {"mnist": "mnist.npz", "fashion_mnist": "fashion-mnist"}
 _DOWNLOAD_HOST = ("storage.googleapis.com", 443)
-
-
-class DataError(ValueError):
-    """Data could not be found or read; the message says how to supply it."""
 
 
 @dataclass(frozen=True)
@@ -266,13 +248,13 @@ def load_dataset(
         if dataset not in DATASETS:
             raise DataError(f"no data for {dataset}: " + how_to_supply(dataset))
         raw, source = _download(dataset), f"keras.datasets.{dataset}"
-    elif local.is_dir() and _is_idx_folder(local):
-        raw, source = _read_idx_folder(local), str(local)
+    elif local.is_dir() and is_idx_folder(local):
+        raw, source = read_idx_folder(local), str(local)
     elif local.is_dir():
         raw, source = _read_image_folder(local, image_size, color, notes), str(local)
         image_size = 0  # already fitted
     elif local.is_file():
-        raw, source = _read_npz(local), str(local)
+        raw, source = read_npz(local), str(local)
     else:
         raise DataError(f"data path {local} does not exist; " + how_to_supply(dataset))
     return _to_dataset(dataset, source, raw, image_size, color, test_share, notes)
@@ -340,181 +322,6 @@ def _download(dataset: str) -> dict[str, np.ndarray]:
             f"{one_line(error, 160)}; " + how_to_get_offline(dataset)
         ) from None
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
-
-
-NPZ_KEYS = (
-    "x_train",
-    "y_train",
-    "x_test",
-    "y_test",
-    "class_names",
-    "factors_test",
-    "factor_names",
-)
-
-
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    check_npz(path)  # before np.load allocates what the headers declare
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            if "x_train" not in npz.files:
-                raise DataError(
-                    f"{path} lacks x_train; an .npz needs x_train and may hold "
-                    + ", ".join(NPZ_KEYS[1:])
-                )
-            return {k: npz[k] for k in NPZ_KEYS if k in npz.files}
-    except DataError:
-        raise
-    except MemoryError:
-        raise DataError(f"not enough memory to load {path}") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
-        # BadZipFile (a CRC mismatch) and zlib.error are no OSError: corrupt data
-        raise _npz_error(path, one_line(error)) from None
-
-
-def check_npz(path: Path, budget: int | None = None) -> None:
-    """Refuse the .npz at ``path`` unless every member is a plain .npy array
-    whose header declares exactly the bytes the member stores, and all of them
-    together at most ``budget`` bytes (default :data:`MAX_NPZ_DATA_BYTES`).
-
-    Reads only the zip's directory and each member's .npy header, so that a
-    header declaring e.g. shape ``(10, 100000, 100000)`` over 16 bytes is
-    refused before anything is allocated. Raises DataError (one line).
-    """
-    budget = MAX_NPZ_DATA_BYTES if budget is None else budget
-    try:
-        with zipfile.ZipFile(path) as archive:
-            total = 0
-            for info in archive.infolist():
-                total += _npy_member_bytes(archive, info, path)
-                if total > budget:
-                    raise _npz_error(
-                        path,
-                        f"its arrays take at least {total:,} bytes; at most "
-                        f"{budget:,} bytes are allowed",
-                    )
-    except DataError:
-        raise
-    except zipfile.BadZipFile:
-        raise _npz_error(path, "it is not a zip of .npy arrays") from None
-    # OSError, EOFError: unreadable; NotImplementedError: a compression zipfile
-    # lacks; RuntimeError: encrypted; zlib.error: corrupt deflated data.
-    except (
-        OSError,
-        EOFError,
-        ValueError,
-        NotImplementedError,
-        RuntimeError,
-        zlib.error,
-    ) as error:
-        raise _npz_error(path, one_line(error)) from None
-
-
-def _npz_error(path: Path, reason: str) -> DataError:
-    """The one-line refusal of the .npz at ``path``, saying why."""
-    return DataError(f"cannot read {path} as an .npz file: {reason}")
-
-
-def _npy_member_bytes(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path
-) -> int:
-    """The bytes the .npy member ``info`` declares, checked against what it
-    stores; raises DataError naming the member."""
-    name = one_line(info.filename, 80)
-    if info.flag_bits & 0x1:
-        raise _npz_error(path, f"{name} is encrypted; only plain members allowed")
-    shape, dtype, header = _npy_header(archive, info, path)
-    if dtype.hasobject:
-        # Loading them needs pickle, which is never allowed (allow_pickle=False).
-        raise _npz_error(path, f"{name} holds Python objects; only numbers or text")
-    if any(side < 0 for side in shape):
-        raise _npz_error(path, f"{name} declares the shape {shape}")
-    size = math.prod(shape) * dtype.itemsize
-    if header + size != info.file_size:
-        raise _npz_error(
-            path,
-            f"{name} declares {shape} {dtype} ({size:,} bytes) but stores "
-            f"{info.file_size - header:,} bytes",
-        )
-    # Zero-size items (dtype V0) count a byte each: later steps convert
-    # every element to float32, whatever the stored dtype.
-    return math.prod(shape) * max(dtype.itemsize, 1)
-
-
-def _npy_header(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path
-) -> tuple[tuple[int, ...], np.dtype, int]:
-    """``(shape, dtype, header bytes)`` from the .npy header of ``info``; numpy
-    bounds the header's length (``max_header_size``) before parsing it."""
-    name = one_line(info.filename, 80)
-    try:
-        with archive.open(info) as member:
-            version = np.lib.format.read_magic(member)
-            if version == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
-            elif version == (2, 0):
-                shape, _, dtype = np.lib.format.read_array_header_2_0(member)
-            else:
-                shape = None  # refused below, outside the except for ValueError
-            header = member.tell()
-    except (ValueError, EOFError) as error:  # numpy refuses the magic or header
-        reason = f"{name} is not an .npy array: {one_line(error)}"
-        raise _npz_error(path, reason) from None
-    if shape is None:
-        raise _npz_error(path, f"{name} is .npy version {version}; 1.0 or 2.0 allowed")
-    return shape, dtype, header
-
-
-def _is_idx_folder(folder: Path) -> bool:
-    """Whether ``folder`` holds any of the four IDX files (then it must hold all)."""
-    return any(
-        (folder / name).is_file()
-        for stem in IDX_FILES.values()
-        for name in (stem, f"{stem}.gz")
-    )
-
-
-def _read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
-    arrays = {}
-    for key, stem in IDX_FILES.items():
-        candidates = [folder / f"{stem}.gz", folder / stem]
-        found = next((p for p in candidates if p.is_file()), None)
-        if found is None:
-            raise DataError(
-                f"{folder} lacks {stem}.gz; an IDX folder needs "
-                + ", ".join(f"{s}.gz" for s in IDX_FILES.values())
-            )
-        arrays[key] = read_idx(found)
-    return arrays
-
-
-def read_idx(path: Path) -> np.ndarray:
-    """Read one IDX file (gzip or plain): uint8 images ``(n, 28, 28)`` or labels
-    ``(n,)``."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as handle:
-            raw = handle.read()
-    except (OSError, EOFError, zlib.error) as error:
-        raise DataError(f"cannot read {path}: {error}") from None
-    if len(raw) < 8:
-        raise DataError(f"{path} is too short to be an IDX file")
-    magic, count = struct.unpack(">II", raw[:8])
-    if magic == _IDX_IMAGES_MAGIC:
-        if len(raw) < 16:
-            raise DataError(f"{path} is too short to be an IDX image file")
-        rows, cols = struct.unpack(">II", raw[8:16])
-        shape, offset = (count, rows, cols), 16
-    elif magic == _IDX_LABELS_MAGIC:
-        shape, offset = (count,), 8
-    else:
-        raise DataError(f"{path} is not an IDX file of uint8 images or labels")
-    expected = math.prod(shape)
-    if len(raw) - offset != expected:
-        raise DataError(
-            f"{path} holds {len(raw) - offset} bytes of data, expected {expected}"
-        )
-    return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(shape)
 
 
 def _to_dataset(

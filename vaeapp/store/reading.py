@@ -28,6 +28,7 @@ from vaeapp.core.config import (
     TrainConfig,
 )
 from vaeapp.core.safe_json import finite_number, number_or_none, whole_number
+from vaeapp.data.array_files import NpyVersionError, read_npy_header
 from vaeapp.data.sources import CLASS_NAMES, MAX_CLASSES, MAX_FACTORS, MAX_NAME_CHARS
 from vaeapp.data.testsets import shipped_images
 from vaeapp.inference.numpy_vae import load_numpy_vae
@@ -292,13 +293,15 @@ def check_npz(path: Path) -> None:
 
 
 def _check_npy_header(member: Any, info: zipfile.ZipInfo, npz_name: str) -> None:
-    version = np.lib.format.read_magic(member)
-    if version == (1, 0):
-        shape, _, dtype = np.lib.format.read_array_header_1_0(member)
-    elif version == (2, 0):
-        shape, _, dtype = np.lib.format.read_array_header_2_0(member)
-    else:
-        raise ModelFolderError(f"{npz_name}: {info.filename} has npy version {version}")
+    """Refuse the .npy ``member`` unless its header (:func:`read_npy_header`)
+    declares plain data of at most the bytes it holds; numpy's errors for what
+    is no .npy header go up to :func:`check_npz`."""
+    try:
+        shape, dtype, _ = read_npy_header(member)
+    except NpyVersionError as error:
+        raise ModelFolderError(
+            f"{npz_name}: {info.filename} has npy version {error.version}"
+        ) from None
     if dtype.hasobject:
         raise ModelFolderError(f"{npz_name}: {info.filename} holds Python objects")
     if math.prod(shape) * dtype.itemsize > info.file_size:

@@ -39,7 +39,8 @@ from vaeapp.core.config import (
 )
 from vaeapp.core.options import REFINE_PREFIX, add_setting, given_settings
 from vaeapp.data import image_folder
-from vaeapp.data.sources import DataError, Dataset, load_for, name_from_path
+from vaeapp.data.errors import DataError
+from vaeapp.data.sources import Dataset, load_for, name_from_path
 from vaeapp.jobs.progress import CANCELLED, DONE, FAILED, Progress, write_progress
 from vaeapp.jobs.runner import APP_NICENESS
 from vaeapp.store.format import FORMAT_VERSION, MAX_JSON_BYTES, check_name, trained_dir

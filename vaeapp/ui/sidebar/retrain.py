@@ -36,13 +36,8 @@ from vaeapp.core.config import (
     settings,
 )
 from vaeapp.core.text import plain
-from vaeapp.data.sources import (
-    TITLES,
-    DataError,
-    availability,
-    configured_datasets,
-    env_var,
-)
+from vaeapp.data.errors import DataError
+from vaeapp.data.sources import TITLES, availability, configured_datasets, env_var
 from vaeapp.jobs import runner as jobs
 from vaeapp.jobs.progress import (
     CANCELLED,
