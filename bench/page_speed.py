@@ -58,7 +58,9 @@ SERVER_TIMEOUT_S = 120.0
 CHANGE_TIMEOUT_MS = 15_000
 CLICK_TIMEOUT_MS = 5_000
 
-DIGIT_SCALE = 8  # as vaeapp.ui.page.DIGIT_SCALE (importing the page needs a runtime)
+# The download of the selected image: 28x28 scaled to vaeapp.ui.views.explorer.DIGIT_PX
+# (224 px; importing the page needs a runtime).
+DIGIT_SCALE = 8
 GOAL_FIRST_PAGE_S = 2.5
 GOAL_CHANGE_MS = 150.0
 GOAL_LIVE_PER_S = 30.0

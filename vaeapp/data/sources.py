@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageOps
 
 from vaeapp.core.config import (
     DATASETS,
@@ -42,6 +43,8 @@ from vaeapp.core.config import (
 from vaeapp.core.safe_json import one_line
 from vaeapp.data.array_files import is_idx_folder, read_idx_folder, read_npz
 from vaeapp.data.errors import DataError
+from vaeapp.data.image_folder import FolderError, read_folder
+from vaeapp.data.shapes import FACTORS, load_shapes
 
 CLASS_NAMES: dict[str, tuple[str, ...]] = {
     "mnist": tuple(str(d) for d in range(10)),
@@ -272,8 +275,6 @@ def load_for(config: TrainConfig, path: str | os.PathLike | None = None) -> Data
 
 
 def _shapes(side: int) -> dict[str, np.ndarray]:
-    from vaeapp.data.shapes import FACTORS, load_shapes
-
     data = load_shapes(seed=0, n_train=SHAPES_TRAIN, n_test=SHAPES_TEST, side=side)
     return {
         "x_train": data.x_train,
@@ -289,8 +290,6 @@ def _shapes(side: int) -> dict[str, np.ndarray]:
 def _read_image_folder(
     folder: Path, image_size: int, color: str, notes: list[str]
 ) -> dict[str, np.ndarray]:
-    from vaeapp.data.image_folder import FolderError, read_folder
-
     try:
         found = read_folder(
             folder,
@@ -514,8 +513,6 @@ def _fit(x: np.ndarray, image_size: int, color: str) -> np.ndarray:
 def _resize(x: np.ndarray, side: int) -> np.ndarray:
     """Each image scaled (Lanczos) to cover ``side`` square, centre-cropped;
     pixels pass through uint8."""
-    from PIL import Image, ImageOps
-
     if x.shape[1:3] == (side, side):
         return x
     mode = "L" if x.shape[3] == 1 else "RGB"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
 
 import streamlit as st
 
@@ -16,8 +17,6 @@ from vaeapp.ui.state import K
 @st.cache_data(show_spinner=False, max_entries=4)
 def model_zip(path: str, token: str) -> bytes:
     """The model folder's files as zip bytes (``token`` invalidates the cache)."""
-    from pathlib import Path
-
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in MODEL_FILES:
