@@ -1,4 +1,4 @@
-// The exported one-file explorer (vaeapp/export.py) around the shared map:
+// The exported one-file explorer (vaeapp/export/html_file.py) around the shared map:
 // reads the model from the JSON in <script id="vae-data">, draws the map with
 // map_plot.js (drawMap, inlineModel, drawImage) and decodes
 // with decoder.js (decode, toImageData), the page's own code. Everything runs

@@ -1,5 +1,5 @@
 // The latent map, shared by the page's explorer component (latent_map.js) and
-// the exported one-file explorer (vaeapp/export.py, export_page.js): a Plotly
+// the exported one-file explorer (vaeapp/export/html_file.py, export_page.js): a Plotly
 // map of the encoded test set that doubles as a pad. Moving or dragging the
 // pointer over the map decodes the latent point under it (decoder.js, dense
 // or convolutional) and draws it live; a click or release hands z to the

@@ -14,7 +14,7 @@ from vaeapp.ui import static_files
 from vaeapp.web import files
 
 # decoder.js (the decoder in the browser) and map_plot.js (the map, shared
-# with the exported one-file explorer, vaeapp/export.py) define the functions
+# with the exported one-file explorer, vaeapp/export/html_file.py) define the functions
 # latent_map.js uses.
 MODULE_JS = "\n".join(
     files.read(path)
