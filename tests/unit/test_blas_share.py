@@ -72,3 +72,50 @@ def test_one_block_thread_leaves_blas_alone(monkeypatch: pytest.MonkeyPatch) -> 
 
     blocks.in_blocks(block, np.zeros((3 * blocks.CONV_BLOCK, 2)), 2)
     assert seen == [before] * 3
+
+
+@pytest.mark.usefixtures("three_blas_threads")
+def test_small_products_inside_a_share_take_the_smaller_limit() -> None:
+    """A refinement (1 thread) while blocks hold their share (2): BLAS gets 1,
+    then 2 again when the refinement ends, then the 3 set before."""
+    with blocks.BLAS_SHARE:
+        assert _blas_threads() == {2}
+        with blocks.SMALL_PRODUCTS:
+            assert _blas_threads() == {1}
+        assert _blas_threads() == {2}
+    assert _blas_threads() == {3}
+
+
+@pytest.fixture(scope="module")
+def shipped_model():
+    from vaeapp.store.listing import best_pretrained
+    from vaeapp.store.reading import load_model
+
+    return load_model(best_pretrained())
+
+
+@pytest.mark.usefixtures("three_blas_threads")
+@pytest.mark.parametrize(("images", "one_thread"), [(1, True), (300, False)])
+def test_refining_one_picture_runs_blas_on_one_thread(
+    monkeypatch: pytest.MonkeyPatch, shipped_model, images: int, one_thread: bool
+) -> None:
+    """Refining one picture's q (8 rows a product) runs every product on one
+    BLAS thread; refining 300 images (2,048 rows) leaves BLAS its 3 threads;
+    the 3 come back after either."""
+    from vaeapp.core.config import RefineConfig
+    from vaeapp.inference import refinement
+
+    seen: set[int] = set()
+    original = refinement.reconstruction_and_grad
+
+    def spy(*args, **kwargs):
+        seen.update(_blas_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(refinement, "reconstruction_and_grad", spy)
+    vae = shipped_model.vae
+    x = np.random.default_rng(0).random((images, vae.config.n_pixels), np.float32)
+    config = RefineConfig(steps=2, draws=8)
+    refinement.refine(vae, x, *vae.encode(x), config)
+    assert seen == ({1} if one_thread else {3})
+    assert _blas_threads() == {3}

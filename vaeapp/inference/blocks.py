@@ -9,6 +9,7 @@ around a whole pass whose blocks run on several threads
 
 from __future__ import annotations
 
+import collections
 import functools
 import os
 import threading
@@ -45,7 +46,7 @@ def in_blocks(
 ) -> np.ndarray:
     """``block`` applied to ``x`` ``(n, n_in)`` CONV_BLOCK rows at a time,
     giving ``(n, n_out)``; blocks shared among BLOCK_THREADS threads (with
-    their share of BLAS's threads, see _BlasShare)."""
+    their share of BLAS's threads, see BLAS_SHARE)."""
     if x.shape[0] <= CONV_BLOCK:
         return block(x)
     out = np.empty((x.shape[0], n_out), np.float32)
@@ -75,43 +76,82 @@ def _block_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(BLOCK_THREADS, thread_name_prefix="vaeapp-blocks")
 
 
-class _BlasShare:
-    """While any thread is inside ``with BLAS_SHARE``, each BLAS call (NumPy's
-    OpenBLAS, or whichever BLAS threadpoolctl finds) uses at most the cores
-    divided by BLOCK_THREADS; the last thread out restores the earlier limit.
-
-    Why: the blocks already run on BLOCK_THREADS threads. With OpenBLAS's
-    default of one thread per core on top, each block's small products (1,024
-    to 16,384 rows) hand out work to, and spin-wait for, threads that compete
-    with the other block for the same cores: a 15x15 grid of 32x32x3 images
-    took 112 ms against 45 ms with one BLAS thread on a 2-core machine (see
-    docs/benchmarks.md). The limit is process-wide, hence counted: sessions
-    decoding at once share one limit, and the earlier setting comes back only
-    when none is left inside.
-    """
+class _BlasLimits:
+    """BLAS thread limits (NumPy's OpenBLAS, or whichever BLAS threadpoolctl
+    finds) held by several threads at once. The limit is process-wide, so
+    holds are counted: while any is held, BLAS uses at most the smallest
+    limit held, and the setting from before the first comes back when the
+    last is let go. Sessions decoding and refining at once share it."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._inside = 0
-        self._limiter: Any = None  # threadpoolctl's limiter while any is inside
+        self._held: collections.Counter[int] = collections.Counter()
+        self._limiter: Any = None  # threadpoolctl's, from the first hold on
+        self._applied: int | None = None
+
+    def take(self, limit: int) -> None:
+        """Hold ``limit`` (at least 1) until :meth:`release`."""
+        with self._lock:
+            self._held[limit] += 1
+            self._apply()
+
+    def release(self, limit: int) -> None:
+        """Let go of one hold of ``limit``."""
+        with self._lock:
+            self._held[limit] -= 1
+            if self._held[limit] <= 0:
+                del self._held[limit]
+            self._apply()
+
+    def _apply(self) -> None:
+        if not self._held:
+            if self._limiter is not None:
+                self._limiter.restore_original_limits()
+            self._limiter, self._applied = None, None
+            return
+        want = min(self._held)
+        if want == self._applied:
+            return
+        limiter = _blas_controller().limit(limits=want, user_api="blas")
+        # The first limiter keeps the setting from before every hold.
+        self._limiter = self._limiter or limiter
+        self._applied = want
+
+
+_BLAS_LIMITS = _BlasLimits()
+
+
+class _BlasHold:
+    """``with`` this: BLAS uses at most ``limit()`` threads inside (counted
+    with every other hold, :class:`_BlasLimits`)."""
+
+    def __init__(self, limit: Callable[[], int]) -> None:
+        self._limit = limit
+        self._taken = threading.local()
 
     def __enter__(self) -> None:
-        with self._lock:
-            if self._inside == 0:
-                self._limiter = _blas_controller().limit(
-                    limits=_blas_threads_per_block(), user_api="blas"
-                )
-            self._inside += 1
+        limit = max(int(self._limit()), 1)
+        self._taken.__dict__.setdefault("stack", []).append(limit)
+        _BLAS_LIMITS.take(limit)
 
     def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self._inside -= 1
-            if self._inside == 0 and self._limiter is not None:
-                self._limiter.restore_original_limits()
-                self._limiter = None
+        _BLAS_LIMITS.release(self._taken.stack.pop())
 
 
-BLAS_SHARE = _BlasShare()
+# While the blocks of one pass run on BLOCK_THREADS threads, each BLAS call
+# uses at most the cores divided by BLOCK_THREADS. Why: with OpenBLAS's
+# default of one thread per core on top, each block's small products (1,024
+# to 16,384 rows) hand out work to, and spin-wait for, threads that compete
+# with the other block for the same cores: a 15x15 grid of 32x32x3 images
+# took 112 ms against 45 ms with one BLAS thread on a 2-core machine (see
+# docs/benchmarks.md).
+BLAS_SHARE = _BlasHold(lambda: _blas_threads_per_block())
+
+# Around work made of many products of a few rows (refining one picture's q:
+# 50 steps on 8 rows), one BLAS thread: more only hand out slivers of work to
+# threads that spin on cores other sessions need. Measured under load in
+# docs/page-speed.md ("Refined encode under load").
+SMALL_PRODUCTS = _BlasHold(lambda: 1)
 
 
 @functools.cache

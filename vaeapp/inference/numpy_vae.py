@@ -236,7 +236,7 @@ def _forward(
     of each layer writing and reading back arrays of all ``n`` images.
 
     When those blocks run on several threads, the whole pass holds the BLAS
-    share (see blocks._BlasShare), the dense layers too: a dense product on BLAS's
+    share (blocks.BLAS_SHARE), the dense layers too: a dense product on BLAS's
     own threads just before the blocks leaves those threads spinning, waiting
     for more work, on the cores the blocks need (a 15x15 grid of 32x32x3
     images: 55 ms at best against 44 ms). Splitting the dense rows among the

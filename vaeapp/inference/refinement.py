@@ -17,13 +17,20 @@ dense decoders can be refined.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from vaeapp.core.config import LOG_VAR_LIMIT, MEAN_LIMIT, RefineConfig
+from vaeapp.inference.blocks import SMALL_PRODUCTS
 from vaeapp.inference.numpy_vae import Dense, NumpyVAE, sigmoid
 
 # Images refined together: draws x images rows of the widest layer per call.
 BATCH = 256
+# At most this many rows per product (images x draws) make a refinement of
+# small products, run on one BLAS thread (blocks.SMALL_PRODUCTS): a picture
+# the page encodes, not the test set the refine command goes through.
+SMALL_ROWS = 256
 # Adam's moment decays and epsilon (Kingma & Ba 2015, the usual values).
 BETA1, BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
 
@@ -93,11 +100,13 @@ def refine(
     )
     out_mean = np.array(mean, np.float32).reshape(-1, d)
     out_log_var = np.array(log_var, np.float32).reshape(-1, d)
-    for start in range(0, x.shape[0], BATCH):
-        rows = slice(start, start + BATCH)
-        out_mean[rows], out_log_var[rows] = _refine_batch(
-            vae, x[rows], out_mean[rows], out_log_var[rows], noise, config
-        )
+    small = min(x.shape[0], BATCH) * config.draws <= SMALL_ROWS
+    with SMALL_PRODUCTS if small else contextlib.nullcontext():
+        for start in range(0, x.shape[0], BATCH):
+            rows = slice(start, start + BATCH)
+            out_mean[rows], out_log_var[rows] = _refine_batch(
+                vae, x[rows], out_mean[rows], out_log_var[rows], noise, config
+            )
     return out_mean, out_log_var
 
 
