@@ -75,9 +75,13 @@ def test_one_block_thread_leaves_blas_alone(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.mark.usefixtures("three_blas_threads")
-def test_small_products_inside_a_share_take_the_smaller_limit() -> None:
-    """A refinement (1 thread) while blocks hold their share (2): BLAS gets 1,
-    then 2 again when the refinement ends, then the 3 set before."""
+def test_small_products_inside_a_share_take_the_smaller_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a busy machine, a refinement (1 thread) while blocks hold their
+    share (2): BLAS gets 1, then 2 again when the refinement ends, then the 3
+    set before."""
+    monkeypatch.setattr(blocks.os, "getloadavg", lambda: (8.0, 8.0, 8.0))
     with blocks.BLAS_SHARE:
         assert _blas_threads() == {2}
         with blocks.SMALL_PRODUCTS:
@@ -95,13 +99,21 @@ def shipped_model():
 
 
 @pytest.mark.usefixtures("three_blas_threads")
-@pytest.mark.parametrize(("images", "one_thread"), [(1, True), (300, False)])
-def test_refining_one_picture_runs_blas_on_one_thread(
-    monkeypatch: pytest.MonkeyPatch, shipped_model, images: int, one_thread: bool
+@pytest.mark.parametrize(
+    ("images", "load", "one_thread"),
+    [(1, 4.0, True), (1, 3.9, False), (300, 9.0, False)],
+)
+def test_refining_one_picture_on_a_busy_machine_runs_blas_on_one_thread(
+    monkeypatch: pytest.MonkeyPatch,
+    shipped_model,
+    images: int,
+    load: float,
+    one_thread: bool,
 ) -> None:
-    """Refining one picture's q (8 rows a product) runs every product on one
-    BLAS thread; refining 300 images (2,048 rows) leaves BLAS its 3 threads;
-    the 3 come back after either."""
+    """Refining one picture's q (8 rows a product) while the load average
+    reaches the 4 cores runs every product on one BLAS thread; below it, or
+    refining 300 images (2,048 rows), BLAS keeps its 3 threads; the 3 come
+    back after."""
     from vaeapp.core.config import RefineConfig
     from vaeapp.inference import refinement
 
@@ -113,6 +125,7 @@ def test_refining_one_picture_runs_blas_on_one_thread(
         return original(*args, **kwargs)
 
     monkeypatch.setattr(refinement, "reconstruction_and_grad", spy)
+    monkeypatch.setattr(blocks.os, "getloadavg", lambda: (load, load, load))
     vae = shipped_model.vae
     x = np.random.default_rng(0).random((images, vae.config.n_pixels), np.float32)
     config = RefineConfig(steps=2, draws=8)

@@ -123,19 +123,24 @@ _BLAS_LIMITS = _BlasLimits()
 
 class _BlasHold:
     """``with`` this: BLAS uses at most ``limit()`` threads inside (counted
-    with every other hold, :class:`_BlasLimits`)."""
+    with every other hold, :class:`_BlasLimits`); BLAS is left alone when
+    ``limit()`` is None."""
 
-    def __init__(self, limit: Callable[[], int]) -> None:
-        self._limit = limit
+    def __init__(self, limit: Callable[[], int | None]) -> None:
+        self._limit = limit  # None: no limit this time
         self._taken = threading.local()
 
     def __enter__(self) -> None:
-        limit = max(int(self._limit()), 1)
+        limit = self._limit()
+        limit = None if limit is None else max(int(limit), 1)
         self._taken.__dict__.setdefault("stack", []).append(limit)
-        _BLAS_LIMITS.take(limit)
+        if limit is not None:
+            _BLAS_LIMITS.take(limit)
 
     def __exit__(self, *exc: object) -> None:
-        _BLAS_LIMITS.release(self._taken.stack.pop())
+        limit = self._taken.stack.pop()
+        if limit is not None:
+            _BLAS_LIMITS.release(limit)
 
 
 # While the blocks of one pass run on BLOCK_THREADS threads, each BLAS call
@@ -147,11 +152,22 @@ class _BlasHold:
 # docs/benchmarks.md).
 BLAS_SHARE = _BlasHold(lambda: _blas_threads_per_block())
 
+
+def _small_products_threads() -> int | None:
+    """BLAS threads for many products of a few rows: one while the machine is
+    busy (its 1-minute load average at least its cores), else no limit.
+
+    Why: with idle cores, a second BLAS thread makes refining one picture
+    1.5x faster (46 against 72 ms); on a machine loaded by other sessions
+    the threads hand out slivers of work and spin on cores others need, and
+    one thread is 9x faster (0.5 against 4.2-5.1 s; docs/page-speed.md).
+    """
+    return 1 if os.getloadavg()[0] >= _usable_cores() else None
+
+
 # Around work made of many products of a few rows (refining one picture's q:
-# 50 steps on 8 rows), one BLAS thread: more only hand out slivers of work to
-# threads that spin on cores other sessions need. Measured under load in
-# docs/page-speed.md ("Refined encode under load").
-SMALL_PRODUCTS = _BlasHold(lambda: 1)
+# 50 steps on 8 rows).
+SMALL_PRODUCTS = _BlasHold(_small_products_threads)
 
 
 @functools.cache
@@ -160,7 +176,12 @@ def _blas_controller() -> ThreadpoolController:
     return ThreadpoolController()
 
 
+def _usable_cores() -> int:
+    """The cores this process may run on."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+    return cores or os.cpu_count() or 1
+
+
 def _blas_threads_per_block() -> int:
     """This process's cores shared among the BLOCK_THREADS block threads."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
-    return max((cores or os.cpu_count() or 1) // BLOCK_THREADS, 1)
+    return max(_usable_cores() // BLOCK_THREADS, 1)
