@@ -162,7 +162,11 @@ def _small_products_threads() -> int | None:
     the threads hand out slivers of work and spin on cores others need, and
     one thread is 9x faster (0.5 against 4.2-5.1 s; docs/page-speed.md).
     """
-    return 1 if os.getloadavg()[0] >= _usable_cores() else None
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average here (Windows)
+        return None
+    return 1 if load >= _usable_cores() else None
 
 
 # Around work made of many products of a few rows (refining one picture's q:
