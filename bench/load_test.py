@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import os
 import random
 import re
@@ -72,6 +73,8 @@ class Session:
     # Key presses on the old model's slider while a finished Retrain switched
     # the page to its model: dropped by design (z restarts at the origin).
     presses_across_switch: int = 0
+    # Script runs the server finished for this page, by how they ended.
+    runs: collections.Counter = field(default_factory=collections.Counter)
 
 
 def rss_kb(pid: int) -> int:
@@ -142,12 +145,39 @@ def wire_bytes(access_log: Path) -> int:
     return sum(int(n) for n in found)
 
 
+# How a script run ended, as its ScriptFinished message says.
+RUN_ENDS = {
+    "FINISHED_SUCCESSFULLY": "full",
+    "FINISHED_FRAGMENT_RUN_SUCCESSFULLY": "fragment",
+    "FINISHED_EARLY_FOR_RERUN": "stopped for a rerun",
+}
+
+
+def run_end(payload: bytes) -> str | None:
+    """The kind of script run a websocket frame from the server ends (one of
+    RUN_ENDS' values), or None for any other frame."""
+    from google.protobuf.message import DecodeError
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    try:
+        message = ForwardMsg.FromString(payload)
+    except DecodeError:
+        return None
+    if message.WhichOneof("type") != "script_finished":
+        return None
+    return RUN_ENDS.get(ForwardMsg.ScriptFinishedStatus.Name(message.script_finished))
+
+
 def watch_websockets(page, session: Session) -> None:
-    """Count the payload bytes of every websocket frame the page gets or sends."""
+    """Count the payload bytes of every websocket frame the page gets or
+    sends, and the script runs whose end reaches the page."""
 
     def on_socket(socket) -> None:
         def received(payload) -> None:
             session.ws_received += len(payload)
+            kind = run_end(payload) if isinstance(payload, bytes) else None
+            if kind:
+                session.runs[kind] += 1
 
         def sent(payload) -> None:
             session.ws_sent += len(payload)
@@ -320,6 +350,14 @@ def report_capacity(
         )
     received = sum(s.ws_received for s in results)
     minutes = len(results) * seconds / 60
+    runs = sum((s.runs for s in results), collections.Counter())
+    per_minute = ", ".join(
+        f"{runs[kind] / max(minutes, 1e-9):.1f} {kind}" for kind in RUN_ENDS.values()
+    )
+    print(
+        f"server cost per session-minute: CPU {sum(cpus) / max(minutes, 1e-9):.2f} s;"
+        f" script runs {per_minute}"
+    )
     print(
         f"websocket payload received by the browsers: {received / 1e6:.1f} MB "
         f"({received / 1e3 / max(minutes, 1e-9):.0f} kB per session-minute, "
