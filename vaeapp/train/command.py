@@ -60,6 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
         "your own images (--data PATH) and save it as a model folder that the app "
         "can open.",
     )
+    _add_model_options(parser)
+    _add_training_options(parser)
+    _add_refine_options(parser)
+    _add_io_options(parser)
+    _add_distributed_options(parser)
+    return parser
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    """The "model" group: the preset and ModelConfig's fields."""
     model = parser.add_argument_group("model")
     model.add_argument(
         "--preset",
@@ -70,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     for field, spec in settings(ModelConfig):
         if spec.cli:
             add_setting(model, field, spec)
+
+
+def _add_training_options(parser: argparse.ArgumentParser) -> None:
+    """The "training" group: --config and TrainConfig's fields."""
     run = parser.add_argument_group("training")
     run.add_argument(
         "--config",
@@ -83,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     for field, spec in settings(TrainConfig):
         if spec.cli:
             add_setting(run, field, spec)
+
+
+def _add_refine_options(parser: argparse.ArgumentParser) -> None:
+    """RefineConfig's fields, prefixed: refining q per image after training."""
     refine = parser.add_argument_group(
         "refining q per image (dense models; off unless one of these is given)",
         "after training, refine each test and validation image's q(z|x) with Adam "
@@ -92,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for field, spec in settings(RefineConfig):
         add_setting(refine, field, spec, prefix=REFINE_PREFIX)
+
+
+def _add_io_options(parser: argparse.ArgumentParser) -> None:
+    """The "data and output" group: where the images come from and where the
+    folder, the progress and the output go."""
     io = parser.add_argument_group("data and output")
     io.add_argument(
         "--data",
@@ -128,8 +151,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="lower this process's CPU priority by N (0 to 19); the app uses "
         f"{APP_NICENESS} so a retrain never starves the people exploring",
     )
-    _add_distributed_options(parser)
-    return parser
 
 
 def _add_distributed_options(parser: argparse.ArgumentParser) -> None:
