@@ -18,8 +18,9 @@ import sys
 from collections.abc import Sequence
 
 from vaeapp.core import safe_json
-from vaeapp.core.config import RefineConfig, settings
+from vaeapp.core.config import RefineConfig
 from vaeapp.core.options import add_setting, given_settings
+from vaeapp.core.settings import settings
 from vaeapp.data.errors import DataError
 from vaeapp.inference.refinement import check_refinable
 from vaeapp.store.format import ModelFolderError

@@ -11,14 +11,9 @@ from pathlib import Path
 from app_helpers import fill_retrain_form, new_app
 from streamlit.testing.v1 import AppTest
 
-from vaeapp.core.config import (
-    ModelConfig,
-    RefineConfig,
-    TrainConfig,
-    form_default,
-    settings,
-)
+from vaeapp.core.config import ModelConfig, RefineConfig, TrainConfig
 from vaeapp.core.options import REFINE_PREFIX, as_arguments
+from vaeapp.core.settings import form_default, settings
 from vaeapp.jobs import runner as jobs
 from vaeapp.ui.sidebar.retrain import REFINE_LABEL
 from vaeapp.ui.state import K

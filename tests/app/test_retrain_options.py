@@ -12,7 +12,8 @@ from pathlib import Path
 from app_helpers import fill_retrain_form, new_app
 from streamlit.testing.v1 import AppTest
 
-from vaeapp.core.config import TrainConfig, preset_summary, settings
+from vaeapp.core.config import TrainConfig, preset_summary
+from vaeapp.core.settings import settings
 from vaeapp.jobs import runner as jobs
 from vaeapp.ui.sidebar.retrain import PRESET_LABEL
 from vaeapp.ui.state import K

@@ -241,8 +241,9 @@ def test_stop_flag_cancels_training(training, dataset):
 
 
 def _fields_with_flags():
-    from vaeapp.core.config import TrainConfig, settings
+    from vaeapp.core.config import TrainConfig
     from vaeapp.core.options import flag
+    from vaeapp.core.settings import settings
 
     return [
         (cls, f, spec, flag(f, spec))

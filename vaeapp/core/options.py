@@ -8,7 +8,8 @@ import argparse
 import dataclasses
 from typing import Any
 
-from vaeapp.core.config import Setting, parse_widths, settings
+from vaeapp.core.config import parse_widths
+from vaeapp.core.settings import Setting, settings
 
 # The training command's options for a RefineConfig: --refine-steps and so on.
 REFINE_PREFIX = "refine"

@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from vaeapp.core import safe_json
-from vaeapp.core.config import TrainConfig, settings
+from vaeapp.core.config import TrainConfig
+from vaeapp.core.settings import settings
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"

@@ -35,9 +35,9 @@ from vaeapp.core.config import (
     TrainConfig,
     check_batch_size,
     preset_summary,
-    settings,
 )
 from vaeapp.core.options import REFINE_PREFIX, add_setting, given_settings
+from vaeapp.core.settings import settings
 from vaeapp.data import image_folder
 from vaeapp.data.errors import DataError
 from vaeapp.data.sources import Dataset, load_for, name_from_path

@@ -27,14 +27,12 @@ from vaeapp.core.config import (
     PRESET_NAMES,
     ModelConfig,
     RefineConfig,
-    Setting,
     TrainConfig,
     check_batch_size,
-    form_default,
     parse_widths,
     preset_summary,
-    settings,
 )
+from vaeapp.core.settings import Setting, form_default, settings
 from vaeapp.core.text import plain
 from vaeapp.data.errors import DataError
 from vaeapp.data.sources import TITLES, availability, configured_datasets, env_var
