@@ -14,6 +14,9 @@ WEB_DIR = Path(__file__).resolve().parent
 PLOTLY_JS = WEB_DIR / "vendor" / "plotly-scattergl-3.7.0.min.js"
 DECODER_JS = WEB_DIR / "decoder.js"  # the decoder, run in the browser
 MAP_PLOT_JS = WEB_DIR / "map_plot.js"  # the Plotly map, page and export alike
+SCATTER_MAP_JS = WEB_DIR / "scatter_map.js"  # the WebGL map of any size
+# regl-scatterplot with its dependencies, built by vendor/build_scatterplot.sh.
+SCATTERPLOT_JS = WEB_DIR / "vendor" / "regl-scatterplot-1.16.0.min.js"
 LATENT_MAP_JS = WEB_DIR / "latent_map.js"  # the page's map component
 LATENT_MAP_CSS = WEB_DIR / "latent_map.css"  # the map's stylesheet, likewise
 IMAGE_VIEW_JS = WEB_DIR / "image_view.js"
