@@ -150,8 +150,9 @@ def open_map_page(
     def answer(route: Any) -> None:
         path = route.request.url[len(ORIGIN) :]
         body, kind = answers.get(path, (b"not found", "text/plain"))
-        route.fulfill(status=200 if path in answers else 404, body=body,
-                      content_type=kind)
+        route.fulfill(
+            status=200 if path in answers else 404, body=body, content_type=kind
+        )
 
     page.route(f"{ORIGIN}/**", answer)
     page.goto(f"{ORIGIN}/")

@@ -55,6 +55,9 @@ class K(StrEnum):
     WATCHED_JOB = "retrain_watch"  # jobs.Job: the training run this session follows
     UPLOAD_RESULT = "model_upload_result"  # str: outcome of the last model upload
     COMPARE_INDEX = "compare_index"  # int: the test image marked in the compare view
+    SELECTION = "map_selection"  # explore.map_selection.Selection: lassoed on the map
+    MAP_FOCUS = "map_focus"  # (index, serial): the point a search flies the map to
+    IMAGE_CHUNKS = "image_chunks"  # dict[int, str]: URLs of image chunks asked for
     # Widgets
     SLIDER = "z_slider_"  # + dimension index: one slider per latent dimension
     MAP_VIEW = "map_view"  # what the map shows, one of vaeapp.explore.projection.VIEWS
@@ -114,6 +117,10 @@ class K(StrEnum):
     EXPLORER = "explorer"  # the latent map component
     GRID = "grid"  # the manifold grid component
     DIGIT = "digit"  # the selected image
+    SELECTION_PAGE = "selection_page"  # the page of the selection's image grid
+    SELECTION_MEAN = "selection_mean"  # the button moving z to the selection's mean
+    SELECTION_CSV = "selection_csv"
+    SELECTION_CLEAR = "selection_clear"
 
 
 class Views(StrEnum):
@@ -390,7 +397,7 @@ def set_active_model(path: str | None) -> None:
     if changed:
         for key in (
             K.Z, K.SAVED_Z, K.SHOW_PATH, K.SAMPLES, K.INSPECT, K.OWN_DIGIT,
-            K.OWN_ERROR, K.COMPARE_INDEX,
+            K.OWN_ERROR, K.COMPARE_INDEX, K.SELECTION, K.MAP_FOCUS, K.IMAGE_CHUNKS,
         ):  # fmt: skip
             _state.pop(key, None)
         for key in [k for k in _state if str(k).startswith(K.SLIDER)]:
@@ -619,6 +626,39 @@ def set_inspected(index: int | None) -> None:
         _state.pop(K.INSPECT, None)
     else:
         _state[K.INSPECT] = int(index)
+
+
+# --- the map's selection, search and images -------------------------------
+
+
+def selection() -> Any:
+    """The map's lassoed selection (explore.map_selection.Selection) or None."""
+    return _state.get(K.SELECTION)
+
+
+def set_selection(picked: Any) -> None:
+    """Keep the map's selection (None: none); its grid opens at page 1."""
+    _state.pop(K.SELECTION_PAGE, None)
+    if picked is None:
+        _state.pop(K.SELECTION, None)
+    else:
+        _state[K.SELECTION] = picked
+
+
+def map_focus() -> tuple[int, int] | None:
+    """(test index, serial) the map flies to; a new serial flies again."""
+    return _state.get(K.MAP_FOCUS)
+
+
+def focus_map(index: int) -> None:
+    """Have the map fly to test point ``index`` on its next render."""
+    serial = (_state.get(K.MAP_FOCUS) or (0, 0))[1] + 1
+    _state[K.MAP_FOCUS] = (int(index), serial)
+
+
+def image_chunk_urls() -> dict[int, str]:
+    """The URLs of the held-out image chunks this browser asked for."""
+    return _state.setdefault(K.IMAGE_CHUNKS, {})
 
 
 # --- the compare view ------------------------------------------------------

@@ -135,7 +135,16 @@ def pack_model(model: LoadedModel, points: np.ndarray) -> dict[str, Any]:
     if model.factors is not None:
         packed["factors"] = b64(model.factors)
         packed["factor_names"] = list(model.factor_names or ())
+    packed["figures"] = {k: b64(v) for k, v in _figures(model).items()}
     return packed
+
+
+def _figures(model: LoadedModel) -> dict[str, np.ndarray]:
+    """The per-image figures the map may colour by (``"elbo"``, ``"recon"``,
+    ``"kl"``, each ``(n,)``), those the folder has."""
+    figures = getattr(model, "figures", None) or {}
+    n = model.latent_mean.shape[0]
+    return {k: v for k, v in figures.items() if np.shape(v) == (n,)}
 
 
 class _Blob:
@@ -204,4 +213,5 @@ def pack_model_files(model: LoadedModel, points: np.ndarray) -> ModelFiles:
     if model.factors is not None:
         meta["factors"] = blob.add(model.factors, "<f4")
         meta["factor_names"] = list(model.factor_names or ())
+    meta["figures"] = {k: blob.add(v, "<f4") for k, v in _figures(model).items()}
     return ModelFiles(meta, decoder_blob, blob.bytes())

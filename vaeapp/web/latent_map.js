@@ -40,6 +40,9 @@ function load(token, assets) {
     model.points = new Float32Array(buffer, ...assets.points);
     model.labels = new Uint8Array(buffer, ...assets.labels);
     if (assets.factors) model.factors = new Float32Array(buffer, ...assets.factors);
+    for (const [k, at] of Object.entries(assets.figures || {})) {
+      model.figures[k] = new Float32Array(buffer, ...at);
+    }
   });
   model.pointsReady.catch(() => lost(token, model));
   let started = false;
@@ -65,16 +68,82 @@ function plotlyReady() {
   return G.plotly;
 }
 
+// regl-scatterplot's bundle for the WebGL map, run once from the URL or
+// text Python sent with the model's assets (data.scatter_lib).
+function scatterReady(sent) {
+  if (window.createScatterplot) return Promise.resolve();
+  if (!G.scatter && sent) {
+    G.scatter = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      if (sent.url) {
+        script.src = new URL(sent.url, document.baseURI).href;
+        script.onload = resolve;
+        script.onerror = () => { G.scatter = null; reject(new Error("scatterplot")); };
+      } else script.textContent = sent.src;
+      document.head.appendChild(script);
+      if (!sent.url) resolve();
+    });
+  }
+  return G.scatter || Promise.reject(new Error("no scatterplot bundle"));
+}
+
+// The held-out image i as pixels in [0, 1], from its chunk of
+// data.chunk_size images: fetched once (the browser caches the file, named
+// by its content), asked of Python first when its URL has not come yet.
+function realImage(component, token, i) {
+  const data = component.parentElement.__latest, size = data.chunk_size;
+  if (!size) return null;
+  const k = Math.floor(i / size), chunks = (G.chunks[token] = G.chunks[token] || {});
+  if (!chunks[k]) {
+    const url = data.chunks && data.chunks[String(k)];
+    if (url) chunks[k] = fetchBuffer(url).then((b) => new Uint8Array(b));
+    else {
+      chunks[k] = new Promise((resolve) => { (G.waiting[token] ||= {})[k] = resolve; })
+        .then((url) => fetchBuffer(url)).then((b) => new Uint8Array(b));
+      component.setTriggerValue("chunk", k);
+    }
+    chunks[k].catch(() => { delete chunks[k]; });
+  }
+  const model = G.models[token], n = model.shape[0] * model.shape[1] * model.shape[2];
+  return chunks[k].then((bytes) => {
+    const row = bytes.subarray((i - k * size) * n, (i - k * size + 1) * n);
+    return Float32Array.from(row, (v) => v / 255);
+  });
+}
+
+// Chunk URLs that arrived for chunks a hover is waiting on.
+function deliverChunks(data) {
+  const waiting = G.waiting[data.token] || {};
+  for (const [k, url] of Object.entries(data.chunks || {})) {
+    if (waiting[k]) {
+      waiting[k](url);
+      delete waiting[k];
+    }
+  }
+}
+
 function render(component, data) {
   const model = G.models[data.token];
-  drawMap(component.parentElement, model, data,
-          (xy) => component.setTriggerValue("commit", xy));
+  const commit = (xy) => component.setTriggerValue("commit", xy);
+  if (data.renderer === "webgl") {
+    deliverChunks(data);
+    drawScatterMap(component.parentElement, model, data, {
+      commit,
+      select: (s) => component.setTriggerValue("select", s),
+      search: (text) => component.setTriggerValue("search", text),
+      realImage: (i) => realImage(component, data.token, i),
+    });
+  } else drawMap(component.parentElement, model, data, commit);
   model.loadDecoder(); // after the map: the points and Plotly came first
 }
+
+G.chunks = G.chunks || {};
+G.waiting = G.waiting || {};
 
 export default function (component) {
   const data = component.data[0]; // sent as a one-item list: see explorer.py
   G.trigger = component.setTriggerValue;
+  if (data.scatter_lib) G.scatterLib = data.scatter_lib;
   if (data.assets) G.models[data.token] = load(data.token, data.assets);
   const model = G.models[data.token];
   if (!model) {
@@ -85,14 +154,18 @@ export default function (component) {
   // the compare view's two), which the wait below draws.
   const parent = component.parentElement;
   parent.__latest = data;
-  ensureRoot(parent, data);
-  if (window.Plotly && model.points) {
+  const webgl = data.renderer === "webgl";
+  if (webgl) ensureRootBare(parent, data);
+  else ensureRoot(parent, data);
+  const libraryThere = webgl ? !!window.createScatterplot : !!window.Plotly;
+  if (libraryThere && model.points) {
     render(component, data);
     return;
   }
   // Plotly's loader (vaeapp/ui/plotly_loader.py) has not run yet, or the
   // points are still on their way: draw the latest render once both are here.
-  Promise.all([plotlyReady(), model.pointsReady]).then(() => {
+  const library = webgl ? scatterReady(G.scatterLib) : plotlyReady();
+  Promise.all([library, model.pointsReady]).then(() => {
     if (parent.__latest === data && G.models[data.token] === model) render(component, data);
   }, () => {});
 }

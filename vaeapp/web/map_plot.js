@@ -34,7 +34,7 @@ function emptyModel(assets) {
     latentDim: assets.latent_dim, count: assets.count, names: assets.names,
     shape: assets.image_shape || [28, 28, 1],
     factorNames: assets.factor_names || [],
-    points: null, labels: null, factors: null, layers: null,
+    points: null, labels: null, factors: null, layers: null, figures: {},
   };
 }
 
@@ -46,6 +46,9 @@ function inlineModel(assets) {
   model.points = fromB64(assets.points, Float32Array);
   model.labels = fromB64(assets.labels, Uint8Array);
   if (assets.factors) model.factors = fromB64(assets.factors, Float32Array);
+  for (const [k, v] of Object.entries(assets.figures || {})) {
+    model.figures[k] = fromB64(v, Float32Array);
+  }
   model.layers = unpackDecoder(assets.layers);
   return model;
 }

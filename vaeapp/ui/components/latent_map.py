@@ -19,12 +19,14 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from vaeapp.explore import map_selection
 from vaeapp.explore.projection import Plane
 from vaeapp.store.records import LoadedModel
-from vaeapp.ui import state, static_files
+from vaeapp.ui import events, state, static_files
 from vaeapp.ui.components import latent_map_script as explorer_script
+from vaeapp.web import files as web_files
 from vaeapp.web.assets import ModelFiles, model_token, pack_model, pack_model_files
-from vaeapp.web.view_settings import MAP_HEIGHT
+from vaeapp.web.view_settings import IMAGE_CHUNK, MAP_HEIGHT, WEBGL_MAP_MIN_POINTS
 
 # The module's JavaScript (decoder.js, map_plot.js, latent_map.js), for the tests.
 _JS = explorer_script.MODULE_JS
@@ -59,6 +61,90 @@ def _assets(token: str, model: LoadedModel, plane: Plane) -> dict[str, Any]:
     if decoder is None or points is None:
         return _packed(token, model, plane)
     return {**files.meta, "files": {"decoder": decoder, "points": points}}
+
+
+def _scatter_library() -> dict[str, str]:
+    """regl-scatterplot's bundle for the WebGL map: its URL as a static file,
+    or its text without static serving."""
+    source = web_files.SCATTERPLOT_JS.read_bytes()
+    url = static_files.publish("scatterplot", source, "js")
+    return {"url": url} if url else {"src": source.decode("utf-8")}
+
+
+def _chunk_count(model: LoadedModel) -> int:
+    """How many files of IMAGE_CHUNK held-out images the model's images make
+    (0: the folder has none)."""
+    if model.test_images is None:
+        return 0
+    return -(-model.test_images.shape[0] // IMAGE_CHUNK)
+
+
+def _on_chunk(model: LoadedModel, key: str) -> None:
+    """The WebGL map asks for a chunk of held-out images (hover): publish it
+    as a static file named by its content and send its URL next render."""
+    if not state.take_event():
+        return
+    value = getattr(state.widget(key), "chunk", None)
+    images = model.test_images
+    try:
+        if images is None:
+            raise ValueError("this model folder holds no held-out images")
+        k = events.image_chunk(value, _chunk_count(model))
+    except ValueError as error:
+        state.say(f"Ignored a request for images from the map: {error}")
+        return
+    rows = images[k * IMAGE_CHUNK : (k + 1) * IMAGE_CHUNK]
+    url = static_files.publish("images", np.ascontiguousarray(rows).tobytes(), "bin")
+    if url is None:
+        state.say("The held-out images cannot be sent without static file serving.")
+        return
+    state.image_chunk_urls().setdefault(model_token(model), {})[k] = url
+
+
+def _on_select(model: LoadedModel, plane: Plane, key: str) -> None:
+    """A lasso or box on the WebGL map: the points inside its polygon, among
+    the classes the legend shows, become the selection."""
+    if not state.take_event():
+        return
+    value = getattr(state.widget(key), "select", None)
+    classes = max(1, len(model.class_names or ()))
+    try:
+        polygon, shown = events.map_selection(value, classes)
+    except ValueError as error:
+        state.say(f"Ignored a selection from the map: {error}")
+        return
+    points = plane.coords(model.latent_mean)
+    picked = map_selection.select(points, model.labels, np.asarray(polygon), shown)
+    state.set_selection(picked)
+
+
+def _on_search(model: LoadedModel, key: str) -> None:
+    """A search on the WebGL map: fly to the image found and move z to it."""
+    if not state.take_event():
+        return
+    value = getattr(state.widget(key), "search", None)
+    try:
+        index = map_selection.search(model, events.map_search(value))
+    except ValueError as error:
+        state.say(f"Search: {error}")
+        return
+    state.focus_map(index)
+    state.set_inspected(index)
+    state.change_z(model.latent_mean[index].tolist(), model.record.model.latent_dim)
+
+
+def _webgl_data(model: LoadedModel, plane: Plane, token: str) -> dict[str, Any]:
+    """What the WebGL map needs beyond the Plotly map's data: the plane's
+    centre (to follow a z from the sliders), the image chunks, the focus."""
+    focus = state.map_focus()
+    chunks = state.image_chunk_urls().get(model_token(model), {})
+    return {
+        "renderer": "webgl",
+        "centre": plane.centre.tolist(),
+        "chunk_size": IMAGE_CHUNK if _chunk_count(model) else 0,
+        "chunks": {str(k): url for k, url in chunks.items()},
+        "focus": None if focus is None else {"i": focus[0], "serial": focus[1]},
+    }
 
 
 def _on_missing() -> None:
@@ -122,8 +208,13 @@ def latent_explorer(
         "mark": None if mark is None else int(mark),
         "cross": bool(cross),
     }
+    webgl = model.latent_mean.shape[0] >= WEBGL_MAP_MIN_POINTS
+    if webgl:
+        data.update(_webgl_data(model, plane, token))
     if token not in sent:
         data["assets"] = _assets(token, model, plane)
+        if webgl:
+            data["scatter_lib"] = _scatter_library()
         sent.add(token)
     return _component(explorer_script.component_js())(
         # Streamlit scans the first level of a dict ``data`` for dataframes,
@@ -133,6 +224,9 @@ def latent_explorer(
         key=key,
         on_commit_change=on_commit,
         on_missing_change=_on_missing,
+        on_select_change=lambda: _on_select(model, plane, key),
+        on_search_change=lambda: _on_search(model, key),
+        on_chunk_change=lambda: _on_chunk(model, key),
         # The content's height: the map's box is square, so on a narrow page it
         # is less tall than MAP_HEIGHT, with the live preview under it.
         height="content",

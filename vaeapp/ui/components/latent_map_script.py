@@ -13,12 +13,18 @@ import json
 from vaeapp.ui import static_files
 from vaeapp.web import files
 
-# decoder.js (the decoder in the browser) and map_plot.js (the map, shared
-# with the exported one-file explorer, vaeapp/export/html_file.py) define the functions
+# decoder.js (the decoder in the browser), map_plot.js (the Plotly map, shared
+# with the exported one-file explorer, vaeapp/export/html_file.py) and
+# scatter_map.js (the WebGL map of large sets) define the functions
 # latent_map.js uses.
 MODULE_JS = "\n".join(
     files.read(path)
-    for path in (files.DECODER_JS, files.MAP_PLOT_JS, files.LATENT_MAP_JS)
+    for path in (
+        files.DECODER_JS,
+        files.MAP_PLOT_JS,
+        files.SCATTER_MAP_JS,
+        files.LATENT_MAP_JS,
+    )
 )
 # The map's stylesheet, likewise shared with the exported file.
 CSS = files.read(files.LATENT_MAP_CSS)

@@ -29,6 +29,7 @@ from vaeapp.ui.tools.paths import map_path
 from vaeapp.ui.tools.samples import map_samples
 from vaeapp.ui.views.grid import grid_extent
 from vaeapp.ui.views.inspect import inspect_panel, inspected_ellipse
+from vaeapp.ui.views.selection import selection_panel
 from vaeapp.web.assets import model_token
 
 DIGIT_PX = 224  # the selected image: 28x28 MNIST shown 8 times as large
@@ -273,5 +274,6 @@ def explorer_view(model: LoadedModel) -> None:
             key=K.EXPLORER,
         )
         inspect_panel(model, model_token(model))
+        selection_panel(model)
     with right:
         _selected_digit(model, latent_dim)
