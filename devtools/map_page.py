@@ -30,7 +30,8 @@ _HOST = """<!doctype html><html><head><meta charset="utf-8">
 
 # Loads the generated model into window.__model and draws it with the
 # renderer named; window.__events lists what the map asked of the host.
-LOAD_JS = """async ([meta, renderer, height]) => {
+# With images, the "real image" of point i is flat grey (i * 37 % 251) / 255.
+LOAD_JS = """async ([meta, renderer, height, images]) => {
   const [points, decoder] = await Promise.all(
     ["/points.bin", "/decoder.bin"].map((u) => fetch(u).then((r) => r.arrayBuffer())));
   const started = performance.now();
@@ -60,7 +61,8 @@ LOAD_JS = """async ([meta, renderer, height]) => {
       commit,
       select: (s) => window.__events.push(["select", s]),
       search: (s) => window.__events.push(["search", s]),
-      realImage: null,
+      realImage: images ? (i) => Promise.resolve(
+        new Float32Array(28 * 28).fill(((i * 37) % 251) / 255)) : null,
     });
     await new Promise((resolve) => {
       const root = host.querySelector(".vae-explorer");
@@ -132,10 +134,15 @@ def map_script() -> str:
 
 
 def open_map_page(
-    browser: Any, generated: GeneratedMap, renderer: str, height: int = 640
+    browser: Any,
+    generated: GeneratedMap,
+    renderer: str,
+    height: int = 640,
+    images: bool = False,
 ) -> tuple[Any, float]:
     """A new page drawing ``generated`` with ``renderer`` ("plotly" or
-    "regl"); returns it and the ms from the data's arrival to the drawn map."""
+    "regl"), with made-up real images when ``images`` (see LOAD_JS); returns
+    it and the ms from the data's arrival to the drawn map."""
     lib = files.PLOTLY_JS if renderer == "plotly" else files.SCATTERPLOT_JS
     css = files.read(files.LATENT_MAP_CSS)
     answers = {
@@ -156,5 +163,5 @@ def open_map_page(
 
     page.route(f"{ORIGIN}/**", answer)
     page.goto(f"{ORIGIN}/")
-    ms = page.evaluate(LOAD_JS, [generated.meta, renderer, height])
+    ms = page.evaluate(LOAD_JS, [generated.meta, renderer, height, images])
     return page, float(ms)

@@ -17,6 +17,7 @@ const GL_RAMP = [ // viridis, 9 stops: the continuous colour scale
   "#28ae80", "#5ec962", "#addc30", "#fde725",
 ];
 const GL_RAMP_STEPS = 64;
+const GL_LASSO_CLICK_MS = 400; // a click this soon after a lasso belongs to it
 const GL_MODES = [["pan", "Pan"], ["lasso", "Lasso"], ["box", "Box"]];
 
 // The colour ramp as GL_RAMP_STEPS hex colours, interpolated between stops.
@@ -273,6 +274,7 @@ function glLassoEnd(root, coordinates) {
   const gl = root.__gl, [lo, hi] = gl.range, h = (hi - lo) / 2, c = (lo + hi) / 2;
   const polygon = coordinates.map(([x, y]) => [c + x * h, c + y * h]);
   const shown = root.__state.model.names.map((_, d) => d).filter((d) => !gl.hidden.has(d));
+  gl.lasso = { ids: gl.selected, at: performance.now() };
   gl.box.dataset.selected = String(gl.selected.length);
   if (root.__state.select) root.__state.select({ polygon, classes: shown, count: gl.selected.length });
 }
@@ -369,6 +371,7 @@ function glFlyTo(root, i) {
   if (!(i >= 0 && i < root.__state.model.count)) return;
   gl.plot.zoomToPoints([i], { padding: 40, transition: true, transitionDuration: 400 });
   gl.plot.select([i], { preventEvent: true });
+  gl.selected = [i];
   gl.box.dataset.found = String(i);
 }
 
@@ -428,7 +431,16 @@ function glCreate(root, data) {
   plot.subscribe("view", () => glOverlay(root));
   plot.subscribe("pointOver", (i) => { gl.over = i; glShowReal(root, i); });
   plot.subscribe("pointOut", () => { gl.over = null; glShowReal(root, null); });
-  plot.subscribe("select", ({ points }) => { gl.selected = points; });
+  plot.subscribe("select", ({ points }) => {
+    // The release that ends a lasso near its start is also a click, which the
+    // library answers by selecting the point under it: keep the lasso's ids.
+    const late = gl.lasso && performance.now() - gl.lasso.at < GL_LASSO_CLICK_MS;
+    if (late && gl.mode !== "pan" && points.length === 1) {
+      gl.plot.select(gl.lasso.ids, { preventEvent: true });
+      return;
+    }
+    gl.selected = points;
+  });
   plot.subscribe("deselect", () => { gl.selected = []; });
   plot.subscribe("lassoEnd", ({ coordinates }) => glLassoEnd(root, coordinates));
   for (const b of box.querySelectorAll("[data-mode]")) {
