@@ -24,9 +24,9 @@ from vaeapp.web.assets import pack_decoder_file
 ORIGIN = "http://vaeapp-map.test"
 RANGE = (-4.0, 4.0)
 _HOST = """<!doctype html><html><head><meta charset="utf-8">
-<style>CSS</style><script src="/lib.js"></script><script src="/map.js"></script>
-</head><body style="margin:0"><div id="host" style="width: 900px; padding: 8px"></div>
-</body></html>"""
+<style>CSS</style></head><body style="margin:0">
+<div id="host" style="width: 900px; padding: 8px"></div>
+<script src="/lib.js"></script><script src="/map.js"></script></body></html>"""
 
 # Loads the generated model into window.__model and draws it with the
 # renderer named; window.__events lists what the map asked of the host.

@@ -17,6 +17,10 @@ const GL_RAMP = [ // viridis, 9 stops: the continuous colour scale
   "#28ae80", "#5ec962", "#addc30", "#fde725",
 ];
 const GL_RAMP_STEPS = 64;
+// Above this many points they are drawn as squares without blending (the
+// library's performance mode, which its authors advise past 2 million; at
+// 1 million under a software WebGL it did not measurably help).
+const GL_FAST_POINTS = 2000000;
 const GL_LASSO_CLICK_MS = 400; // a click this soon after a lasso belongs to it
 const GL_MODES = [["pan", "Pan"], ["lasso", "Lasso"], ["box", "Box"]];
 
@@ -406,6 +410,16 @@ function glListenZ() {
   });
 }
 
+// The library's WebGL canvas, where it draws before copying to the map's 2-D
+// canvas: by default it is as large as the window, and its float framebuffer
+// and the copy cost in proportion (3 to 10x per frame under a software
+// WebGL); the map's own size is enough.
+function glRenderer(side) {
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = Math.ceil(side * window.devicePixelRatio);
+  return window.reglScatterplot.createRenderer({ canvas });
+}
+
 // Builds the WebGL map in root once: library, DOM, events.
 function glCreate(root, data) {
   const box = glDom(root);
@@ -419,11 +433,12 @@ function glCreate(root, data) {
   const count = root.__state.model.count;
   const plot = window.createScatterplot({
     canvas, width: side, height: side, pointSize: glPointSize(count),
+    renderer: glRenderer(side),
     pointSizeSelected: 2, opacity: count > 200000 ? 0.5 : 0.8,
     backgroundColor: "#fafafa", lassoColor: "#e8590c", deselectOnDblClick: false,
     deselectOnEscape: true, keyMap: {}, actionKeyMap: { lasso: "shift" },
     lassoClearEvent: "deselect", pointColorHover: "#000000", pointColorActive: "#e8590c",
-    performanceMode: count > 2000000,
+    performanceMode: count > GL_FAST_POINTS,
   });
   const gl = { plot, box, side, range: data.range.slice(), mode: "pan", over: null,
                colour: "class", hidden: new Set(), selected: [], scale: null };
