@@ -4,7 +4,9 @@ With a 2-D latent space the map is the space itself. With more dimensions it
 shows either two chosen dimensions or the plane of the first two principal
 components of the encoded test set (PCA). Either way a :class:`Plane` maps
 latent points to map coordinates and back; moving on the map changes z only
-within the plane and keeps the rest of z as it was.
+within the plane and keeps the rest of z as it was. A folder may also store a
+nonlinear plane (UMAP, :class:`StoredPlane`), which places the test images
+only: a click there selects a test image's z or the mean of its neighbours'.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vaeapp.core.latent import extent
+from vaeapp.store.records import LoadedModel
 
 AXES, PCA = "dimensions", "pca"
 VIEWS = (AXES, PCA)
@@ -103,3 +106,100 @@ def map_extent(plane: Plane, means: np.ndarray, limit: float) -> float:
     ``limit``, widened where the plane's coordinates of the encoded test set,
     ``means`` ``(n, latent_dim)``, lie further out (a PCA plane's can)."""
     return max(limit, extent(plane.coords(means)))
+
+
+# A click on a stored plane within this share of the plane's width of a point
+# picks that point; further out it picks the mean of its nearest points.
+PICK_SHARE = 0.005
+CLICK_NEIGHBOURS = 5
+
+
+@dataclass(frozen=True)
+class StoredPlane:
+    """A nonlinear 2-D plane of the test set computed when the folder was
+    published or evaluated (UMAP), stored in its ``planes.npz``.
+
+    ``points`` ``(n, 2)`` float32 are the test images' map coordinates, in the
+    order of ``means`` ``(n, latent_dim)`` float32, their latent means; ``key``
+    names the method (and the browser's cached points). Unlike :class:`Plane`
+    it is no linear map: a test image's z has its stored coordinates, any
+    other z those of its nearest test images (:meth:`coords`), and a map
+    position becomes a z through its nearest points (:func:`plane_click_to_z`).
+    """
+
+    points: np.ndarray
+    means: np.ndarray
+    key: str
+
+    @property
+    def titles(self) -> tuple[str, str]:
+        return (f"{self.key.upper()} 1", f"{self.key.upper()} 2")
+
+    def coords(self, z: np.ndarray, k: int = CLICK_NEIGHBOURS) -> np.ndarray:
+        """Latent points ``(m, latent_dim)`` (or one ``(latent_dim,)``) -> map
+        coordinates ``(m, 2)`` (or ``(2,)``): the stored ones for the stored
+        means themselves, else the mean coordinates of the ``k`` test images
+        nearest in latent space (as UMAP places a new point before refining)."""
+        z = np.asarray(z, np.float64)
+        if z.shape == self.means.shape and np.array_equal(z, self.means):
+            return np.asarray(self.points, np.float64)
+        rows = np.atleast_2d(z)
+        out = np.stack(
+            [self.points[_nearest(self.means, row, k)].mean(0) for row in rows]
+        )
+        return out.astype(np.float64) if z.ndim == 2 else out[0].astype(np.float64)
+
+    def extent(self) -> tuple[float, float, float, float]:
+        """``(x_min, x_max, y_min, y_max)`` of the stored points."""
+        low, high = self.points.min(axis=0), self.points.max(axis=0)
+        return float(low[0]), float(high[0]), float(low[1]), float(high[1])
+
+
+def _nearest(points: np.ndarray, target: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` rows of ``points`` ``(n, d)`` nearest ``target``
+    ``(d,)`` (Euclidean), nearest first."""
+    distance = np.square(np.asarray(points, np.float64) - target).sum(axis=1)
+    k = min(k, distance.size)
+    part = np.argpartition(distance, k - 1)[:k] if k < distance.size else None
+    rows = np.arange(distance.size) if part is None else part
+    return rows[np.lexsort((rows, distance[rows]))]
+
+
+def stored_plane(model: LoadedModel, key: str) -> StoredPlane:
+    """The plane ``key`` (``"umap"``) stored in ``model``'s folder; raises
+    ValueError naming the stored ones when it holds no such plane."""
+    if key not in model.planes:
+        stored = ", ".join(sorted(model.planes)) or "none"
+        raise ValueError(f"this model stores no {key!r} plane (stored: {stored})")
+    return StoredPlane(model.planes[key], model.latent_mean, key)
+
+
+def plane_click_to_z(
+    plane: StoredPlane,
+    xy: np.ndarray,
+    radius: float | None = None,
+    k: int = CLICK_NEIGHBOURS,
+) -> tuple[np.ndarray, str]:
+    """The z ``(latent_dim,)`` float64 that a click at map coordinates ``xy``
+    ``(2,)`` on ``plane`` selects, and a sentence saying where it came from.
+
+    Within ``radius`` (map units; default PICK_SHARE of the plane's width) of
+    the nearest stored point, that test image's latent mean; further out, the
+    mean of the latent means of the ``k`` test images nearest ``xy`` on the
+    map (a plane like UMAP's has no inverse to read z from). Raises ValueError
+    for a non-finite ``xy``.
+    """
+    xy = np.asarray(xy, np.float64).reshape(-1)
+    if xy.shape != (2,) or not np.isfinite(xy).all():
+        raise ValueError(f"a click must be two finite numbers, got {xy.tolist()}")
+    if radius is None:
+        x0, x1, y0, y1 = plane.extent()
+        radius = PICK_SHARE * max(x1 - x0, y1 - y0, 1e-12)
+    rows = _nearest(plane.points, xy, k)
+    nearest = int(rows[0])
+    if np.hypot(*(plane.points[nearest] - xy)) <= radius:
+        z = np.asarray(plane.means[nearest], np.float64)
+        return z, f"test image #{nearest}"
+    z = np.asarray(plane.means[rows], np.float64).mean(axis=0)
+    listed = ", ".join(f"#{int(i)}" for i in rows)
+    return z, f"the mean of the {rows.size} nearest test images ({listed})"

@@ -11,7 +11,17 @@ A model folder holds:
   folders ``(n, 784)``) unless they are the official test set shipped in
   :mod:`vaeapp.data.testsets`, and the test images' true factors (``factors``,
   float32 ``(n, k)``) where the data has them (the shapes set);
-- ``snapshots.npz``: a small manifold grid after chosen epochs (optional).
+- ``snapshots.npz``: a small manifold grid after chosen epochs (optional);
+- ``figures.npz``: per held-out image figures in nats (optional), float32
+  ``(n,)`` each: ``elbo`` (the negative ELBO), ``recon`` (its reconstruction
+  term) and ``kl`` (its KL term), summed over pixels, channels and latent
+  dimensions as the training loss is (:mod:`vaeapp.inference.figures`);
+- ``planes.npz``: stored 2-D planes of the encoded test set (optional),
+  float32 ``(n, 2)`` each, named by method (``umap``).
+
+``latents.npz`` may also hold ``names``: the test images' file names (own
+image folders), a unicode array ``(n,)``. Latents may be stored as float16
+(a map of a million points); readers make them float32.
 
 Shipped folders live in ``vaeapp/pretrained/`` (:data:`PRETRAINED_DIR`), those
 trained or uploaded on a server in :func:`trained_dir`. Reading and checking a
@@ -38,6 +48,22 @@ METRICS_FILE = "metrics.json"
 WEIGHTS_FILE = "model.weights.h5"
 LATENTS_FILE = "latents.npz"
 SNAPSHOTS_FILE = "snapshots.npz"
+FIGURES_FILE = "figures.npz"
+PLANES_FILE = "planes.npz"
+# figures.npz's keys: -ELBO, its reconstruction term and its KL term per image.
+FIGURE_KEYS = ("elbo", "recon", "kl")
+UMAP_KEY = "umap"
+PLANE_KEYS = (UMAP_KEY,)  # planes.npz's keys: the methods a plane may come from
+# What a stored figure or plane coordinate may be, in absolute value: far
+# beyond any real one (a pixel's loss is finite), so that a crafted file
+# cannot make a colour scale or map extent overflow float32 arithmetic.
+MAX_FIGURE = 1e9
+MAX_PLANE_COORD = 1e6
+NAMES_KEY = "names"  # optional file names of the test images in LATENTS_FILE
+MAX_FILE_NAME_CHARS = 255
+# The most held-out images a folder's map shows (latents and planes of all of
+# them); the images themselves need not be stored.
+MAX_MAP_POINTS = 1_000_000
 IMAGES_KEY = "images"  # optional test images inside LATENTS_FILE
 FACTORS_KEY = "factors"  # optional true factors of the test images, likewise
 DATA_KEY = "data"  # config.json's description of the data (optional)
@@ -58,8 +84,11 @@ MAX_ROW_KEYS = 32  # figures in one history row
 # Every folder the app writes must fit, as a zip, under the upload limit
 # (vaeapp.store.upload.UPLOAD_LIMIT_MB): files together at most this many bytes.
 MAX_FOLDER_BYTES = 48_000_000
-# What an .npz's arrays may unpack to, together, before np.load allocates them.
-MAX_NPZ_BYTES = 50_000_000
+# What an .npz's arrays may unpack to, together, before np.load allocates them:
+# room for MAX_MAP_POINTS latents (mean and log-variance in float16 of up to
+# LATENT_MAX = 32 dimensions, 128 bytes a point) with their labels and
+# factors, or their planes and figures (20 bytes a point).
+MAX_NPZ_BYTES = 300 * MAX_MAP_POINTS
 MAX_SNAPSHOT_COUNT = 100
 GRID_MAX = next(s.high for f, s in settings(TrainConfig) if f.name == "grid_size")
 

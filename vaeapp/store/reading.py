@@ -37,17 +37,26 @@ from vaeapp.store.format import (
     CONFIG_FILE,
     DATA_KEY,
     FACTORS_KEY,
+    FIGURE_KEYS,
+    FIGURES_FILE,
     FORMAT_VERSION,
     GRID_MAX,
     IMAGES_KEY,
     LATENTS_FILE,
+    MAX_FIGURE,
+    MAX_FILE_NAME_CHARS,
     MAX_IMAGES_COUNT,
     MAX_JSON_BYTES,
+    MAX_MAP_POINTS,
     MAX_NPZ_BYTES,
+    MAX_PLANE_COORD,
     MAX_ROW_KEYS,
     MAX_SNAPSHOT_COUNT,
     MAX_SOURCE_CHARS,
     METRICS_FILE,
+    NAMES_KEY,
+    PLANE_KEYS,
+    PLANES_FILE,
     REFINE_KEY,
     REQUIRED_FILES,
     SNAPSHOTS_FILE,
@@ -252,17 +261,33 @@ def _load_model(folder: Path) -> LoadedModel:
         vae = load_numpy_vae(folder / WEIGHTS_FILE, record.model)
     except WeightsError as error:
         raise ModelFolderError(str(error)) from None
-    mean, log_var, labels, images, factors = _read_latents(
+    mean, log_var, labels, images, factors, names = _read_latents(
         folder / LATENTS_FILE, record
     )
     if images is None and record.model.image_shape == MNIST_SHAPE:
         images = shipped_images(record.dataset, labels)
     snapshots = _read_snapshots(folder / SNAPSHOTS_FILE, record.model)
+    n = labels.shape[0]
+    figures = _read_columns(folder / FIGURES_FILE, FIGURE_KEYS, (n,), MAX_FIGURE)
+    planes = _read_columns(folder / PLANES_FILE, PLANE_KEYS, (n, 2), MAX_PLANE_COORD)
     shared = [mean, log_var, labels, *snapshots.values()]
-    shared += [a for a in (images, factors) if a is not None]
+    shared += [*figures.values(), *planes.values()]
+    shared += [a for a in (images, factors, names) if a is not None]
     for array in shared:
         array.flags.writeable = False  # shared across sessions: never mutated
-    return LoadedModel(record, vae, mean, log_var, labels, snapshots, images, factors)
+    return LoadedModel(
+        record,
+        vae,
+        mean,
+        log_var,
+        labels,
+        snapshots,
+        images,
+        factors,
+        figures=figures,
+        planes=planes,
+        file_names=names,
+    )
 
 
 def check_npz(path: Path) -> None:
@@ -327,10 +352,16 @@ def _read_latents(
     """``(mean, log_var, labels, images or None, factors or None)`` from
     ``latents.npz``; images flat ``(n, h * w * c)``."""
     config = record.model
-    arrays = _load_npz(path, ("mean", "log_var", "labels"), (IMAGES_KEY, FACTORS_KEY))
+    arrays = _load_npz(
+        path, ("mean", "log_var", "labels"), (IMAGES_KEY, FACTORS_KEY, NAMES_KEY)
+    )
     mean, log_var, labels = arrays["mean"], arrays["log_var"], arrays["labels"]
     images = arrays.get(IMAGES_KEY)
     n = labels.shape[0] if labels.ndim == 1 else -1
+    if n > MAX_MAP_POINTS:
+        raise ModelFolderError(
+            f"{path.name} holds {n:,} test images; at most {MAX_MAP_POINTS:,}"
+        )
     shape = (n, config.latent_dim)
     if n <= 0 or mean.shape != shape or log_var.shape != shape:
         raise ModelFolderError(
@@ -364,7 +395,75 @@ def _read_latents(
                 f"got {images.dtype} {images.shape}"
             )
         images = images.reshape(flat)
-    return mean, log_var, labels.astype(np.uint8), images, _factors(arrays, record, n)
+    return (
+        mean,
+        log_var,
+        labels.astype(np.uint8),
+        images,
+        _factors(arrays, record, n),
+        _file_names(arrays.get(NAMES_KEY), n),
+    )
+
+
+def _file_names(names: np.ndarray | None, n: int) -> np.ndarray | None:
+    """The test images' file names ``(n,)`` unicode, checked: each 1 to
+    MAX_FILE_NAME_CHARS printable characters without a path separator."""
+    if names is None:
+        return None
+    if (
+        names.shape != (n,)
+        or names.dtype.kind != "U"
+        or names.dtype.itemsize // 4 > MAX_FILE_NAME_CHARS
+        or not all(
+            name and name.isprintable() and "/" not in name and "\\" not in name
+            for name in names.tolist()
+        )
+    ):
+        raise ModelFolderError(
+            f"{LATENTS_FILE} names must be one file name per test image, 1 to "
+            f"{MAX_FILE_NAME_CHARS} printable characters without '/' or '\\'"
+        )
+    return names
+
+
+def _read_columns(
+    path: Path, keys: tuple[str, ...], shape: tuple[int, ...], limit: float
+) -> dict[str, np.ndarray]:
+    """The arrays of the optional .npz ``path`` under ``keys`` (any subset;
+    none when the file is absent), each float of ``shape``, finite and within
+    +-``limit``, made float32. Raises ModelFolderError for any other key or
+    content."""
+    if not path.is_file():
+        return {}
+    check_npz(path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            unknown = sorted(set(npz.files) - set(keys))
+            if unknown:
+                raise ModelFolderError(
+                    f"{path.name} may hold only {', '.join(keys)}; it holds "
+                    f"{safe_json.one_line(unknown[0], 40)!r}"
+                )
+            arrays = {key: npz[key] for key in keys if key in npz.files}
+    except (OSError, ValueError, KeyError, EOFError, MemoryError) as error:
+        if isinstance(error, ModelFolderError):
+            raise
+        raise ModelFolderError(f"{path.name} is unreadable: {error}") from None
+    checked = {}
+    for key, array in arrays.items():
+        if array.shape != shape or array.dtype.kind != "f":
+            raise ModelFolderError(
+                f"{path.name}: {key} must be floats of shape {shape}, got "
+                f"{array.dtype} {array.shape}"
+            )
+        with np.errstate(over="ignore"):
+            array = array.astype(np.float32)
+        if not np.isfinite(array).all() or np.abs(array).max() > limit:
+            raise ModelFolderError(
+                f"{path.name}: {key} must be finite values within +-{limit:g}"
+            )
+        checked[key] = array
+    return checked
 
 
 def _factors(

@@ -8,7 +8,7 @@ what the page, the explorer and the commands work on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,13 @@ class LoadedModel:
     ``(n_test, h * w * c)`` uint8 (0..255, flat like the model's input), or
     None for a folder saved without them; ``factors`` is ``(n_test, k)``
     float32, the test images' true factors named by ``factor_names``, or None.
+
+    ``figures`` maps ``"elbo"`` (the negative ELBO), ``"recon"`` and ``"kl"``
+    to float32 ``(n_test,)`` nats per test image (empty for folders without
+    them: :mod:`vaeapp.inference.figures`); ``planes`` maps a method
+    (``"umap"``) to the test set's stored 2-D plane, float32 ``(n_test, 2)``
+    (empty when none is stored); ``file_names`` ``(n_test,)`` unicode are the
+    test images' file names (own image folders), or None.
     """
 
     record: ModelRecord
@@ -87,6 +94,9 @@ class LoadedModel:
     snapshots: dict[int, np.ndarray]
     test_images: np.ndarray | None = None
     factors: np.ndarray | None = None
+    figures: dict[str, np.ndarray] = field(default_factory=dict)
+    planes: dict[str, np.ndarray] = field(default_factory=dict)
+    file_names: np.ndarray | None = None
 
     @property
     def class_names(self) -> tuple[str, ...] | None:
