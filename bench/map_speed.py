@@ -33,7 +33,7 @@ import numpy as np
 
 from devtools.browser import chromium
 from devtools.map_page import generated_map, open_map_page
-from vaeapp.explore.map_selection import select
+from vaeapp.explore.selection import points_in_polygon
 from vaeapp.ui.views.selection import page_of_images
 
 PAN_STEPS = 30
@@ -124,14 +124,12 @@ def _server_lasso(generated: Any, rounds: int) -> tuple[float, float, int]:
     ids_ms, grid_ms = [], []
     for _ in range(rounds):
         start = time.perf_counter()
-        picked = select(
-            generated.points, generated.labels, np.asarray(LASSO), list(range(10))
-        )
+        ids = np.flatnonzero(points_in_polygon(generated.points, np.asarray(LASSO)))
         ids_ms.append(1000 * (time.perf_counter() - start))
         start = time.perf_counter()
-        page_of_images(_Model(), picked.ids, 0)  # type: ignore[arg-type]
+        page_of_images(_Model(), ids, 0)  # type: ignore[arg-type]
         grid_ms.append(1000 * (time.perf_counter() - start))
-    return statistics.median(ids_ms), statistics.median(grid_ms), int(picked.ids.size)
+    return statistics.median(ids_ms), statistics.median(grid_ms), int(ids.size)
 
 
 def _print(n: int, renderer: str, rounds: list[dict[str, float]]) -> None:

@@ -18,7 +18,7 @@ if browser_missing_reason():
     pytest.skip(browser_missing_reason(), allow_module_level=True)
 
 from devtools.map_page import GeneratedMap, generated_map, open_map_page  # noqa: E402
-from vaeapp.explore.map_selection import points_in_polygon  # noqa: E402
+from vaeapp.explore.selection import points_in_polygon  # noqa: E402
 
 N_POINTS = 200_000
 _EVENTS = "() => window.__events"
@@ -165,7 +165,9 @@ def test_lasso_and_box_select_the_points_inside(
     corners = [(0.2, 0.2), (0.8, 0.25), (0.6, 0.8)] if mode == "lasso" else [
         (0.2, 0.2), (0.7, 0.6)]  # fmt: skip
     event = _lasso(gl_page, corners, mode)
-    ids = points_in_polygon(generated.points, np.asarray(event["polygon"]))
+    ids = np.flatnonzero(
+        points_in_polygon(generated.points, np.asarray(event["polygon"]))
+    )
     browser = _browser_ids(gl_page)
     assert event["count"] == browser.size > 1000
     assert sorted(event["classes"]) == list(range(10))

@@ -12,7 +12,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from vaeapp.core.text import cut
+from vaeapp.explore.selection import check_polygon
 
 COORD_LIMIT = 1e6  # map coordinates beyond this are not a click on the map
 _SHOWN = 60  # characters of a refused value quoted in a message
@@ -68,29 +71,18 @@ def grid_cell(value: Any, n: int) -> tuple[int, int]:
     return _whole(value[0], "row", n), _whole(value[1], "column", n)
 
 
-MAX_POLYGON = 5_000  # vertices of a lasso: a long freehand loop has ~1,000
-MAX_SEARCH = 200  # characters of a search string
 MAX_CLASSES = 1_000  # class indices a selection may list
 
 
-def map_selection(value: Any, classes: int) -> tuple[list[list[float]], list[int]]:
+def map_selection(value: Any, classes: int) -> tuple[np.ndarray, list[int]]:
     """A lasso or box on the map, ``{"polygon": [[x, y], ...], "classes":
-    [c, ...], ...}`` -> (the polygon's 3 to MAX_POLYGON vertices in map
-    coordinates, the shown class indices in ``0 .. classes - 1``, sorted and
-    without repeats). Other keys (the browser's own count) are ignored."""
+    [c, ...], ...}`` -> (the polygon ``(m, 2)``, checked by
+    :func:`vaeapp.explore.selection.check_polygon`; the shown class indices
+    in ``0 .. classes - 1``, sorted, each once). Other keys (the browser's
+    own count) are ignored."""
     if not isinstance(value, dict):
         raise ValueError(f"a selection must be an object, got {_quote(value)}")
-    polygon = value.get("polygon")
-    if not isinstance(polygon, list) or not 3 <= len(polygon) <= MAX_POLYGON:
-        raise ValueError(
-            f"a selection's polygon must list 3 to {MAX_POLYGON} points, got "
-            f"{_quote(polygon) if not isinstance(polygon, list) else len(polygon)}"
-        )
-    points = []
-    for vertex in polygon:
-        if not isinstance(vertex, list) or len(vertex) != 2:
-            raise ValueError(f"a polygon point must be [x, y], got {_quote(vertex)}")
-        points.append([_coordinate(vertex[0], "x"), _coordinate(vertex[1], "y")])
+    polygon = check_polygon(value.get("polygon"))
     shown = value.get("classes")
     if not isinstance(shown, list) or len(shown) > min(classes, MAX_CLASSES):
         raise ValueError(
@@ -98,22 +90,4 @@ def map_selection(value: Any, classes: int) -> tuple[list[list[float]], list[int
             f"indices, got {_quote(shown)}"
         )
     indices = sorted({_whole(c, "class", max(classes, 1)) for c in shown})
-    return points, indices
-
-
-def map_search(value: Any) -> str:
-    """A search typed over the map: a string of 1 to MAX_SEARCH characters,
-    stripped, with no control characters."""
-    if not isinstance(value, str):
-        raise ValueError(f"a search must be text, got {_quote(value)}")
-    text = value.strip()
-    if not 1 <= len(text) <= MAX_SEARCH:
-        raise ValueError(f"a search must have 1 to {MAX_SEARCH} characters")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        raise ValueError(f"a search may not hold control characters: {_quote(text)}")
-    return text
-
-
-def image_chunk(value: Any, chunks: int) -> int:
-    """The browser asks for chunk ``k`` of the held-out images, ``0 .. chunks - 1``."""
-    return _whole(value, "image chunk", max(chunks, 1))
+    return polygon, indices

@@ -55,7 +55,7 @@ class K(StrEnum):
     WATCHED_JOB = "retrain_watch"  # jobs.Job: the training run this session follows
     UPLOAD_RESULT = "model_upload_result"  # str: outcome of the last model upload
     COMPARE_INDEX = "compare_index"  # int: the test image marked in the compare view
-    SELECTION = "map_selection"  # explore.map_selection.Selection: lassoed on the map
+    SELECTION = "map_selection"  # np.ndarray int64: test images lassoed on the map
     MAP_FOCUS = "map_focus"  # (index, serial): the point a search flies the map to
     IMAGE_CHUNKS = "image_chunks"  # dict[int, str]: URLs of image chunks asked for
     # Widgets
@@ -631,12 +631,12 @@ def set_inspected(index: int | None) -> None:
 # --- the map's selection, search and images -------------------------------
 
 
-def selection() -> Any:
-    """The map's lassoed selection (explore.map_selection.Selection) or None."""
+def selection() -> np.ndarray | None:
+    """The test images lassoed on the map (int64, ascending) or None."""
     return _state.get(K.SELECTION)
 
 
-def set_selection(picked: Any) -> None:
+def set_selection(picked: np.ndarray | None) -> None:
     """Keep the map's selection (None: none); its grid opens at page 1."""
     _state.pop(K.SELECTION_PAGE, None)
     if picked is None:

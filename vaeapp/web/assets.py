@@ -142,9 +142,8 @@ def pack_model(model: LoadedModel, points: np.ndarray) -> dict[str, Any]:
 def _figures(model: LoadedModel) -> dict[str, np.ndarray]:
     """The per-image figures the map may colour by (``"elbo"``, ``"recon"``,
     ``"kl"``, each ``(n,)``), those the folder has."""
-    figures = getattr(model, "figures", None) or {}
     n = model.latent_mean.shape[0]
-    return {k: v for k, v in figures.items() if np.shape(v) == (n,)}
+    return {k: v for k, v in model.figures.items() if np.shape(v) == (n,)}
 
 
 class _Blob:

@@ -92,7 +92,7 @@ function scatterReady(sent) {
 // by its content), asked of Python first when its URL has not come yet.
 function realImage(component, token, i) {
   const data = component.parentElement.__latest, size = data.chunk_size;
-  if (!size) return null;
+  if (!data.chunk_count || !(i >= 0 && i < data.chunk_count * size)) return null;
   const k = Math.floor(i / size), chunks = (G.chunks[token] = G.chunks[token] || {});
   if (!chunks[k]) {
     const url = data.chunks && data.chunks[String(k)];

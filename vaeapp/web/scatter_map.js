@@ -11,7 +11,8 @@
 // Coordinates: data.range [lo, hi] on both axes is the library's normalised
 // square [-1, 1]; its camera's view matrix maps that square to the canvas.
 
-const GL_PICK_PX = 6; // a release nearer than this to where it started is a click
+const GL_PICK_PX = 6;
+const GL_AXIS_PX = 20; // left of the drawing area: the y axis's text // a release nearer than this to where it started is a click
 const GL_RAMP = [ // viridis, 9 stops: the continuous colour scale
   "#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c",
   "#28ae80", "#5ec962", "#addc30", "#fde725",
@@ -301,7 +302,8 @@ function glShowReal(root, i) {
   text.textContent = `#${i}${label}${loss}`;
   const pending = st.realImage ? st.realImage(i) : null;
   if (!pending) {
-    text.textContent += " · no real images in this model folder";
+    // Why there is no real image (the server's words, as text).
+    text.textContent += ` · ${st.layoutData.images_note || "no real images here"}`;
     return;
   }
   pending.then((pixels) => {
@@ -423,8 +425,13 @@ function glRenderer(side) {
 // Builds the WebGL map in root once: library, DOM, events.
 function glCreate(root, data) {
   const box = glDom(root);
-  const total = root.clientWidth || 800;
-  const side = Math.max(200, Math.min(data.height - 60, total - SIDE_PX - 20));
+  // The drawing area is square: the room across (beside the live preview,
+  // or under it on a narrow page) or the height asked for, less the axes.
+  const total = root.clientWidth || 800, narrow = total < NARROW_PX;
+  root.classList.toggle("vae-narrow", narrow);
+  const across = (narrow ? total : total - SIDE_PX) - GL_AXIS_PX;
+  const side = Math.max(200, Math.floor(Math.min(data.height - 60, across)));
+  box.style.width = `${side + GL_AXIS_PX}px`;
   const area = box.querySelector(".vae-gl-area");
   area.style.width = area.style.height = `${side}px`;
   area.style.setProperty("--vae-side", `${side}px`);

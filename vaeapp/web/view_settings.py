@@ -17,4 +17,3 @@ Q_MIN, Q_MAX, Q_STEP = 0.001, 0.499, 0.01
 # regl-scatterplot), with pan, zoom, lasso and search; smaller ones by Plotly
 # (map_plot.js) until the page's browser tests move to the new map too.
 WEBGL_MAP_MIN_POINTS = 10_001
-IMAGE_CHUNK = 4_096  # held-out images per file the browser fetches on hover

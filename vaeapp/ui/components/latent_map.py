@@ -19,14 +19,16 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from vaeapp.explore import map_selection
+from vaeapp.core.text import plain
+from vaeapp.explore import selection
 from vaeapp.explore.projection import Plane
 from vaeapp.store.records import LoadedModel
 from vaeapp.ui import events, state, static_files
 from vaeapp.ui.components import latent_map_script as explorer_script
 from vaeapp.web import files as web_files
+from vaeapp.web import image_chunks
 from vaeapp.web.assets import ModelFiles, model_token, pack_model, pack_model_files
-from vaeapp.web.view_settings import IMAGE_CHUNK, MAP_HEIGHT, WEBGL_MAP_MIN_POINTS
+from vaeapp.web.view_settings import MAP_HEIGHT, WEBGL_MAP_MIN_POINTS
 
 # The module's JavaScript (decoder.js, map_plot.js, latent_map.js), for the tests.
 _JS = explorer_script.MODULE_JS
@@ -71,39 +73,28 @@ def _scatter_library() -> dict[str, str]:
     return {"url": url} if url else {"src": source.decode("utf-8")}
 
 
-def _chunk_count(model: LoadedModel) -> int:
-    """How many files of IMAGE_CHUNK held-out images the model's images make
-    (0: the folder has none)."""
-    if model.test_images is None:
-        return 0
-    return -(-model.test_images.shape[0] // IMAGE_CHUNK)
-
-
 def _on_chunk(model: LoadedModel, key: str) -> None:
     """The WebGL map asks for a chunk of held-out images (hover): publish it
     as a static file named by its content and send its URL next render."""
     if not state.take_event():
         return
     value = getattr(state.widget(key), "chunk", None)
-    images = model.test_images
     try:
-        if images is None:
-            raise ValueError("this model folder holds no held-out images")
-        k = events.image_chunk(value, _chunk_count(model))
+        data = image_chunks.image_chunk(model, value)
     except ValueError as error:
         state.say(f"Ignored a request for images from the map: {error}")
         return
-    rows = images[k * IMAGE_CHUNK : (k + 1) * IMAGE_CHUNK]
-    url = static_files.publish("images", np.ascontiguousarray(rows).tobytes(), "bin")
+    url = static_files.publish(image_chunks.CHUNK_STEM, data, image_chunks.CHUNK_SUFFIX)
     if url is None:
         state.say("The held-out images cannot be sent without static file serving.")
         return
-    state.image_chunk_urls().setdefault(model_token(model), {})[k] = url
+    state.image_chunk_urls().setdefault(model_token(model), {})[int(value)] = url
 
 
 def _on_select(model: LoadedModel, plane: Plane, key: str) -> None:
     """A lasso or box on the WebGL map: the points inside its polygon, among
-    the classes the legend shows, become the selection."""
+    the classes the legend shows, become the selection (the browser's list
+    of ids is never trusted: the polygon is tested here)."""
     if not state.take_event():
         return
     value = getattr(state.widget(key), "select", None)
@@ -113,27 +104,36 @@ def _on_select(model: LoadedModel, plane: Plane, key: str) -> None:
     except ValueError as error:
         state.say(f"Ignored a selection from the map: {error}")
         return
-    points = plane.coords(model.latent_mean)
-    picked = map_selection.select(points, model.labels, np.asarray(polygon), shown)
-    state.set_selection(picked)
+    inside = selection.points_in_polygon(plane.coords(model.latent_mean), polygon)
+    inside &= np.isin(model.labels, shown)
+    state.set_selection(np.flatnonzero(inside))
 
 
 def _on_search(model: LoadedModel, key: str) -> None:
-    """A search on the WebGL map: fly to the image found and move z to it."""
+    """A search on the WebGL map: fly to the first image found, move z to
+    it and inspect it."""
     if not state.take_event():
         return
     value = getattr(state.widget(key), "search", None)
     try:
-        index = map_selection.search(model, events.map_search(value))
+        found = selection.search(model, value)
     except ValueError as error:
-        state.say(f"Search: {error}")
+        state.say(f"Ignored a search from the map: {error}")
         return
+    if not found.size:
+        state.say(f"Search: nothing matches {plain(value, 60)}.")
+        return
+    index = int(found[0])
+    if found.size > 1:
+        state.say(
+            f"Search: {found.size} images match; the map shows the first, #{index}."
+        )
     state.focus_map(index)
     state.set_inspected(index)
     state.change_z(model.latent_mean[index].tolist(), model.record.model.latent_dim)
 
 
-def _webgl_data(model: LoadedModel, plane: Plane, token: str) -> dict[str, Any]:
+def _webgl_data(model: LoadedModel, plane: Plane) -> dict[str, Any]:
     """What the WebGL map needs beyond the Plotly map's data: the plane's
     centre (to follow a z from the sliders), the image chunks, the focus."""
     focus = state.map_focus()
@@ -141,7 +141,9 @@ def _webgl_data(model: LoadedModel, plane: Plane, token: str) -> dict[str, Any]:
     return {
         "renderer": "webgl",
         "centre": plane.centre.tolist(),
-        "chunk_size": IMAGE_CHUNK if _chunk_count(model) else 0,
+        "chunk_size": image_chunks.CHUNK_IMAGES,
+        "chunk_count": image_chunks.chunk_count(model),
+        "images_note": image_chunks.images_note(model),
         "chunks": {str(k): url for k, url in chunks.items()},
         "focus": None if focus is None else {"i": focus[0], "serial": focus[1]},
     }
@@ -210,7 +212,7 @@ def latent_explorer(
     }
     webgl = model.latent_mean.shape[0] >= WEBGL_MAP_MIN_POINTS
     if webgl:
-        data.update(_webgl_data(model, plane, token))
+        data.update(_webgl_data(model, plane))
     if token not in sent:
         data["assets"] = _assets(token, model, plane)
         if webgl:
