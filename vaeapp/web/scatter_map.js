@@ -22,6 +22,7 @@ const GL_RAMP_STEPS = 64;
 // library's performance mode, which its authors advise past 2 million; at
 // 1 million under a software WebGL it did not measurably help).
 const GL_FAST_POINTS = 2000000;
+const GL_FOCUS_DISTANCE = 0.1; // a search's flight ends 10x zoomed in
 const GL_LASSO_CLICK_MS = 400; // a click this soon after a lasso belongs to it
 const GL_MODES = [["pan", "Pan"], ["lasso", "Lasso"], ["box", "Box"]];
 
@@ -375,7 +376,10 @@ function glReset(root) {
 function glFlyTo(root, i) {
   const gl = root.__gl;
   if (!(i >= 0 && i < root.__state.model.count)) return;
-  gl.plot.zoomToPoints([i], { padding: 40, transition: true, transitionDuration: 400 });
+  const [lo, hi] = gl.range, c = (lo + hi) / 2, h = (hi - lo) / 2;
+  const points = root.__state.model.points;
+  const target = [(points[2 * i] - c) / h, (points[2 * i + 1] - c) / h];
+  gl.plot.zoomToLocation(target, GL_FOCUS_DISTANCE, { transition: true, transitionDuration: 400 });
   gl.plot.select([i], { preventEvent: true });
   gl.selected = [i];
   gl.box.dataset.found = String(i);
