@@ -38,8 +38,9 @@ from vaeapp.ui.views.selection import page_of_images
 
 PAN_STEPS = 30
 HOVER_S = 2.0
-# The lasso: a box around cluster 0 (centre (2.2, 0)), about a tenth of all.
-LASSO = [[1.2, -1.0], [3.2, -1.0], [3.2, 1.0], [1.2, 1.0]]
+# The lasso: a box around cluster 0 (centre (2.2, 0)): 99,332 of the
+# 1,000,000 points of generated_map(1_000_000).
+LASSO = [[1.4, -0.7], [3.4, -0.7], [3.4, 0.7], [1.4, 0.7]]
 
 _PAN_JS = """async ([renderer, steps]) => {
   const root = document.querySelector('.vae-explorer');
