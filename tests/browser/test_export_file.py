@@ -3,7 +3,7 @@
 Each file is written to pytest's temporary folder and opened as a
 ``file://`` URL in an offline browser context whose every request is routed
 here: the file itself is served, anything else is refused and fails the test.
-No app server runs. The map must draw all 10,000 test points; a pointer move
+No app server runs. The WebGL map must have all 10,000 test points; a pointer move
 must decode the same image as NumPy at that z (within the float16 rounding of
 the kernels); the grid must have n x n cells at the page's coordinates.
 """
@@ -51,20 +51,22 @@ document.addEventListener("securitypolicyviolation",
   (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
 """
 _JS_POINTS = """() => {
-  const map = document.querySelector(".vae-map");
+  const root = document.querySelector(".vae-explorer");
   return {
-    kind: document.querySelector(".vae-explorer").dataset.kind,
-    points: map._fullData.reduce((n, trace) => n + trace.x.length, 0),
-    traces: map._fullData.length,
-    legend: map._fullData.filter((t) => t.showlegend).map((t) => t.name),
+    kind: root.dataset.kind,
+    points: root.__state.model.count,
+    legend: Array.from(document.querySelectorAll(".vae-gl-class"),
+                       (b) => b.textContent),
   };
 }"""
-# The client coordinates of map point (x, y), through Plotly's own axes.
+# The client coordinates of map point (x, y), through the view the map
+# reports (the visible range of each axis over its drawing area).
 _JS_TO_CLIENT = """([x, y]) => {
-  const map = document.querySelector(".vae-map"), full = map._fullLayout;
-  const box = map.getBoundingClientRect();
-  return [box.left + full.xaxis._offset + full.xaxis.l2p(x),
-          box.top + full.yaxis._offset + full.yaxis.l2p(y)];
+  const area = document.querySelector(".vae-gl-area").getBoundingClientRect();
+  const [x0, x1, y0, y1] = document.querySelector(".vae-map").dataset.view
+    .split(",").map(Number);
+  return [area.left + ((x - x0) / (x1 - x0)) * area.width,
+          area.top + ((y1 - y) / (y1 - y0)) * area.height];
 }"""
 _JS_PIXELS = """(selector) => {
   const canvas = document.querySelector(selector);
@@ -130,6 +132,7 @@ def _open(
     page.set_default_timeout(60_000)
     page.goto(url)
     page.wait_for_selector(READY)
+    page.wait_for_selector(".vae-explorer[data-drawn]")
     page.wait_for_selector(GRID_DONE)
     try:
         yield opened
@@ -260,10 +263,11 @@ def test_colour_model_with_factors(browser: Any, tmp_path: Path) -> None:
     with _open(browser, tmp_path, shapes) as opened:
         page = opened.page
         assert page.evaluate(_JS_POINTS)["points"] == 10_000
-        page.select_option("#vae-colour", label="hue")
+        page.select_option("[data-testid=vae-colour]", label="Colour: hue")
         page.wait_for_function(
-            "() => document.querySelector('.vae-map')._fullData.length === 1"
+            "() => document.querySelector('.vae-map').dataset.colour === 'factor:4'"
         )
+        assert "hue" in page.text_content("[data-testid=vae-legend]")
         _check_decodes_as_numpy(opened, (0.4, 0.9))
         page.screenshot(path=str(tmp_path / "shapes-small.png"), full_page=True)
         opened.check_clean()
@@ -304,9 +308,51 @@ def test_outside_text_stays_text(browser: Any, tmp_path: Path) -> None:
     (folder / "config.json").write_text(json.dumps(config))
     with _open(browser, tmp_path, load_model(folder)) as opened:
         shown = opened.page.evaluate(
-            "() => Array.from(document.querySelectorAll('.legendtext'),"
+            "() => Array.from(document.querySelectorAll('.vae-gl-class'),"
             " (t) => t.textContent)"
         )
         assert shown == names
         assert opened.page.locator("img, a[href]").count() == 0
         opened.check_clean()
+
+
+def test_zoom_and_the_real_image_under_the_pointer(tutorial: ExportPage) -> None:
+    """After zooming in, hovering a test point shows its own image from the
+    file, pixel for pixel, and a search flies to an image and selects it."""
+    page = tutorial.page
+    page.click("[data-testid=vae-reset]")
+    page.wait_for_timeout(300)
+    points = tutorial.plane.coords(tutorial.model.latent_mean)
+    target = points[123]
+    x, y = page.evaluate(_JS_TO_CLIENT, target.tolist())
+    page.mouse.move(x, y)
+    for _ in range(3):
+        page.mouse.wheel(0, -300)
+        page.wait_for_timeout(80)
+    page.wait_for_timeout(400)
+    x0, x1, _, _ = page.evaluate(
+        "() => document.querySelector('.vae-map').dataset.view.split(',').map(Number)"
+    )
+    assert x1 - x0 < 8.0 / 2
+    x, y = page.evaluate(_JS_TO_CLIENT, target.tolist())
+    page.mouse.move(x + 2, y + 2)
+    page.mouse.move(x, y)
+    page.wait_for_function(
+        "() => document.querySelector('.vae-explorer').dataset.realShown !== undefined"
+        " && document.querySelector('.vae-explorer').dataset.realShown"
+        " === document.querySelector('.vae-explorer').dataset.hovered"
+    )
+    shown = int(page.get_attribute(".vae-explorer", "data-real-shown"))
+    h, w, _ = tutorial.model.image_shape
+    rgba = np.asarray(page.evaluate(_JS_PIXELS, ".vae-real"), np.float64)
+    grey = rgba.reshape(h, w, 4)[:, :, 0]
+    expected = tutorial.model.test_images[shown].reshape(h, w).astype(np.float64)
+    assert np.abs(grey - expected).max() <= ROUNDING
+    page.fill("[data-testid=vae-search]", "#4321")
+    page.press("[data-testid=vae-search]", "Enter")
+    page.wait_for_function(
+        "() => document.querySelector('.vae-map').dataset.found === '4321'"
+    )
+    chosen = [float(page.input_value(s)) for s in ("#vae-x", "#vae-y")]
+    np.testing.assert_allclose(chosen, points[4321], atol=0.01)
+    tutorial.check_clean()

@@ -6,14 +6,19 @@ map of the encoded test set with its legend (or, for a set with known factors,
 a colour scale by a chosen factor), the image under the pointer decoded live,
 a click or two sliders to select z in the map's plane, the manifold grid
 decoded in the browser with its n, q and spacing controls, prior samples, and
-the model's facts. The page's browser code is reused, not copied: the file
-holds Plotly's vendored bundle, ``vaeapp/web/decoder.js``,
-``vaeapp/web/map_plot.js`` and ``vaeapp/web/latent_map.css`` verbatim, read
-from the same files the page serves, plus ``vaeapp/web/export_page.js`` (the
-controls around the map) in ``vaeapp/web/export_template.html``. The model's
-data is :func:`vaeapp.web.assets.pack_model`'s base64 JSON, as the page
-sends it without static serving: the decoder's kernels as float16, the map
-points as float32; no encoder and no test images.
+the model's facts. The map is the page's WebGL map: pan and zoom, lasso and
+box (counted in the file), colour by class, factor, the stored per-image
+figures or density, search by index or class, and for up to IMAGES_MAX
+points the real test image under the pointer. The page's browser code is
+reused, not copied: the file holds regl-scatterplot's vendored bundle,
+``vaeapp/web/decoder.js``, ``vaeapp/web/map_plot.js``,
+``vaeapp/web/scatter_map.js`` and ``vaeapp/web/latent_map.css`` verbatim,
+read from the same files the page serves, plus ``vaeapp/web/export_page.js``
+(the controls around the map) in ``vaeapp/web/export_template.html``. The
+model's data is :func:`vaeapp.web.assets.pack_model`'s base64 JSON, as the
+page sends it without static serving: the decoder's kernels as float16, the
+map points as float32, the figures; the test images gzip-compressed; no
+encoder.
 
 The map shows a plane of the latent space (:mod:`vaeapp.explore.projection`): the
 model's two dimensions for a 2-D model; for more, by default the plane of the
@@ -25,6 +30,8 @@ selects lies in that plane.
 
 from __future__ import annotations
 
+import base64
+import gzip
 import html
 import json
 import re
@@ -53,15 +60,20 @@ from vaeapp.web.view_settings import (
     SAMPLE_COUNT_DEFAULT,
 )
 
-# The same files the page serves (vaeapp.web.files).
-PLOTLY_JS = files.PLOTLY_JS
+# The same files the page serves (vaeapp.web.files): the WebGL map
+# (scatter_map.js on regl-scatterplot) with map_plot.js's shared helpers.
+SCATTER_JS = files.SCATTERPLOT_JS
 DECODER_JS = files.DECODER_JS
 MAP_JS = files.MAP_PLOT_JS
+SCATTER_MAP_JS = files.SCATTER_MAP_JS
 MAP_CSS = files.LATENT_MAP_CSS
 PAGE_JS = files.EXPORT_PAGE_JS
 TEMPLATE = files.EXPORT_TEMPLATE
 
 PCA_PLANE = "pca"
+# Files of up to this many test images carry them (gzip, base64): the real
+# image under the pointer. mnist-deep's 10,000 add 2.1 MB.
+IMAGES_MAX = 10_000
 _PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
 # What a script's text must not hold inside <script>: the HTML parser would
 # end the element there (or enter the double-escaped state).
@@ -130,7 +142,9 @@ def export_data(model: LoadedModel, plane: Plane) -> dict[str, Any]:
     map points ``(n_test, 2)`` on ``plane``; ``plane`` has ``centre``, ``u``
     and ``v`` ``(latent_dim,)`` (z = centre + x u + y v) and the axis
     ``titles``; ``colour_factors`` lists ``[index, name]`` of the factors
-    the map can be coloured by.
+    the map can be coloured by; ``images`` is the test images as gzip then
+    base64 (uint8, ``(n_test, h * w * c)`` row-major), for up to IMAGES_MAX
+    of them, else None with ``images_note`` saying why.
     """
     points = plane.coords(model.latent_mean).astype(np.float32)
     limit = map_extent(plane, model.latent_mean, model.z_limit)
@@ -156,7 +170,21 @@ def export_data(model: LoadedModel, plane: Plane) -> dict[str, Any]:
             "spacings": list(PRIOR_SPACINGS),
         },
         "samples": {"count": SAMPLE_COUNT_DEFAULT, "max": SAMPLES_MAX},
+        **_images(model),
     }
+
+
+def _images(model: LoadedModel) -> dict[str, Any]:
+    """``images`` (gzip + base64) and ``images_note`` for :func:`export_data`."""
+    count = model.latent_mean.shape[0]
+    if model.test_images is None:
+        return {"images": None, "images_note": "the model folder holds no test images"}
+    if count > IMAGES_MAX:
+        note = f"a file carries the images of at most {IMAGES_MAX:,} test points"
+        return {"images": None, "images_note": note}
+    raw = np.ascontiguousarray(model.test_images, np.uint8).tobytes()
+    packed = gzip.compress(raw, compresslevel=9, mtime=0)
+    return {"images": base64.b64encode(packed).decode("ascii"), "images_note": None}
 
 
 def script_json(data: Any) -> str:
@@ -200,9 +228,10 @@ def export_html(model: LoadedModel, plane: str | None = None) -> str:
         "FACTS": _facts_html(model, shown),
         "MAP_CSS": MAP_CSS.read_text(encoding="utf-8"),
         "DATA": script_json(export_data(model, shown)),
-        "PLOTLY_JS": script_text(PLOTLY_JS),
+        "SCATTER_JS": script_text(SCATTER_JS),
         "DECODER_JS": script_text(DECODER_JS),
         "MAP_JS": script_text(MAP_JS),
+        "SCATTER_MAP_JS": script_text(SCATTER_MAP_JS),
         "PAGE_JS": script_text(PAGE_JS),
     }
     template = TEMPLATE.read_text(encoding="utf-8")

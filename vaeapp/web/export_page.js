@@ -1,10 +1,12 @@
 // The exported one-file explorer (vaeapp/export/html_file.py) around the shared map:
-// reads the model from the JSON in <script id="vae-data">, draws the map with
-// map_plot.js (drawMap, inlineModel, drawImage) and decodes
-// with decoder.js (decode, toImageData), the page's own code. Everything runs
-// here, in the browser: the selected image and its sliders, the manifold grid
-// and the prior samples. A plain script after Plotly, decoder.js and
-// map_plot.js; it fetches nothing.
+// reads the model from the JSON in <script id="vae-data">, draws the WebGL
+// map with scatter_map.js (drawScatterMap; map_plot.js's inlineModel,
+// drawImage) and decodes with decoder.js (decode, toImageData), the page's
+// own code. Everything runs here, in the browser: the selected image and its
+// sliders, the map's selection and search, the real image under the pointer,
+// the manifold grid and the prior samples. A plain script after
+// regl-scatterplot, decoder.js, map_plot.js and scatter_map.js; it fetches
+// nothing.
 //
 // Every z this page selects lies in the map's plane: z = centre + x u + y v
 // (data.plane, all (latent_dim,)); the state is the plane coordinates [x, y].
@@ -18,7 +20,7 @@ const GRID_MS_PER_FRAME = 30; // decode grid rows for this long, then let the pa
 const S = {
   xy: [0, 0], // the selected z's plane coordinates
   picked: null, // the test point a click landed on, or null
-  colourBy: -1, // -1: by class; f: by the data set's factor f
+  focus: null, // {i, serial}: the test point a search flies the map to
   gridRect: null, // [x0, x1, y0, y1] when the grid's extent is shown on the map
   samples: [], // prior samples, each a Float32Array (latent_dim,)
   seed: 1,
@@ -123,8 +125,54 @@ function mapData() {
     token: "export", z: Array.from(z), u: PLANE.u, v: PLANE.v, marker: S.xy.slice(),
     range: DATA.range, height: DATA.height, axis_titles: PLANE.titles,
     grid_rect: S.gridRect, path: [], samples: S.samples.map(project), ellipses: [],
-    colour_by: S.colourBy,
+    colour_by: -1, centre: PLANE.centre, images_note: DATA.images_note, focus: S.focus,
   };
+}
+
+// The test images (uint8, n x h*w*c), unzipped once from DATA.images, or null.
+const IMAGES = DATA.images ? gunzip(DATA.images) : null;
+
+function gunzip(base64) {
+  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return new Response(stream).arrayBuffer().then((buffer) => new Uint8Array(buffer));
+}
+
+// Test image i as pixels in [0, 1], for the map's hover (null: none here).
+function realImage(i) {
+  if (!IMAGES) return null;
+  const n = MODEL.shape[0] * MODEL.shape[1] * MODEL.shape[2];
+  return IMAGES.then((all) => Float32Array.from(all.subarray(i * n, (i + 1) * n), (v) => v / 255));
+}
+
+// A lasso or box: how many points, and how many of each class.
+function selected(selection) {
+  const ids = document.querySelector(".vae-explorer").__gl.selected;
+  const counts = new Map();
+  for (const i of ids) {
+    const name = MODEL.names.length ? MODEL.names[MODEL.labels[i]] : "all";
+    counts.set(name, (counts.get(name) || 0) + 1);
+  }
+  const parts = [...counts].map(([name, k]) => `${name}: ${k}`);
+  byId("vae-selection").textContent =
+    `${selection.count} test images selected${parts.length ? ` (${parts.join(", ")})` : ""}.`;
+}
+
+// A search, read as the page's server reads it (explore.selection.search):
+// "#12" is test image 12; a class name (any case) its first image; "12" test
+// image 12. The map flies there and z moves to it.
+function search(text) {
+  const query = text.trim();
+  const index = (digits) => (/^\d+$/.test(digits) && Number(digits) < MODEL.count ? Number(digits) : -1);
+  const c = MODEL.names.findIndex((n) => n.toLowerCase() === query.toLowerCase());
+  let i = -1;
+  if (query.startsWith("#")) i = index(query.slice(1));
+  else if (c >= 0) i = MODEL.labels.indexOf(c);
+  else i = index(query);
+  byId("vae-selection").textContent = i < 0 ? `Search: nothing found for "${query}".` : "";
+  if (i < 0) return;
+  S.focus = { i, serial: (S.focus ? S.focus.serial : 0) + 1 };
+  commit([MODEL.points[2 * i], MODEL.points[2 * i + 1], i]);
 }
 
 // A click or release on the map: [x, y], or [x, y, i] on test point i.
@@ -152,7 +200,8 @@ function drawSelected() {
 }
 
 function redraw() {
-  drawMap(byId("vae-host"), MODEL, mapData(), commit);
+  drawScatterMap(byId("vae-host"), MODEL, mapData(),
+                 { commit, select: selected, search, realImage });
   drawSelected();
 }
 
@@ -166,22 +215,6 @@ function setupSliders() {
       redraw();
     });
   }
-}
-
-function setupColour() {
-  if (!DATA.colour_factors.length) return;
-  const select = byId("vae-colour");
-  for (const [value, name] of [[-1, "class"], ...DATA.colour_factors]) {
-    const option = document.createElement("option");
-    option.value = String(value);
-    option.textContent = name; // text, never markup: names come from the model folder
-    select.appendChild(option);
-  }
-  select.addEventListener("change", () => {
-    S.colourBy = Number(select.value);
-    redraw();
-  });
-  byId("vae-colour-row").hidden = false;
 }
 
 // --- the manifold grid ------------------------------------------------------------
@@ -349,7 +382,6 @@ function setupSamples() {
 
 function start() {
   MODEL = inlineModel(DATA.assets);
-  setupColour();
   setupSliders();
   setupGrid();
   setupSamples();

@@ -12,6 +12,7 @@
 // square [-1, 1]; its camera's view matrix maps that square to the canvas.
 
 const GL_PICK_PX = 6;
+const GL_MARK_PX = 9; // half the z marker's cross and a star's outer radius, in px
 const GL_AXIS_PX = 20; // left of the drawing area: the y axis's text // a release nearer than this to where it started is a click
 const GL_RAMP = [ // viridis, 9 stops: the continuous colour scale
   "#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c",
@@ -137,7 +138,7 @@ function glDom(root) {
     </div>
     <div class="vae-gl-area" data-testid="vae-gl-area">
       <canvas class="vae-gl-canvas"></canvas>
-      <svg class="vae-gl-overlay" xmlns="http://www.w3.org/2000/svg"></svg>
+      <svg class="vae-gl-overlay"></svg>
       <div class="vae-gl-axis vae-gl-x"></div><div class="vae-gl-axis vae-gl-y"></div>
     </div>
     <div class="vae-gl-legend" data-testid="vae-legend"></div>`;
@@ -156,7 +157,10 @@ function glOverlay(root) {
   const gl = root.__gl, st = root.__state, svg = gl.box.querySelector(".vae-gl-overlay");
   const px = (x, y) => glToPixel(gl, x, y).map((v) => v.toFixed(1)).join(",");
   const out = [];
+  // The z marker and the prior samples' stars keep their size in pixels at
+  // any zoom; the rest (grid extent, path, ellipses) are sizes in z.
   for (const s of shapes(st.layoutData)) {
+    if (s.name === "marker" || s.name === "sample") continue;
     const line = s.line || {}, dash = line.dash === "dot" ? ' stroke-dasharray="2,3"' : "";
     const stroke = `stroke="${line.color}" stroke-width="${line.width}"${dash}`;
     if (s.type === "rect") {
@@ -167,6 +171,21 @@ function glOverlay(root) {
     } else if (s.type === "path") {
       const d = s.path.replace(/(-?[\d.e+-]+),(-?[\d.e+-]+)/g, (_, x, y) => px(Number(x), Number(y)));
       out.push(`<path d="${d}" fill="${s.fillcolor || "none"}" ${stroke}/>`);
+    }
+  }
+  const r = GL_MARK_PX;
+  for (const [x, y] of st.layoutData.samples || []) {
+    const [cx, cy] = glToPixel(gl, x, y), corners = [];
+    for (let k = 0; k < 10; k++) {
+      const radius = k % 2 ? r * 0.45 : r, angle = -Math.PI / 2 + (k * Math.PI) / 5;
+      corners.push(`${(cx + radius * Math.cos(angle)).toFixed(1)},${(cy + radius * Math.sin(angle)).toFixed(1)}`);
+    }
+    out.push(`<path data-name="sample" d="M${corners.join("L")}Z" fill="#fff" stroke="#111" stroke-width="1.5"/>`);
+  }
+  if (st.layoutData.cross !== false) {
+    const [cx, cy] = glToPixel(gl, ...st.marker);
+    for (const k of [-1, 1]) {
+      out.push(`<path data-name="marker" d="M${cx - r},${cy - k * r}L${cx + r},${cy + k * r}" stroke="#111" stroke-width="3"/>`);
     }
   }
   svg.innerHTML = out.join("");
@@ -345,8 +364,13 @@ function glPointer(root) {
       return;
     }
     down = null;
-    const st = root.__state, i = gl.over;
-    const point = i === null ? null : [st.model.points[2 * i], st.model.points[2 * i + 1], i];
+    // The point the library last said is under the pointer, if it still is
+    // (its hover events come a frame late: a quick move then click would
+    // otherwise pick the point the pointer left).
+    const st = root.__state, i = gl.over, pts = st.model.points;
+    const near = i !== null && Math.hypot(...glToPixel(gl, pts[2 * i], pts[2 * i + 1])
+      .map((v, k) => v - at[k])) <= GL_PICK_PX + glPointSize(st.model.count);
+    const point = near ? [pts[2 * i], pts[2 * i + 1], i] : null;
     const xy = glToData(gl, ...at).map((v) => Math.round(v * 1000) / 1000);
     glCommitted(root, point || xy);
   });
@@ -447,7 +471,7 @@ function glCreate(root, data) {
     renderer: glRenderer(side),
     pointSizeSelected: 2, opacity: count > 200000 ? 0.5 : 0.8,
     backgroundColor: "#fafafa", lassoColor: "#e8590c", deselectOnDblClick: false,
-    deselectOnEscape: true, keyMap: {}, actionKeyMap: { lasso: "shift" },
+    deselectOnEscape: true, actionKeyMap: { lasso: "shift" },
     lassoClearEvent: "deselect", pointColorHover: "#000000", pointColorActive: "#e8590c",
     performanceMode: count > GL_FAST_POINTS,
   });
