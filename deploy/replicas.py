@@ -70,6 +70,18 @@ RESTART_WINDOW_S = 60.0
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 30.0
 POLL_S = 0.5  # how often the command looks at its processes
+# compose.yaml: the page's service, its port in each replica's container,
+# nginx's port in its own, and Docker's DNS server inside a compose network.
+COMPOSE_CONFIG = ROOT / "deploy" / "compose-nginx.conf"
+COMPOSE_SERVICE = "app"
+COMPOSE_PORT = 8501
+COMPOSE_LISTEN = 8080
+DOCKER_DNS = "127.0.0.11"
+COMPOSE_HEADER = """\
+# Written by `python deploy/replicas.py --print-compose-config`: deploy/nginx.conf
+# for compose.yaml's proxy service (nginx >= 1.27.3, for `resolve` in an
+# upstream). Edit deploy/nginx.conf, then write this file again.
+"""
 
 
 def nginx_binary() -> str | None:
@@ -105,6 +117,35 @@ def render_config(
     if not blocks or listens != 1:
         raise ValueError("nginx.conf: expected upstream blocks and one listen line")
     return text
+
+
+def render_compose_config(
+    text: str | None = None, service: str = COMPOSE_SERVICE, port: int = COMPOSE_PORT
+) -> str:
+    """``deploy/nginx.conf`` for compose.yaml: listening on ``COMPOSE_LISTEN``
+    in its container, each upstream naming ``service:port`` once, re-resolved
+    through Docker's DNS (every replica of the service is an address of that
+    name, and a restarted one may come back on another), which needs the
+    upstream in shared memory (``zone``); sticky cookie, websocket and body
+    limits as in the file. ``compose-nginx.conf`` holds this; a test keeps them
+    equal."""
+    text = CONFIG.read_text() if text is None else text
+    text = render_config([port], COMPOSE_LISTEN, text, host=service)
+    text = text.replace(
+        f"listen {service}:{COMPOSE_LISTEN};", f"listen {COMPOSE_LISTEN};"
+    )
+    text = text.replace(
+        f"server {service}:{port};", f"server {service}:{port} resolve;"
+    )
+    text, zones = re.subn(
+        r"(upstream\s+(\w+)\s*\{\n)", r"\1        zone \2 64k;\n", text
+    )
+    text, resolvers = re.subn(
+        r"(\nhttp\s*\{\n)", rf"\1    resolver {DOCKER_DNS} valid=5s ipv6=off;\n", text
+    )
+    if not zones or resolvers != 1:
+        raise ValueError("nginx.conf: expected upstream blocks and one http block")
+    return COMPOSE_HEADER + text
 
 
 @dataclass(frozen=True)
@@ -406,7 +447,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="print nginx.conf for replicas on ports 8501, 8502, ... and exit",
     )
+    parser.add_argument(
+        "--print-compose-config",
+        action="store_true",
+        help="print compose.yaml's nginx.conf (deploy/compose-nginx.conf) and exit",
+    )
     args = parser.parse_args(argv)
+    if args.print_compose_config:
+        print(render_compose_config(), end="")
+        return 0
     if args.print_config:
         ports = [8501 + k for k in range(args.replicas)]
         print(render_config(ports, args.port), end="")
