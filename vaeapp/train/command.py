@@ -301,7 +301,8 @@ def log_files_from_args(args: argparse.Namespace) -> LogFiles:
     data is loaded; raises ValueError for a CSV file in a missing folder or
     that is a folder, a TensorBoard folder that is a file, or TensorBoard logs
     without TensorFlow and TensorBoard (tf.summary writes them through it)."""
-    csv, board = args.csv, args.tensorboard
+    csv = args.csv.expanduser() if args.csv is not None else None
+    board = args.tensorboard.expanduser() if args.tensorboard is not None else None
     if csv is not None and (csv.is_dir() or not csv.parent.is_dir()):
         raise ValueError(f"--csv {csv}: give a file in an existing folder")
     if board is not None:
