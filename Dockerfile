@@ -35,11 +35,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 RUN useradd --create-home --uid "${UID}" --user-group vaeapp
 
-# Only what the wheel is built from (.dockerignore keeps the rest out).
+# Only what the wheel is built from, and requirements.txt (.dockerignore keeps
+# the rest out). Its pins constrain the install (extras stripped: pip takes
+# none in a constraint), so the image holds the versions the tests ran on.
 WORKDIR /src
 COPY . .
-RUN pip install ".${EXTRAS:+[${EXTRAS}]}" \
-    && rm -rf /src \
+RUN sed 's/\[[^]]*\]//' requirements.txt > /tmp/constraints.txt \
+    && pip install --constraint /tmp/constraints.txt ".${EXTRAS:+[${EXTRAS}]}" \
+    && rm -rf /src /tmp/constraints.txt \
     && mkdir -p /data/models /data/page \
     && chown -R vaeapp:vaeapp /data
 

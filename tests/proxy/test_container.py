@@ -104,12 +104,23 @@ def test_the_image_is_slim_and_runs_as_a_user_owning_only_its_data() -> None:
 
 def test_the_install_takes_the_roles_extras_from_a_build_argument() -> None:
     """ARG EXTRAS (empty: the page alone) picks the extras pip installs from
-    the checkout; the entry point is the vaeapp command serving the page."""
+    the checkout, constrained by requirements.txt's pins (extras stripped, as
+    the image's sed does); the entry point is the vaeapp command serving the
+    page."""
     assert 'EXTRAS=""' in [rest for w, rest in instructions() if w == "ARG"]
     runs = [rest for w, rest in instructions() if w == "RUN"]
-    assert any('pip install ".${EXTRAS:+[${EXTRAS}]}"' in run for run in runs)
+    install = '--constraint /tmp/constraints.txt ".${EXTRAS:+[${EXTRAS}]}"'
+    assert any(f"pip install {install}" in run for run in runs)
     assert exec_form(only("ENTRYPOINT")) == ["vaeapp"]
     assert exec_form(only("CMD")) == ["serve"]
+    (script,) = re.findall(r"sed '([^']+)' requirements\.txt", " ".join(runs))
+    stripped = subprocess.run(
+        ["sed", script, str(REPO / "requirements.txt")],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    pins = [line for line in stripped.splitlines() if "==" in line]
+    assert pins and not any("[" in line for line in pins)
+    assert "jax==" in stripped and "tensorflow==" in stripped
 
 
 def run_health(port: int) -> subprocess.CompletedProcess:
