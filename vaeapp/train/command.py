@@ -51,7 +51,7 @@ from vaeapp.jobs.runner import APP_NICENESS
 from vaeapp.store.format import FORMAT_VERSION, MAX_JSON_BYTES, check_name, trained_dir
 from vaeapp.store.reading import read_record
 from vaeapp.train import distributed
-from vaeapp.train.engine import start_tensorflow
+from vaeapp.train.engine import check_installed, start_tensorflow
 from vaeapp.train.loop import TrainingStopped, TrainResult, train_model
 from vaeapp.train.publish import save_result
 from vaeapp.train.report import run_notes
@@ -398,6 +398,7 @@ def _train_and_save(run: _Run) -> _Saved | None:
     what main reports: ValueError, DataError, OSError, TrainingStopped."""
     args = run.args
     launch = launch_from_args(args)
+    check_installed(launch.backend)
     distributed.select_backend(launch.backend)
     model_config, train_config = configs_from_args(args)
     refine = refine_from_args(args, model_config)
