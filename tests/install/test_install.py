@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from install_helpers import BLOCKED_LOG_ENV, REPO, Venv
 
 import vaeapp
 from devtools import server as devserver
+from devtools.installed import BLOCKED_LOG_ENV, ROOT, Venv
 
 PAGE_TIMEOUT_MS = 120_000
 
@@ -47,7 +47,7 @@ def test_the_package_comes_from_the_environment(venv: Venv):
     proc = venv.run(venv.python, "-c", "import vaeapp; print(vaeapp.__file__)")
     assert proc.returncode == 0, proc.stderr
     path = Path(proc.stdout.strip())
-    assert path.is_relative_to(venv.root) and not path.is_relative_to(REPO)
+    assert path.is_relative_to(venv.root) and not path.is_relative_to(ROOT)
     proc = venv.run(venv.python, "-c", "import tensorflow")
     assert proc.returncode != 0 and "No module named 'tensorflow'" in proc.stderr
 
@@ -129,7 +129,4 @@ def test_serve_draws_the_page_without_the_training_stack(venv: Venv, browser: An
 def test_nothing_but_the_package_is_installed(venv: Venv, name: str):
     """The environment's site-packages holds no bench/, deploy/, devtools/,
     tests/ or docs/ of this project."""
-    proc = venv.run(
-        venv.python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"
-    )
-    assert not (Path(proc.stdout.strip()) / name).exists()
+    assert not (Path(venv.site_packages()) / name).exists()
