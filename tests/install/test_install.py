@@ -130,3 +130,32 @@ def test_nothing_but_the_package_is_installed(venv: Venv, name: str):
     """The environment's site-packages holds no bench/, deploy/, devtools/,
     tests/ or docs/ of this project."""
     assert not (Path(venv.site_packages()) / name).exists()
+
+
+RETRAIN = """
+import time
+from pathlib import Path
+from vaeapp.core.config import ModelConfig, TrainConfig
+from vaeapp.jobs.progress import CANCELLED, DONE, FAILED
+from vaeapp.jobs.runner import start_job
+
+train = TrainConfig(dataset="shapes", epochs=1)
+job = start_job(ModelConfig(), train, "r", Path("r").resolve())
+deadline, state = time.monotonic() + 120, None
+while time.monotonic() < deadline:
+    state = job.progress()
+    if state is not None and state.state in (DONE, FAILED, CANCELLED):
+        break
+    time.sleep(0.2)
+print(state.state if state else None)
+print(state.message if state else None)
+"""
+
+
+def test_retrain_without_the_training_stack_reports_the_extra(venv: Venv):
+    """A run the page starts (vaeapp.jobs) in the base install ends failed, its
+    progress file naming vaeapp[train] for the page to show."""
+    proc = venv.run(venv.python, "-c", RETRAIN)
+    assert proc.returncode == 0, proc.stderr
+    state, message = proc.stdout.strip().splitlines()[-2:]
+    assert state == "failed" and 'pip install "vaeapp[train]"' in message

@@ -61,13 +61,16 @@ def startup_log(text: str, min_level: int, gpu_device: bool) -> tuple[str, bool]
 
 
 # What each backend needs beyond the base install, and the extra that adds it.
-_STACKS = {"tensorflow": ("train", "tensorflow"), "jax": ("jax", "jax")}
+_STACKS = {
+    "tensorflow": ("train", "tensorflow", "TensorFlow"),
+    "jax": ("jax", "jax", "JAX"),
+}
 
 
 def check_installed(backend: str) -> None:
     """Raise ValueError, naming the extra to install, when Keras or the
     backend's library is not installed (the base install leaves them out)."""
-    extra, library = _STACKS[backend]
+    extra, library, shown = _STACKS[backend]
     for module in ("keras", library):
         try:
             found = importlib.util.find_spec(module) is not None
@@ -75,7 +78,7 @@ def check_installed(backend: str) -> None:
             found = False
         if not found:
             raise ValueError(
-                f"training needs Keras and {library}, which this install leaves "
+                f"training needs Keras and {shown}, which this install leaves "
                 f'out: pip install "vaeapp[{extra}]"'
             )
 

@@ -24,6 +24,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import click
+from streamlit.web import cli as streamlit_cli
+
 from vaeapp.core.options import CommandParser
 from vaeapp.ui.static_files import write_atomically
 
@@ -95,11 +98,6 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         script = prepare(page_dir())
     except OSError as error:
         parser.error(f"cannot write the page's folder: {error}")
-    # Imported here: Streamlit's server is a second or so to import, and only
-    # this command needs it.
-    import click
-    from streamlit.web import cli as streamlit_cli
-
     try:
         streamlit_cli.main.main(
             args=["run", str(script), *options],
