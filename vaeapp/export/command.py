@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vaeapp.core.options import CommandParser
+from vaeapp.core.safe_json import one_line
 from vaeapp.export.html_file import write_export
 from vaeapp.store.format import ModelFolderError
 from vaeapp.store.listing import MODEL_HELP, find_model
@@ -41,6 +42,6 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
         size = write_export(model, args.out, args.plane)
     except (ValueError, ModelFolderError) as error:
         # ModelFolderError is a ValueError too; named for the reader.
-        parser.exit(2, f"{parser.prog}: error: {error}\n")
+        parser.exit(2, f"{parser.prog}: error: {one_line(error, 1000)}\n")
     print(f"wrote {args.out} ({size / 1e6:.2f} MB)")
     return 0
