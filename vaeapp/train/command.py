@@ -37,7 +37,12 @@ from vaeapp.core.config import (
     check_batch_size,
     preset_summary,
 )
-from vaeapp.core.options import REFINE_PREFIX, add_setting, given_settings
+from vaeapp.core.options import (
+    REFINE_PREFIX,
+    CommandParser,
+    add_setting,
+    given_settings,
+)
 from vaeapp.core.settings import settings
 from vaeapp.data import image_folder
 from vaeapp.data.errors import DataError
@@ -47,16 +52,19 @@ from vaeapp.jobs.runner import APP_NICENESS
 from vaeapp.store.format import FORMAT_VERSION, MAX_JSON_BYTES, check_name, trained_dir
 from vaeapp.store.reading import read_record
 from vaeapp.train import distributed
-from vaeapp.train.engine import start_tensorflow
+from vaeapp.train.engine import check_installed, start_tensorflow
 from vaeapp.train.loop import TrainingStopped, TrainResult, train_model
 from vaeapp.train.publish import save_result
 from vaeapp.train.report import LogFiles, run_notes
 
+PROG = "python -m vaeapp.train"
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command line; every settings option comes from the config fields."""
-    parser = argparse.ArgumentParser(
-        prog="python -m vaeapp.train",
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The command line, named ``prog``; every settings option comes from the
+    config fields."""
+    parser = CommandParser(
+        prog=prog,
         description="Train a VAE on MNIST, Fashion-MNIST, the generated shapes or "
         "your own images (--data PATH) and save it as a model folder that the app "
         "can open.",
@@ -328,9 +336,10 @@ def default_name(model: ModelConfig, train: TrainConfig) -> str:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; returns the exit status (0 ok, 1 error, 130 cancelled)."""
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    """Run the command (``prog`` names it in help and errors); returns the exit
+    status (0 ok, 1 error, 130 cancelled)."""
+    args = build_parser(prog).parse_args(argv)
     if args.nice and hasattr(os, "nice"):
         os.nice(args.nice)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -438,6 +447,7 @@ def _train_and_save(run: _Run) -> _Saved | None:
     what main reports: ValueError, DataError, OSError, TrainingStopped."""
     args = run.args
     launch = launch_from_args(args)
+    check_installed(launch.backend)
     distributed.select_backend(launch.backend)
     model_config, train_config = configs_from_args(args)
     refine = refine_from_args(args, model_config)
