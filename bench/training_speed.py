@@ -17,7 +17,9 @@ test images:
 
 Timing. Each epoch is timed by a Keras callback from ``on_epoch_begin`` to the
 end of its training part: ``on_test_begin`` when ``fit`` validates after the
-epoch (``train_model`` validates on the test set every epoch), otherwise
+epoch (``train_model`` validates every epoch on its validation split, images
+held out of the training set; the test set is evaluated once, at the end),
+otherwise
 ``on_epoch_end``. ``train_model`` takes no extra callbacks, so the benchmark
 calls the real ``train_model`` unchanged and appends its timing callback to
 the one ``fit`` call made on the VAE, by wrapping ``VAE.fit`` for the duration
@@ -424,8 +426,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {row.label}: {row.description}")
     print(
         "Times are the training part of each epoch only: callback from on_epoch_begin "
-        "to on_test_begin (project runs, which validate on the test set after each "
-        "epoch inside fit; that cost is the 'valid. s' column, excluded) or to "
+        "to on_test_begin (project runs, which validate on a validation split held "
+        "out of the training images after each epoch inside fit; that cost is the "
+        "'valid. s' column, excluded) or to "
         "on_epoch_end (reference, no validation). spe: batches per compiled call "
         "(project: a chunk of batches looped inside one XLA call). The timing "
         "callback is appended to train_model's own fit call; train_model itself "

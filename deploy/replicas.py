@@ -13,10 +13,13 @@ upstream ``server`` lines name those ports. The tests and ``bench/load_test.py
 --replicas N`` use :func:`running`.
 
 The command runs until Ctrl-C or SIGTERM (then it stops everything and exits
-0). A replica that dies is started again on its port while nginx sends its
-browsers to the others; if nginx dies, or replicas die more often than
-``MAX_RESTARTS`` in ``RESTART_WINDOW_S``, it stops everything and exits 1 for
-its own supervisor (systemd, Kubernetes) to restart the group.
+0). A replica that dies is started again on its port, after a back-off that
+doubles with each restart in the last ``RESTART_WINDOW_S`` (``BACKOFF_FIRST_S``
+up to ``BACKOFF_MAX_S``), while nginx sends its browsers to the others; the
+temporary folders it may have left in the models folder (a model being
+written when it died) are removed first. If nginx dies, or replicas die more
+often than ``MAX_RESTARTS`` in ``RESTART_WINDOW_S``, it stops everything and
+exits 1 for its own supervisor (systemd, Kubernetes) to restart the group.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -42,6 +45,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from devtools import server as devserver  # noqa: E402
+from vaeapp.store.writing import remove_stale_temps  # noqa: E402
 
 CONFIG = ROOT / "deploy" / "nginx.conf"
 NGINX_CANDIDATES = ("nginx", "/usr/sbin/nginx")
@@ -59,7 +63,25 @@ _LISTEN = re.compile(r"^(\s*)listen\s+[^;]+;", re.M)
 # longer than its 10 s because a replica takes about a second to start.
 MAX_RESTARTS = 5
 RESTART_WINDOW_S = 60.0
+# The wait before a restart: BACKOFF_FIRST_S after a replica that had not died
+# within the window, doubled for each restart in it (0.5, 1, 2, 4, 8 s: a
+# replica that dies at once spends the budget in about 16 s, inside the
+# window), never more than BACKOFF_MAX_S.
+BACKOFF_FIRST_S = 0.5
+BACKOFF_MAX_S = 30.0
 POLL_S = 0.5  # how often the command looks at its processes
+# compose.yaml: the page's service, its port in each replica's container,
+# nginx's port in its own, and Docker's DNS server inside a compose network.
+COMPOSE_CONFIG = ROOT / "deploy" / "compose-nginx.conf"
+COMPOSE_SERVICE = "app"
+COMPOSE_PORT = 8501
+COMPOSE_LISTEN = 8080
+DOCKER_DNS = "127.0.0.11"
+COMPOSE_HEADER = """\
+# Written by `python deploy/replicas.py --print-compose-config`: deploy/nginx.conf
+# for compose.yaml's proxy service (nginx >= 1.27.3, for `resolve` in an
+# upstream). Edit deploy/nginx.conf, then write this file again.
+"""
 
 
 def nginx_binary() -> str | None:
@@ -95,6 +117,35 @@ def render_config(
     if not blocks or listens != 1:
         raise ValueError("nginx.conf: expected upstream blocks and one listen line")
     return text
+
+
+def render_compose_config(
+    text: str | None = None, service: str = COMPOSE_SERVICE, port: int = COMPOSE_PORT
+) -> str:
+    """``deploy/nginx.conf`` for compose.yaml: listening on ``COMPOSE_LISTEN``
+    in its container, each upstream naming ``service:port`` once, re-resolved
+    through Docker's DNS (every replica of the service is an address of that
+    name, and a restarted one may come back on another), which needs the
+    upstream in shared memory (``zone``); sticky cookie, websocket and body
+    limits as in the file. ``compose-nginx.conf`` holds this; a test keeps them
+    equal."""
+    text = CONFIG.read_text() if text is None else text
+    text = render_config([port], COMPOSE_LISTEN, text, host=service)
+    text = text.replace(
+        f"listen {service}:{COMPOSE_LISTEN};", f"listen {COMPOSE_LISTEN};"
+    )
+    text = text.replace(
+        f"server {service}:{port};", f"server {service}:{port} resolve;"
+    )
+    text, zones = re.subn(
+        r"(upstream\s+(\w+)\s*\{\n)", r"\1        zone \2 64k;\n", text
+    )
+    text, resolvers = re.subn(
+        r"(\nhttp\s*\{\n)", rf"\1    resolver {DOCKER_DNS} valid=5s ipv6=off;\n", text
+    )
+    if not zones or resolvers != 1:
+        raise ValueError("nginx.conf: expected upstream blocks and one http block")
+    return COMPOSE_HEADER + text
 
 
 @dataclass(frozen=True)
@@ -287,50 +338,88 @@ class GroupFailed(RuntimeError):
     """nginx died, or replicas died too often: the group cannot go on."""
 
 
+def backoff_s(recent_restarts: int) -> float:
+    """The wait before a restart, after ``recent_restarts`` restarts within
+    the window: BACKOFF_FIRST_S doubled for each, at most BACKOFF_MAX_S."""
+    return min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2.0**recent_restarts)
+
+
 @dataclass
 class Supervisor:
-    """Watches a :class:`Cluster`: restarts replicas that die, within the
-    restart budget, and gives up when nginx dies."""
+    """Watches a :class:`Cluster`: restarts replicas that die, each after its
+    back-off and within the restart budget, and gives up when nginx dies.
+    ``clock`` gives monotonic seconds (a test passes its own)."""
 
     cluster: Cluster
     restarts: deque[float] = field(default_factory=deque)  # monotonic times
+    clock: Callable[[], float] = time.monotonic
+    # Replica -> (when its restart is due, the back-off that makes it so).
+    due: dict[int, tuple[float, float]] = field(default_factory=dict)
 
     def check(self) -> None:
-        """Restart any dead replica; raise :class:`GroupFailed` if nginx is
-        dead or the budget is spent."""
+        """Restart any dead replica whose back-off has passed; raise
+        :class:`GroupFailed` if nginx is dead or the budget is spent."""
         nginx = self.cluster.proxy.process
         code = nginx.poll()
         if code is not None:
             raise GroupFailed(f"nginx (pid {nginx.pid}) died: {describe_exit(code)}")
         for k, server in enumerate(self.cluster.servers):
             code = server.process.poll()
-            if code is not None:
+            if code is None:
+                continue
+            now = self.clock()
+            if k not in self.due:
+                wait = self._backoff(k, server, code, now)
+                self.due[k] = (now + wait, wait)
+            if now >= self.due[k][0]:
                 self.restart(k, server, code)
 
-    def restart(self, k: int, server: devserver.Server, code: int) -> None:
-        """Start replica ``k`` again and say so on stderr, in one line."""
-        now = time.monotonic()
+    def _recent(self, now: float) -> int:
+        """The restarts within the window up to ``now`` (older ones dropped)."""
         while self.restarts and now - self.restarts[0] > RESTART_WINDOW_S:
             self.restarts.popleft()
-        died = (
-            f"replica {k} (port {port_of(server)}, pid {server.process.pid}) "
-            f"died: {describe_exit(code)}"
-        )
-        if len(self.restarts) >= MAX_RESTARTS:
+        return len(self.restarts)
+
+    def _backoff(
+        self, k: int, server: devserver.Server, code: int, now: float
+    ) -> float:
+        """The wait before replica ``k``, just found dead, is restarted;
+        raises :class:`GroupFailed` when the budget is spent."""
+        recent = self._recent(now)
+        if recent >= MAX_RESTARTS:
             raise GroupFailed(
-                f"{died}; not restarted: {MAX_RESTARTS} restarts within "
-                f"{RESTART_WINDOW_S:.0f} s already"
+                f"{_died(k, server, code)}; not restarted: {MAX_RESTARTS} restarts "
+                f"within {RESTART_WINDOW_S:.0f} s already"
             )
+        return backoff_s(recent)
+
+    def restart(self, k: int, server: devserver.Server, code: int) -> None:
+        """Remove the temporary folders replica ``k`` left in the models
+        folder, start it again and say so on stderr, in one line."""
+        now = self.clock()
+        waited = self.due.pop(k, (now, 0.0))[1]
+        home = self.cluster.env.get("VAEAPP_HOME")
+        removed = remove_stale_temps(Path(home)) if home else []
         self.restarts.append(now)
         new = respawn(server, self.cluster.env)
         self.cluster.servers[k] = new
+        plural = "" if len(removed) == 1 else "s"
+        swept = f"; removed {len(removed)} unfinished write{plural}" if removed else ""
         print(
-            f"{died}; restarted on the same port as pid {new.process.pid} "
-            f"({len(self.restarts)} of at most {MAX_RESTARTS} restarts in "
-            f"{RESTART_WINDOW_S:.0f} s)",
+            f"{_died(k, server, code)}; restarted on the same port after "
+            f"{waited:g} s as pid {new.process.pid} ({len(self.restarts)} of at "
+            f"most {MAX_RESTARTS} restarts in {RESTART_WINDOW_S:.0f} s){swept}",
             file=sys.stderr,
             flush=True,
         )
+
+
+def _died(k: int, server: devserver.Server, code: int) -> str:
+    """E.g. ``replica 1 (port 8502, pid 4242) died: killed by SIGKILL``."""
+    return (
+        f"replica {k} (port {port_of(server)}, pid {server.process.pid}) "
+        f"died: {describe_exit(code)}"
+    )
 
 
 def supervise(cluster: Cluster) -> int:
@@ -358,7 +447,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="print nginx.conf for replicas on ports 8501, 8502, ... and exit",
     )
+    parser.add_argument(
+        "--print-compose-config",
+        action="store_true",
+        help="print compose.yaml's nginx.conf (deploy/compose-nginx.conf) and exit",
+    )
     args = parser.parse_args(argv)
+    if args.print_compose_config:
+        print(render_compose_config(), end="")
+        return 0
     if args.print_config:
         ports = [8501 + k for k in range(args.replicas)]
         print(render_config(ports, args.port), end="")

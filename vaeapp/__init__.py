@@ -17,4 +17,12 @@ it; ``lint-imports`` checks this, with the contracts in pyproject.toml):
 
 Only :mod:`vaeapp.model` and :mod:`vaeapp.train` import Keras, TensorFlow or
 JAX: the page runs on NumPy. docs/architecture.md draws the arrows.
+
+:mod:`vaeapp.cli` is the ``vaeapp`` command (``vaeapp serve``, ``train``,
+``export``, ``evaluate``, ``refine``); each subcommand also runs as
+``python -m vaeapp.<command>``.
 """
+
+# The one place the version is written: pyproject.toml reads it, CHANGELOG.md
+# says what changed in it.
+__version__ = "0.9.0"

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from vaeapp.core import safe_json
+from vaeapp.core.options import CommandParser
 from vaeapp.explore.projection import pca_plane
 from vaeapp.explore.scores import (
     KNN_K,
@@ -118,9 +119,13 @@ def write_figures(folder: Path, figures: Figures) -> None:
     write_json(path, {**metrics, **figures.as_metrics()})
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m vaeapp.evaluate",
+PROG = "python -m vaeapp.evaluate"
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The command line, named ``prog`` in its help and errors."""
+    parser = CommandParser(
+        prog=prog,
         description="Importance-weighted estimate of the test log-likelihood and "
         "5-nearest-neighbour accuracy of the map, for a model folder.",
     )
@@ -149,10 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """The command line; returns the exit status (2 for bad arguments or an
-    unusable model folder)."""
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    """The command line (``prog`` names it); returns the exit status (2 for bad
+    arguments or an unusable model folder)."""
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     if not 1 <= args.samples <= SAMPLES_MAX:
         parser.error(f"--samples must be 1 to {SAMPLES_MAX}, got {args.samples}")

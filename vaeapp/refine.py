@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from vaeapp.core import safe_json
 from vaeapp.core.config import RefineConfig
-from vaeapp.core.options import add_setting, given_settings
+from vaeapp.core.options import CommandParser, add_setting, given_settings
 from vaeapp.core.settings import settings
 from vaeapp.data.errors import DataError
 from vaeapp.inference.refinement import check_refinable
@@ -28,11 +28,14 @@ from vaeapp.store.listing import MODEL_HELP, find_model
 from vaeapp.store.reading import load_model
 from vaeapp.store.refined import compare, figure_line, refine_folder, validation_images
 
+PROG = "python -m vaeapp.refine"
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command line; the refinement's options come from RefineConfig."""
-    parser = argparse.ArgumentParser(
-        prog="python -m vaeapp.refine",
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The command line, named ``prog``; the refinement's options come from
+    RefineConfig."""
+    parser = CommandParser(
+        prog=prog,
         description="Refine a model folder's q(z|x) per image with Adam steps on "
         "each image's negative ELBO; print the validation split's figures, "
         "and with --write store the refined test set and settings.",
@@ -76,10 +79,10 @@ def run(args: argparse.Namespace) -> list[str]:
     return lines
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """The command line; returns the exit status (2 for bad arguments, data or
-    folders)."""
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    """The command line (``prog`` names it); returns the exit status (2 for bad
+    arguments, data or folders)."""
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     try:
         lines = run(args)

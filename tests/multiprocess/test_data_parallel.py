@@ -38,7 +38,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     root = tmp_path_factory.mktemp("data_parallel")
     data = small_data(root)
     common = ("--data", str(data), *TINY, "--epochs", "1", "--name", "m")
-    group = start_group((*common, "--batch-size", "20", "--out", str(root / "two")))
+    logs = ("--csv", str(root / "epochs.csv"), "--tensorboard", str(root / "board"))
+    group = start_group(
+        (*common, "--batch-size", "20", "--out", str(root / "two"), *logs)
+    )
     reference = run_one(
         *common, "--backend", "jax", "--batch-size", "40", "--out", str(root / "one")
     )
@@ -68,6 +71,17 @@ def test_two_processes_publish_one_folder_with_the_single_process_weights(runs):
         np.testing.assert_allclose(two[name], one[name], rtol=0, atol=WEIGHTS_ATOL)
     train = json.loads((root / "two" / "m" / "config.json").read_text())["train"]
     assert (train["batch_size"], train["global_batch_size"]) == (20, 40)
+
+
+def test_only_process_0_writes_the_csv_and_tensorboard_logs(runs):
+    """Given --csv and --tensorboard, the group leaves one CSV row for its one
+    epoch and one event file per TensorBoard run: process 0's alone."""
+    root = runs["root"]
+    rows = (root / "epochs.csv").read_text().strip().splitlines()
+    assert len(rows) == 2 and rows[0].startswith("epoch,"), rows
+    for run in ("train", "validation"):
+        files = list((root / "board" / run).glob("events.out.tfevents.*"))
+        assert len(files) == 1, (run, files)
 
 
 def test_a_jax_model_loads_in_the_numpy_path_like_a_tensorflow_one(runs):

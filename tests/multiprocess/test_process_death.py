@@ -41,10 +41,10 @@ def test_killing_one_process_stops_the_other_and_publishes_nothing(
     tmp_path: Path, victim: int
 ):
     """SIGKILL one of two processes mid-epoch: the survivor exits non-zero
-    within 60 s, with one error line when it can still speak (a dead worker:
-    its collective fails); a dead coordinator takes JAX's coordination
-    service with it, which ends the survivor itself. No folder, not even a
-    temporary one, is left."""
+    within 60 s, with one short error line when a worker died (its collective
+    fails; measured: exit 1, and the same when process 0 died, though JAX may
+    end the survivor itself when its coordination service goes first). No
+    folder, not even a temporary one, is left."""
     out = tmp_path / "out"
     progress = tmp_path / "progress.json"
     # Batch 2 per process: 180 small steps per epoch, so an epoch lasts long
@@ -81,7 +81,8 @@ def test_killing_one_process_stops_the_other_and_publishes_nothing(
     assert status != 0
     if victim == 1:
         assert len(error_lines(err)) == 1, err[-3000:]
-        assert error_lines(err)[0].startswith(
-            "error: process 0: the data-parallel run failed"
-        )
+        line = error_lines(err)[0]
+        assert line.startswith("error: process 0: the data-parallel run failed")
+        # XLA's "Error dispatching computation: " once, not 9 to 40 times.
+        assert len(line) < 500 and line.count("Error dispatching computation") <= 1
     assert not out.exists() or not any(out.iterdir())

@@ -9,11 +9,13 @@ last, with the pages closed, nginx's log shows that each browser's requests
 
 from __future__ import annotations
 
+import gzip
 import io
 import re
 import subprocess
 import tempfile
 import time
+import urllib.request
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -274,3 +276,23 @@ def test_every_request_of_a_browser_went_to_its_replica(
             if not r["request"].split(" ")[1].startswith(ALWAYS_ANYWHERE)
         ]
         assert {r["upstream"] for r in sticky} == {upstream}, sticky
+
+
+def test_streamlits_own_assets_come_gzipped_through_nginx(proxied: Proxied) -> None:
+    """The page's JavaScript bundle (under /static/, Streamlit's own) comes
+    through nginx gzip-encoded to a client that accepts it, smaller than it
+    is, and as is to one that does not."""
+    with urllib.request.urlopen(f"{proxied.url}/", timeout=10) as reply:
+        html = reply.read().decode()
+    script = re.search(r'src="\.?/?(static/js/[^"]+\.js)"', html)
+    assert script is not None, html[:500]
+    url = f"{proxied.url}/{script.group(1)}"
+    plain = urllib.request.Request(url, headers={"Accept-Encoding": "identity"})
+    with urllib.request.urlopen(plain, timeout=10) as reply:
+        assert reply.headers.get("Content-Encoding") is None
+        size = len(reply.read())
+    asked = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(asked, timeout=10) as reply:
+        assert reply.headers.get("Content-Encoding") == "gzip"
+        body = reply.read()
+    assert len(gzip.decompress(body)) == size and len(body) < size / 2

@@ -1,7 +1,8 @@
 """What ``python deploy/replicas.py`` does when one of its processes dies.
 
-The restart budget is checked on :class:`replicas.Supervisor` with stand-in
-processes (a replica that exits at once, a ``sleep`` for nginx). The other
+The back-off and the restart budget are checked on
+:class:`replicas.Supervisor` with stand-in processes (a replica that exits at
+once, a ``sleep`` for nginx) and a clock of the test's own. The other
 tests start the command as a subprocess (its own process group, stdout and
 stderr in files, a fresh ``VAEAPP_HOME``), waits until it serves through nginx,
 then kills a replica or nginx, or sends the command SIGTERM. Processes are
@@ -29,6 +30,7 @@ from proxy_helpers import REPO, nginx_missing_reason
 
 from deploy import replicas
 from devtools import server as devserver
+from vaeapp.store.format import TEMP_PREFIX
 
 T = TypeVar("T")
 START_TIMEOUT_S = 180.0  # two Streamlit servers on a shared 2-core machine
@@ -183,30 +185,53 @@ def started(tmp_path: Path, count: int) -> Iterator[Command]:
         process.wait(timeout=10)
 
 
-def test_a_replica_that_keeps_dying_spends_the_budget_and_stops_the_group(
+def test_a_replica_that_keeps_dying_is_restarted_with_back_off_then_given_up(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A replica dying at once is restarted MAX_RESTARTS times, one stderr line
+    """A replica dying at once is restarted MAX_RESTARTS times, each only once
+    its back-off (doubling from BACKOFF_FIRST_S) has passed, one stderr line
     each, then the supervisor gives up naming it and the budget."""
     dies = [sys.executable, "-c", "raise SystemExit(3)"]
     nginx = subprocess.Popen(["sleep", "60"])
     log = tmp_path / "replica.log"
     server = devserver.Server(subprocess.Popen(dies), "http://127.0.0.1:1", log, 0)
     proxy = replicas.Proxy(nginx, "http://127.0.0.1:2", tmp_path)
-    supervisor = replicas.Supervisor(replicas.Cluster(proxy, [server]))
+    now = [1000.0]
+    supervisor = replicas.Supervisor(
+        replicas.Cluster(proxy, [server]), clock=lambda: now[0]
+    )
+    waits = [replicas.BACKOFF_FIRST_S * 2**k for k in range(replicas.MAX_RESTARTS)]
     try:
-        for _ in range(replicas.MAX_RESTARTS):
-            supervisor.cluster.servers[0].process.wait(timeout=30)
+        for wait in waits:
+            dead = supervisor.cluster.servers[0]
+            dead.process.wait(timeout=30)
+            supervisor.check()  # found dead: its restart is due after `wait`
+            now[0] += wait * 0.9
             supervisor.check()
+            assert supervisor.cluster.servers[0] is dead, "restarted too early"
+            now[0] += wait * 0.1
+            supervisor.check()
+            assert supervisor.cluster.servers[0] is not dead, "not restarted"
         supervisor.cluster.servers[0].process.wait(timeout=30)
         with pytest.raises(replicas.GroupFailed, match="exit code 3; not restarted"):
             supervisor.check()
     finally:
         nginx.kill()
         nginx.wait(timeout=10)
+    assert sum(waits) < replicas.RESTART_WINDOW_S  # given up within the window
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == replicas.MAX_RESTARTS
     assert all("port 1," in line and "exit code 3" in line for line in lines)
+    for line, wait in zip(lines, waits, strict=True):
+        assert f"after {wait:g} s" in line, line
+
+
+def test_the_back_off_doubles_up_to_its_cap() -> None:
+    """backoff_s doubles from BACKOFF_FIRST_S with each recent restart and
+    never exceeds BACKOFF_MAX_S."""
+    steps = [replicas.backoff_s(k) for k in range(12)]
+    assert steps[:3] == [replicas.BACKOFF_FIRST_S * f for f in (1, 2, 4)]
+    assert steps == sorted(steps) and max(steps) == replicas.BACKOFF_MAX_S
 
 
 @needs_nginx
@@ -214,10 +239,18 @@ def test_a_killed_replica_is_restarted_on_its_port_while_nginx_serves(
     tmp_path: Path,
 ) -> None:
     """After kill -9 of a replica, nginx keeps answering 200, stderr names the
-    replica, and a new process serves its port and rejoins nginx's rotation."""
+    replica, a new process serves its port within seconds and rejoins nginx's
+    rotation, and the model folder it was writing when killed (a temporary
+    folder named by its pid, as vaeapp.store.writing names them) is gone
+    rather than left half-written."""
     with started(tmp_path, 2) as command:
         port = command.ports[1]
         old = wait_for(lambda: command.replica_pid(port), 10, "replica's pid")
+        home = tmp_path / "models"
+        unfinished = home / f"{TEMP_PREFIX}{old}-abc123"
+        unfinished.mkdir(parents=True)
+        (unfinished / "model.weights.h5").write_bytes(b"half a weights file")
+        killed = time.monotonic()
         os.kill(old, signal.SIGKILL)
         statuses = []
         for _ in range(REQUESTS_AFTER_KILL):
@@ -234,10 +267,15 @@ def test_a_killed_replica_is_restarted_on_its_port_while_nginx_serves(
             RESTART_TIMEOUT_S,
             f"the new replica (pid {new}) answers on port {port}",
         )
+        back_s = time.monotonic() - killed
         line = command.stderr().strip()
         assert len(line.splitlines()) == 1, line
         for named in (f"port {port}", f"pid {old}", "SIGKILL", f"pid {new}"):
             assert named in line
+        assert f"after {replicas.BACKOFF_FIRST_S:g} s" in line
+        assert "removed 1 unfinished write" in line
+        assert not [p for p in home.iterdir() if p.name.startswith(TEMP_PREFIX)]
+        print(f"replica on port {port} answered again {back_s:.1f} s after SIGKILL")
         wait_for(
             lambda: upstream_through(command.url) == f"127.0.0.1:{port}",
             REJOIN_TIMEOUT_S,

@@ -1,18 +1,34 @@
 """Command-line options generated from the settings in :mod:`vaeapp.core.config`:
 one ``argparse`` option per field, with its limits and default in the help.
-Used by :mod:`vaeapp.train` and :mod:`vaeapp.refine`."""
+Used by :mod:`vaeapp.train` and :mod:`vaeapp.refine`; :class:`CommandParser`, the
+parser of every command, says a wrong argument in one line."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-from typing import Any
+from typing import Any, NoReturn
 
 from vaeapp.core.config import parse_widths
+from vaeapp.core.safe_json import one_line
 from vaeapp.core.settings import Setting, settings
 
 # The training command's options for a RefineConfig: --refine-steps and so on.
 REFINE_PREFIX = "refine"
+
+
+class CommandParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line: what was wrong and
+    where the options are listed, without the usage text (33 lines for the
+    training command) above it."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``PROG: error: MESSAGE (PROG --help lists the options)``; exit 2."""
+        self.exit(
+            2,
+            f"{self.prog}: error: {one_line(message)} ({self.prog} --help "
+            "lists the options)\n",
+        )
 
 
 def _widths_parser(what: str) -> Any:

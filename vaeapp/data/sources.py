@@ -219,6 +219,22 @@ def availability(dataset: str, path: str | os.PathLike | None = None) -> str | N
     return None
 
 
+def local_source(dataset: str, local: Path, kind: str) -> str:
+    """What a model folder records of data read from ``local``: the data set's
+    name, the file's or folder's own name and how to get the data, never the
+    path on the machine that trained it (a shipped model's config.json
+    travels). ``kind`` says what ``local`` is ("file", "image folder")."""
+    # One printable line without the characters an upload refuses.
+    name = one_line(local.name, 100).translate(str.maketrans("", "", "[]<>"))
+    read = f"{kind} '{name}'"
+    if dataset in DATASETS:
+        return (
+            f"{dataset}: keras.datasets.{dataset}, read from the {read}; "
+            f"`vaeapp train --dataset {dataset}` downloads it"
+        )
+    return f"{dataset}: the {read}, the trainer's own data; pass it with --data PATH"
+
+
 def load_dataset(
     dataset: str = "mnist",
     path: str | os.PathLike | None = None,
@@ -252,12 +268,13 @@ def load_dataset(
             raise DataError(f"no data for {dataset}: " + how_to_supply(dataset))
         raw, source = _download(dataset), f"keras.datasets.{dataset}"
     elif local.is_dir() and is_idx_folder(local):
-        raw, source = read_idx_folder(local), str(local)
+        raw, source = read_idx_folder(local), local_source(dataset, local, "IDX folder")
     elif local.is_dir():
-        raw, source = _read_image_folder(local, image_size, color, notes), str(local)
+        raw = _read_image_folder(local, image_size, color, notes)
+        source = local_source(dataset, local, "image folder")
         image_size = 0  # already fitted
     elif local.is_file():
-        raw, source = read_npz(local), str(local)
+        raw, source = read_npz(local), local_source(dataset, local, "file")
     else:
         raise DataError(f"data path {local} does not exist; " + how_to_supply(dataset))
     return _to_dataset(dataset, source, raw, image_size, color, test_share, notes)

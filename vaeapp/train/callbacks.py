@@ -1,7 +1,10 @@
 """The Keras callbacks of a training run, one job each: the KL warm-up, a
 stop on request, a row of figures per epoch, snapshots of the manifold grid,
-the progress file and printed lines, and, when chosen, the averaged (EMA)
-weights and keep-best or early stopping on the validation split.
+the progress file and printed lines (Keras's ``Progbar`` on a terminal), and,
+when chosen, the averaged (EMA) weights, keep-best or early stopping on the
+validation split, and logs for TensorBoard and in CSV (Keras's own
+``TensorBoard`` and ``CSVLogger``, with the grid snapshots as TensorBoard
+images).
 
 :func:`training_callbacks` puts them in order for ``fit`` and returns the
 :class:`RunLog` they fill.
@@ -36,11 +39,18 @@ from vaeapp.jobs.progress import RUNNING, Progress, write_progress
 from vaeapp.model.vae import build_decoder
 from vaeapp.store.size import snapshot_epochs
 from vaeapp.train.distributed import without_distribution
-from vaeapp.train.report import bar_line, epoch_line, seconds_left
+from vaeapp.train.report import NO_LOG_FILES, LogFiles, epoch_line, seconds_left
 
 PROGRESS_INTERVAL_S = 0.5
 # Per-epoch figures on the validation split, as Keras names them.
 VALIDATION_KEYS = ("val_recon", "val_kl", "val_neg_elbo")
+# The figures the progress bar shows: Keras's running means of the epoch so
+# far, so shown as they come (stateful) rather than averaged again.
+BAR_KEYS = ("recon", "kl", "neg_elbo")
+# A TensorBoard run (a subfolder of --tensorboard) beside Keras's "train" and
+# "validation": the grid snapshots as images.
+SNAPSHOTS_RUN = "snapshots"
+SNAPSHOT_TAG = "manifold_grid"
 
 
 @dataclass
@@ -68,12 +78,14 @@ def training_callbacks(
     progress_path: Path | None = None,
     verbose: bool = True,
     notes: tuple[str, ...] = (),
+    log_files: LogFiles = NO_LOG_FILES,
 ) -> tuple[list[keras.callbacks.Callback], RunLog]:
     """The callbacks for ``model.fit``, in the order they must run, and the
     log they fill. ``stop_flag[0]``, once set, ends training after the batch;
     ``validating`` says ``fit`` is given the validation split. Only the
-    ``main`` process writes the progress file, prints and takes snapshots (the
-    others' would be the same). ``notes`` go into every progress written."""
+    ``main`` process writes the progress file and ``log_files``, prints and
+    takes snapshots (the others' would be the same). ``notes`` go into every
+    progress written."""
     log = RunLog()
     callbacks: list[keras.callbacks.Callback] = [
         keras.callbacks.TerminateOnNaN(),
@@ -97,7 +109,29 @@ def training_callbacks(
         callbacks.insert(0, keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     if config.keep_best or config.patience:
         callbacks.append(keep_best(config))
+    if main:
+        callbacks += file_loggers(log_files, log)
     return callbacks, log
+
+
+def file_loggers(files: LogFiles, log: RunLog) -> list[keras.callbacks.Callback]:
+    """Keras's CSVLogger (one row per epoch: the training and ``val_``
+    figures) and TensorBoard callback (the same as scalars, the training ones
+    in run ``train``, the validation ones in ``validation``, and the learning
+    rate), and the grid snapshots as images in run ``snapshots``: those that
+    ``files`` asks for. They run after keep-best, so that an epoch that ends
+    training early is still logged."""
+    loggers: list[keras.callbacks.Callback] = []
+    if files.csv is not None:
+        loggers.append(keras.callbacks.CSVLogger(str(files.csv)))
+    if files.tensorboard is not None:
+        # write_graph off: the VAE is a subclassed model, which has no graph
+        # to draw before it is traced.
+        loggers.append(
+            keras.callbacks.TensorBoard(str(files.tensorboard), write_graph=False)
+        )
+        loggers.append(SnapshotImages(files.tensorboard / SNAPSHOTS_RUN, log))
+    return loggers
 
 
 def keep_best(config: TrainConfig) -> keras.callbacks.EarlyStopping:
@@ -191,11 +225,48 @@ class GridSnapshots(keras.callbacks.Callback):
             )
 
 
+class SnapshotImages(keras.callbacks.Callback):
+    """Writes each grid snapshot :class:`GridSnapshots` took to the
+    TensorBoard run folder ``folder`` as an image (``tf.summary.image``, at
+    step ``epoch - 1`` as Keras's TensorBoard callback counts epochs).
+
+    TensorBoard's files are written by TensorFlow's summary writer on every
+    backend (Keras's callback does the same): on JAX, TensorFlow is imported
+    when the first snapshot is written."""
+
+    def __init__(self, folder: Path, log: RunLog) -> None:
+        super().__init__()
+        self.folder, self.log = folder, log
+        self.writer: Any = None
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        picture = self.log.snapshots.get(epoch + 1)
+        if picture is None:
+            return
+        import tensorflow as tf
+
+        if self.writer is None:
+            self.writer = tf.summary.create_file_writer(str(self.folder))
+        # (1, height, width, channels) uint8, as tf.summary.image takes it.
+        batch = picture[None, ..., None] if picture.ndim == 2 else picture[None]
+        with self.writer.as_default():
+            tf.summary.image(
+                SNAPSHOT_TAG, batch, step=epoch, description=f"after epoch {epoch + 1}"
+            )
+        self.writer.flush()
+
+    def on_train_end(self, logs: Any = None) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
 class ProgressReport(keras.callbacks.Callback):
     """Writes ``progress`` to ``path`` (None: nowhere) at most every
     PROGRESS_INTERVAL_S during an epoch and after each epoch with finite
-    figures; with ``verbose``, prints a line per epoch, and a progress bar
-    in between when the output is a terminal."""
+    figures; with ``verbose``, prints a line per epoch, and, when the output
+    is a terminal, Keras's progress bar below them: one bar over every step
+    of the run, so that its time left (Keras's estimate from the mean time
+    per step since the first, epoch ends included) is the run's."""
 
     def __init__(
         self,
@@ -209,11 +280,27 @@ class ProgressReport(keras.callbacks.Callback):
         self.progress, self.path, self.log = progress, path, log
         self.verbose, self.validating = verbose, validating
         self.tty = verbose and sys.stdout.isatty()
+        self.bar: keras.utils.Progbar | None = None
+        self.steps_before = 0  # the run's steps before this epoch's
+
+    def on_train_begin(self, logs: Any = None) -> None:
+        if self.tty:
+            steps = self.params.get("steps") or 1
+            self.bar = keras.utils.Progbar(
+                steps * self.progress.epochs, stateful_metrics=BAR_KEYS
+            )
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
         self.started = self.last_write = time.perf_counter()
+        self.steps_before = epoch * (self.params.get("steps") or 1)
 
     def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+        if self.bar is not None:
+            # Keras gives the callbacks plain numbers; the bar redraws itself
+            # at most every 0.05 s.
+            shown = [(key, float(logs[key])) for key in BAR_KEYS if key in (logs or {})]
+            self.bar.update(self.steps_before + batch + 1, shown, finalize=False)
+            sys.stdout.flush()
         now = time.perf_counter()
         if now - self.last_write < PROGRESS_INTERVAL_S:
             return
@@ -225,9 +312,6 @@ class ProgressReport(keras.callbacks.Callback):
             self._seconds(), epochs, now - self.started, fraction
         )
         write_progress(self.path, self.progress)
-        if self.tty:
-            line = bar_line(done + 1, epochs, fraction, self.progress.seconds_left)
-            print(line, end="", flush=True)
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
         if self.log.diverged:
@@ -238,10 +322,12 @@ class ProgressReport(keras.callbacks.Callback):
         write_progress(self.path, self.progress)
         if self.verbose:
             row, left = self.log.history[-1], self.progress.seconds_left
-            print(
-                epoch_line(row, self.progress.epochs, left, self.validating),
-                flush=True,
-            )
+            # On a terminal, the line takes the bar's place (ANSI "erase
+            # line", as the bar's own colours are ANSI); the bar is drawn
+            # again below it at the next step.
+            erase = "\x1b[2K" if self.tty else ""
+            line = epoch_line(row, self.progress.epochs, left, self.validating)
+            print(erase + line, flush=True)
 
     def _seconds(self) -> list[float]:
         """The seconds each finished epoch took."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import os
 import signal
 import sys
@@ -36,7 +37,12 @@ from vaeapp.core.config import (
     check_batch_size,
     preset_summary,
 )
-from vaeapp.core.options import REFINE_PREFIX, add_setting, given_settings
+from vaeapp.core.options import (
+    REFINE_PREFIX,
+    CommandParser,
+    add_setting,
+    given_settings,
+)
 from vaeapp.core.settings import settings
 from vaeapp.data import image_folder
 from vaeapp.data.errors import DataError
@@ -46,16 +52,19 @@ from vaeapp.jobs.runner import APP_NICENESS
 from vaeapp.store.format import FORMAT_VERSION, MAX_JSON_BYTES, check_name, trained_dir
 from vaeapp.store.reading import read_record
 from vaeapp.train import distributed
-from vaeapp.train.engine import start_tensorflow
+from vaeapp.train.engine import check_installed, start_tensorflow
 from vaeapp.train.loop import TrainingStopped, TrainResult, train_model
 from vaeapp.train.publish import save_result
-from vaeapp.train.report import run_notes
+from vaeapp.train.report import LogFiles, run_notes
+
+PROG = "python -m vaeapp.train"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command line; every settings option comes from the config fields."""
-    parser = argparse.ArgumentParser(
-        prog="python -m vaeapp.train",
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The command line, named ``prog``; every settings option comes from the
+    config fields."""
+    parser = CommandParser(
+        prog=prog,
         description="Train a VAE on MNIST, Fashion-MNIST, the generated shapes or "
         "your own images (--data PATH) and save it as a model folder that the app "
         "can open.",
@@ -141,7 +150,30 @@ def _add_io_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="JSON file to write progress to (used by the app)",
     )
-    io.add_argument("--quiet", action="store_true", help="print only the final line")
+    io.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print only the final line: no notes, no line per epoch, no progress "
+        "bar (the app runs the command this way)",
+    )
+    io.add_argument(
+        "--tensorboard",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write TensorBoard logs into DIR (tensorboard --logdir DIR): the "
+        "training and validation figures of each epoch and the learning rate "
+        "(runs train and validation), and the grid snapshots as images (run "
+        "snapshots); written by TensorFlow's summary writer on either backend",
+    )
+    io.add_argument(
+        "--csv",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the figures of each epoch to FILE as CSV, one row per epoch "
+        "(Keras's CSVLogger); an existing FILE is replaced",
+    )
     io.add_argument(
         "--nice",
         type=int,
@@ -272,6 +304,31 @@ def refine_from_args(
     return RefineConfig(**given)
 
 
+def log_files_from_args(args: argparse.Namespace) -> LogFiles:
+    """The logs ``--tensorboard`` and ``--csv`` ask for, checked before the
+    data is loaded; raises ValueError for a CSV file in a missing folder or
+    that is a folder, a TensorBoard folder that is a file, or TensorBoard logs
+    without TensorFlow and TensorBoard (tf.summary writes them through it)."""
+    csv = args.csv.expanduser() if args.csv is not None else None
+    board = args.tensorboard.expanduser() if args.tensorboard is not None else None
+    if csv is not None and (csv.is_dir() or not csv.parent.is_dir()):
+        raise ValueError(f"--csv {csv}: give a file in an existing folder")
+    if board is not None:
+        if board.exists() and not board.is_dir():
+            raise ValueError(f"--tensorboard {board} is not a folder")
+        missing = [
+            name
+            for name in ("tensorflow", "tensorboard")
+            if importlib.util.find_spec(name) is None
+        ]
+        if missing:
+            raise ValueError(
+                "--tensorboard needs TensorFlow's summary writer and TensorBoard: "
+                f"pip install {' '.join(missing)}"
+            )
+    return LogFiles(tensorboard=board, csv=csv)
+
+
 def default_name(model: ModelConfig, train: TrainConfig) -> str:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return (
@@ -279,9 +336,10 @@ def default_name(model: ModelConfig, train: TrainConfig) -> str:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; returns the exit status (0 ok, 1 error, 130 cancelled)."""
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
+    """Run the command (``prog`` names it in help and errors); returns the exit
+    status (0 ok, 1 error, 130 cancelled)."""
+    args = build_parser(prog).parse_args(argv)
     if args.nice and hasattr(os, "nice"):
         os.nice(args.nice)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -389,9 +447,11 @@ def _train_and_save(run: _Run) -> _Saved | None:
     what main reports: ValueError, DataError, OSError, TrainingStopped."""
     args = run.args
     launch = launch_from_args(args)
+    check_installed(launch.backend)
     distributed.select_backend(launch.backend)
     model_config, train_config = configs_from_args(args)
     refine = refine_from_args(args, model_config)
+    log_files = log_files_from_args(args)
     parent, name = _destination(args, model_config, train_config)
     run.progress.epochs = train_config.epochs
     write_progress(args.progress_file, run.progress)
@@ -418,6 +478,7 @@ def _train_and_save(run: _Run) -> _Saved | None:
         stop_flag=run.stop_flag,
         cluster=cluster,
         notes=notes,
+        log_files=log_files,
     )
     if run.stop_flag[0]:
         raise TrainingStopped("cancelled before saving; nothing was saved")

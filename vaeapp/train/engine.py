@@ -8,6 +8,7 @@ can choose the backend first and ``--help`` stays fast.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import sys
@@ -57,6 +58,29 @@ def startup_log(text: str, min_level: int, gpu_device: bool) -> tuple[str, bool]
         elif severity >= min_level:
             kept.append(line)
     return "".join(kept), no_gpu
+
+
+# What each backend needs beyond the base install, and the extra that adds it.
+_STACKS = {
+    "tensorflow": ("train", "tensorflow", "TensorFlow"),
+    "jax": ("jax", "jax", "JAX"),
+}
+
+
+def check_installed(backend: str) -> None:
+    """Raise ValueError, naming the extra to install, when Keras or the
+    backend's library is not installed (the base install leaves them out)."""
+    extra, library, shown = _STACKS[backend]
+    for module in ("keras", library):
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except ImportError:
+            found = False
+        if not found:
+            raise ValueError(
+                f"training needs Keras and {shown}, which this install leaves "
+                f'out: pip install "vaeapp[{extra}]"'
+            )
 
 
 def gpu_device_present() -> bool:

@@ -31,6 +31,7 @@ from vaeapp.store.format import images_as_bytes
 from vaeapp.store.size import check_folder_fits, compressed_bytes
 from vaeapp.train.distributed import Cluster, finish
 from vaeapp.train.engine import build_optimizer, steps_per_chunk, use_xla
+from vaeapp.train.report import NO_LOG_FILES, LogFiles
 
 if TYPE_CHECKING:
     from vaeapp.train.callbacks import RunLog
@@ -77,10 +78,11 @@ def train_model(
     stop_flag: list[bool] | None = None,
     cluster: Cluster | None = None,
     notes: tuple[str, ...] = (),
+    log_files: LogFiles = NO_LOG_FILES,
 ) -> TrainResult | None:
     """Train on ``data`` and return the model with its test-set figures;
     ``notes`` (e.g. :func:`vaeapp.train.report.run_notes`) go into the
-    progress file.
+    progress file, the figures of each epoch into ``log_files``.
 
     Raises ValueError before training if the model's folder could be too large
     to upload (:func:`check_folder_fits`) or the data cannot be split as asked;
@@ -112,6 +114,7 @@ def train_model(
         progress_path=progress_path,
         verbose=verbose,
         notes=notes,
+        log_files=log_files,
     )
     model.fit(
         split.batches,

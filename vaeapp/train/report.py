@@ -4,10 +4,14 @@ validation split smaller than asked, the classes without a test image);
 while it trains, the time left and the lines it prints.
 
 The command prints the notes and the progress file carries them to the page;
-:class:`vaeapp.train.callbacks.ProgressReport` prints the rest.
+:class:`vaeapp.train.callbacks.ProgressReport` prints the rest. :class:`LogFiles`
+names the logs a run writes besides (``--tensorboard``, ``--csv``).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -16,6 +20,19 @@ from vaeapp.data.sources import VALIDATION_SHARE_MAX, Dataset, validation_count
 from vaeapp.jobs.progress import duration
 
 MAX_CLASSES_NAMED = 5  # classes a note names before "and N more"
+
+
+@dataclass(frozen=True)
+class LogFiles:
+    """Where a run logs its figures besides the progress file, through Keras's
+    own callbacks: a TensorBoard log folder (losses, validation figures, the
+    grid snapshots as images) and a CSV file (one row per epoch); None: not."""
+
+    tensorboard: Path | None = None
+    csv: Path | None = None
+
+
+NO_LOG_FILES = LogFiles()
 
 
 def run_notes(
@@ -117,15 +134,6 @@ def seconds_left(
 def _left(seconds: float | None) -> str:
     """``", about 3 min left"``, or nothing when unknown or none is left."""
     return f", about {duration(seconds)} left" if seconds else ""
-
-
-def bar_line(epoch: int, epochs: int, fraction: float, left: float | None) -> str:
-    """The progress bar a terminal shows while ``epoch`` (1-based) of
-    ``epochs`` runs, ``fraction`` of it done and ``left`` seconds to go; it
-    starts with a carriage return and ends with spaces, to be drawn over the
-    previous one."""
-    bar = "#" * int(30 * fraction)
-    return f"\repoch {epoch}/{epochs} [{bar:<30}]{_left(left)}   "
 
 
 def epoch_line(
