@@ -229,3 +229,56 @@ def test_the_big_model_generator_writes_a_folder_that_opens(tmp_path: Path) -> N
     decoded = model.vae.decode(model.latent_mean[:10]) * 255
     assert np.abs(decoded - model.test_images[:10]).max() <= 0.5 + 1e-3
     assert knn_accuracy(model.planes["umap"], model.labels) > 0.9
+
+
+def test_an_image_folders_held_out_images_keep_their_file_names(tmp_path) -> None:
+    """Each held-out image of a folder carries the name of the file it was
+    read from (pixel 0 spells the file's number), odd names made printable."""
+    from PIL import Image
+
+    from vaeapp.data.image_folder import shown_name
+    from vaeapp.data.sources import load_dataset
+
+    for i in range(40):
+        pixels = np.full((8, 8), 7, np.uint8)
+        pixels[0, 0] = i
+        Image.fromarray(pixels).save(tmp_path / f"scan {i}.png")
+    data = load_dataset("scans", tmp_path, test_share=0.25)
+    spelled = np.rint(data.x_test[:, 0] * 255).astype(int)
+    assert data.names_test.tolist() == [f"scan {i}.png" for i in spelled]
+    assert shown_name("a\nb\\c.png") == "a_nb__c.png"
+    assert len(shown_name("x" * 400)) == 255
+
+
+def test_evaluate_map_writes_the_plane_and_figures_of_an_older_folder(
+    tmp_path: Path, capsys
+) -> None:
+    """``python -m vaeapp.evaluate --samples 0 --map --write`` on a 4-D
+    folder without map files: it gains a UMAP plane of all its test images
+    on which the classes separate, per-image figures equal to NumPy's, and
+    the plane's 5-NN accuracy in metrics.json."""
+    pytest.importorskip("umap", reason="umap-learn makes the plane")
+    import json
+
+    from vaeapp import evaluate
+
+    folder = big_model_folder(tmp_path / "older", 400, latent_dim=4)
+    (folder / FIGURES_FILE).unlink()
+    (folder / PLANES_FILE).unlink()
+    before = load_model(folder)
+    assert before.planes == {} and before.figures == {}
+    code = evaluate.main(["--model", str(folder), "--samples", "0", "--map", "--write"])
+    assert code == 0 and "UMAP plane" in capsys.readouterr().out
+    model = load_model(folder)
+    assert model.planes["umap"].shape == (400, 2)
+    expected = image_figures(
+        model.vae, model.test_images, model.latent_mean, model.latent_log_var
+    )
+    for key, values in expected.items():
+        np.testing.assert_array_equal(model.figures[key], values)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["knn5_accuracy_umap"] == knn_accuracy(
+        model.planes["umap"], model.labels
+    )
+    assert metrics["knn5_accuracy_umap"] > 0.9
+    assert "test_iwae_nll" not in metrics

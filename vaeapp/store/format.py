@@ -41,6 +41,7 @@ import numpy as np
 from vaeapp.core import safe_json
 from vaeapp.core.config import TrainConfig
 from vaeapp.core.settings import settings
+from vaeapp.data.image_folder import MAX_SHOWN_NAME
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -60,10 +61,13 @@ PLANE_KEYS = (UMAP_KEY,)  # planes.npz's keys: the methods a plane may come from
 MAX_FIGURE = 1e9
 MAX_PLANE_COORD = 1e6
 NAMES_KEY = "names"  # optional file names of the test images in LATENTS_FILE
-MAX_FILE_NAME_CHARS = 255
+MAX_FILE_NAME_CHARS = MAX_SHOWN_NAME
 # The most held-out images a folder's map shows (latents and planes of all of
 # them); the images themselves need not be stored.
 MAX_MAP_POINTS = 1_000_000
+# What the map's files add per test image at most, uncompressed: the figures
+# and the planes, float32.
+MAP_BYTES_PER_IMAGE = 4 * len(FIGURE_KEYS) + 8 * len(PLANE_KEYS)
 IMAGES_KEY = "images"  # optional test images inside LATENTS_FILE
 FACTORS_KEY = "factors"  # optional true factors of the test images, likewise
 DATA_KEY = "data"  # config.json's description of the data (optional)
@@ -148,3 +152,5 @@ def held_out_curve(history: list[Any]) -> tuple[str, str] | None:
 IWAE_KEY, IWAE_SE_KEY = "test_iwae_nll", "test_iwae_se"
 IWAE_SAMPLES_KEY, IWAE_IMAGES_KEY = "iwae_samples", "iwae_images"
 KNN_KEY = "knn5_accuracy"
+KNN_UMAP_KEY = "knn5_accuracy_umap"  # the same vote on the stored UMAP plane
+UMAP_SECONDS_KEY = "umap_seconds"  # what computing that plane took
