@@ -282,3 +282,19 @@ def test_evaluate_map_writes_the_plane_and_figures_of_an_older_folder(
     )
     assert metrics["knn5_accuracy_umap"] > 0.9
     assert "test_iwae_nll" not in metrics
+
+
+def test_a_published_model_carries_its_maps_figures_and_plane(trained) -> None:
+    """A 3-D model published by training holds each test image's figures,
+    equal to NumPy's from its stored q, and a UMAP plane of every test
+    image; a 2-D one holds the figures and no plane."""
+    pytest.importorskip("umap", reason="umap-learn makes the plane")
+    model = load_model(trained(latent_dim=3).folder)
+    assert model.planes["umap"].shape == (model.labels.shape[0], 2)
+    expected = image_figures(
+        model.vae, model.test_images, model.latent_mean, model.latent_log_var
+    )
+    for key, values in expected.items():
+        np.testing.assert_array_equal(model.figures[key], values)
+    flat = load_model(trained().folder)
+    assert flat.planes == {} and set(flat.figures) == {"elbo", "recon", "kl"}
