@@ -1,7 +1,7 @@
 """Which nonlinear plane the map stores: quality and cost of the candidates.
 
 Command line: ``python -m bench.map_plane [--model mnist-20d] [--rounds 2]
-[--points 0]``.
+[--points 0] [--methods pca,umap,opentsne]``.
 
 For the test set's latent means of ``--model`` (or, with ``--points N``, a
 synthetic folder of N points, :mod:`devtools.big_model`), prints for the PCA
@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default="mnist-20d")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--points", type=int, default=0)
+    parser.add_argument("--methods", default="pca,umap,opentsne")
     args = parser.parse_args(argv)
+    wanted = set(args.methods.lower().split(","))
     if args.points:
         from devtools.big_model import big_model_folder
 
@@ -73,11 +75,13 @@ def main(argv: list[str] | None = None) -> None:
     else:
         model = load_model(find_model(args.model))
     means, labels = model.latent_mean, model.labels
-    methods: dict[str, Callable[[np.ndarray], np.ndarray]] = {"PCA": _pca}
-    for name, module, fit in (
-        ("UMAP", "umap", _umap),
-        ("openTSNE", "openTSNE", _opentsne),
-    ):
+    methods: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
+    if "pca" in wanted:
+        methods["PCA"] = _pca
+    candidates = (("UMAP", "umap", _umap), ("openTSNE", "openTSNE", _opentsne))
+    for name, module, fit in candidates:
+        if name.lower() not in wanted:
+            continue
         seconds = _imported(module)
         if seconds is None:
             print(f"{name}: {module} is not installed")

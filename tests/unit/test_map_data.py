@@ -81,10 +81,28 @@ def test_image_figures_refuse_mismatched_shapes(tutorial) -> None:
         )
 
 
-def test_a_folder_without_map_files_opens_with_empty_figures(tutorial) -> None:
-    """A shipped folder of before: no figures, no planes, no file names."""
-    assert tutorial.figures == {} and tutorial.planes == {}
-    assert tutorial.file_names is None
+def test_a_folder_without_map_files_opens_with_empty_figures(
+    tutorial_copy: Path,
+) -> None:
+    """A folder written before the map's files: no figures, no planes, no
+    file names, and it opens."""
+    (tutorial_copy / FIGURES_FILE).unlink()
+    model = load_model(tutorial_copy)
+    assert model.figures == {} and model.planes == {}
+    assert model.file_names is None
+
+
+def test_the_shipped_20d_model_has_its_plane_and_figures() -> None:
+    """mnist-20d ships its UMAP plane, on which 5-NN accuracy is at least 90 %
+    (recorded in metrics.json), and per-image figures averaging to its test
+    -ELBO."""
+    model = load_model(PRETRAINED_DIR / "mnist-20d")
+    accuracy = knn_accuracy(model.planes["umap"], model.labels)
+    assert accuracy >= 0.9
+    assert model.record.metrics["knn5_accuracy_umap"] == accuracy
+    assert float(model.figures["elbo"].mean()) == pytest.approx(
+        model.record.test_neg_elbo, abs=0.1
+    )
 
 
 def test_stored_figures_and_plane_are_read_back(tutorial_copy: Path) -> None:

@@ -78,7 +78,7 @@ CONFIG_KEYS = frozenset(
 )
 MAX_IMAGES_COUNT = 10**9
 REQUIRED_FILES = (CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, LATENTS_FILE)
-MODEL_FILES = (*REQUIRED_FILES, SNAPSHOTS_FILE)
+MODEL_FILES = (*REQUIRED_FILES, SNAPSHOTS_FILE, FIGURES_FILE, PLANES_FILE)
 TEMP_PREFIX = ".tmp-"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # A metrics.json of EPOCHS_MAX epochs is about 3.6 MB (under 512 bytes a row).
@@ -88,11 +88,14 @@ MAX_ROW_KEYS = 32  # figures in one history row
 # Every folder the app writes must fit, as a zip, under the upload limit
 # (vaeapp.store.upload.UPLOAD_LIMIT_MB): files together at most this many bytes.
 MAX_FOLDER_BYTES = 48_000_000
-# What an .npz's arrays may unpack to, together, before np.load allocates them:
-# room for MAX_MAP_POINTS latents (mean and log-variance in float16 of up to
-# LATENT_MAX = 32 dimensions, 128 bytes a point) with their labels and
-# factors, or their planes and figures (20 bytes a point).
-MAX_NPZ_BYTES = 300 * MAX_MAP_POINTS
+# What an .npz's arrays may unpack to, together, before np.load allocates them
+# (snapshots.npz and any other)...
+MAX_NPZ_BYTES = 50_000_000
+# ... and the files with a row per test image: room for MAX_MAP_POINTS latents
+# (mean and log-variance in float16 of up to LATENT_MAX = 32 dimensions, 128
+# bytes a point) with their labels and factors, or their planes and figures
+# (20 bytes a point).
+MAX_MAP_NPZ_BYTES = 300 * MAX_MAP_POINTS
 MAX_SNAPSHOT_COUNT = 100
 GRID_MAX = next(s.high for f, s in settings(TrainConfig) if f.name == "grid_size")
 
