@@ -316,3 +316,22 @@ def test_a_published_model_carries_its_maps_figures_and_plane(trained) -> None:
         np.testing.assert_array_equal(model.figures[key], values)
     flat = load_model(trained().folder)
     assert flat.planes == {} and set(flat.figures) == {"elbo", "recon", "kl"}
+
+
+def test_a_new_q_removes_the_map_files_of_the_old_one(tutorial_copy: Path) -> None:
+    """write_posterior (python -m vaeapp.refine --write) removes figures.npz
+    and planes.npz, which describe the q it replaces."""
+    from vaeapp.store.writing import write_posterior
+
+    np.savez(tutorial_copy / PLANES_FILE, umap=np.zeros((10_000, 2), np.float32))
+    model = load_model(tutorial_copy)
+    assert model.figures and model.planes
+    write_posterior(
+        tutorial_copy,
+        model.latent_mean,
+        model.latent_log_var,
+        dict(model.record.metrics),
+        None,
+    )
+    after = load_model(tutorial_copy)
+    assert after.figures == {} and after.planes == {}

@@ -72,11 +72,15 @@ def write_posterior(
     """Give ``folder`` a new q(z|x) for its test images: ``mean`` and
     ``log_var`` ``(n_test, latent_dim)`` in latents.npz (its other arrays
     kept), ``metrics`` as metrics.json and ``refine`` as config.json's
-    section. Each file is replaced atomically, config.json last; the folder is
-    checked with :func:`load_model` afterwards."""
+    section. Each file is replaced atomically, config.json last; the map's
+    figures.npz and planes.npz, made from the old q, are removed first (the
+    map's files of the new q: ``python -m vaeapp.evaluate --map --write``).
+    The folder is checked with :func:`load_model` afterwards."""
     folder = Path(folder)
     path = folder / LATENTS_FILE
     check_npz(path)
+    for stale in (FIGURES_FILE, PLANES_FILE):
+        (folder / stale).unlink(missing_ok=True)
     with np.load(path, allow_pickle=False) as npz:
         arrays = {key: npz[key] for key in npz.files}
     arrays["mean"] = np.asarray(mean, np.float32)
