@@ -15,6 +15,7 @@ from vaeapp.explore.projection import (
     StoredPlane,
     plane_click_to_z,
     stored_plane,
+    views_of,
 )
 from vaeapp.explore.scores import knn_accuracy
 from vaeapp.inference.figures import image_figures
@@ -97,6 +98,8 @@ def test_the_shipped_20d_model_has_its_plane_and_figures() -> None:
     (recorded in metrics.json), and per-image figures averaging to its test
     -ELBO."""
     model = load_model(PRETRAINED_DIR / "mnist-20d")
+    assert views_of(model) == ("dimensions", "pca", "umap")
+    assert stored_plane(model, "umap").points is model.planes["umap"]
     accuracy = knn_accuracy(model.planes["umap"], model.labels)
     assert accuracy >= 0.9
     assert model.record.metrics["knn5_accuracy_umap"] == accuracy
