@@ -338,3 +338,19 @@ def test_a_new_q_removes_the_map_files_of_the_old_one(tutorial_copy: Path) -> No
     )
     after = load_model(tutorial_copy)
     assert after.figures == {} and after.planes == {}
+
+
+def test_point_density_is_higher_in_a_cluster_and_about_right_when_uniform() -> None:
+    """Uniform points on a 10 x 10 square: about n / 100 per unit area away
+    from the border; a tight cluster added in a corner is far denser."""
+    from vaeapp.explore.density import point_density
+
+    rng = np.random.default_rng(0)
+    uniform = rng.uniform(0, 10, (200_000, 2))
+    cluster = rng.normal(1.0, 0.05, (5_000, 2))
+    density = point_density(np.concatenate([uniform, cluster]))
+    middle = (np.abs(uniform - 5) < 2).all(axis=1)
+    assert np.median(density[:200_000][middle]) == pytest.approx(2_000, rel=0.1)
+    assert np.median(density[200_000:]) > 20 * np.median(density[:200_000][middle])
+    with pytest.raises(ValueError, match="finite"):
+        point_density(np.array([[0.0, np.nan]]))
