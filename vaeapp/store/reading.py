@@ -356,8 +356,8 @@ def _load_npz(path: Path, keys: tuple[str, ...], optional: tuple[str, ...] = ())
 def _read_latents(
     path: Path, record: ModelRecord
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """``(mean, log_var, labels, images or None, factors or None)`` from
-    ``latents.npz``; images flat ``(n, h * w * c)``."""
+    """``(mean, log_var, labels, images or None, factors or None, file names
+    or None)`` from ``latents.npz``; images flat ``(n, h * w * c)``."""
     config = record.model
     arrays = _load_npz(
         path, ("mean", "log_var", "labels"), (IMAGES_KEY, FACTORS_KEY, NAMES_KEY)
