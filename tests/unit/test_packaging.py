@@ -80,11 +80,15 @@ def test_requirements_pins_satisfy_pyproject(group):
 
 
 def test_extras_add_training_and_jax():
-    """vaeapp[train] adds Keras on TensorFlow (and TensorBoard for --tensorboard);
+    """vaeapp[train] adds Keras on TensorFlow (TensorBoard for --tensorboard,
+    umap-learn for the map plane written at publish);
     vaeapp[jax] Keras with JAX."""
     train = {req.name for req in requirements("train")}
     jax = {req.name for req in requirements("jax")}
-    assert train == {"keras", "tensorflow", "tensorboard"} and jax == {"keras", "jax"}
+    assert train == {"keras", "tensorflow", "tensorboard", "umap-learn"} and jax == {
+        "keras",
+        "jax",
+    }
 
 
 def test_package_data_covers_every_shipped_file():
