@@ -50,6 +50,7 @@ from vaeapp.train.engine import start_tensorflow
 from vaeapp.train.loop import TrainingStopped, TrainResult, train_model
 from vaeapp.train.publish import save_result
 from vaeapp.train.report import run_notes
+from vaeapp.train.resume import open_run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,6 +141,12 @@ def _add_io_options(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         help="JSON file to write progress to (used by the app)",
+    )
+    io.add_argument(
+        "--restart",
+        action="store_true",
+        help="start from epoch 1 even when an interrupted run of the same command "
+        "left a checkpoint (without it, the run continues from that checkpoint)",
     )
     io.add_argument("--quiet", action="store_true", help="print only the final line")
     io.add_argument(
@@ -405,26 +412,49 @@ def _train_and_save(run: _Run) -> _Saved | None:
     # The data decides the image shape, whatever a --config said.
     model_config = dataclasses.replace(model_config, image_shape=data.image_shape)
     check_batch_size(train_config, data.x_train.shape[0])
+    work = open_run(
+        parent,
+        name,
+        name_given=args.name is not None,
+        model=model_config,
+        train=train_config,
+        refine=refine,
+        data=data,
+        data_arg=args.data,
+        backend=launch.backend,
+        cluster=cluster,
+        restart=args.restart,
+    )
     notes = (*data.notes, *run_notes(model_config, train_config, data))
+    notes = (*notes, work.note()) if work.epochs_done else notes
     run.announce(notes)
     if launch.backend == "tensorflow":
         start_tensorflow(verbose=not args.quiet and cluster.is_main)
-    result = train_model(
-        model_config,
-        train_config,
-        data,
-        progress_path=args.progress_file,
-        verbose=not args.quiet,
-        stop_flag=run.stop_flag,
-        cluster=cluster,
-        notes=notes,
-    )
+    try:
+        result = train_model(
+            model_config,
+            train_config,
+            data,
+            progress_path=args.progress_file,
+            verbose=not args.quiet,
+            stop_flag=run.stop_flag,
+            cluster=cluster,
+            notes=notes,
+            checkpointing=work.checkpointing,
+        )
+    except TrainingStopped:
+        # Diverged: continuing would diverge again. Cancelled (SIGTERM, as a
+        # scheduler's preemption sends): keep the checkpoint to continue.
+        work.close(remove=not run.stop_flag[0])
+        raise
     if run.stop_flag[0]:
         raise TrainingStopped("cancelled before saving; nothing was saved")
     if result is None:  # another process than 0: it publishes
+        work.close(remove=False)
         print(f"process {cluster.process_index}: training done", flush=True)
         return None
-    path = save_result(result, parent, name, refine)
+    path = save_result(result, parent, work.name, refine)
+    work.close(remove=True)
     return _Saved(path, result, data.notes, refine)
 
 

@@ -17,6 +17,7 @@ part of each global batch, and process 0 alone evaluates and returns the result.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,12 +35,24 @@ from vaeapp.train.engine import build_optimizer, steps_per_chunk, use_xla
 
 if TYPE_CHECKING:
     from vaeapp.train.callbacks import RunLog
+    from vaeapp.train.checkpoint import Saved
 
 EVAL_BATCH = 1000
 
 
 class TrainingStopped(RuntimeError):
     """Training ended without a model to publish (diverged or cancelled)."""
+
+
+@dataclass(frozen=True)
+class Checkpointing:
+    """Where a resumable run keeps its state after each epoch
+    (:mod:`vaeapp.train.checkpoint`) and, when it continues, the state read
+    back; ``on_saved(epochs_done)`` follows each write."""
+
+    path: Path
+    resume: Saved | None = None
+    on_saved: Callable[[int], None] | None = None
 
 
 @dataclass
@@ -77,6 +90,7 @@ def train_model(
     stop_flag: list[bool] | None = None,
     cluster: Cluster | None = None,
     notes: tuple[str, ...] = (),
+    checkpointing: Checkpointing | None = None,
 ) -> TrainResult | None:
     """Train on ``data`` and return the model with its test-set figures;
     ``notes`` (e.g. :func:`vaeapp.train.report.run_notes`) go into the
@@ -91,6 +105,10 @@ def train_model(
     every process trains on its part of each global batch and of the
     validation split; then the group is left and process 0 alone evaluates a
     local copy of the weights and returns the result; the others return None.
+
+    With ``checkpointing`` the state after each epoch is kept, and a run
+    given a saved state continues from it: its remaining epochs train as
+    they would have in one go.
     """
     import keras
 
@@ -113,9 +131,13 @@ def train_model(
         verbose=verbose,
         notes=notes,
     )
+    first_epoch = _checkpointed(
+        checkpointing, model, split.batches, log, callbacks, cluster
+    )
     model.fit(
         split.batches,
         epochs=config.epochs,
+        initial_epoch=first_epoch,
         shuffle=False,  # batches reshuffles itself after each epoch
         validation_data=(split.validation_part,) if split.validating else None,
         validation_batch_size=EVAL_BATCH - EVAL_BATCH % cluster.local_devices,
@@ -130,6 +152,31 @@ def train_model(
     if config.weights_dtype != "float32":
         model.set_weights(stored_weights(model.get_weights(), config.weights_dtype))
     return _evaluated(model, model_config, config, data, split, log, best)
+
+
+def _checkpointed(
+    checkpointing: Checkpointing | None,
+    model: Any,
+    batches: Any,
+    log: RunLog,
+    callbacks: list[Any],
+    cluster: Cluster,
+) -> int:
+    """Add the checkpoint's callback, last, and put a saved state back;
+    returns the epoch ``fit`` starts from (0-based: the epochs done)."""
+    if checkpointing is None:
+        return 0
+    from vaeapp.train.checkpoint import EpochCheckpoint, restore
+
+    saver = EpochCheckpoint(
+        checkpointing.path, log, cluster.is_main, checkpointing.on_saved
+    )
+    callbacks.append(saver)
+    saver.set_callbacks(callbacks)
+    if checkpointing.resume is None:
+        return 0
+    restore(model, checkpointing.resume, batches, log, callbacks)
+    return checkpointing.resume.epochs_done
 
 
 @dataclass(frozen=True)
