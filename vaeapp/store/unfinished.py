@@ -62,6 +62,7 @@ class Unfinished:
     data_source: str
     data: str | None = None  # the --data given, None: the default source
     refine: RefineConfig | None = None
+    name_given: bool = True  # False: generated, so not part of its identity
     epochs_done: int = 0
     updated: float = 0.0
     folder: Path | None = None  # where it was read from
@@ -79,6 +80,7 @@ class Unfinished:
             "data_source": self.data_source,
             "data": self.data,
             "refine": None if self.refine is None else self.refine.to_dict(),
+            "name_given": self.name_given,
             "epochs_done": self.epochs_done,
             "updated": self.updated,
         }
@@ -144,8 +146,10 @@ def _checked(data: dict[str, Any], folder: Path) -> Unfinished | None:
     identity, name = data.get("identity"), data.get("name")
     source, given = data.get("data_source"), data.get("data")
     done, updated = data.get("epochs_done"), data.get("updated")
+    name_given = data.get("name_given")
     if not (
-        isinstance(identity, str)
+        isinstance(name_given, bool)
+        and isinstance(identity, str)
         and identity == folder.name
         and isinstance(name, str)
         and isinstance(source, str)
@@ -164,6 +168,7 @@ def _checked(data: dict[str, Any], folder: Path) -> Unfinished | None:
         data_source=safe_json.one_line(source, 500),
         data=given,
         refine=None if refine is None else RefineConfig.from_dict(refine),
+        name_given=name_given,
         epochs_done=int(done),
         updated=float(updated),
         folder=folder,
@@ -207,7 +212,8 @@ def _held(folder: Path) -> bool:
 def interrupted_runs(parent: Path) -> list[Unfinished]:
     """The runs in ``parent`` that finished at least one epoch, stopped
     before publishing and are not training now; latest first."""
-    root = Path(parent) / UNFINISHED_DIR
+    parent = Path(parent)
+    root = parent / UNFINISHED_DIR
     try:
         folders = [child for child in root.iterdir() if child.is_dir()]
     except OSError:
@@ -217,7 +223,8 @@ def interrupted_runs(parent: Path) -> list[Unfinished]:
         if not (folder / CHECKPOINT_FILE).is_file() or _held(folder):
             continue
         run = read_run(folder)
-        if run is not None and run.epochs_done:
+        # A model folder of its name: published, then killed before clearing.
+        if run is not None and run.epochs_done and not (parent / run.name).exists():
             runs.append(run)
     return sorted(runs, key=lambda run: run.updated, reverse=True)
 

@@ -91,10 +91,11 @@ def open_run(
     in another process or its checkpoint cannot be read."""
     from vaeapp.train.checkpoint import read_checkpoint
 
+    source = Path(data.source).expanduser()  # a path, or words such as "keras..."
     identity = unfinished.run_identity(
         model,
         train,
-        data_source=data.source,
+        data_source=str(source.resolve()) if source.exists() else data.source,
         name=name if name_given else None,
         refine=refine,
         backend=backend,
@@ -128,8 +129,9 @@ def open_run(
         model=model,
         train=train,
         data_source=data.source,
-        data=data_arg,
+        data=str(Path(data_arg).expanduser().resolve()) if data_arg else None,
         refine=refine,
+        name_given=name_given,
         epochs_done=saved.epochs_done if saved is not None else 0,
         updated=time.time(),
     )
