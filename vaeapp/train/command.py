@@ -175,8 +175,9 @@ def _add_distributed_options(parser: argparse.ArgumentParser) -> None:
         choices=distributed.BACKENDS,
         default=None,
         help="Keras backend (default: jax for a multi-process run, else "
-        "$KERAS_BACKEND, else tensorflow); with jax and several local GPUs, "
-        "one process trains on all of them",
+        "$KERAS_BACKEND, else jax on a host with an NVIDIA GPU and jax[cuda12] "
+        "installed, else tensorflow); with jax and several local GPUs, one "
+        "process trains on all of them",
     )
     group.add_argument(
         "--coordinator",
@@ -408,6 +409,8 @@ def _train_and_save(run: _Run) -> _Saved | None:
     )
     if cluster.data_parallel:
         print(cluster.describe(train_config.batch_size), flush=True)
+    if cluster.device_kind and cluster.is_main and not args.quiet:
+        print(f"training with JAX on {cluster.device_kind}", flush=True)
     data = _load(train_config, args.data)
     # The data decides the image shape, whatever a --config said.
     model_config = dataclasses.replace(model_config, image_shape=data.image_shape)
