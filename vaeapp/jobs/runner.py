@@ -36,7 +36,6 @@ from vaeapp.data.sources import resolve_path
 from vaeapp.jobs.progress import MAX_PID, Progress, read_progress
 from vaeapp.store import disk
 from vaeapp.store.format import TEMP_PREFIX, check_name, trained_dir
-from vaeapp.store.size import check_folder_fits
 from vaeapp.store.unfinished import Unfinished
 from vaeapp.store.writing import config_document, pid_alive, write_json
 
@@ -205,8 +204,7 @@ def start_job(
     and the subprocess reads them with ``--config``; ``data`` is passed as
     ``--data`` (None: the environment variable or Keras's download). Returns
     the job with its cancel key. Raises Busy when a run is going, ValueError
-    for a bad name or a model whose folder could exceed the size limit
-    (:func:`vaeapp.store.size.check_folder_fits`), and
+    for a bad name, and
     :class:`vaeapp.store.disk.LowDiskSpace` (an OSError) when the models folder's
     disk is below the floor. Before starting, the least recently used models
     beyond ``VAEAPP_MAX_MODELS`` are removed to make room (never those in
@@ -216,7 +214,6 @@ def start_job(
     without ``--name``, as a command-line run that generated ``name`` was.
     """
     check_name(name)
-    check_folder_fits(model, train)
     root = _root(root)
     root.mkdir(parents=True, exist_ok=True)
     jobs = root / JOBS_DIR

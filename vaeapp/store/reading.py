@@ -265,9 +265,10 @@ def _load_model(folder: Path) -> LoadedModel:
     return LoadedModel(record, vae, mean, log_var, labels, snapshots, images, factors)
 
 
-def check_npz(path: Path) -> None:
+def check_npz(path: Path, max_bytes: int = MAX_NPZ_BYTES) -> None:
     """Bound what ``np.load`` will allocate from ``path``: the sizes its members
-    and their .npy headers declare. Raises ModelFolderError."""
+    and their .npy headers declare, at most ``max_bytes`` together. Raises
+    ModelFolderError."""
     try:
         with zipfile.ZipFile(path) as npz:
             total = 0
@@ -275,9 +276,9 @@ def check_npz(path: Path) -> None:
                 if info.flag_bits & 0x1:
                     raise ModelFolderError(f"{path.name} holds an encrypted member")
                 total += info.file_size
-                if total > MAX_NPZ_BYTES:
+                if total > max_bytes:
                     raise ModelFolderError(
-                        f"{path.name} unpacks to more than {MAX_NPZ_BYTES / 1e6:.0f} MB"
+                        f"{path.name} unpacks to more than {max_bytes / 1e6:.0f} MB"
                     )
                 if info.filename.endswith(".npy"):
                     with npz.open(info) as member:

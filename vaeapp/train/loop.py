@@ -26,10 +26,7 @@ import numpy as np
 
 from vaeapp.core.config import ModelConfig, TrainConfig, check_batch_size
 from vaeapp.data.sources import Dataset, validation_split
-from vaeapp.data.testsets import is_shipped
 from vaeapp.inference.refinement import EVAL_SAMPLES
-from vaeapp.store.format import images_as_bytes
-from vaeapp.store.size import check_folder_fits, compressed_bytes
 from vaeapp.train.distributed import Cluster, finish
 from vaeapp.train.engine import build_optimizer, steps_per_chunk, use_xla
 
@@ -96,8 +93,7 @@ def train_model(
     ``notes`` (e.g. :func:`vaeapp.train.report.run_notes`) go into the
     progress file.
 
-    Raises ValueError before training if the model's folder could be too large
-    to upload (:func:`check_folder_fits`) or the data cannot be split as asked;
+    Raises ValueError before training if the data cannot be split as asked;
     TrainingStopped when the loss turns NaN or ``stop_flag[0]`` is set: then
     nothing is returned to publish.
 
@@ -201,21 +197,12 @@ def _check_run(
     model_config: ModelConfig, config: TrainConfig, data: Dataset, cluster: Cluster
 ) -> None:
     """Raises ValueError before anything is built: images of another shape
-    than the model's, a model folder that could be too large to upload, a
-    batch this process's devices cannot share equally."""
+    than the model's, a batch this process's devices cannot share equally."""
     if model_config.image_shape != data.image_shape:
         raise ValueError(
             f"the model is for {model_config.image_shape} images, the data "
             f"holds {data.image_shape}"
         )
-    test_bytes = images_as_bytes(data.x_test)
-    check_folder_fits(
-        model_config,
-        config,
-        data.x_test.shape[0],
-        not is_shipped(config.dataset, test_bytes, data.y_test)
-        and compressed_bytes(test_bytes),
-    )
     if config.batch_size % cluster.local_devices:
         raise ValueError(
             f"the batch size per process, {config.batch_size}, must be a multiple "
