@@ -11,6 +11,7 @@ was first given, so it publishes one folder however often it was started.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -65,6 +66,8 @@ class WorkingRun:
         model is published, or the run diverged) delete it first."""
         if self.main and remove:
             shutil.rmtree(self.folder, ignore_errors=True)
+            with contextlib.suppress(OSError):  # other runs' folders stay
+                self.folder.parent.rmdir()
         if self.lock is not None:
             os.close(self.lock)
             self.lock = None
