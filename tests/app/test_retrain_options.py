@@ -48,14 +48,14 @@ def _widget(at: AppTest, label: str):
 
 
 def test_the_form_offers_image_size_colour_background_and_latent_size() -> None:
-    """Image size (0 to 64, starting at 0: the data's own), colour (auto, grey,
+    """Image size (0 to 128, starting at 0: the data's own), colour (auto, grey,
     rgb) and background (black, white) are in the form under their specs'
     labels, beside the latent size."""
     at = _open_form()
     assert not at.exception
     labels = _labels(TrainConfig, OWN_DATA_FIELDS)
     size = _widget(at, labels["image_size"])
-    assert (size.min, size.max, size.value) == (0, 64, 0)
+    assert (size.min, size.max, size.value) == (0, 128, 0)
     assert list(_widget(at, labels["color"]).options) == ["auto", "grey", "rgb"]
     assert list(_widget(at, labels["background"]).options) == ["black", "white"]
     assert _widget(at, "Latent size").value == 2

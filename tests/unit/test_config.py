@@ -293,7 +293,8 @@ def test_image_shapes_up_to_64_grey_or_colour_are_allowed(shape) -> None:
 @pytest.mark.parametrize(
     ("shape", "architecture", "message"),
     [
-        ((65, 32, 3), "dense", "image side"),
+        ((65, 32, 3), "dense", "need a conv model"),
+        ((129, 128, 3), "conv", "image side"),
         ((7, 32, 3), "dense", "image side"),
         ((32, 32, 2), "dense", "1 or 3 channels"),
         ((32, 32), "dense", "height, width and channels"),
@@ -301,7 +302,8 @@ def test_image_shapes_up_to_64_grey_or_colour_are_allowed(shape) -> None:
     ],
 )
 def test_bad_image_shapes_are_refused(shape, architecture, message) -> None:
-    """Sides beyond 8..64, other channel counts, or conv sides not divisible by 4."""
+    """Sides beyond 8..64 (dense) or 8..128 (conv), other channel counts, or
+    conv sides not divisible by 4."""
     with pytest.raises(ValueError, match=message):
         ModelConfig(image_shape=shape, architecture=architecture)
 
@@ -310,3 +312,23 @@ def test_mnist_shape_is_not_written_so_old_folders_read_the_same() -> None:
     """The default 28x28x1 is left out of the JSON, as folders before it had it."""
     assert "image_shape" not in ModelConfig().to_dict()
     assert ModelConfig.from_dict({"hidden": [256], "latent_dim": 2, "beta": 1.0})
+
+
+def test_conv_models_take_128_pixel_images_and_dense_ones_64() -> None:
+    """The two limits, each from one constant: a conv model up to
+    IMAGE_SIDE_MAX (128, its sized preset down to 4x4 in five stages), a
+    dense one up to LIVE_SIDE_MAX (64); TrainConfig's image size up to 128."""
+    from vaeapp.core.config import (
+        IMAGE_SIDE_MAX,
+        LIVE_SIDE_MAX,
+        growing_filters,
+    )
+
+    assert (IMAGE_SIDE_MAX, LIVE_SIDE_MAX) == (128, 64)
+    big = (IMAGE_SIDE_MAX, IMAGE_SIDE_MAX, 3)
+    assert ModelConfig(architecture="conv", image_shape=big).image_shape == big
+    assert len(growing_filters(IMAGE_SIDE_MAX, IMAGE_SIDE_MAX)) == 5
+    ModelConfig(image_shape=(LIVE_SIDE_MAX, LIVE_SIDE_MAX, 3))
+    with pytest.raises(ValueError, match="need a conv model"):
+        ModelConfig(image_shape=(LIVE_SIDE_MAX + 4, LIVE_SIDE_MAX, 3))
+    assert TrainConfig(image_size=IMAGE_SIDE_MAX).image_size == IMAGE_SIDE_MAX

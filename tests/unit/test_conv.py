@@ -114,14 +114,14 @@ def test_shipped_model_configs_still_load_as_dense(name):
         ({"architecture": "cnn"}, "architecture must be one of dense, conv; got 'cnn'"),
         ({"architecture": None}, "architecture must be one of dense, conv"),
         (
-            {"architecture": "conv", "filters": (8, 8, 8, 8, 8)},
-            r"filters must list 1 to 4 channel counts \(one per convolution layer\)",
+            {"architecture": "conv", "filters": (8, 8, 8, 8, 8, 8)},
+            r"filters must list 1 to 5 channel counts \(one per convolution layer\)",
         ),
         (
             {"architecture": "conv", "filters": (32, 64, 128)},
             "with 3 stride-2 stages needs image sides divisible by 8, got 28x28",
         ),
-        ({"architecture": "conv", "filters": "32,64"}, "filters must list 1 to 4"),
+        ({"architecture": "conv", "filters": "32,64"}, "filters must list 1 to 5"),
         (
             {"architecture": "conv", "filters": (0, 64)},
             "filter count must be between 1 and 256, got 0",
@@ -356,8 +356,8 @@ def test_cli_refuses_filters_for_a_dense_model_and_bad_filter_text():
 
     with pytest.raises(ValueError, match="filters apply only to the conv"):
         _configs("--filters 8,16")
-    with pytest.raises(ValueError, match="filters must list 1 to 4 channel counts"):
-        _configs("--architecture conv --filters 8,8,8,8,8")
+    with pytest.raises(ValueError, match="filters must list 1 to 5 channel counts"):
+        _configs("--architecture conv --filters 8,8,8,8,8,8")
     with pytest.raises(argparse.ArgumentTypeError, match="filters must be comma-sep"):
         parse_filters("8,x")
 

@@ -1,5 +1,6 @@
-"""Images of any shape up to 64x64, grey or colour: the layout, the Keras model
-and the NumPy encoder and decoder (parity with Keras) for dense and conv."""
+"""Images of any shape up to 64x64 (dense) or 128x128 (conv), grey or
+colour: the layout, the Keras model and the NumPy encoder and decoder (parity
+with Keras) for dense and conv."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ SHAPES = [
     ((32, 32, 3), "dense"),
     ((32, 32, 3), "conv"),
     ((64, 64, 3), "conv"),
+    ((128, 128, 3), "conv"),
     ((16, 24, 1), "dense"),
     ((20, 12, 3), "conv"),
 ]

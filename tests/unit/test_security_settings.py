@@ -40,13 +40,11 @@ def test_xsrf_and_cors_protection_are_on(server: dict):
 
 
 def test_uploads_are_capped_at_the_model_zip_limit(server: dict):
-    """Uploads are capped at the model-zip limit, which fits every folder the
-    app writes and no more."""
-    from vaeapp.store.format import MAX_FOLDER_BYTES
+    """The shipped config caps uploads at the model-zip limit the store uses
+    when the page gives none."""
     from vaeapp.store.upload import UPLOAD_LIMIT_MB
 
-    assert server.get("maxUploadSize") == UPLOAD_LIMIT_MB
-    assert MAX_FOLDER_BYTES < UPLOAD_LIMIT_MB * 1_000_000 <= 50_000_000
+    assert server.get("maxUploadSize") == UPLOAD_LIMIT_MB <= 50
 
 
 def pins() -> dict[str, str]:

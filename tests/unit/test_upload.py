@@ -435,10 +435,11 @@ def test_unsupported_compression_is_refused(files: Files, parent: Path) -> None:
 
 
 def test_zip_bomb_over_total_limit_is_refused(files: Files, parent: Path) -> None:
-    """A 60 MB run of zeros deflated to a few dozen KB is refused."""
-    data = make_zip({**files, SNAPSHOTS_FILE: bytes(60_000_000)})
+    """A 120 MB run of zeros deflated to a few hundred KB is refused: over
+    twice the 50 MB upload limit."""
+    data = make_zip({**files, SNAPSHOTS_FILE: bytes(120_000_000)})
     assert len(data) < 1_000_000
-    refuse(data, parent, "unpacks to more than 50 MB")
+    refuse(data, parent, "unpacks to more than 105 MB")
 
 
 def test_high_ratio_member_is_refused(files: Files, parent: Path) -> None:
@@ -457,8 +458,9 @@ def test_streaming_limit_is_enforced_without_headers(
     files: Files, parent: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With the header checks bypassed, unpacking still stops past the limit."""
-    monkeypatch.setattr(upload, "_check_members", lambda archive: archive.infolist())
+    monkeypatch.setattr(upload, "_check_members", lambda archive, _: archive.infolist())
     monkeypatch.setattr(upload, "MAX_UNPACKED_BYTES", 20_000)
+    monkeypatch.setattr(upload, "UNPACKED_PER_ZIPPED", 0)
     refuse(make_zip(files), parent, "unpacks to more than")
 
 
@@ -489,8 +491,11 @@ def test_pickled_objects_in_npz_are_refused(
     assert not sentinel.exists()
 
 
-def test_npz_bomb_inside_is_refused(files: Files, parent: Path) -> None:
-    """An .npz whose own members unpack past the limit is refused."""
+def test_npz_bomb_inside_is_refused(
+    files: Files, parent: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An .npz whose own members unpack past the limit (here 50 MB) is refused."""
+    monkeypatch.setattr(upload, "UNPACKED_PER_ZIPPED", 0)
     files[SNAPSHOTS_FILE] = _npz_bytes(
         epochs=np.array([1], np.int32), grids=np.zeros((1, 60_000, 1_000), np.uint8)
     )

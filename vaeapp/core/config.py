@@ -30,7 +30,11 @@ from vaeapp.core.settings import (
 IMAGE_SIDE = 28  # MNIST's images: 28x28 grey
 N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
 MNIST_SHAPE = (IMAGE_SIDE, IMAGE_SIDE, 1)  # (height, width, channels)
-IMAGE_SIDE_MIN, IMAGE_SIDE_MAX = 8, 64
+# Image sides: up to IMAGE_SIDE_MAX for training and the map with a conv
+# model; up to LIVE_SIDE_MAX for a dense model, and the largest the page
+# decodes live in the browser.
+IMAGE_SIDE_MIN, IMAGE_SIDE_MAX = 8, 128
+LIVE_SIDE_MAX = 64
 CHANNELS = (1, 3)  # grey or RGB
 
 LATENT_MIN, LATENT_MAX = 2, 32
@@ -74,7 +78,7 @@ ARCHITECTURES = ("dense", "conv")
 # and the decoder doubles it back; ``filters`` lists their channel counts, one
 # per stage. The conv preset has two (28 -> 14 -> 7).
 CONV_LAYERS = 2  # stages of FILTERS_DEFAULT, the conv preset's
-MAX_CONV_LAYERS = 4  # 64 -> 32 -> 16 -> 8 -> 4: the largest side down to 4x4
+MAX_CONV_LAYERS = 5  # 128 -> 64 -> 32 -> 16 -> 8 -> 4: the largest side to 4x4
 CONV_KERNEL, CONV_STRIDE = 3, 2
 CONV_SIDE = IMAGE_SIDE // CONV_STRIDE**CONV_LAYERS  # 7: side of the innermost map
 FILTERS_MIN, FILTERS_MAX = 1, 256
@@ -127,10 +131,10 @@ def growing_filters(height: int, width: int) -> tuple[int, ...]:
 
 def _describe_growing(hidden: tuple[int, ...]) -> str:
     """A size-aware preset's layers without the input's size, with the
-    stages it gets at 28, 32 and 64 pixels: for ``--help``."""
+    stages it gets at 28, 32, 64 and 128 pixels: for ``--help``."""
     sizes = ", ".join(
         "-".join(f"conv{n}" for n in growing_filters(side, side)) + f" at {side} px"
-        for side in (IMAGE_SIDE, 32, IMAGE_SIDE_MAX)
+        for side in (IMAGE_SIDE, 32, LIVE_SIDE_MAX, IMAGE_SIDE_MAX)
     )
     widths = "-".join(str(n) for n in (*hidden, ModelConfig().latent_dim))
     return f"image-convs-{widths}, one stride-2 stage per halving down to 4x4 ({sizes})"
@@ -183,9 +187,10 @@ def _check_widths(
 
 
 def _check_image_shape(config: ModelConfig) -> tuple[int, int, int]:
-    """``(height, width, channels)``: sides 8 to 64, 1 or 3 channels; a conv
-    model's sides divisible by 2 to the power of its stride-2 stages (each
-    halves them), and a size-aware one's with at least one stage."""
+    """``(height, width, channels)``: sides 8 to 128 for a conv model, to 64
+    for a dense one; 1 or 3 channels; a conv model's sides divisible by 2 to
+    the power of its stride-2 stages (each halves them), and a size-aware
+    one's with at least one stage."""
     shape = _check_widths(
         config.image_shape,
         (3, 3),
@@ -200,6 +205,11 @@ def _check_image_shape(config: ModelConfig) -> tuple[int, int, int]:
     if channels not in CHANNELS:
         raise ValueError(f"images must have 1 or 3 channels, got {channels}")
     if config.architecture != "conv":
+        if max(height, width) > LIVE_SIDE_MAX:
+            raise ValueError(
+                f"images of {height}x{width} need a conv model: a dense one takes "
+                f"sides up to {LIVE_SIDE_MAX} (--image-size {LIVE_SIDE_MAX} or less)"
+            )
         return shape
     if not config.filters and not growing_filters(height, width):
         raise ValueError(
@@ -560,7 +570,8 @@ class TrainConfig:
         "image size",
         "bring every image to this many pixels square: scaled so that its short "
         "side fits, then centre-cropped; 0: keep the data's size if every image "
-        f"has it and its sides are {IMAGE_SIDE_MIN} to {IMAGE_SIDE_MAX}, else 32",
+        f"has it and its sides are {IMAGE_SIDE_MIN} to {IMAGE_SIDE_MAX}, else 32; "
+        f"above {LIVE_SIDE_MAX} with a conv model only",
         low=0,
         high=IMAGE_SIDE_MAX,
         form=True,

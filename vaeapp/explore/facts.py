@@ -13,6 +13,7 @@ from vaeapp.core.safe_json import whole_number
 from vaeapp.data.sources import describe_training_data
 from vaeapp.explore.scores import SAMPLES_MAX, majority_baseline
 from vaeapp.store.records import LoadedModel, ModelRecord
+from vaeapp.store.writing import folder_bytes
 
 
 def model_facts(model: LoadedModel) -> dict[str, str]:
@@ -37,6 +38,9 @@ def model_facts(model: LoadedModel) -> dict[str, str]:
         facts["Regularisation"] = regularisation
     if record.train.weights_dtype != "float32":
         facts["Weights"] = f"stored as {record.train.weights_dtype}"
+    size = _folder_size(record)
+    if size:
+        facts["Folder size"] = size
     if record.refine is not None:
         facts["Posterior"] = posterior_text(record)
     if "test_iwae_nll" in metrics and whole_number(
@@ -49,6 +53,16 @@ def model_facts(model: LoadedModel) -> dict[str, str]:
     if knn:
         facts["5-NN accuracy"] = knn
     return facts
+
+
+def _folder_size(record: ModelRecord) -> str:
+    """The model folder's size, as large as its model needs (uploads have a
+    cap of their own); empty when its files cannot be read now."""
+    try:
+        size = folder_bytes(record.path)
+    except OSError:
+        return ""
+    return f"{size / 1e6:.1f} MB"
 
 
 def _knn_text(model: LoadedModel) -> str:

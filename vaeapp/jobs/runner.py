@@ -36,7 +36,7 @@ from vaeapp.data.sources import resolve_path
 from vaeapp.jobs.progress import MAX_PID, Progress, read_progress
 from vaeapp.store import disk
 from vaeapp.store.format import TEMP_PREFIX, check_name, trained_dir
-from vaeapp.store.size import check_folder_fits
+from vaeapp.store.unfinished import Unfinished
 from vaeapp.store.writing import config_document, pid_alive, write_json
 
 LOCK_NAME = ".training.lock"
@@ -168,7 +168,9 @@ def current_job(root: Path | None = None) -> Job | None:
     return found[0] if found is not None else None
 
 
-def _command(config_path: Path, root: Path, name: str, progress: Path) -> list[str]:
+def _command(
+    config_path: Path, root: Path, name: str, progress: Path, name_given: bool = True
+) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -177,8 +179,7 @@ def _command(config_path: Path, root: Path, name: str, progress: Path) -> list[s
         str(config_path),
         "--out",
         str(root),
-        "--name",
-        name,
+        *(("--name", name) if name_given else ()),
         "--progress-file",
         str(progress),
         "--quiet",
@@ -195,6 +196,7 @@ def start_job(
     data: str | os.PathLike | None = None,
     keep: Iterable[Path | str] = (),
     refine: RefineConfig | None = None,
+    name_given: bool = True,
 ) -> Job:
     """Train ``model`` with ``train`` as model ``name`` in ``root``, in a subprocess.
 
@@ -202,17 +204,16 @@ def start_job(
     and the subprocess reads them with ``--config``; ``data`` is passed as
     ``--data`` (None: the environment variable or Keras's download). Returns
     the job with its cancel key. Raises Busy when a run is going, ValueError
-    for a bad name or a model whose folder could exceed the size limit
-    (:func:`vaeapp.store.size.check_folder_fits`), and
+    for a bad name, and
     :class:`vaeapp.store.disk.LowDiskSpace` (an OSError) when the models folder's
     disk is below the floor. Before starting, the least recently used models
     beyond ``VAEAPP_MAX_MODELS`` are removed to make room (never those in
     ``keep``, the models live sessions show; see :func:`vaeapp.store.disk.make_room`).
     With ``refine`` the run refines q per image before it publishes
-    (``--refine-...`` options).
+    (``--refine-...`` options). ``name_given`` False runs the command
+    without ``--name``, as a command-line run that generated ``name`` was.
     """
     check_name(name)
-    check_folder_fits(model, train)
     root = _root(root)
     root.mkdir(parents=True, exist_ok=True)
     jobs = root / JOBS_DIR
@@ -224,9 +225,27 @@ def start_job(
             raise Busy("a training run is already going; wait for it or cancel it")
         disk.make_room(root, keep)
         disk.check_free_space(root)
-        return _start_locked(model, train, name, root, jobs, data, refine)
+        return _start_locked(model, train, name, root, jobs, data, refine, name_given)
     finally:
         os.close(guard)  # closing the guard's only descriptor unlocks it
+
+
+def continue_job(
+    run: Unfinished, root: Path | None = None, keep: Iterable[Path | str] = ()
+) -> Job:
+    """Start the interrupted ``run`` again, as the same command, so that it
+    continues from its checkpoint (:mod:`vaeapp.train.resume`); raises as
+    :func:`start_job` does."""
+    return start_job(
+        run.model,
+        run.train,
+        run.name,
+        root,
+        data=run.data,
+        keep=keep,
+        refine=run.refine,
+        name_given=run.name_given,
+    )
 
 
 def _start_locked(
@@ -237,6 +256,7 @@ def _start_locked(
     jobs: Path,
     data: str | os.PathLike | None,
     refine: RefineConfig | None = None,
+    name_given: bool = True,
 ) -> Job:
     """Start the run while holding the guard: a new lock file, flock-ed and
     inherited by the child, renamed over the old one once it is complete."""
@@ -244,7 +264,7 @@ def _start_locked(
     config_path = jobs / f"{name}.config.json"
     source = resolve_path(train.dataset, data) or f"keras.datasets.{train.dataset}"
     write_json(config_path, config_document(model, train, str(source)))
-    command = _command(config_path, root, name, progress)
+    command = _command(config_path, root, name, progress, name_given)
     if data is not None:
         command += ["--data", str(data)]
     if refine is not None:

@@ -47,7 +47,6 @@ from vaeapp.store.format import (
     MAX_FILE_NAME_CHARS,
     MAX_IMAGES_COUNT,
     MAX_JSON_BYTES,
-    MAX_MAP_NPZ_BYTES,
     MAX_MAP_POINTS,
     MAX_NPZ_BYTES,
     MAX_PLANE_COORD,
@@ -65,9 +64,6 @@ from vaeapp.store.format import (
     ModelFolderError,
 )
 from vaeapp.store.records import LoadedModel, ModelRecord
-
-# The .npz files with a row per test image (up to MAX_MAP_POINTS rows).
-MAP_NPZ_FILES = (LATENTS_FILE, FIGURES_FILE, PLANES_FILE)
 
 
 def read_json(path: Path) -> Any:
@@ -294,12 +290,10 @@ def _load_model(folder: Path) -> LoadedModel:
     )
 
 
-def check_npz(path: Path) -> None:
+def check_npz(path: Path, max_bytes: int = MAX_NPZ_BYTES) -> None:
     """Bound what ``np.load`` will allocate from ``path``: the sizes its members
-    and their .npy headers declare (MAX_MAP_NPZ_BYTES for the files with a
-    row per test image, MAX_NPZ_BYTES for any other). Raises
+    and their .npy headers declare, at most ``max_bytes`` together. Raises
     ModelFolderError."""
-    limit = MAX_MAP_NPZ_BYTES if path.name in MAP_NPZ_FILES else MAX_NPZ_BYTES
     try:
         with zipfile.ZipFile(path) as npz:
             total = 0
@@ -307,9 +301,9 @@ def check_npz(path: Path) -> None:
                 if info.flag_bits & 0x1:
                     raise ModelFolderError(f"{path.name} holds an encrypted member")
                 total += info.file_size
-                if total > limit:
+                if total > max_bytes:
                     raise ModelFolderError(
-                        f"{path.name} unpacks to more than {limit / 1e6:.0f} MB"
+                        f"{path.name} unpacks to more than {max_bytes / 1e6:.0f} MB"
                     )
                 if info.filename.endswith(".npy"):
                     with npz.open(info) as member:

@@ -1,6 +1,6 @@
-"""How large a run's model folder can grow, known before it trains: every
-folder the app writes must fit the upload limit, so that it can be downloaded
-and uploaded again."""
+"""How large a run's model folder can grow, known before it trains (an
+upper bound; a folder may be as large as its model needs), and the epochs
+whose grid snapshots it keeps."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 
 from vaeapp.core.config import ModelConfig, TrainConfig
 from vaeapp.model.layout import parameter_count
-from vaeapp.store.format import MAP_BYTES_PER_IMAGE, MAX_FOLDER_BYTES
+from vaeapp.store.format import MAP_BYTES_PER_IMAGE
 
 MAX_SNAPSHOTS = 24
 
@@ -60,26 +60,6 @@ def folder_bytes_bound(
         + config.epochs * ROW_BYTES
         + SMALL_FILES_BYTES
     )
-
-
-def check_folder_fits(
-    model_config: ModelConfig,
-    config: TrainConfig,
-    n_test: int = DEFAULT_TEST_SIZE,
-    with_images: bool | int = False,
-) -> None:
-    """Raise ValueError if the run's folder could exceed MAX_FOLDER_BYTES, the
-    size whose zip the app accepts as an upload (so every model it trains can
-    be downloaded and uploaded again)."""
-    size = folder_bytes_bound(model_config, config, n_test, with_images)
-    if size > MAX_FOLDER_BYTES:
-        raise ValueError(
-            f"this model's folder could take {size / 1e6:.0f} MB "
-            f"({parameter_count(model_config):,} weights); the limit is "
-            f"{MAX_FOLDER_BYTES / 1e6:.0f} MB, so that it can be downloaded and "
-            "uploaded again: choose narrower or fewer hidden layers, fewer "
-            "filters, a smaller grid, fewer epochs or a smaller --image-size"
-        )
 
 
 def compressed_bytes(images: np.ndarray) -> int:

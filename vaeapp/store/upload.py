@@ -47,12 +47,16 @@ from vaeapp.store.format import (
 from vaeapp.store.reading import check_metrics, check_npz
 from vaeapp.store.writing import publish
 
-# The upload limit, in Streamlit's megabytes (MiB): .streamlit/config.toml's
-# server.maxUploadSize must be this. Every folder the app writes is at most
-# store.MAX_FOLDER_BYTES (48 MB), so its zip fits.
+# The upload limit, in Streamlit's megabytes (MiB), when the caller gives
+# none: the server's administrator sets it as Streamlit's server.maxUploadSize
+# (.streamlit/config.toml, or $STREAMLIT_SERVER_MAX_UPLOAD_SIZE), which the
+# page passes on. It caps uploads only: training writes folders of any size,
+# so a model larger than it can be explored where it was trained but not
+# uploaded to a server with a smaller cap (docs/deployment.md).
 UPLOAD_LIMIT_MB = 50
 MAX_ZIP_BYTES = UPLOAD_LIMIT_MB << 20  # the uploaded archive itself
-MAX_UNPACKED_BYTES = 50_000_000  # all members together
+MAX_UNPACKED_BYTES = 50_000_000  # all members together, at least
+UNPACKED_PER_ZIPPED = 2  # and up to this many times the upload limit
 MAX_RATIO = 100  # uncompressed / compressed size of any member
 CHUNK_BYTES = 1 << 20
 # The per-epoch curves of the Tools tab read these keys from every history row.
@@ -73,11 +77,17 @@ def _shown(name: str) -> str:
 
 
 def import_model_zip(
-    data: bytes, parent: Path, name: str, keep: Iterable[Path] = ()
+    data: bytes,
+    parent: Path,
+    name: str,
+    keep: Iterable[Path] = (),
+    limit_mb: int = UPLOAD_LIMIT_MB,
 ) -> Path:
     """Check the model zip ``data`` and publish it as ``parent/name``.
 
-    Returns the new folder. Raises :class:`UploadError` with a one-line reason
+    ``limit_mb`` caps the zip (MiB) and, ``UNPACKED_PER_ZIPPED`` times
+    over, what it and its .npz files unpack to. Returns the new folder.
+    Raises :class:`UploadError` with a one-line reason
     if anything is wrong, in which case nothing on disk has changed (``parent``
     may have been created, empty, if the zip itself passed the first checks).
     Refused when the models folder's disk has less than ``VAEAPP_MIN_FREE_MB``
@@ -91,11 +101,11 @@ def import_model_zip(
         raise UploadError(f"the upload must be bytes, got {type(data).__name__}")
     if not data:
         raise UploadError("the upload is empty")
-    if len(data) > MAX_ZIP_BYTES:
+    if len(data) > limit_mb << 20:
         raise UploadError(
-            f"the upload is {len(data) / (1 << 20):.1f} MB; "
-            f"the limit is {UPLOAD_LIMIT_MB} MB"
+            f"the upload is {len(data) / (1 << 20):.1f} MB; the limit is {limit_mb} MB"
         )
+    unpacked = max(MAX_UNPACKED_BYTES, UNPACKED_PER_ZIPPED * (limit_mb << 20))
     try:
         check_name(name)
     except ValueError as error:
@@ -108,18 +118,18 @@ def import_model_zip(
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
         raise UploadError("the upload is not a valid zip archive") from None
     with archive:
-        members = _check_members(archive)
+        members = _check_members(archive, unpacked)
         try:
             disk.check_free_space(parent)
         except (OSError, ValueError) as error:
             raise UploadError(_one_line(error)) from None
 
         def write_files(folder: Path) -> None:
-            _extract(archive, members, folder)
+            _extract(archive, members, folder, unpacked)
             _check_json(folder)
-            _check_npz(folder / LATENTS_FILE)
+            _check_npz(folder / LATENTS_FILE, unpacked)
             if (folder / SNAPSHOTS_FILE).exists():
-                _check_npz(folder / SNAPSHOTS_FILE)
+                _check_npz(folder / SNAPSHOTS_FILE, unpacked)
             _check_weights(folder / WEIGHTS_FILE)
 
         try:
@@ -132,7 +142,7 @@ def import_model_zip(
     return path
 
 
-def _check_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+def _check_members(archive: zipfile.ZipFile, unpacked: int) -> list[zipfile.ZipInfo]:
     """Every member must be one allowed file at the root, plain and bounded."""
     members = archive.infolist()
     seen: set[str] = set()
@@ -153,10 +163,8 @@ def _check_members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise UploadError(f"{name} uses an unsupported compression method")
         total += info.file_size
-        if total > MAX_UNPACKED_BYTES:
-            raise UploadError(
-                f"the zip unpacks to more than {MAX_UNPACKED_BYTES / _MB:.0f} MB"
-            )
+        if total > unpacked:
+            raise UploadError(f"the zip unpacks to more than {unpacked / _MB:.0f} MB")
         if info.file_size > MAX_RATIO * max(info.compress_size, 1):
             raise UploadError(
                 f"{name} is compressed more than {MAX_RATIO} to 1 (a zip bomb?)"
@@ -190,7 +198,10 @@ def _check_file_type(info: zipfile.ZipInfo) -> None:
 
 
 def _extract(
-    archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], folder: Path
+    archive: zipfile.ZipFile,
+    members: list[zipfile.ZipInfo],
+    folder: Path,
+    unpacked: int,
 ) -> None:
     """Unpack in chunks, holding every member to its header and the limits."""
     total = 0
@@ -204,7 +215,7 @@ def _extract(
             ):
                 while chunk := source.read(CHUNK_BYTES):
                     written += len(chunk)
-                    if written > limit or total + written > MAX_UNPACKED_BYTES:
+                    if written > limit or total + written > unpacked:
                         raise UploadError(
                             f"{info.filename} unpacks to more than its zip header "
                             "or the size limits allow (a zip bomb?)"
@@ -264,10 +275,11 @@ def _check_json(folder: Path) -> None:
             )
 
 
-def _check_npz(path: Path) -> None:
-    """Bound what ``np.load`` will allocate: sizes declared inside the .npz."""
+def _check_npz(path: Path, max_bytes: int) -> None:
+    """Bound what ``np.load`` will allocate: sizes declared inside the .npz,
+    at most ``max_bytes`` together."""
     try:
-        check_npz(path)
+        check_npz(path, max_bytes)
     except ModelFolderError as error:
         raise UploadError(str(error)) from None
 

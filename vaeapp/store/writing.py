@@ -27,12 +27,10 @@ from vaeapp.store.format import (
     FIGURES_FILE,
     FORMAT_VERSION,
     LATENTS_FILE,
-    MAX_FOLDER_BYTES,
     METRICS_FILE,
     PLANES_FILE,
     REFINE_KEY,
     TEMP_PREFIX,
-    ModelFolderError,
     check_name,
 )
 from vaeapp.store.reading import check_metrics, check_npz, load_model, read_json
@@ -141,9 +139,9 @@ def publish(
     """Write a model folder atomically and return its final path.
 
     ``write_files(tmp)`` fills a fresh temporary folder beside the destination;
-    the folder is then checked with :func:`check_folder_size` and
-    :func:`load_model` and renamed to
-    ``parent/name``. If anything fails, or a folder of that name exists, the
+    the folder is then checked with :func:`load_model` and renamed to
+    ``parent/name`` (of any size: uploads have their own cap,
+    :mod:`vaeapp.store.upload`). If anything fails, or a folder of that name exists, the
     temporary folder is removed and nothing else on disk has changed.
     """
     check_name(name)
@@ -158,7 +156,6 @@ def publish(
         for child in tmp.iterdir():
             with open(child, "rb") as handle:
                 os.fsync(handle.fileno())
-        check_folder_size(tmp)
         load_model(tmp)
         tmp.chmod(0o755)
         os.rename(tmp, final)
@@ -174,17 +171,6 @@ def folder_bytes(folder: Path) -> int:
     return sum(
         child.stat().st_size for child in Path(folder).iterdir() if child.is_file()
     )
-
-
-def check_folder_size(folder: Path) -> None:
-    """Raise ModelFolderError if ``folder`` is over MAX_FOLDER_BYTES: it could
-    not be uploaded again after a download."""
-    size = folder_bytes(folder)
-    if size > MAX_FOLDER_BYTES:
-        raise ModelFolderError(
-            f"the model's files take {size / 1e6:.1f} MB; the limit is "
-            f"{MAX_FOLDER_BYTES / 1e6:.0f} MB, so that its zip can be uploaded again"
-        )
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -123,7 +123,9 @@ def file_loggers(files: LogFiles, log: RunLog) -> list[keras.callbacks.Callback]
     training early is still logged."""
     loggers: list[keras.callbacks.Callback] = []
     if files.csv is not None:
-        loggers.append(keras.callbacks.CSVLogger(str(files.csv)))
+        loggers.append(
+            keras.callbacks.CSVLogger(str(files.csv), append=files.csv_append)
+        )
     if files.tensorboard is not None:
         # write_graph off: the VAE is a subclassed model, which has no graph
         # to draw before it is traced.

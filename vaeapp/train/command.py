@@ -56,6 +56,7 @@ from vaeapp.train.engine import check_installed, start_tensorflow
 from vaeapp.train.loop import TrainingStopped, TrainResult, train_model
 from vaeapp.train.publish import save_result
 from vaeapp.train.report import LogFiles, run_notes
+from vaeapp.train.resume import open_run
 
 PROG = "python -m vaeapp.train"
 
@@ -151,6 +152,12 @@ def _add_io_options(parser: argparse.ArgumentParser) -> None:
         help="JSON file to write progress to (used by the app)",
     )
     io.add_argument(
+        "--restart",
+        action="store_true",
+        help="start from epoch 1 even when an interrupted run of the same command "
+        "left a checkpoint (without it, the run continues from that checkpoint)",
+    )
+    io.add_argument(
         "--quiet",
         action="store_true",
         help="print only the final line: no notes, no line per epoch, no progress "
@@ -172,7 +179,7 @@ def _add_io_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="FILE",
         help="write the figures of each epoch to FILE as CSV, one row per epoch "
-        "(Keras's CSVLogger); an existing FILE is replaced",
+        "(Keras's CSVLogger); an existing FILE is replaced, or continued by a run that resumes",
     )
     io.add_argument(
         "--nice",
@@ -200,8 +207,9 @@ def _add_distributed_options(parser: argparse.ArgumentParser) -> None:
         choices=distributed.BACKENDS,
         default=None,
         help="Keras backend (default: jax for a multi-process run, else "
-        "$KERAS_BACKEND, else tensorflow); with jax and several local GPUs, "
-        "one process trains on all of them",
+        "$KERAS_BACKEND, else jax on a host with an NVIDIA GPU and jax[cuda12] "
+        "installed, else tensorflow); with jax and several local GPUs, one "
+        "process trains on all of them",
     )
     group.add_argument(
         "--coordinator",
@@ -461,31 +469,58 @@ def _train_and_save(run: _Run) -> _Saved | None:
     )
     if cluster.data_parallel:
         print(cluster.describe(train_config.batch_size), flush=True)
+    if cluster.device_kind and cluster.is_main and not args.quiet:
+        print(f"training with JAX on {cluster.device_kind}", flush=True)
     data = _load(train_config, args.data)
     # The data decides the image shape, whatever a --config said.
     model_config = dataclasses.replace(model_config, image_shape=data.image_shape)
     check_batch_size(train_config, data.x_train.shape[0])
+    work = open_run(
+        parent,
+        name,
+        name_given=args.name is not None,
+        model=model_config,
+        train=train_config,
+        refine=refine,
+        data=data,
+        data_arg=args.data,
+        backend=launch.backend,
+        cluster=cluster,
+        restart=args.restart,
+    )
     notes = (*data.notes, *run_notes(model_config, train_config, data))
+    notes = (*notes, work.note()) if work.epochs_done else notes
+    if work.epochs_done:
+        log_files = dataclasses.replace(log_files, csv_append=True)
     run.announce(notes)
     if launch.backend == "tensorflow":
         start_tensorflow(verbose=not args.quiet and cluster.is_main)
-    result = train_model(
-        model_config,
-        train_config,
-        data,
-        progress_path=args.progress_file,
-        verbose=not args.quiet,
-        stop_flag=run.stop_flag,
-        cluster=cluster,
-        notes=notes,
-        log_files=log_files,
-    )
+    try:
+        result = train_model(
+            model_config,
+            train_config,
+            data,
+            progress_path=args.progress_file,
+            verbose=not args.quiet,
+            stop_flag=run.stop_flag,
+            cluster=cluster,
+            notes=notes,
+            log_files=log_files,
+            checkpointing=work.checkpointing,
+        )
+    except TrainingStopped:
+        # Diverged: continuing would diverge again. Cancelled (SIGTERM, as a
+        # scheduler's preemption sends): keep the checkpoint to continue.
+        work.close(remove=not run.stop_flag[0])
+        raise
     if run.stop_flag[0]:
         raise TrainingStopped("cancelled before saving; nothing was saved")
     if result is None:  # another process than 0: it publishes
+        work.close(remove=False)
         print(f"process {cluster.process_index}: training done", flush=True)
         return None
-    path = save_result(result, parent, name, refine)
+    path = save_result(result, parent, work.name, refine)
+    work.close(remove=True)
     return _Saved(path, result, data.notes, refine)
 
 

@@ -31,6 +31,7 @@ from typing import Any
 
 from vaeapp.core.cluster import CLUSTER_SIZE_VARIABLES
 from vaeapp.core.config import PROCESSES_MAX
+from vaeapp.core.gpu import gpu_backend
 from vaeapp.core.safe_json import one_line
 
 BACKENDS = ("tensorflow", "jax")
@@ -72,6 +73,7 @@ class Cluster:
     local_devices: int = 1
     devices: int = 1  # over all processes
     multi_process: bool = False
+    device_kind: str = ""  # e.g. "cpu" or "NVIDIA H100 80GB HBM3" (JAX only)
 
     @property
     def is_main(self) -> bool:
@@ -159,8 +161,9 @@ def resolve(
     """The launch the options ask for, checked; raises ValueError saying
     what is wrong. Explicit settings come all three together; without them a
     SLURM or Open MPI job of several tasks is detected; either implies JAX.
-    Otherwise the backend is ``backend``, else ``$KERAS_BACKEND``, else
-    TensorFlow."""
+    Otherwise the backend is ``backend``, else ``$KERAS_BACKEND``, else JAX
+    on a host with a GPU JAX can use (:func:`vaeapp.core.gpu.gpu_backend`),
+    else TensorFlow."""
     environ = os.environ if environ is None else environ
     given = [v is not None for v in (coordinator, num_processes, process_id)]
     if any(given) and not all(given):
@@ -189,7 +192,8 @@ def resolve(
         cluster = detect_cluster(environ)
     distributed = all(given) or cluster is not None
     chosen = backend or ("jax" if distributed else None)
-    chosen = chosen or environ.get("KERAS_BACKEND") or DEFAULT_BACKEND
+    chosen = chosen or environ.get("KERAS_BACKEND") or gpu_backend()
+    chosen = chosen or DEFAULT_BACKEND
     if chosen not in BACKENDS:
         raise ValueError(
             f"the backend must be one of {', '.join(BACKENDS)}, got {chosen!r}"
@@ -257,6 +261,7 @@ def start(launch: Launch) -> Cluster:
         local_devices=jax.local_device_count(),
         devices=len(devices),
         multi_process=launch.multi_process,
+        device_kind=jax.local_devices()[0].device_kind,
     )
 
 

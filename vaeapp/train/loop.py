@@ -17,6 +17,7 @@ part of each global batch, and process 0 alone evaluates and returns the result.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,22 +26,31 @@ import numpy as np
 
 from vaeapp.core.config import ModelConfig, TrainConfig, check_batch_size
 from vaeapp.data.sources import Dataset, validation_split
-from vaeapp.data.testsets import is_shipped
 from vaeapp.inference.refinement import EVAL_SAMPLES
-from vaeapp.store.format import images_as_bytes
-from vaeapp.store.size import check_folder_fits, compressed_bytes
 from vaeapp.train.distributed import Cluster, finish
 from vaeapp.train.engine import build_optimizer, steps_per_chunk, use_xla
 from vaeapp.train.report import NO_LOG_FILES, LogFiles
 
 if TYPE_CHECKING:
     from vaeapp.train.callbacks import RunLog
+    from vaeapp.train.checkpoint import Saved
 
 EVAL_BATCH = 1000
 
 
 class TrainingStopped(RuntimeError):
     """Training ended without a model to publish (diverged or cancelled)."""
+
+
+@dataclass(frozen=True)
+class Checkpointing:
+    """Where a resumable run keeps its state after each epoch
+    (:mod:`vaeapp.train.checkpoint`) and, when it continues, the state read
+    back; ``on_saved(epochs_done)`` follows each write."""
+
+    path: Path
+    resume: Saved | None = None
+    on_saved: Callable[[int], None] | None = None
 
 
 @dataclass
@@ -80,13 +90,13 @@ def train_model(
     cluster: Cluster | None = None,
     notes: tuple[str, ...] = (),
     log_files: LogFiles = NO_LOG_FILES,
+    checkpointing: Checkpointing | None = None,
 ) -> TrainResult | None:
     """Train on ``data`` and return the model with its test-set figures;
     ``notes`` (e.g. :func:`vaeapp.train.report.run_notes`) go into the
     progress file, the figures of each epoch into ``log_files``.
 
-    Raises ValueError before training if the model's folder could be too large
-    to upload (:func:`check_folder_fits`) or the data cannot be split as asked;
+    Raises ValueError before training if the data cannot be split as asked;
     TrainingStopped when the loss turns NaN or ``stop_flag[0]`` is set: then
     nothing is returned to publish.
 
@@ -94,6 +104,10 @@ def train_model(
     every process trains on its part of each global batch and of the
     validation split; then the group is left and process 0 alone evaluates a
     local copy of the weights and returns the result; the others return None.
+
+    With ``checkpointing`` the state after each epoch is kept, and a run
+    given a saved state continues from it: its remaining epochs train as
+    they would have in one go.
     """
     import keras
 
@@ -117,9 +131,13 @@ def train_model(
         notes=notes,
         log_files=log_files,
     )
+    first_epoch = _checkpointed(
+        checkpointing, model, split.batches, log, callbacks, cluster
+    )
     model.fit(
         split.batches,
         epochs=config.epochs,
+        initial_epoch=first_epoch,
         shuffle=False,  # batches reshuffles itself after each epoch
         validation_data=(split.validation_part,) if split.validating else None,
         validation_batch_size=EVAL_BATCH - EVAL_BATCH % cluster.local_devices,
@@ -134,6 +152,31 @@ def train_model(
     if config.weights_dtype != "float32":
         model.set_weights(stored_weights(model.get_weights(), config.weights_dtype))
     return _evaluated(model, model_config, config, data, split, log, best)
+
+
+def _checkpointed(
+    checkpointing: Checkpointing | None,
+    model: Any,
+    batches: Any,
+    log: RunLog,
+    callbacks: list[Any],
+    cluster: Cluster,
+) -> int:
+    """Add the checkpoint's callback, last, and put a saved state back;
+    returns the epoch ``fit`` starts from (0-based: the epochs done)."""
+    if checkpointing is None:
+        return 0
+    from vaeapp.train.checkpoint import EpochCheckpoint, restore
+
+    saver = EpochCheckpoint(
+        checkpointing.path, log, cluster.is_main, checkpointing.on_saved
+    )
+    callbacks.append(saver)
+    saver.set_callbacks(callbacks)
+    if checkpointing.resume is None:
+        return 0
+    restore(model, checkpointing.resume, batches, log, callbacks)
+    return checkpointing.resume.epochs_done
 
 
 @dataclass(frozen=True)
@@ -158,21 +201,12 @@ def _check_run(
     model_config: ModelConfig, config: TrainConfig, data: Dataset, cluster: Cluster
 ) -> None:
     """Raises ValueError before anything is built: images of another shape
-    than the model's, a model folder that could be too large to upload, a
-    batch this process's devices cannot share equally."""
+    than the model's, a batch this process's devices cannot share equally."""
     if model_config.image_shape != data.image_shape:
         raise ValueError(
             f"the model is for {model_config.image_shape} images, the data "
             f"holds {data.image_shape}"
         )
-    test_bytes = images_as_bytes(data.x_test)
-    check_folder_fits(
-        model_config,
-        config,
-        data.x_test.shape[0],
-        not is_shipped(config.dataset, test_bytes, data.y_test)
-        and compressed_bytes(test_bytes),
-    )
     if config.batch_size % cluster.local_devices:
         raise ValueError(
             f"the batch size per process, {config.batch_size}, must be a multiple "

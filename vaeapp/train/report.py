@@ -26,10 +26,12 @@ MAX_CLASSES_NAMED = 5  # classes a note names before "and N more"
 class LogFiles:
     """Where a run logs its figures besides the progress file, through Keras's
     own callbacks: a TensorBoard log folder (losses, validation figures, the
-    grid snapshots as images) and a CSV file (one row per epoch); None: not."""
+    grid snapshots as images) and a CSV file (one row per epoch); None: not.
+    ``csv_append``: a resumed run adds its epochs to the rows already there."""
 
     tensorboard: Path | None = None
     csv: Path | None = None
+    csv_append: bool = False
 
 
 NO_LOG_FILES = LogFiles()

@@ -91,6 +91,8 @@ class K(StrEnum):
     INSPECT_CLOSE = "inspect_close"
     TRAIN_CURVES = "train_curves"
     CANCEL_TRAINING = "cancel_training"
+    CONTINUE_RUN = "continue_run_"  # + a run's identity: continue it
+    DISCARD_RUN = "discard_run_"  # + a run's identity: delete its checkpoint
     SAVE_A = "save_a"
     PATH_BUTTON = "show_path"
     DRAW_SAMPLES = "draw"

@@ -175,7 +175,11 @@ def _import_upload() -> None:
     parent = trained_dir()
     try:
         path = import_model_zip(
-            upload.getvalue(), parent, suggest_name(upload.name, parent)
+            upload.getvalue(),
+            parent,
+            suggest_name(upload.name, parent),
+            # The administrator's cap: Streamlit's own, which the uploader obeys.
+            limit_mb=int(st.get_option("server.maxUploadSize")),
         )
     except UploadError as error:
         state.set_upload_result(f"Upload refused: {error}", ok=False)

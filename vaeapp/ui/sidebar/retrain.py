@@ -48,6 +48,7 @@ from vaeapp.jobs.progress import (
 from vaeapp.store.format import held_out_curve
 from vaeapp.ui import state
 from vaeapp.ui.session_model import switch_to
+from vaeapp.ui.sidebar.interrupted import interrupted_section
 from vaeapp.ui.state import K
 
 POLL_SECONDS = 1.0  # how often a running job's progress is read
@@ -353,7 +354,10 @@ def _report_outcome(job: jobs.Job) -> None:
         message = f"Training finished: now exploring {job.name}. {progress.message}"
         message = message.strip()
     elif progress is not None and progress.state == CANCELLED:
-        message = "Training cancelled; nothing was published."
+        message = (
+            "Training cancelled; nothing was published. Runs cancelled after an "
+            "epoch can be continued under Retrain."
+        )
     elif progress is not None and progress.state == FAILED:
         message = f"Training failed: {progress.message}"
     else:
@@ -374,6 +378,7 @@ def retrain_section() -> None:
     if not expander.open:
         return
     with expander:
+        interrupted_section()
         problems = _data_problems(_data_env())
         missing = [name for name, problem in problems.items() if problem]
         if missing:
