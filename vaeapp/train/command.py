@@ -179,7 +179,8 @@ def _add_io_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="FILE",
         help="write the figures of each epoch to FILE as CSV, one row per epoch "
-        "(Keras's CSVLogger); an existing FILE is replaced, or continued by a run that resumes",
+        "(Keras's CSVLogger); an existing FILE is replaced, or continued by a run "
+        "that resumes",
     )
     io.add_argument(
         "--nice",
