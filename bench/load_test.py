@@ -45,7 +45,7 @@ from deploy import replicas  # noqa: E402
 from devtools import server as devserver  # noqa: E402
 from devtools.browser import browser_missing_reason, launch_async  # noqa: E402
 
-DIGIT = "img.vae-digit"  # the explorer's decoded digit
+DIGIT = ".vae-z-sliders canvas.vae-digit[data-z]"  # the explorer's decoded digit
 # The page's caption names the model it shows.
 JS_MODEL = (
     "() => { const c = document.querySelector("
@@ -53,7 +53,7 @@ JS_MODEL = (
     " return c ? c.innerText.split(':')[0] : null; }"
 )
 # Streamlit 1.67 sliders: a hidden <input type="range" aria-label="z1">.
-SLIDER = '[data-testid="stSlider"] input[type="range"][aria-label="{}"]'
+SLIDER = '.vae-z-slider input[type="range"][aria-label="{}"]'
 
 
 @dataclass
@@ -239,8 +239,8 @@ async def slider_change(page, session: Session) -> None:
     )
     try:
         await page.wait_for_function(
-            "(old) => { const i = document.querySelector('img.vae-digit');"
-            " return i && i.dataset.z !== old && i.complete; }",
+            "(old) => { const i = document.querySelector('.vae-z-sliders canvas.vae-digit[data-z]');"
+            " return i && i.dataset.z !== old; }",
             arg=before,
             timeout=15000,
         )

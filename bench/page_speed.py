@@ -51,9 +51,9 @@ from devtools.browser import browser_missing_reason, chromium, with_digit  # noq
 
 VIEWPORT = {"width": 1400, "height": 1000}
 MAP_SVG = ".vae-map .main-svg"
-DIGIT_IMG = "img.vae-digit"  # the explorer's decoded digit
+DIGIT_IMG = ".vae-z-sliders canvas.vae-digit[data-z]"  # the explorer's decoded digit
 GRID_IMG = "img.vae-grid"
-Z1_SLIDER = '[data-testid="stSlider"] input[type="range"][aria-label="z1"]'
+Z1_SLIDER = '.vae-z-slider input[type="range"][aria-label="z1"]'
 SERVER_TIMEOUT_S = 120.0
 CHANGE_TIMEOUT_MS = 15_000
 CLICK_TIMEOUT_MS = 5_000
@@ -78,7 +78,7 @@ _JS_SRC_CHANGED = with_digit(
     """(old) => {
   DIGIT_IMG_JS
   const img = digitImg();
-  return !!img && img.dataset.z !== old && img.complete && img.naturalWidth > 0;
+  return !!img && img.dataset.z !== old;
 }"""
 )
 _JS_DECODES = (
@@ -232,7 +232,7 @@ _JS_FIRST_PAGE = """(digitSelector) => {
     !!plot.querySelector('.main-svg') &&
     (plot._fullData || []).reduce((n, t) => n + (t.x ? t.x.length : 0), 0) >= 10000);
   const img = document.querySelector(digitSelector);
-  return drawn && !!img && img.complete && img.naturalWidth > 0;
+  return drawn && !!img && (img.tagName === 'CANVAS' || (img.complete && img.naturalWidth > 0));
 }"""
 # The live preview can decode: latent_map.js marks data-decoder "ready" when the
 # decoder's weights are in (a page without the attribute had them with the map).

@@ -66,3 +66,15 @@ def grid_cell(value: Any, n: int) -> tuple[int, int]:
     if not isinstance(value, list) or len(value) != 2:
         raise ValueError(f"a grid click must be [row, col], got {_quote(value)}")
     return _whole(value[0], "row", n), _whole(value[1], "column", n)
+
+
+def slider_z(value: Any, latent_dim: int) -> list[float]:
+    """The z the sliders reached, a list of ``latent_dim`` finite numbers
+    (within :data:`COORD_LIMIT`; :func:`vaeapp.core.latent.clean_z` then
+    clamps them to the model's range)."""
+    if not isinstance(value, list) or len(value) != latent_dim:
+        raise ValueError(
+            f"the sliders' z must be a list of {latent_dim} numbers, "
+            f"got {_quote(value)}"
+        )
+    return [_coordinate(v, f"z{i + 1}") for i, v in enumerate(value)]
