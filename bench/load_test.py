@@ -239,7 +239,7 @@ async def slider_change(page, session: Session) -> None:
     )
     try:
         await page.wait_for_function(
-            "(old) => { const i = document.querySelector('.vae-z-sliders canvas.vae-digit[data-z]');"
+            "(old) => { const i = document.querySelector('canvas.vae-digit');"
             " return i && i.dataset.z !== old; }",
             arg=before,
             timeout=15000,

@@ -232,7 +232,9 @@ _JS_FIRST_PAGE = """(digitSelector) => {
     !!plot.querySelector('.main-svg') &&
     (plot._fullData || []).reduce((n, t) => n + (t.x ? t.x.length : 0), 0) >= 10000);
   const img = document.querySelector(digitSelector);
-  return drawn && !!img && (img.tagName === 'CANVAS' || (img.complete && img.naturalWidth > 0));
+  const shown = img &&
+    (img.tagName === 'CANVAS' || (img.complete && img.naturalWidth > 0));
+  return drawn && !!shown;
 }"""
 # The live preview can decode: latent_map.js marks data-decoder "ready" when the
 # decoder's weights are in (a page without the attribute had them with the map).

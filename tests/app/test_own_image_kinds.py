@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_helpers import component_data, explorer_data, new_app
+from app_helpers import component_data, explorer_data, new_app, sliders_data
 from PIL import Image
 
 from vaeapp.data.sources import Dataset, load_dataset
@@ -206,7 +206,7 @@ def test_the_page_shows_each_kind_at_its_shape(
     assert points.shape == (spec.test_images, 2)
     np.testing.assert_array_equal(labels, model.labels)
     assert labels.max() < max(len(spec.names), 1)
-    digit = _png(component_data(at, "vaeapp.digit")["src"])
+    digit = _png(sliders_data(at)["src"])
     assert digit.shape == _picture_shape(height, width, channels)
     grid = component_data(at, "vaeapp.grid_click")
     n = grid["n"]

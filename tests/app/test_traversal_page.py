@@ -4,7 +4,7 @@ axis swept from -3 to +3 with its path on the map."""
 from __future__ import annotations
 
 import numpy as np
-from app_helpers import explorer_data, new_app, open_tool, walk
+from app_helpers import explorer_data, move_slider, new_app, open_tool, walk
 
 from vaeapp.store.format import PRETRAINED_DIR
 from vaeapp.ui.state import K
@@ -48,7 +48,7 @@ def test_an_axis_sweep_plays_and_draws_its_path_on_the_map() -> None:
     """z2 swept from -3 to 3 at z1 = 0.5: a GIF, and on the map a line of
     that many points from (0.5, -3) to (0.5, 3) that follows z."""
     at = _app()
-    at.slider(key="z_slider_0").set_value(0.5).run()
+    move_slider(at, 0, 0.5)
     at = open_tool(at, "Sweep an axis")
     assert not at.exception
     at.selectbox(key=K.SWEEP_DIM).set_value(1).run()
@@ -63,7 +63,7 @@ def test_an_axis_sweep_plays_and_draws_its_path_on_the_map() -> None:
     # The path follows the controls and z.
     at.slider(key=K.SWEEP_FRAMES).set_value(9).run()
     assert len(explorer_data(at)["path"]) == 9
-    at.slider(key="z_slider_0").set_value(-1.0).run()
+    move_slider(at, 0, -1.0)
     path = np.array(explorer_data(at)["path"])
     np.testing.assert_allclose(path[:, 0], -1.0, atol=1e-6)
     # Hidden again.

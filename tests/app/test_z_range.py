@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_helpers import component_data, explorer_data, new_app, shown
+from app_helpers import component_data, explorer_data, new_app, shown, sliders_data
 from streamlit.testing.v1 import AppTest
 
 from vaeapp.core.latent import Z_LIMIT
@@ -57,8 +57,7 @@ def test_map_and_sliders_span_every_test_point(wide_model: Path) -> None:
     at = _open(wide_model)
     assert not at.exception
     assert explorer_data(at)["range"] == [-LIMIT, LIMIT]
-    slider = at.slider(key=f"{K.SLIDER}0")
-    assert (slider.min, slider.max) == (-LIMIT, LIMIT)
+    assert sliders_data(at)["limit"] == LIMIT
     assert not any("not drawn" in c.value for c in at.caption)
 
 

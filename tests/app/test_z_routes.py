@@ -21,10 +21,12 @@ import pytest
 from app_helpers import (
     component_data,
     explorer_data,
+    move_slider,
     new_app,
     open_tool,
     recorded_runs,
     send_event,
+    sliders_data,
 )
 from PIL import Image
 from streamlit.testing.v1 import AppTest
@@ -35,7 +37,7 @@ from vaeapp.explore.manifold import grid_axis, manifold
 from vaeapp.store.listing import best_pretrained
 from vaeapp.store.reading import load_model
 from vaeapp.store.records import LoadedModel
-from vaeapp.ui.state import K, Views, slider_key
+from vaeapp.ui.state import K, Views
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPLORER, GRID = "vaeapp.latent_explorer", "vaeapp.grid_click"
@@ -49,11 +51,11 @@ def shipped() -> LoadedModel:
 
 def _digit_z(at: AppTest) -> list[float]:
     """The z the selected digit was decoded at, as the picture's data says."""
-    return [float(v) for v in component_data(at, "vaeapp.digit")["z"].split(",")]
+    return [float(v) for v in sliders_data(at)["z"]]
 
 
 def _by_slider(at: AppTest, model: LoadedModel) -> list[float]:
-    at.slider(key=slider_key(0)).set_value(2.5).run()
+    move_slider(at, 0, 2.5)
     return [2.5, 0.0]
 
 
@@ -93,8 +95,7 @@ def test_each_route_moves_digit_marker_and_sliders(
     np.testing.assert_allclose(at.session_state[K.Z], target, atol=1e-6)
     np.testing.assert_allclose(_digit_z(at), target, atol=1e-4)
     np.testing.assert_allclose(explorer_data(at)["marker"], target, atol=1e-6)
-    sliders = [at.slider(key=slider_key(i)).value for i in range(2)]
-    np.testing.assert_allclose(sliders, target, atol=1e-6)
+    np.testing.assert_allclose(sliders_data(at)["z"], target, atol=1e-6)
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -224,12 +225,12 @@ def test_grid_of_a_five_d_model_follows_z(
     at = new_app()
     at.session_state[K.ACTIVE_MODEL] = str(five_d)
     at.run()
-    at.slider(key=slider_key(3)).set_value(3.0).run()
+    move_slider(at, 3, 3.0)
     at.run()  # a full run: the grid is in the test's element tree again
     before = _grid_pixels(at)
     with recorded_runs(at, monkeypatch) as runs:
         if route == "slider":
-            at.slider(key=slider_key(4)).set_value(-3.0).run()
+            move_slider(at, 4, -3.0)
         elif route == "map click":
             send_event(at, EXPLORER, "commit", [1.0, 1.0])
         else:

@@ -44,7 +44,7 @@ TOOL_SLIDER = "How many"  # moving it reruns the tools only
 FRONT_END_ERROR = "Bad delta path index"
 STEP = 0.01  # the z sliders' step
 
-_JS_DIGIT_Z = "() => document.querySelector('.vae-z-sliders canvas.vae-digit[data-z]').dataset.z"
+_JS_DIGIT_Z = "() => document.querySelector('canvas.vae-digit').dataset.z"
 
 
 def _open(browser: Any, url: str) -> Any:
@@ -141,7 +141,7 @@ def _digit_follows_a_key(page: Any) -> str | None:
     page.keyboard.press(key)
     try:
         page.wait_for_function(
-            "(old) => document.querySelector('.vae-z-sliders canvas.vae-digit[data-z]').dataset.z !== old",
+            "(old) => document.querySelector('canvas.vae-digit').dataset.z !== old",
             arg=before,
             timeout=DIGIT_MS,
         )

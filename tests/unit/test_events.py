@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vaeapp.ui.events import COORD_LIMIT, grid_cell, map_commit
+from vaeapp.ui.events import COORD_LIMIT, grid_cell, map_commit, slider_z
 
 
 def test_a_click_and_a_release_on_a_point_are_taken() -> None:
@@ -58,3 +58,38 @@ def test_a_refusal_quotes_a_long_value_briefly() -> None:
     with pytest.raises(ValueError) as caught:
         map_commit(["[x](http://e.x)" * 50, 0], 10)
     assert len(str(caught.value)) < 120
+
+
+@given(
+    st.one_of(
+        st.none(),
+        st.text(max_size=5),
+        st.lists(
+            st.one_of(
+                st.floats(allow_nan=True, allow_infinity=True),
+                st.integers(),
+                st.booleans(),
+                st.text(max_size=3),
+                st.none(),
+            ),
+            max_size=6,
+        ),
+    )
+)
+def test_the_sliders_z_is_three_finite_numbers_or_refused(value: object) -> None:
+    """Whatever the browser sends as the sliders' z, it comes back as 3
+    finite floats within the coordinate limit, or raises ValueError."""
+    try:
+        z = slider_z(value, 3)
+    except ValueError:
+        return
+    assert len(z) == 3
+    assert all(isinstance(v, float) and abs(v) <= COORD_LIMIT for v in z)
+
+
+def test_the_sliders_z_is_taken_as_floats() -> None:
+    """A list of latent_dim numbers is z; other lengths, or a True, are not."""
+    assert slider_z([1, -2.5], 2) == [1.0, -2.5]
+    for bad in ([1.0], [1.0, 2.0, 3.0], [True, 0.0], [math.nan, 0.0]):
+        with pytest.raises(ValueError):
+            slider_z(bad, 2)

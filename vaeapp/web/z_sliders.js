@@ -1,8 +1,9 @@
 // The z sliders and the selected image, as a Streamlit component
 // (vaeapp/ui/components/z_sliders.py). A move of a slider (a drag, or an
 // arrow key on a focused one) decodes z in the browser and draws the image in
-// the same frame; the server is told z only when the moves settle: SETTLE_MS
-// after the last one. Each move also dispatches a "vaeapp-z" event on window
+// the same frame; the server is told z only when the moves settle: when the
+// pointer that drags a slider is released, or SETTLE_MS after the last key
+// press (or other move) with no pointer down. Each move also dispatches a "vaeapp-z" event on window
 // ({z, source: "sliders"}) for the map's marker; a "vaeapp-z" event from the
 // map ({z, source: "map"}) moves the sliders and the image, and tells the
 // server nothing (the map tells it itself).
@@ -71,6 +72,12 @@ function sliderRow(root, i, data) {
   Object.assign(input, { type: "range", id, min: -data.limit, max: data.limit, step: data.step });
   input.setAttribute("aria-label", label(i));
   input.addEventListener("input", () => moved(root, i, Number(input.value)));
+  // A drag ends with the pointer's release, wherever it is then.
+  input.addEventListener("pointerdown", () => {
+    root.__dragging = true;
+    window.addEventListener("pointerup", () => released(root), { once: true });
+    window.addEventListener("pointercancel", () => released(root), { once: true });
+  });
   row.append(name, value, input);
   return row;
 }
@@ -190,6 +197,12 @@ function commit(root) {
   root.__component.setTriggerValue("z", root.__z.slice());
 }
 
+function released(root) {
+  if (!root.__dragging) return;
+  root.__dragging = false;
+  if (root.__timer) commit(root);
+}
+
 // A slider moved: draw at once, tell the map, tell the server when settled.
 function moved(root, i, value) {
   root.__z = root.__z.slice();
@@ -199,7 +212,10 @@ function moved(root, i, value) {
     detail: { z: root.__z.slice(), source: "sliders" },
   }));
   clearTimeout(root.__timer);
-  root.__timer = setTimeout(() => commit(root), SETTLE_MS);
+  // Pending until the drag's release, or until the keys have settled.
+  root.__timer = setTimeout(() => {
+    if (!root.__dragging) commit(root);
+  }, SETTLE_MS);
 }
 
 // The map moved z in the browser: follow it (the map tells the server).
