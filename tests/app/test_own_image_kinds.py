@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_helpers import component_data, explorer_data, new_app, sliders_data
+from app_helpers import component_data, explorer_data, new_app, send_event, sliders_data
 from PIL import Image
 
 from vaeapp.data.sources import Dataset, load_dataset
@@ -208,7 +208,8 @@ def test_the_page_shows_each_kind_at_its_shape(
     assert labels.max() < max(len(spec.names), 1)
     digit = _png(sliders_data(at)["src"])
     assert digit.shape == _picture_shape(height, width, channels)
-    grid = component_data(at, "vaeapp.grid_click")
+    send_event(at, "vaeapp.grid_click", "slow", True)  # the server's picture
+    grid = component_data(at, "vaeapp.grid_click")[0]
     n = grid["n"]
     assert _png(grid["src"]).shape == _picture_shape(height * n, width * n, channels)
 

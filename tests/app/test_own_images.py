@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_helpers import component_data, explorer_data, new_app, sliders_data
+from app_helpers import component_data, explorer_data, new_app, send_event, sliders_data
 from PIL import Image
 from support import run_train
 
@@ -50,7 +50,8 @@ def test_page_runs_on_a_colour_model(colour_model: Path) -> None:
     assert not at.error
     assert at.session_state[K.ACTIVE_MODEL] == str(colour_model)  # not a fallback
     assert _png(sliders_data(at)["src"]).shape == (16, 16, 3)
-    grid = component_data(at, "vaeapp.grid_click")
+    send_event(at, "vaeapp.grid_click", "slow", True)  # the server's picture
+    grid = component_data(at, "vaeapp.grid_click")[0]
     n = grid["n"]
     assert _png(grid["src"]).shape == (16 * n, 16 * n, 3)
     assets = explorer_data(at)["assets"]

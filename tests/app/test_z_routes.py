@@ -70,8 +70,8 @@ def _by_test_point(at: AppTest, model: LoadedModel) -> list[float]:
 
 
 def _by_grid_cell(at: AppTest, model: LoadedModel) -> list[float]:
-    n = at.slider(key=K.GRID_N).value
-    axis = grid_axis(n, at.number_input(key=K.GRID_Q).value)
+    n = at.session_state[K.GRID_N]
+    axis = grid_axis(n, at.session_state[K.GRID_Q])
     send_event(at, GRID, "cell", [0, n - 1])  # top right: largest x and y
     return [float(axis[-1]), float(axis[-1])]
 
@@ -193,13 +193,18 @@ def test_grid_settings_rerun_only_the_grid(monkeypatch: pytest.MonkeyPatch) -> N
     """Changing n reruns the grid alone while its extent is not on the map."""
     at = new_app().run()
     with recorded_runs(at, monkeypatch) as runs:
-        at.slider(key=K.GRID_N).set_value(6).run()
+        send_event(at, GRID, "settings", {"n": 6, "q": 0.05, "spacing": "quantile"})
     assert runs == [[Views.GRID]]
-    assert component_data(at, GRID)["n"] == 6
+    data = component_data(at, GRID)[0]
+    assert data["n"] == 6
+    assert data["xs"] == pytest.approx(grid_axis(6, 0.05).tolist())
+    assert "src" not in data, "the browser draws the grid"
 
 
 def _grid_pixels(at: AppTest) -> np.ndarray:
-    src = component_data(at, GRID)["src"]
+    """The server's picture of the grid (sent once the browser said it
+    decodes too slowly)."""
+    src = component_data(at, GRID)[0]["src"]
     data = base64.b64decode(src.split(",", 1)[1])
     return np.asarray(Image.open(io.BytesIO(data)))
 
@@ -225,6 +230,7 @@ def test_grid_of_a_five_d_model_follows_z(
     at = new_app()
     at.session_state[K.ACTIVE_MODEL] = str(five_d)
     at.run()
+    send_event(at, GRID, "slow", True)  # the server draws: its pixels to compare
     move_slider(at, 3, 3.0)
     at.run()  # a full run: the grid is in the test's element tree again
     before = _grid_pixels(at)
@@ -237,7 +243,7 @@ def test_grid_of_a_five_d_model_follows_z(
             send_event(at, GRID, "cell", [0, 0])
     assert runs == [sorted([Views.EXPLORER, Views.GRID, Views.TOOLS])]
     z = np.asarray(at.session_state[K.Z], np.float32)
-    n, q = at.slider(key=K.GRID_N).value, at.number_input(key=K.GRID_Q).value
+    n, q = at.session_state[K.GRID_N], at.session_state[K.GRID_Q]
     expected = manifold(model.vae.decode, n, q, "quantile", z, (0, 1))
     np.testing.assert_array_equal(_grid_pixels(at), expected)
     if route == "slider":  # a click or a cell keeps z3..z5: the same grid

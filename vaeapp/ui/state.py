@@ -61,6 +61,7 @@ class K(StrEnum):
     GRID_Q = "grid_q"
     GRID_SPACING = "grid_spacing"
     GRID_SHOW_EXTENT = "grid_show_extent"
+    GRID_BY_SERVER = "grid_by_server"  # bool: the browser decodes too slowly
     TOOLS_TAB = "tools_tab"  # the label of the open tool tab
     RETRAIN_OPEN = "retrain_open"  # the sidebar's Retrain expander is open
     MODEL_PICK = "model_pick"
@@ -424,6 +425,21 @@ def init_grid() -> str | None:
         _state[K.GRID_SPACING] = defaults.spacing
         return f"{error}; the grid settings were reset."
     return None
+
+
+def set_grid(n: int, q: float, spacing: str) -> None:
+    """Keep the grid's settings as its controls in the browser set them."""
+    _state[K.GRID_N], _state[K.GRID_Q], _state[K.GRID_SPACING] = n, q, spacing
+
+
+def grid_by_server() -> bool:
+    """Whether the browser asked for the server's picture of the grid."""
+    return bool(_state.get(K.GRID_BY_SERVER))
+
+
+def set_grid_by_server() -> None:
+    """The browser decodes too slowly for the grid: the server draws it."""
+    _state[K.GRID_BY_SERVER] = True
 
 
 def grid() -> GridSettings:

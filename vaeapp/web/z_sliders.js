@@ -11,8 +11,8 @@
 // Until the decoder's file has arrived, and for a model this browser decodes
 // slower than SLOW_MS, the image is the server's: the PNG the render carries
 // (src). Slow decoding is measured on the first decodes and said on the page.
-// This file follows decoder.js in one module (ui/components/z_sliders.py) and
-// uses its functions.
+// This file follows decoder.js and decoder_file.js in one module
+// (ui/components/z_sliders.py) and uses their functions.
 
 const SETTLE_MS = 250; // a move this long after the last one is sent
 const SLOW_MS = 30; // a median decode slower than this leaves drawing to the server
@@ -21,25 +21,10 @@ const SAME = 1e-6; // z values closer than this are the same point
 
 const Z = { models: {} }; // model token -> { layers, shape, ready, slow, times }
 
-function fetchDecoder(url) {
-  return fetch(new URL(url, document.baseURI)).then((reply) => {
-    if (!reply.ok) throw new Error(`${url}: HTTP ${reply.status}`);
-    return reply.arrayBuffer();
-  });
-}
-
-// The decoder of one model: inline layers at once, or its file's download.
+// The decoder of one model (decoder_file.js); a failed download asks the
+// server to send the model again.
 function loadModel(token, assets, component) {
-  const model = { layers: null, shape: assets.image_shape, slow: false, times: [] };
-  if (!assets.file) {
-    model.layers = unpackDecoder(assets.layers, null);
-    model.ready = Promise.resolve(model);
-    return model;
-  }
-  model.ready = fetchDecoder(assets.file).then((buffer) => {
-    model.layers = unpackDecoder(assets.layers, buffer);
-    return model;
-  });
+  const model = loadDecoder(assets);
   model.ready.catch(() => {
     if (Z.models[token] === model) delete Z.models[token];
     component.setTriggerValue("missing", token);
