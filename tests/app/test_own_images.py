@@ -50,13 +50,13 @@ def test_page_runs_on_a_colour_model(colour_model: Path) -> None:
     assert not at.error
     assert at.session_state[K.ACTIVE_MODEL] == str(colour_model)  # not a fallback
     assert _png(sliders_data(at)["src"]).shape == (16, 16, 3)
+    assets = explorer_data(at)["assets"]
+    assert assets["image_shape"] == [16, 16, 3]
+    assert sorted(assets["names"]) == ["blue", "green", "red"]
     send_event(at, "vaeapp.grid_click", "slow", True)  # the server's picture
     grid = component_data(at, "vaeapp.grid_click")[0]
     n = grid["n"]
     assert _png(grid["src"]).shape == (16 * n, 16 * n, 3)
-    assets = explorer_data(at)["assets"]
-    assert assets["image_shape"] == [16, 16, 3]
-    assert sorted(assets["names"]) == ["blue", "green", "red"]
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,8 @@ axis swept from -3 to +3 with its path on the map."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 from app_helpers import explorer_data, move_slider, new_app, open_tool, walk
 
@@ -18,12 +20,14 @@ def _app():
 
 
 def _gif_images(at) -> list:
-    """The st.image elements showing a GIF, as (caption, url) pairs."""
+    """The animations the browser decodes and plays, as (caption, points)
+    pairs (no GIF is made until a download)."""
     out = []
-    for node in walk(at._tree[0], "image"):
-        img = node.proto.imgs[0]
-        if img.url.endswith(".gif"):
-            out.append((img.caption, img.url))
+    for node in walk(at._tree[0], "bidi_component"):
+        if node.proto.component_name == "vaeapp.frames":
+            data = json.loads(node.proto.json)[0]
+            if data["mode"] == "animation":
+                out.append((data["caption"], data["points"]))
     return out
 
 
@@ -54,6 +58,9 @@ def test_an_axis_sweep_plays_and_draws_its_path_on_the_map() -> None:
     at.selectbox(key=K.SWEEP_DIM).set_value(1).run()
     captions = [c for c, _ in _gif_images(at)]
     assert captions == ["z2 from −3 to +3 (prior sigma) and back, the others at z"]
+    frames = np.array(_gif_images(at)[0][1])
+    np.testing.assert_allclose(frames[:, 0], 0.5, atol=1e-6)
+    np.testing.assert_allclose(frames[:, 1], np.linspace(-3, 3, 25), atol=1e-6)
     assert explorer_data(at)["path"] == []
     at.button(key=K.SWEEP_PATH_BUTTON).click().run()
     path = np.array(explorer_data(at)["path"])

@@ -29,7 +29,7 @@ from vaeapp.store.listing import best_pretrained  # noqa: E402
 from vaeapp.store.reading import load_model  # noqa: E402
 
 DIGIT_IMG = ".vae-z-sliders canvas.vae-digit[data-z]"  # the explorer's decoded digit
-GRID_IMG = "img.vae-grid"
+GRID_IMG = "canvas.vae-grid[data-by]"
 LIVE_CANVAS = 'canvas[data-testid="vae-live"]'
 # Streamlit 1.67 sliders are react-aria sliders: a visually hidden
 # <input type="range" aria-label="..."> (no [role="slider"] attribute).

@@ -95,6 +95,7 @@ class K(StrEnum):
     DOWNLOAD_IMAGE = "download_digit"
     DOWNLOAD_GRID = "download_grid"
     DOWNLOAD_STRIP = "download_strip"
+    INTERP_STRIP = "interp_strip"  # the interpolation's images, side by side
     DOWNLOAD_MODEL = "download_model"
     DOWNLOAD_EXPORT = "download_export"  # the model as one HTML file
     VIEW_LINK = "view_link"  # the switch that shows a link to the model at z

@@ -7,12 +7,15 @@
 // the standard normal quantile by Wichura's AS241 (Python's
 // statistics.NormalDist().inv_cdf), numpy's linspace and its linear
 // quantile; where the settings are the server's, its own axes (data.xs,
-// data.ys) are drawn. A model this browser decodes slower than SLOW_MS a
-// picture is drawn by the server (data.src), which the "slow" trigger asks
-// for; the page says so. Follows decoder.js and decoder_file.js in one module.
+// data.ys) are drawn. For a model whose default grid this browser draws
+// slower than GRID_SLOW_MS, the server draws the picture (data.src), which
+// the "slow" trigger asks for; the page says so. Follows decoder.js and decoder_file.js in one module.
 
 const GRID_SETTLE_MS = 250;
-const GRID_SLOW_MS = 30; // per decode, the sliders' bound
+// A model whose 15x15 grid (the default) takes longer than this here is drawn
+// by the server, which decodes a batch with NumPy's BLAS.
+const GRID_SLOW_MS = 1000;
+const GRID_CELLS = 225;
 const G2 = { models: {}, columns: {}, columnFiles: {} };
 
 // Wichura, M.J. (1988), "Algorithm AS241: The Percentage Points of the
@@ -136,7 +139,7 @@ function drawGrid(root) {
   const each = (performance.now() - start) / (n * n);
   if (model.times.length === 0) {
     model.times.push(each);
-    if (each > GRID_SLOW_MS) {
+    if (each * GRID_CELLS > GRID_SLOW_MS) {
       model.slow = true;
       root.__component.setTriggerValue("slow", true);
     }

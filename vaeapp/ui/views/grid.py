@@ -68,6 +68,7 @@ def _on_settings() -> None:
     state.set_grid(n, q, spacing)
     if state.grid().show_extent:
         _on_extent()
+    state.redraw([Views.GRID])
 
 
 def _on_slow() -> None:
@@ -75,6 +76,7 @@ def _on_slow() -> None:
     draws it from now on."""
     if state.take_event():
         state.set_grid_by_server()
+        state.redraw([Views.GRID])
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
