@@ -231,6 +231,7 @@ def test_grid_of_a_five_d_model_follows_z(
     at.session_state[K.ACTIVE_MODEL] = str(five_d)
     at.run()
     send_event(at, GRID, "slow", True)  # the server draws: its pixels to compare
+    at.run()  # a full run: the sliders are in the test's element tree again
     move_slider(at, 3, 3.0)
     at.run()  # a full run: the grid is in the test's element tree again
     before = _grid_pixels(at)
