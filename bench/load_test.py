@@ -211,9 +211,10 @@ async def slider_change(page, session: Session) -> None:
         # Mid-rerun after a model switch, the old sliders are still shown.
         await asyncio.sleep(0.2)
         return
-    value, low, high, step = [
-        float(await slider.get_attribute(name))
-        for name in ("value", "min", "max", "step")
+    # The value is the input's property (z_sliders.js sets it, not the attribute).
+    value = float(await slider.input_value())
+    low, high, step = [
+        float(await slider.get_attribute(name)) for name in ("min", "max", "step")
     ]
     z = float(before.split(",")[dim])
     # Only keys that move z: not past a limit (a map click near the edge puts z
@@ -248,7 +249,7 @@ async def slider_change(page, session: Session) -> None:
         if await page.evaluate(JS_MODEL) != model:
             session.presses_across_switch += 1
             return
-        now = await slider.get_attribute("value") if await slider.count() else None
+        now = await slider.input_value() if await slider.count() else None
         raise TimeoutError(
             f"no new digit 15 s after {key} on z{dim + 1} (slider {value} -> "
             f"{pressed[1]} at the press, focus on {pressed[0]}; {now} 15 s later;"

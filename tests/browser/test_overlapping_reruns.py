@@ -127,7 +127,7 @@ def _digit_z(page: Any) -> list[float]:
 
 def _sliders_z(page: Any) -> list[float]:
     return [
-        float(page.locator(Z_SLIDER.format(name)).get_attribute("value"))
+        float(page.locator(Z_SLIDER.format(name)).input_value())
         for name in ("z1", "z2")
     ]
 
@@ -136,7 +136,7 @@ def _digit_follows_a_key(page: Any) -> str | None:
     """Press a z1 key; None if the digit then shows the new z in time."""
     slider = page.locator(Z_SLIDER.format("z1"))
     before = page.evaluate(_JS_DIGIT_Z)
-    key = "ArrowLeft" if float(slider.get_attribute("value")) > 0 else "ArrowRight"
+    key = "ArrowLeft" if float(slider.input_value()) > 0 else "ArrowRight"
     slider.focus()
     page.keyboard.press(key)
     try:
