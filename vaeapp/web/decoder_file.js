@@ -3,11 +3,22 @@
 // downloads it once) or unpacked from inline layers. Follows decoder.js in
 // the components' modules (z_sliders.js, grid_picture.js).
 
+// One download per URL for the whole page: components that start at once
+// would each download the file while the HTTP cache does not have it yet (a
+// cold first page fetched the decoder three times). Kept on window, as
+// window.__vaeappFetches (URL -> promise of an ArrayBuffer), so that every
+// module of the page can share it; a failed download is forgotten.
 function fetchBytes(url) {
-  return fetch(new URL(url, document.baseURI)).then((reply) => {
-    if (!reply.ok) throw new Error(`${url}: HTTP ${reply.status}`);
-    return reply.arrayBuffer();
-  });
+  const key = new URL(url, document.baseURI).href;
+  const shared = (window.__vaeappFetches = window.__vaeappFetches || {});
+  if (!shared[key]) {
+    shared[key] = fetch(key).then((reply) => {
+      if (!reply.ok) throw new Error(`${url}: HTTP ${reply.status}`);
+      return reply.arrayBuffer();
+    });
+    shared[key].catch(() => { delete shared[key]; });
+  }
+  return shared[key];
 }
 
 // assets: {layers, image_shape} with file (the decoder's URL), or inline
