@@ -70,6 +70,8 @@ function sliderRow(root, i, data) {
 // The elements, built on the first render and again for a new number of
 // dimensions or a new range.
 function build(parent, data) {
+  const old = parent.querySelector(".vae-z-sliders");
+  if (old) clearTimeout(old.__timer); // a move of the old sliders is not sent
   parent.replaceChildren();
   const root = document.createElement("div");
   root.className = "vae-z-sliders";
@@ -160,7 +162,9 @@ function drawServer(root) {
   const canvas = root.querySelector("canvas.vae-digit");
   const image = new Image();
   image.onload = () => {
-    if (root.__data !== data) return;
+    // Not over a newer render's picture, nor over the browser's own decode
+    // (the decoder may have arrived while the PNG was loading).
+    if (root.__data !== data || browserDraws(Z.models[data.token])) return;
     Object.assign(canvas, { width: image.naturalWidth, height: image.naturalHeight });
     canvas.getContext("2d").drawImage(image, 0, 0);
     canvas.dataset.z = zText(data.z);
@@ -227,6 +231,10 @@ export default function (component) {
     root = build(parentElement, data);
   }
   const before = root.__data;
+  if (before && before.token !== data.token) {
+    clearTimeout(root.__timer); // a move of the old model's z is not sent
+    root.__timer = 0;
+  }
   root.__component = component;
   root.__data = data;
   const canvas = root.querySelector("canvas.vae-digit");
