@@ -392,7 +392,7 @@ class StreamedImages:
         rows = self.rows[index]
         out = np.empty((rows.size, *self.stored), np.uint8)
         size = int(np.prod(self.stored))
-        flat = memoryview(out).cast("B")
+        flat = memoryview(out.reshape(-1))
         fd = self._file()
         for i, row in enumerate(rows.tolist()):
             view = flat[i * size : (i + 1) * size]
@@ -407,7 +407,8 @@ class StreamedImages:
         if np.isscalar(index):
             return self[np.array([index])][0]
         pixels = self.uint8(index)
-        return pixels.reshape(pixels.shape[0], -1).astype(np.float32) / np.float32(255)
+        flat = pixels.reshape(pixels.shape[0], self.shape[1])
+        return flat.astype(np.float32) / np.float32(255)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         values = self[np.arange(len(self))]
