@@ -7,8 +7,11 @@ launched once per batch from TensorFlow's graph loop (``python -m bench.training
 times the difference; the README has the figures).
 
 Every image is seen once per epoch, in a new order drawn from the seed; when
-the image count is not a multiple of the batch size, the last, smaller batch
-comes as its own chunk ``(1, remainder, 784)``, as ``fit`` would give it.
+the image count is not a multiple of the batch size, the smaller batch comes
+as its own chunk ``(1, remainder, 784)``, first: Keras reads the shapes of
+the items from the first two, and would otherwise fix the batch size to that
+of the full chunks and refuse the smaller one at the end (which happened
+whenever an epoch had over two chunks).
 
 For a data-parallel run (:mod:`vaeapp.train.distributed`) every process builds this
 with the same seed and its own ``shard``: all draw the same order of all the
@@ -133,7 +136,7 @@ class ShuffledChunks(keras.utils.PyDataset):
 
     @property
     def steps_per_epoch(self) -> int:
-        """Optimizer steps per epoch: batches, the smaller last one included."""
+        """Optimizer steps per epoch: batches, the smaller one included."""
         return (self.bounds[-1][1] if self.bounds else 0) + (1 if self.remainder else 0)
 
     def __len__(self) -> int:
@@ -146,9 +149,11 @@ class ShuffledChunks(keras.utils.PyDataset):
     def __getitem__(self, index: int) -> np.ndarray:
         if not 0 <= index < len(self):
             raise IndexError(f"chunk {index} out of range 0..{len(self) - 1}")
-        if index == len(self.bounds):
-            last = self._images(self.order[-self.remainder :])
-            return last[np.newaxis] if self.chunked else last
+        if self.remainder:
+            if index == 0:  # the smaller batch first (see the module docstring)
+                small = self._images(self.order[-self.remainder :])
+                return small[np.newaxis] if self.chunked else small
+            index -= 1
         first, last = self.bounds[index]
         size = self.batch_size
         if self.own_share:
