@@ -163,6 +163,14 @@ def test_cache_root_is_the_variable_else_the_user_cache(tmp_path):
     assert cache_root({}) == Path.home() / ".cache" / "vaeapp"
 
 
+def test_a_small_folder_is_cut_into_enough_chunks_to_share():
+    """At least MIN_CHUNKS chunks where the files allow, at most CHUNK_ROWS
+    files in each."""
+    assert folder_cache.chunk_rows(1) == 1
+    assert folder_cache.chunk_rows(1000) == 16
+    assert folder_cache.chunk_rows(200_000) == folder_cache.CHUNK_ROWS
+
+
 @given(
     chunks=st.lists(st.integers(0, 10_000), max_size=200),
     count=st.integers(1, 16),
@@ -212,6 +220,6 @@ def test_a_process_decodes_only_its_own_chunks(tmp_path, monkeypatch):
     with pytest.raises(TimeoutError, match="not decoded by the other processes"):
         build(cache, listing, decoding, share=(0, 2), workers=1, wait_s=0.2)
     records = sorted(p.name for p in (cache / "chunks").iterdir())
-    assert records == ["000000.npz", "000002.npz", "000004.npz"]
+    assert records == [f"{c:06d}.npz" for c in range(0, 40, 2)]  # 1 file each
     index = build(cache, listing, decoding, share=(1, 2), workers=1, wait_s=5)
     assert (index.files, index.usable, index.skipped) == (40, 40, 0)

@@ -7,7 +7,8 @@ digest and the size, colour and background decoded to) is a folder holding:
 - ``images.npy``: ``(files, height, width, channels)`` uint8, one row per
   candidate file in listing order (a skipped file's row stays zero). It is an
   ordinary ``.npy``, so ``np.load(path, mmap_mode="r")`` opens it;
-- ``chunks/NNNNNN.npz``: per chunk of CHUNK_ROWS files, which were usable,
+- ``chunks/NNNNNN.npz``: per chunk of :func:`chunk_rows` files (CHUNK_ROWS,
+  fewer in a folder of under MIN_CHUNKS x CHUNK_ROWS files), which were usable,
   their own sizes, which had transparent pixels or equal red, green and blue,
   and why the first skipped file was skipped. Written atomically after the
   chunk's pixels are on disk: a chunk without it is decoded again;
@@ -44,6 +45,9 @@ from vaeapp.data.folder_index import Listing
 from vaeapp.data.image_folder import decode_checked
 
 CHUNK_ROWS = 1024
+# A small folder is cut into at least this many chunks, so that the
+# processes of a data-parallel run get shares of about equal size.
+MIN_CHUNKS = 64
 INDEX_FILE = "index.json"
 IMAGES_FILE = "images.npy"
 WAIT_POLL_S = 0.5
@@ -202,8 +206,15 @@ def _prepare(folder: Path, files: int, decoding: Decoding) -> None:
         os.close(fd)
 
 
+def chunk_rows(files: int) -> int:
+    """Files per chunk of a folder of ``files``: CHUNK_ROWS, or fewer so that
+    there are at least MIN_CHUNKS chunks (at least 1 file each)."""
+    return max(1, min(CHUNK_ROWS, -(-files // MIN_CHUNKS)))
+
+
 def _chunks(files: int) -> range:
-    return range((files + CHUNK_ROWS - 1) // CHUNK_ROWS)
+    rows = chunk_rows(files)
+    return range((files + rows - 1) // rows)
 
 
 def build(
@@ -248,12 +259,13 @@ def _decode_chunks(
 ) -> None:
     if not chunks:
         return
+    rows = chunk_rows(len(listing))
     jobs = [
         (
             str(folder),
             str(listing.folder),
-            list(listing.paths[c * CHUNK_ROWS : (c + 1) * CHUNK_ROWS]),
-            c * CHUNK_ROWS,
+            list(listing.paths[c * rows : (c + 1) * rows]),
+            c * rows,
             decoding,
             c,
         )
@@ -320,7 +332,7 @@ def _merge(folder: Path, files: int) -> CacheIndex:
 def usable_rows(folder: Path, files: int) -> np.ndarray:
     """The rows (listing positions) of the usable files, ascending, int64."""
     parts = [
-        np.flatnonzero(record["ok"]) + chunk * CHUNK_ROWS
+        np.flatnonzero(record["ok"]) + chunk * chunk_rows(files)
         for chunk, record in enumerate(_records(folder, files))
     ]
     return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
@@ -338,9 +350,15 @@ class StreamedImages:
     ndim = 2
 
     def __init__(
-        self, images: Path, rows: np.ndarray, shape: tuple[int, int, int], channels: int
+        self,
+        images: Path,
+        rows: np.ndarray,
+        shape: tuple[int, int, int],
+        channels: int,
+        per_chunk: int = CHUNK_ROWS,
     ) -> None:
         self.images = images
+        self.per_chunk = per_chunk
         self.rows = np.asarray(rows, np.int64)
         self.stored = shape
         self.channels = channels
@@ -381,11 +399,13 @@ class StreamedImages:
 
     def take(self, index: np.ndarray) -> StreamedImages:
         """The images ``index`` (positions in this set) as their own set."""
-        return StreamedImages(self.images, self.rows[index], self.stored, self.channels)
+        return StreamedImages(
+            self.images, self.rows[index], self.stored, self.channels, self.per_chunk
+        )
 
     def chunks(self, index: np.ndarray) -> np.ndarray:
         """The cache chunk each of the images ``index`` lies in."""
-        return self.rows[index] // CHUNK_ROWS
+        return self.rows[index] // self.per_chunk
 
     def uint8(self, index: np.ndarray | slice) -> np.ndarray:
         """The images ``index`` as ``(k, height, width, channels)`` uint8."""

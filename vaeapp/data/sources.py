@@ -50,6 +50,7 @@ from vaeapp.data.folder_cache import (
     StreamedImages,
     build,
     cache_path,
+    chunk_rows,
     usable_rows,
 )
 from vaeapp.data.folder_index import Listing, ListingError, cache_root, list_folder
@@ -389,7 +390,9 @@ def _streamed_folder(
     notes = [_skipped_note(index)] if index.skipped else []
     rows = usable_rows(path, index.files)
     channels = 1 if grey or (color == "auto" and index.all_equal) else 3
-    images = StreamedImages(path / IMAGES_FILE, rows, decoding.shape, channels)
+    images = StreamedImages(
+        path / IMAGES_FILE, rows, decoding.shape, channels, chunk_rows(index.files)
+    )
     labels = None if listing.labels is None else np.asarray(listing.labels)[rows]
     train_rows, test_rows = holdout_split(rows.size, test_share)
     notes.append(
