@@ -364,7 +364,8 @@ def _read_latents(
                 f"got {images.dtype} {images.shape}"
             )
         images = images.reshape(flat)
-    return mean, log_var, labels.astype(np.uint8), images, _factors(arrays, record, n)
+    kept = labels.astype(np.uint8 if classes <= 256 else np.uint16)  # 1,000 classes
+    return mean, log_var, kept, images, _factors(arrays, record, n)
 
 
 def _factors(
