@@ -240,8 +240,7 @@ def build(
     missing = [
         c
         for c in _chunks(files)
-        if chunk_owner(np.array(c), count) == part
-        and not _chunk_record(folder, c).exists()
+        if c % count == part and not _chunk_record(folder, c).exists()
     ]
     _decode_chunks(folder, listing, decoding, missing, workers)
     _await(folder, files, wait_s)

@@ -334,12 +334,17 @@ def _no_image(listing: Listing) -> str:
 
 
 def _cached(
-    listing: Listing, image_size: int, grey: bool, background: str, **build_args
+    listing: Listing,
+    image_size: int,
+    grey: bool,
+    background: str,
+    root: Path,
+    share: tuple[int, int],
 ) -> tuple[Decoding, CacheIndex, Path]:
-    """The folder's complete cache: at ``image_size`` square, or (0) at the
-    images' own size when all share one within the allowed sides, else at
-    DEFAULT_SIDE, as :func:`vaeapp.data.image_folder.read_folder` chooses."""
-    root = build_args.pop("root")
+    """The folder's complete cache under ``root`` (``share``: this process's
+    part of the files): at ``image_size`` square, or (0) at the images' own
+    size when all share one within the allowed sides, else at DEFAULT_SIDE,
+    as :func:`vaeapp.data.image_folder.read_folder` chooses."""
     size = _first_size(listing, grey, background)  # none usable: refused now
     if image_size:
         size = (image_size, image_size)
@@ -348,11 +353,12 @@ def _cached(
             size = (DEFAULT_SIDE, DEFAULT_SIDE)
     decoding = Decoding(size, grey, background)
     folder = cache_path(root, listing, decoding)
-    index = build(folder, listing, decoding, **build_args)
+    index = build(folder, listing, decoding, share=share)
     if not image_size and index.sizes not in ((), (size,)):
+        # Sizes differ: the in-memory reader's DEFAULT_SIDE, decoded again.
         decoding = Decoding((DEFAULT_SIDE, DEFAULT_SIDE), grey, background)
         folder = cache_path(root, listing, decoding)
-        index = build(folder, listing, decoding, **build_args)
+        index = build(folder, listing, decoding, share=share)
     return decoding, index, folder
 
 
@@ -380,8 +386,8 @@ def _streamed_folder(
         image_size,
         grey,
         seen.background,
-        root=cache_dir or cache_root(),
-        share=share,
+        cache_dir or cache_root(),
+        share,
     )
     if not index.usable:
         raise DataError(_no_image(listing))
