@@ -5,6 +5,7 @@ run, so a CI result depends on the code, not on the seed of the day. Examples
 that once failed are pinned with ``@example`` beside their test.
 """
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,19 @@ from devtools.browser import browser_missing_reason, chromium
 
 settings.register_profile("vaeapp", derandomize=True, database=None, deadline=None)
 settings.load_profile("vaeapp")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _folder_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Image folders' caches go to a temporary folder, not the user's home
+    (commands the tests start inherit it)."""
+    saved = os.environ.get("VAEAPP_CACHE_DIR")
+    os.environ["VAEAPP_CACHE_DIR"] = str(tmp_path_factory.mktemp("vaeapp-cache"))
+    yield
+    if saved is None:
+        os.environ.pop("VAEAPP_CACHE_DIR", None)
+    else:
+        os.environ["VAEAPP_CACHE_DIR"] = saved
 
 
 @pytest.fixture(scope="session")

@@ -26,11 +26,13 @@ def indexed_images(n: int) -> np.ndarray:
     return x
 
 
-def test_chunks_cover_every_image_once_with_a_short_last_batch(batches):
-    """1050 images, batch 100, 4 per chunk: chunks of 4, 4, 2 batches, then 50."""
+def test_chunks_cover_every_image_once_with_a_short_first_batch(batches):
+    """1050 images, batch 100, 4 per chunk: 50 first (so that Keras, which
+    reads the shapes from the first two items, lets the batch size vary),
+    then chunks of 4, 4, 2 batches."""
     chunks = batches.ShuffledChunks(indexed_images(1050), 100, 4, seed=0)
     shapes = [chunks[i].shape for i in range(len(chunks))]
-    assert shapes == [(4, 100, 784), (4, 100, 784), (2, 100, 784), (1, 50, 784)]
+    assert shapes == [(1, 50, 784), (4, 100, 784), (4, 100, 784), (2, 100, 784)]
     assert chunks.steps_per_epoch == 11
     seen = np.concatenate([rows_of(chunks[i]) for i in range(len(chunks))])
     assert sorted(seen) == list(range(1050))
@@ -94,3 +96,29 @@ def test_automatic_chunks_hold_at_most_ten_thousand_images(batch, steps):
     from vaeapp.train.engine import auto_steps_per_chunk
 
     assert auto_steps_per_chunk(batch) == steps
+
+
+def test_fit_takes_an_epoch_of_several_chunks_and_a_smaller_batch():
+    """1050 images in chunks of 2 batches of 100 and one of 50: fit trains
+    all 11 batches (the smaller one used to be refused at the end, because
+    Keras fixed the batch size from the first two chunks)."""
+    import keras
+
+    from vaeapp.model.vae import VAE
+    from vaeapp.train.batches import ShuffledChunks
+
+    x = np.random.default_rng(0).random((1050, 784), dtype=np.float32)
+    model = VAE(ModelConfig(hidden=(8,)), seed=3)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=False)
+    model.fit(ShuffledChunks(x, 100, 2, seed=0), epochs=1, verbose=0)
+    assert model.optimizer.iterations.numpy() == 11
+
+
+@pytest.mark.parametrize(
+    ("values", "batch", "steps"), [(784, 128, 78), (3072, 128, 19), (12288, 128, 4)]
+)
+def test_automatic_chunks_of_larger_images_hold_as_many_bytes(values, batch, steps):
+    """Images of more values: fewer in a chunk, so it stays about 31 MB."""
+    from vaeapp.train.engine import auto_steps_per_chunk
+
+    assert auto_steps_per_chunk(batch, values) == steps

@@ -168,10 +168,10 @@ def test_npz_with_pickled_arrays_is_refused(tmp_path, arrays):
         ("y_test", np.zeros((100, 1), np.uint8), r"y_test must have shape \(100,\)"),
         (
             "y_train",
-            np.full((200,), 100, np.uint8),
-            "y_train must hold integer labels 0 to 99",
+            np.full((200,), 1000, np.uint16),
+            "y_train must hold integer labels 0 to 999",
         ),
-        ("y_test", np.full((100,), 0.5), "y_test must hold integer labels 0 to 99"),
+        ("y_test", np.full((100,), 0.5), "y_test must hold integer labels 0 to 999"),
         (
             "y_train",
             np.full((200,), 10, np.uint8),

@@ -120,6 +120,11 @@ def reading(background: str) -> Iterator[Reading]:
         _READING.reset(token)
 
 
+def current_reading() -> Reading:
+    """The :func:`reading` block in effect, or a fresh Reading outside one."""
+    return _READING.get() or Reading()
+
+
 def _visible(path: Path) -> bool:
     return not path.name.startswith(".")
 
@@ -153,6 +158,18 @@ def list_files(folder: Path) -> tuple[Files, tuple[str, ...] | None]:
     return files, tuple(p.name for p in classes)
 
 
+def _unusable(path: Path, image: Image.Image) -> str | None:
+    """Why the opened ``image`` at ``path`` is skipped, or None."""
+    size, mode, kind = image.size, image.mode, image.format
+    if kind not in FORMATS:
+        return f"{path.name}: format {kind} not supported"
+    if mode not in MODES:
+        return f"{path.name}: mode {mode} not supported"
+    if size[0] * size[1] > MAX_SOURCE_PIXELS or min(size) < 1:
+        return f"{path.name}: {size[0]}x{size[1]} pixels"
+    return None
+
+
 def _probe(path: Path) -> tuple[tuple[int, int] | None, str | None]:
     """``((width, height), None)`` for a usable image, else ``(None, why)``;
     the image is decoded, so that only usable ones decide the common size."""
@@ -160,13 +177,9 @@ def _probe(path: Path) -> tuple[tuple[int, int] | None, str | None]:
         return None, f"{path.name}: not an image file name"
     try:
         with Image.open(path) as image:
-            size, mode, kind = image.size, image.mode, image.format
-            if kind not in FORMATS:
-                return None, f"{path.name}: format {kind} not supported"
-            if mode not in MODES:
-                return None, f"{path.name}: mode {mode} not supported"
-            if size[0] * size[1] > MAX_SOURCE_PIXELS or min(size) < 1:
-                return None, f"{path.name}: {size[0]}x{size[1]} pixels"
+            problem = _unusable(path, image)
+            if problem:
+                return None, problem
             image.load()  # decodes it all: truncated or corrupt data raises
             size = upright(image).size  # a sideways photo counts as turned
     except Exception as error:  # noqa: BLE001 - any unreadable file is skipped
@@ -174,25 +187,56 @@ def _probe(path: Path) -> tuple[tuple[int, int] | None, str | None]:
     return size, None
 
 
+def _fitted(
+    image: Image.Image, size: tuple[int, int], grey: bool, background: str
+) -> tuple[np.ndarray, bool]:
+    """The loaded, upright ``image`` fitted to ``size`` (width, height), as
+    uint8, its transparent pixels laid on ``background``; and whether it had
+    any."""
+    transparent = False
+    if "A" in image.getbands() or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        alpha = rgba.getchannel("A")
+        transparent = alpha.getextrema()[0] < 255
+        image = Image.new("RGB", rgba.size, BACKGROUND_VALUES[background])
+        image.paste(rgba, mask=alpha)
+    image = image.convert("L" if grey else "RGB")
+    if image.size != size:
+        image = ImageOps.fit(image, size, Image.Resampling.LANCZOS)
+    return np.asarray(image, dtype=np.uint8), transparent
+
+
 def _decode(
     path: Path, size: tuple[int, int], grey: bool, background: str
 ) -> tuple[np.ndarray, bool]:
     """The image at ``path`` fitted to ``size`` (width, height), as uint8, its
     transparent pixels laid on ``background``; and whether it had any."""
-    transparent = False
     with Image.open(path) as image:
         image.load()  # raises for truncated or corrupt data
-        image = upright(image)
-        if "A" in image.getbands() or "transparency" in image.info:
-            rgba = image.convert("RGBA")
-            alpha = rgba.getchannel("A")
-            transparent = alpha.getextrema()[0] < 255
-            image = Image.new("RGB", rgba.size, BACKGROUND_VALUES[background])
-            image.paste(rgba, mask=alpha)
-        image = image.convert("L" if grey else "RGB")
-        if image.size != size:
-            image = ImageOps.fit(image, size, Image.Resampling.LANCZOS)
-        return np.asarray(image, dtype=np.uint8), transparent
+        return _fitted(upright(image), size, grey, background)
+
+
+def decode_checked(
+    path: Path, size: tuple[int, int] | None, grey: bool, background: str
+) -> tuple[np.ndarray | None, tuple[int, int] | None, bool, str | None]:
+    """One file in one pass: ``(pixels, own size, transparent, None)`` for a
+    usable image fitted to ``size`` (None: its own upright size), else
+    ``(None, None, False, why)`` for a file :func:`read_folder` would skip,
+    with the same reason."""
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        return None, None, False, f"{path.name}: not an image file name"
+    try:
+        with Image.open(path) as image:
+            problem = _unusable(path, image)
+            if problem:
+                return None, None, False, problem
+            image.load()  # decodes it all: truncated or corrupt data raises
+            turned = upright(image)
+            own = turned.size
+            pixels, transparent = _fitted(turned, size or own, grey, background)
+    except Exception as error:  # noqa: BLE001 - any unreadable file is skipped
+        return None, None, False, f"{path.name}: {type(error).__name__}"
+    return pixels, own, transparent, None
 
 
 MAX_SHOWN_NAME = 255  # characters of a file name kept (store.format's limit)

@@ -43,7 +43,25 @@ from vaeapp.core.config import (
 from vaeapp.core.safe_json import one_line
 from vaeapp.data.array_files import is_idx_folder, read_idx_folder, read_npz
 from vaeapp.data.errors import DataError
-from vaeapp.data.image_folder import FolderError, read_folder
+from vaeapp.data.folder_cache import (
+    IMAGES_FILE,
+    CacheIndex,
+    Decoding,
+    StreamedImages,
+    build,
+    cache_path,
+    chunk_rows,
+    usable_rows,
+)
+from vaeapp.data.folder_index import Listing, ListingError, cache_root, list_folder
+from vaeapp.data.image_folder import (
+    IMAGE_SUFFIXES,
+    FolderError,
+    current_reading,
+    decode_checked,
+    read_folder,
+    shown_name,
+)
 from vaeapp.data.shapes import FACTORS, load_shapes
 
 CLASS_NAMES: dict[str, tuple[str, ...]] = {
@@ -71,7 +89,7 @@ MAX_TEST_IMAGES = 10_000
 # The test images are stored in each model folder: at most this many bytes of
 # them (10,000 at 32x32 RGB), so that a folder stays under its 48 MB limit.
 MAX_TEST_BYTES = 32_000_000
-MAX_CLASSES = 100
+MAX_CLASSES = 1_000
 MAX_NAME_CHARS = 40  # a class or factor name
 MAX_FACTORS = 16
 HOLDOUT_SEED = 20_240_601  # the held-out test split: the same on every run
@@ -92,7 +110,10 @@ _DOWNLOAD_HOST = ("storage.googleapis.com", 443)
 @dataclass(frozen=True)
 class Dataset:
     """Images flattened to ``(n, height * width * channels)`` float32 in [0, 1]
-    (row-major over height, width, channel); labels ``(n,)`` uint8.
+    (row-major over height, width, channel); labels ``(n,)`` uint8 (uint16
+    beyond 256 classes). A streamed image folder's ``x_train`` is a
+    :class:`vaeapp.data.folder_cache.StreamedImages`, indexed like that array
+    but read from disk a batch at a time.
 
     ``class_names`` name the labels (None: the set has no labels, and every
     label is 0); for MNIST and Fashion-MNIST they default to the official
@@ -244,6 +265,9 @@ def load_dataset(
     image_size: int = 0,
     color: str = "auto",
     test_share: float = 0.1,
+    stream: bool = True,
+    share: tuple[int, int] = (0, 1),
+    cache_dir: Path | None = None,
 ) -> Dataset:
     """Load ``dataset`` from ``path``, the environment variable, Keras's
     download or the shapes generator, brought to one size and colour.
@@ -255,6 +279,13 @@ def load_dataset(
     A set without a test split holds out ``test_share`` of its images (at most
     MAX_TEST_IMAGES), the same ones on every run. A test set is cut to
     MAX_TEST_IMAGES and MAX_TEST_BYTES (its first images).
+
+    A folder of images is streamed (``stream``): decoded once into a cache
+    under ``cache_dir`` (default :func:`vaeapp.data.folder_index.cache_root`)
+    and its training images read a batch at a time (``x_train`` is then a
+    :class:`vaeapp.data.folder_cache.StreamedImages`); ``share`` (process,
+    processes) is the part of its files this process decodes. ``stream``
+    False reads it whole into memory, as before.
 
     Raises DataError with a one-line message when nothing usable can be read.
     """
@@ -271,6 +302,10 @@ def load_dataset(
         raw, source = _download(dataset), f"keras.datasets.{dataset}"
     elif local.is_dir() and is_idx_folder(local):
         raw, source = read_idx_folder(local), local_source(dataset, local, "IDX folder")
+    elif local.is_dir() and stream:
+        return _streamed_folder(
+            dataset, local, image_size, color, test_share, share, cache_dir
+        )
     elif local.is_dir():
         raw = _read_image_folder(local, image_size, color, notes)
         source = local_source(dataset, local, "image folder")
@@ -282,15 +317,151 @@ def load_dataset(
     return _to_dataset(dataset, source, raw, image_size, color, test_share, notes)
 
 
-def load_for(config: TrainConfig, path: str | os.PathLike | None = None) -> Dataset:
-    """:func:`load_dataset` with the data settings of ``config``."""
+def load_for(
+    config: TrainConfig,
+    path: str | os.PathLike | None = None,
+    share: tuple[int, int] = (0, 1),
+) -> Dataset:
+    """:func:`load_dataset` with the data settings of ``config``; ``share``
+    is this process's part of a folder's files."""
     return load_dataset(
         config.dataset,
         path,
         image_size=config.image_size,
         color=config.color,
         test_share=config.test_share,
+        share=share,
     )
+
+
+def _first_size(listing: Listing, grey: bool, background: str) -> tuple[int, int]:
+    """The own size of the first usable image of ``listing``: with a side of
+    0, images are kept at their size when all share it. Raises DataError
+    when none is usable (found as soon as the list is read through)."""
+    for name in listing.paths:
+        _, own, _, _ = decode_checked(listing.folder / name, None, grey, background)
+        if own is not None:
+            return own
+    raise DataError(_no_image(listing))
+
+
+def _no_image(listing: Listing) -> str:
+    what = f"{len(listing)} files" if len(listing) else "no files"
+    return (
+        f"{listing.folder} has no usable image ({what}; PNG, JPEG, BMP, GIF or "
+        "WebP wanted, in the folder or one subfolder per class)"
+    )
+
+
+def _cached(
+    listing: Listing,
+    image_size: int,
+    grey: bool,
+    background: str,
+    root: Path,
+    share: tuple[int, int],
+) -> tuple[Decoding, CacheIndex, Path]:
+    """The folder's complete cache under ``root`` (``share``: this process's
+    part of the files): at ``image_size`` square, or (0) at the images' own
+    size when all share one within the allowed sides, else at DEFAULT_SIDE,
+    as :func:`vaeapp.data.image_folder.read_folder` chooses."""
+    size = _first_size(listing, grey, background)  # none usable: refused now
+    if image_size:
+        size = (image_size, image_size)
+    else:
+        if not all(IMAGE_SIDE_MIN <= side <= IMAGE_SIDE_MAX for side in size):
+            size = (DEFAULT_SIDE, DEFAULT_SIDE)
+    decoding = Decoding(size, grey, background)
+    folder = cache_path(root, listing, decoding)
+    index = build(folder, listing, decoding, share=share)
+    if not image_size and index.sizes not in ((), (size,)):
+        # Sizes differ: the in-memory reader's DEFAULT_SIDE, decoded again.
+        decoding = Decoding((DEFAULT_SIDE, DEFAULT_SIDE), grey, background)
+        folder = cache_path(root, listing, decoding)
+        index = build(folder, listing, decoding, share=share)
+    return decoding, index, folder
+
+
+def _streamed_folder(
+    name: str,
+    folder: Path,
+    image_size: int,
+    color: str,
+    test_share: float,
+    share: tuple[int, int],
+    cache_dir: Path | None,
+) -> Dataset:
+    """The image folder ``folder`` as a streamed Dataset: the same images,
+    labels, splits and notes as the in-memory reader gives."""
+    seen = current_reading()
+    try:
+        listing = list_folder(folder)
+    except ListingError as error:
+        raise DataError(str(error)) from None
+    if not any(p.lower().endswith(IMAGE_SUFFIXES) for p in listing.paths):
+        raise DataError(_no_image(listing))
+    grey = color == "grey"
+    decoding, index, path = _cached(
+        listing,
+        image_size,
+        grey,
+        seen.background,
+        cache_dir or cache_root(),
+        share,
+    )
+    if not index.usable:
+        raise DataError(_no_image(listing))
+    seen.images += index.usable
+    seen.transparent += index.transparent
+    notes = [_skipped_note(index)] if index.skipped else []
+    rows = usable_rows(path, index.files)
+    channels = 1 if grey or (color == "auto" and index.all_equal) else 3
+    images = StreamedImages(
+        path / IMAGES_FILE, rows, decoding.shape, channels, chunk_rows(index.files)
+    )
+    labels = None if listing.labels is None else np.asarray(listing.labels)[rows]
+    train_rows, test_rows = holdout_split(rows.size, test_share)
+    notes.append(
+        f"held out {test_rows.size:,} of {rows.size:,} images as the test set "
+        "(never trained on)"
+    )
+    values = int(np.prod(images.image_shape))
+    keep = min(test_rows.size, MAX_TEST_IMAGES, MAX_TEST_BYTES // values)
+    if keep < test_rows.size:
+        notes.append(f"kept the first {keep:,} of {test_rows.size:,} test images")
+    raw = {} if labels is None else {"class_names": np.array(listing.class_names)}
+    y_all = np.zeros(rows.size, np.uint8) if labels is None else _label_array(labels)
+    class_names = _class_names(
+        raw,
+        name,
+        None if labels is None else y_all[train_rows],
+        None if labels is None else y_all[test_rows],
+    )
+    names = np.array(
+        [shown_name(Path(listing.paths[r]).name) for r in rows[test_rows[:keep]]]
+    )
+    return Dataset(
+        name=name,
+        source=local_source(name, folder, "image folder"),
+        x_train=images.take(train_rows),
+        y_train=y_all[train_rows],
+        x_test=images[test_rows[:keep]],
+        y_test=y_all[test_rows[:keep]],
+        image_shape=images.image_shape,
+        class_names=class_names,
+        notes=tuple(notes),
+        names_test=names,
+    )
+
+
+def _skipped_note(index: CacheIndex) -> str:
+    files = "1 file" if index.skipped == 1 else f"{index.skipped} files"
+    return f"skipped {files} not usable as images (first: {index.first_problem})"
+
+
+def _label_array(labels: np.ndarray) -> np.ndarray:
+    """Labels as uint8, or uint16 when there are over 256 classes."""
+    return labels.astype(np.uint8 if labels.max(initial=0) < 256 else np.uint16)
 
 
 def _shapes(side: int) -> dict[str, np.ndarray]:
@@ -457,7 +628,7 @@ def _labels(raw: dict[str, np.ndarray], split: str, count: int) -> np.ndarray:
         raise DataError(f"{key} must have shape ({count},), got {y.shape}")
     if y.dtype.kind not in "iu" or y.min() < 0 or y.max() >= MAX_CLASSES:
         raise DataError(f"{key} must hold integer labels 0 to {MAX_CLASSES - 1}")
-    return y.astype(np.uint8)
+    return _label_array(y)
 
 
 def _names(value: np.ndarray, key: str, limit: int) -> tuple[str, ...]:

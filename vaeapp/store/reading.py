@@ -399,7 +399,7 @@ def _read_latents(
     return (
         mean,
         log_var,
-        labels.astype(np.uint8),
+        labels.astype(np.uint8 if classes <= 256 else np.uint16),  # 1,000 classes
         images,
         _factors(arrays, record, n),
         _file_names(arrays.get(NAMES_KEY), n),

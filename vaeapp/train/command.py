@@ -472,7 +472,7 @@ def _train_and_save(run: _Run) -> _Saved | None:
         print(cluster.describe(train_config.batch_size), flush=True)
     if cluster.device_kind and cluster.is_main and not args.quiet:
         print(f"training with JAX on {cluster.device_kind}", flush=True)
-    data = _load(train_config, args.data)
+    data = _load(train_config, args.data, cluster.process_index, cluster.process_count)
     # The data decides the image shape, whatever a --config said.
     model_config = dataclasses.replace(model_config, image_shape=data.image_shape)
     check_batch_size(train_config, data.x_train.shape[0])
@@ -541,11 +541,14 @@ def _destination(
     return parent, name
 
 
-def _load(config: TrainConfig, path: str | None) -> Dataset:
+def _load(
+    config: TrainConfig, path: str | None, process: int = 0, processes: int = 1
+) -> Dataset:
     """The data ``config`` names, a folder's transparent pixels laid on its
-    background; a note when any image had them."""
+    background; a note when any image had them. Of a streamed folder this
+    process decodes its share of the files only."""
     with image_folder.reading(config.background) as seen:
-        data = load_for(config, path)
+        data = load_for(config, path, share=(process, processes))
     if seen.note is None:
         return data
     return dataclasses.replace(data, notes=(*data.notes, seen.note))

@@ -22,6 +22,7 @@ AUTO_STEPS_PER_EXECUTION = 100
 # An automatic chunk holds at most this many images (31 MB as float32), so that
 # large batches do not turn a chunk into a copy of the whole training set.
 AUTO_CHUNK_IMAGES = 10_000
+MNIST_VALUES = 784  # values of one 28x28 grey image: the chunk bound's unit
 # TensorFlow's log lines: severity I, W, E or F, date, time, thread, file:line,
 # e.g. "E0000 00:00:1796492360.557238   11821 cuda_platform.cc:52] ...".
 # Those written before absl's InitializeLog are printed whatever
@@ -121,15 +122,21 @@ def start_tensorflow(verbose: bool) -> int:
     return len(gpus)
 
 
-def auto_steps_per_chunk(batch_size: int) -> int:
+def auto_steps_per_chunk(batch_size: int, image_values: int = MNIST_VALUES) -> int:
     """Batches per compiled call when the config leaves it at 0: up to
-    AUTO_STEPS_PER_EXECUTION, and no more than AUTO_CHUNK_IMAGES images."""
-    return max(1, min(AUTO_STEPS_PER_EXECUTION, AUTO_CHUNK_IMAGES // batch_size))
+    AUTO_STEPS_PER_EXECUTION, and no more than AUTO_CHUNK_IMAGES images of
+    MNIST's size (31 MB as float32); fewer of larger images (``image_values``
+    values each), so that a chunk of 64x64 RGB images stays as small."""
+    images = AUTO_CHUNK_IMAGES * MNIST_VALUES // max(image_values, MNIST_VALUES)
+    return max(1, min(AUTO_STEPS_PER_EXECUTION, images // batch_size))
 
 
-def steps_per_chunk(config: TrainConfig) -> int:
-    """Batches per compiled call for ``config``: its own, or the automatic one."""
-    return config.steps_per_execution or auto_steps_per_chunk(config.batch_size)
+def steps_per_chunk(config: TrainConfig, image_values: int = MNIST_VALUES) -> int:
+    """Batches per compiled call for ``config`` on images of ``image_values``
+    values: its own, or the automatic one."""
+    return config.steps_per_execution or auto_steps_per_chunk(
+        config.batch_size, image_values
+    )
 
 
 def use_xla(config: TrainConfig, model_config: ModelConfig) -> bool:

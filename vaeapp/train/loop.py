@@ -223,7 +223,7 @@ def _split(data: Dataset, config: TrainConfig, cluster: Cluster) -> _Split:
     between the devices."""
     import keras
 
-    from vaeapp.train.batches import ShuffledChunks
+    from vaeapp.train.batches import ShuffledChunks, subset_rows
 
     train_rows, validation_rows = validation_split(
         data.x_train.shape[0], config.validation_size
@@ -235,13 +235,14 @@ def _split(data: Dataset, config: TrainConfig, cluster: Cluster) -> _Split:
             "validation split (it takes at most a tenth): train without "
             "keep-best and patience"
         )
-    x_train = subset(data.x_train[train_rows], config.train_size, config.seed)
+    rows = subset_rows(train_rows, config.train_size, config.seed)
     check_batch_size(config, train_rows.size)
     batches = ShuffledChunks(
-        x_train,
+        data.x_train,  # read a chunk at a time: never copied whole
         config.batch_size,
-        steps_per_chunk(config),
+        steps_per_chunk(config, int(np.prod(data.image_shape))),
         config.seed,
+        rows=rows,
         shard=(cluster.process_index, cluster.process_count),
         # TensorFlow trains on chunks of batches in one compiled loop
         # (VAE.train_step); JAX's trainer takes plain batches.
@@ -255,7 +256,7 @@ def _split(data: Dataset, config: TrainConfig, cluster: Cluster) -> _Split:
             f"{validation_rows.size} validation images are too few to share "
             f"between {cluster.devices} devices: give a larger validation set"
         )
-    return _Split(batches, int(x_train.shape[0]), x_validation, x_validation_part)
+    return _Split(batches, int(rows.size), x_validation, x_validation_part)
 
 
 def _compiled_model(
