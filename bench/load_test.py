@@ -45,7 +45,7 @@ from deploy import replicas  # noqa: E402
 from devtools import server as devserver  # noqa: E402
 from devtools.browser import browser_missing_reason, launch_async  # noqa: E402
 
-DIGIT = "img.vae-digit"  # the explorer's decoded digit
+DIGIT = ".vae-z-sliders canvas.vae-digit[data-z]"  # the explorer's decoded digit
 # The page's caption names the model it shows.
 JS_MODEL = (
     "() => { const c = document.querySelector("
@@ -53,7 +53,7 @@ JS_MODEL = (
     " return c ? c.innerText.split(':')[0] : null; }"
 )
 # Streamlit 1.67 sliders: a hidden <input type="range" aria-label="z1">.
-SLIDER = '[data-testid="stSlider"] input[type="range"][aria-label="{}"]'
+SLIDER = '.vae-z-slider input[type="range"][aria-label="{}"]'
 
 
 @dataclass
@@ -211,9 +211,10 @@ async def slider_change(page, session: Session) -> None:
         # Mid-rerun after a model switch, the old sliders are still shown.
         await asyncio.sleep(0.2)
         return
-    value, low, high, step = [
-        float(await slider.get_attribute(name))
-        for name in ("value", "min", "max", "step")
+    # The value is the input's property (z_sliders.js sets it, not the attribute).
+    value = float(await slider.input_value())
+    low, high, step = [
+        float(await slider.get_attribute(name)) for name in ("min", "max", "step")
     ]
     z = float(before.split(",")[dim])
     # Only keys that move z: not past a limit (a map click near the edge puts z
@@ -239,8 +240,8 @@ async def slider_change(page, session: Session) -> None:
     )
     try:
         await page.wait_for_function(
-            "(old) => { const i = document.querySelector('img.vae-digit');"
-            " return i && i.dataset.z !== old && i.complete; }",
+            "(old) => { const i = document.querySelector('canvas.vae-digit');"
+            " return i && i.dataset.z !== old; }",
             arg=before,
             timeout=15000,
         )
@@ -248,7 +249,7 @@ async def slider_change(page, session: Session) -> None:
         if await page.evaluate(JS_MODEL) != model:
             session.presses_across_switch += 1
             return
-        now = await slider.get_attribute("value") if await slider.count() else None
+        now = await slider.input_value() if await slider.count() else None
         raise TimeoutError(
             f"no new digit 15 s after {key} on z{dim + 1} (slider {value} -> "
             f"{pressed[1]} at the press, focus on {pressed[0]}; {now} 15 s later;"

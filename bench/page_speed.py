@@ -51,9 +51,9 @@ from devtools.browser import browser_missing_reason, chromium, with_digit  # noq
 
 VIEWPORT = {"width": 1400, "height": 1000}
 MAP_SVG = ".vae-map .main-svg"
-DIGIT_IMG = "img.vae-digit"  # the explorer's decoded digit
-GRID_IMG = "img.vae-grid"
-Z1_SLIDER = '[data-testid="stSlider"] input[type="range"][aria-label="z1"]'
+DIGIT_IMG = ".vae-z-sliders canvas.vae-digit[data-z]"  # the explorer's decoded digit
+GRID_IMG = "canvas.vae-grid[data-by]"
+Z1_SLIDER = '.vae-z-slider input[type="range"][aria-label="z1"]'
 SERVER_TIMEOUT_S = 120.0
 CHANGE_TIMEOUT_MS = 15_000
 CLICK_TIMEOUT_MS = 5_000
@@ -78,7 +78,7 @@ _JS_SRC_CHANGED = with_digit(
     """(old) => {
   DIGIT_IMG_JS
   const img = digitImg();
-  return !!img && img.dataset.z !== old && img.complete && img.naturalWidth > 0;
+  return !!img && img.dataset.z !== old;
 }"""
 )
 _JS_DECODES = (
@@ -232,7 +232,9 @@ _JS_FIRST_PAGE = """(digitSelector) => {
     !!plot.querySelector('.main-svg') &&
     (plot._fullData || []).reduce((n, t) => n + (t.x ? t.x.length : 0), 0) >= 10000);
   const img = document.querySelector(digitSelector);
-  return drawn && !!img && img.complete && img.naturalWidth > 0;
+  const shown = img &&
+    (img.tagName === 'CANVAS' || (img.complete && img.naturalWidth > 0));
+  return drawn && !!shown;
 }"""
 # The live preview can decode: latent_map.js marks data-decoder "ready" when the
 # decoder's weights are in (a page without the attribute had them with the map).
@@ -629,6 +631,179 @@ def local_measures(args: argparse.Namespace, browser: Any, tmp: Path) -> list[st
     return lines
 
 
+# --- What the browser draws (issue 26), against the plain page -------------
+
+GOAL_SLIDER_RATIO = 0.2  # slider step -> new image, explorer / plain page
+GOAL_GRID_MS = {"28x28": 100.0, "32x32x3 conv": 250.0}  # n 14 -> 15 redrawn
+GRID_MODELS = {  # the models whose grid change is timed, by the kind of goal
+    "mnist-wide": "28x28",
+    "mnist-tutorial": "28x28",
+    "shapes-conv": "32x32x3 conv",
+}
+PLAIN_SLIDER = '[data-testid="stSlider"] input[type="range"][aria-label="z1"]'
+GRID_N_INPUT = 'input[aria-label="Grid size n"]'
+_JS_PLAIN_SRC = f"""() => {{
+  const img = document.querySelector('{PLAIN_DIGIT_IMG}');
+  return img ? img.src : null;
+}}"""
+_JS_PLAIN_CHANGED = f"""(old) => {{
+  const img = document.querySelector('{PLAIN_DIGIT_IMG}');
+  return !!img && img.src !== old && img.complete && img.naturalWidth > 0;
+}}"""
+# The grid of these settings is on screen, drawn by the browser or (for a model
+# it decodes too slowly) by the server.
+_JS_GRID_DRAWN = """(settings) => {
+  const c = document.querySelector('canvas.vae-grid');
+  return !!c && !!c.dataset.by && c.dataset.settings === settings;
+}"""
+_JS_GRID_BY = "() => document.querySelector('canvas.vae-grid').dataset.by"
+_JS_GRID_SETTINGS = "() => document.querySelector('canvas.vae-grid').dataset.settings"
+
+
+def _timed(page: Any, press: Callable[[], None], changed: str, old: Any) -> float:
+    """Milliseconds from ``press()`` until ``changed(old)`` holds in the page."""
+    start = time.perf_counter()
+    press()
+    page.wait_for_function(changed, arg=old, polling="raf", timeout=CHANGE_TIMEOUT_MS)
+    return (time.perf_counter() - start) * 1000.0
+
+
+def _slider_steps(page: Any, plain: bool, presses: int) -> list[float]:
+    """``presses`` arrow keys on z1, each timed to the new image on screen."""
+    slider = page.locator(PLAIN_SLIDER if plain else Z1_SLIDER)
+    slider.scroll_into_view_if_needed()
+    slider.focus()
+    times = []
+    for _ in range(presses):
+        value, high = float(slider.input_value()), float(slider.get_attribute("max"))
+        key = "ArrowRight" if value < high - 0.5 else "ArrowLeft"
+        old = page.evaluate(_JS_PLAIN_SRC if plain else _JS_SRC)
+        changed = _JS_PLAIN_CHANGED if plain else _JS_SRC_CHANGED
+        times.append(_timed(page, lambda k=key: page.keyboard.press(k), changed, old))
+        if plain:
+            page.wait_for_timeout(300)  # the plain page's rerun has finished
+    if not plain:
+        page.wait_for_timeout(400)  # the settled z has reached the server
+    return times
+
+
+def _grid_changes(page: Any, presses: int) -> list[float]:
+    """The grid's n from 14 to 15 (then back, untimed), timed to the new
+    15x15 grid drawn."""
+    n = page.locator(GRID_N_INPUT)
+    n.scroll_into_view_if_needed()
+    n.focus()
+    while int(n.input_value()) != 14:
+        page.keyboard.press("ArrowLeft" if int(n.input_value()) > 14 else "ArrowRight")
+    page.wait_for_function(
+        "() => document.querySelector('canvas.vae-grid').dataset.settings"
+        ".startsWith('14|')",
+        timeout=CHANGE_TIMEOUT_MS,
+    )
+    times = []
+    for _ in range(presses):
+        settings = page.evaluate(_JS_GRID_SETTINGS)
+        target = "15|" + settings.split("|", 1)[1]
+        times.append(
+            _timed(
+                page, lambda: page.keyboard.press("ArrowRight"), _JS_GRID_DRAWN, target
+            )
+        )
+        page.keyboard.press("ArrowLeft")
+        page.wait_for_function(
+            _JS_GRID_DRAWN,
+            arg="14|" + settings.split("|", 1)[1],
+            timeout=CHANGE_TIMEOUT_MS,
+        )
+    return times
+
+
+def _open_drawn(browser: Any, url: str, ready: str) -> Any:
+    page = browser.new_context(viewport=VIEWPORT).new_page()
+    page.goto(url, timeout=SERVER_TIMEOUT_S * 1000)
+    page.wait_for_selector(ready, state="attached", timeout=SERVER_TIMEOUT_S * 1000)
+    return page
+
+
+def draw_measures(browser: Any, tmp: Path, rounds: int, presses: int) -> list[str]:
+    """Slider step -> new image, explorer against the plain page, in
+    alternated rounds; and the grid's n 14 -> 15 redrawn, per model."""
+    home = tmp / "draw_home"
+    home.mkdir()
+    servers = {
+        "explorer": devserver.spawn(
+            "app.py", log_path=tmp / "draw_app.log", env={"VAEAPP_HOME": str(home)}
+        ),
+        "plain": devserver.spawn(
+            "bench/plain_page.py", log_path=tmp / "draw_plain.log"
+        ),
+    }
+    slider: dict[str, list[float]] = {"explorer": [], "plain": []}
+    per_round: list[tuple[float, float]] = []
+    grid: dict[str, list[float]] = {name: [] for name in GRID_MODELS}
+    drawn_by: dict[str, str] = {}
+    try:
+        for server in servers.values():
+            devserver.wait_ready(server, SERVER_TIMEOUT_S)
+        browser_drawn = 'canvas.vae-digit[data-by="browser"]'
+        pages = {
+            "explorer": _open_drawn(browser, servers["explorer"].url, browser_drawn),
+            "plain": _open_drawn(browser, servers["plain"].url, PLAIN_DIGIT_IMG),
+        }
+        grid_pages = {
+            name: _open_drawn(
+                browser,
+                f"{servers['explorer'].url}/?model={name}",
+                "canvas.vae-grid[data-by]",
+            )
+            for name in GRID_MODELS
+        }
+        for r in range(rounds):
+            order = ["explorer", "plain"] if r % 2 == 0 else ["plain", "explorer"]
+            medians = {}
+            for name in order:
+                times = _slider_steps(pages[name], name == "plain", presses)
+                slider[name] += times
+                medians[name] = statistics.median(times)
+            per_round.append((medians["explorer"], medians["plain"]))
+            for name, page in grid_pages.items():
+                grid[name] += _grid_changes(page, max(2, presses // 3))
+                drawn_by[name] = page.evaluate(_JS_GRID_BY)
+    finally:
+        for server in servers.values():
+            devserver.stop(server)
+    ours, plain = (statistics.median(slider[n]) for n in ("explorer", "plain"))
+    ratio = ours / plain
+    lines = [
+        f"what the browser draws, {rounds} rounds of {presses} presses (medians)",
+        f"{'measure':<58} {'measured':>18}  {'goal':<8} verdict",
+        _row(
+            "slider step -> new image, explorer / plain page (ms)",
+            f"{ours:.1f} / {plain:.1f}",
+            "",
+            None,
+        ),
+        _row(
+            "  ratio",
+            f"{ratio:.3f}",
+            f"<= {GOAL_SLIDER_RATIO}",
+            ratio <= GOAL_SLIDER_RATIO,
+        ),
+        "  ratios by round: " + ", ".join(f"{a / b:.3f}" for a, b in per_round),
+    ]
+    for name, kind in GRID_MODELS.items():
+        median = statistics.median(grid[name])
+        lines.append(
+            _row(
+                f"grid n 14 -> 15, {name} ({kind}, by {drawn_by[name]}), median ms",
+                f"{median:.0f} (p95 {percentile(grid[name], 0.95):.0f})",
+                f"<= {GOAL_GRID_MS[kind]:g}",
+                median <= GOAL_GRID_MS[kind],
+            )
+        )
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -651,10 +826,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="only the first-page comparison with the plain page",
     )
+    parser.add_argument(
+        "--draw-rounds",
+        type=int,
+        default=0,
+        help="rounds of the slider-step and grid timings against the plain page "
+        "(0 skips them)",
+    )
+    parser.add_argument(
+        "--draw-only", action="store_true", help="only the --draw-rounds timings"
+    )
     parser.add_argument("--down-mbit", type=float, default=20.0, help="(20)")
     parser.add_argument("--up-mbit", type=float, default=5.0, help="(5)")
     parser.add_argument("--rtt-ms", type=float, default=40.0, help="(40)")
     args = parser.parse_args(argv)
+    if args.draw_only and args.draw_rounds < 1:
+        parser.error("--draw-only needs --draw-rounds >= 1")
     if args.net_rounds < 0 or (args.net_only and args.net_rounds < 1):
         parser.error("--net-rounds must be >= 0 (>= 1 with --net-only)")
     if args.runs < 1 or args.grid_runs < 1 or args.live_seconds <= 0:
@@ -669,6 +856,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     with tempfile.TemporaryDirectory(prefix="page_speed-") as tmp:
         with chromium() as browser:
+            if args.draw_rounds:
+                lines = draw_measures(browser, Path(tmp), args.draw_rounds, args.runs)
+                print("\n".join(lines))
+            if args.draw_only:
+                return 0
             if not args.net_only:
                 print("\n".join(local_measures(args, browser, Path(tmp))))
             if args.net_rounds:

@@ -19,7 +19,9 @@ CHROMIUM_ARGS = [
 ]
 
 # Finds the explorer's decoded image (the page has other images).
-_DIGIT_JS = """const digitImg = () => document.querySelector('img.vae-digit');"""
+_DIGIT_JS = (
+    """const digitImg = () => document.querySelector('canvas.vae-digit[data-z]');"""
+)
 
 
 def with_digit(js: str) -> str:

@@ -33,7 +33,7 @@ def main(url: str = "http://localhost:8599") -> None:
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(url)
         page.wait_for_selector(".vae-map .main-svg", timeout=60_000)
-        page.wait_for_selector("img.vae-digit", timeout=60_000)
+        page.wait_for_selector("canvas.vae-digit[data-z]", timeout=60_000)
         page.wait_for_timeout(4000)
         png = page.screenshot()
         browser.close()

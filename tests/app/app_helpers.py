@@ -156,3 +156,19 @@ def fill_retrain_form(
     next(r for r in at.sidebar.radio if r.label == "Architecture").set_value(
         architecture
     )
+
+
+SLIDERS = "vaeapp.z_sliders"  # the z sliders with the selected image
+
+
+def sliders_data(at: AppTest) -> dict:
+    """The data last sent to the z sliders (z, the server's picture src, ...)."""
+    return component_data(at, SLIDERS)[0]
+
+
+def move_slider(at: AppTest, i: int, value: float) -> AppTest:
+    """Run the app as the browser's sliders do once moves of slider ``i`` to
+    ``value`` have settled: the ``z`` trigger with the whole z."""
+    z = list(sliders_data(at)["z"])
+    z[i] = value
+    return send_event(at, SLIDERS, "z", z)

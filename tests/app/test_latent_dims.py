@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_helpers import explorer_data
+from app_helpers import explorer_data, move_slider, sliders_data
 from streamlit.testing.v1 import AppTest
 
 from vaeapp.store.reading import load_model
@@ -46,7 +46,7 @@ def test_five_dimensional_model_gets_sliders_and_chosen_map_dims(
     at.session_state[K.ACTIVE_MODEL] = str(isolated_home / "five")
     at.run()
     assert not at.exception
-    assert len([s for s in at.slider if s.key.startswith("z_slider_")]) == 5
+    assert len(sliders_data(at)["z"]) == 5
     # It opens on the PCA plane, its most readable; the boxes then pick the
     # grid's dimensions. Two latent dimensions are a choice away.
     opened = explorer_data(at)
@@ -61,7 +61,7 @@ def test_five_dimensional_model_gets_sliders_and_chosen_map_dims(
     assert data["u"] == [0, 0, 1, 0, 0] and data["v"] == [0, 0, 0, 0, 1]
     assert data["assets"]["points"], "new dimensions resend the map's points"
     assert len(data["z"]) == 5
-    at.slider(key="z_slider_4").set_value(1.25).run()
+    move_slider(at, 4, 1.25)
     assert explorer_data(at)["z"][4] == 1.25
     # PCA view: the plane of the two main directions of the encoded test set.
     at.radio(key="map_view").set_value("pca").run()

@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from app_helpers import component_data, new_app, shown, walk
+from app_helpers import move_slider, new_app, shown, sliders_data, walk
 from streamlit.testing.v1 import AppTest
 
 from vaeapp.store.format import PRETRAINED_DIR
@@ -50,7 +50,7 @@ def _active(at: AppTest) -> str:
 
 def _digit_z(at: AppTest) -> list[float]:
     """The z the selected image was decoded at."""
-    return [float(v) for v in component_data(at, "vaeapp.digit")["z"].split(",")]
+    return [float(v) for v in sliders_data(at)["z"]]
 
 
 def _links_and_images(at: AppTest) -> list[str]:
@@ -130,7 +130,7 @@ def test_the_view_link_names_the_model_and_current_z() -> None:
     """The "Link to this view" switch shows the link to the model at the
     current z, and that link opens the same view."""
     at = _open("mnist-tutorial")
-    at.slider(key=f"{K.SLIDER}0").set_value(2.5).run()
+    move_slider(at, 0, 2.5)
     at.run()  # the slider's rerun draws its views only; the sidebar comes back
     at.toggle(key=K.VIEW_LINK).set_value(True).run()
     link = at.sidebar.code[0].value

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_helpers import component_data, explorer_data, new_app
+from app_helpers import component_data, explorer_data, new_app, send_event, sliders_data
 from PIL import Image
 
 from vaeapp.data.sources import Dataset, load_dataset
@@ -206,9 +206,10 @@ def test_the_page_shows_each_kind_at_its_shape(
     assert points.shape == (spec.test_images, 2)
     np.testing.assert_array_equal(labels, model.labels)
     assert labels.max() < max(len(spec.names), 1)
-    digit = _png(component_data(at, "vaeapp.digit")["src"])
+    digit = _png(sliders_data(at)["src"])
     assert digit.shape == _picture_shape(height, width, channels)
-    grid = component_data(at, "vaeapp.grid_click")
+    send_event(at, "vaeapp.grid_click", "slow", True)  # the server's picture
+    grid = component_data(at, "vaeapp.grid_click")[0]
     n = grid["n"]
     assert _png(grid["src"]).shape == _picture_shape(height * n, width * n, channels)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_helpers import component_data, explorer_data, new_app
+from app_helpers import component_data, explorer_data, new_app, send_event, sliders_data
 from PIL import Image
 from support import run_train
 
@@ -49,13 +49,14 @@ def test_page_runs_on_a_colour_model(colour_model: Path) -> None:
     assert not at.exception
     assert not at.error
     assert at.session_state[K.ACTIVE_MODEL] == str(colour_model)  # not a fallback
-    assert _png(component_data(at, "vaeapp.digit")["src"]).shape == (16, 16, 3)
-    grid = component_data(at, "vaeapp.grid_click")
-    n = grid["n"]
-    assert _png(grid["src"]).shape == (16 * n, 16 * n, 3)
+    assert _png(sliders_data(at)["src"]).shape == (16, 16, 3)
     assets = explorer_data(at)["assets"]
     assert assets["image_shape"] == [16, 16, 3]
     assert sorted(assets["names"]) == ["blue", "green", "red"]
+    send_event(at, "vaeapp.grid_click", "slow", True)  # the server's picture
+    grid = component_data(at, "vaeapp.grid_click")[0]
+    n = grid["n"]
+    assert _png(grid["src"]).shape == (16 * n, 16 * n, 3)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,13 @@ import shutil
 import time
 from pathlib import Path
 
-from app_helpers import fill_retrain_form, new_app, run_until_warning, shown
+from app_helpers import (
+    fill_retrain_form,
+    move_slider,
+    new_app,
+    run_until_warning,
+    shown,
+)
 from streamlit.testing.v1 import AppTest
 
 from vaeapp.jobs import runner as jobs
@@ -121,7 +127,7 @@ def test_a_second_session_is_told_retrain_is_busy_and_the_run_survives(
     assert not any(b.label == "Cancel training" for b in second.sidebar.button)
     assert any(b.label == "Cancel training" for b in first.sidebar.button)
     # The starter clicks other widgets, then closes its tab; the run goes on.
-    first.slider(key="z_slider_0").set_value(1.5).run()
+    move_slider(first, 0, 1.5)
     assert not first.exception
     del first
     deadline = time.monotonic() + 180

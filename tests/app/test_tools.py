@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from app_helpers import explorer_data, new_app, open_tool, walk
+from app_helpers import explorer_data, move_slider, new_app, open_tool, walk
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,10 +56,10 @@ def test_prior_samples_are_marked_on_the_map() -> None:
 def test_interpolation_path_runs_from_a_to_current_z() -> None:
     """The path shown on the map starts at the saved point A and ends at z."""
     at = open_tool(new_app().run(), "Interpolate")
-    at.slider(key="z_slider_0").set_value(-1.0).run()
+    move_slider(at, 0, -1.0)
     at.button(key="save_a").click().run()
-    at.slider(key="z_slider_0").set_value(2.0).run()
-    at.slider(key="z_slider_1").set_value(1.0).run()
+    move_slider(at, 0, 2.0)
+    move_slider(at, 1, 1.0)
     at.button(key="show_path").click().run()
     path = explorer_data(at)["path"]
     assert len(path) == at.slider(key="interp_steps").value

@@ -3,8 +3,10 @@ axis swept from -3 to +3 with its path on the map."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
-from app_helpers import explorer_data, new_app, open_tool, walk
+from app_helpers import explorer_data, move_slider, new_app, open_tool, walk
 
 from vaeapp.store.format import PRETRAINED_DIR
 from vaeapp.ui.state import K
@@ -18,12 +20,14 @@ def _app():
 
 
 def _gif_images(at) -> list:
-    """The st.image elements showing a GIF, as (caption, url) pairs."""
+    """The animations the browser decodes and plays, as (caption, points)
+    pairs (no GIF is made until a download)."""
     out = []
-    for node in walk(at._tree[0], "image"):
-        img = node.proto.imgs[0]
-        if img.url.endswith(".gif"):
-            out.append((img.caption, img.url))
+    for node in walk(at._tree[0], "bidi_component"):
+        if node.proto.component_name == "vaeapp.frames":
+            data = json.loads(node.proto.json)[0]
+            if data["mode"] == "animation":
+                out.append((data["caption"], data["points"]))
     return out
 
 
@@ -48,12 +52,15 @@ def test_an_axis_sweep_plays_and_draws_its_path_on_the_map() -> None:
     """z2 swept from -3 to 3 at z1 = 0.5: a GIF, and on the map a line of
     that many points from (0.5, -3) to (0.5, 3) that follows z."""
     at = _app()
-    at.slider(key="z_slider_0").set_value(0.5).run()
+    move_slider(at, 0, 0.5)
     at = open_tool(at, "Sweep an axis")
     assert not at.exception
     at.selectbox(key=K.SWEEP_DIM).set_value(1).run()
     captions = [c for c, _ in _gif_images(at)]
     assert captions == ["z2 from −3 to +3 (prior sigma) and back, the others at z"]
+    frames = np.array(_gif_images(at)[0][1])
+    np.testing.assert_allclose(frames[:, 0], 0.5, atol=1e-6)
+    np.testing.assert_allclose(frames[:, 1], np.linspace(-3, 3, 25), atol=1e-6)
     assert explorer_data(at)["path"] == []
     at.button(key=K.SWEEP_PATH_BUTTON).click().run()
     path = np.array(explorer_data(at)["path"])
@@ -63,7 +70,7 @@ def test_an_axis_sweep_plays_and_draws_its_path_on_the_map() -> None:
     # The path follows the controls and z.
     at.slider(key=K.SWEEP_FRAMES).set_value(9).run()
     assert len(explorer_data(at)["path"]) == 9
-    at.slider(key="z_slider_0").set_value(-1.0).run()
+    move_slider(at, 0, -1.0)
     path = np.array(explorer_data(at)["path"])
     np.testing.assert_allclose(path[:, 0], -1.0, atol=1e-6)
     # Hidden again.

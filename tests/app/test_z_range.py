@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_helpers import component_data, explorer_data, new_app, shown
+from app_helpers import component_data, explorer_data, new_app, shown, sliders_data
 from streamlit.testing.v1 import AppTest
 
 from vaeapp.core.latent import Z_LIMIT
@@ -57,8 +57,7 @@ def test_map_and_sliders_span_every_test_point(wide_model: Path) -> None:
     at = _open(wide_model)
     assert not at.exception
     assert explorer_data(at)["range"] == [-LIMIT, LIMIT]
-    slider = at.slider(key=f"{K.SLIDER}0")
-    assert (slider.min, slider.max) == (-LIMIT, LIMIT)
+    assert sliders_data(at)["limit"] == LIMIT
     assert not any("not drawn" in c.value for c in at.caption)
 
 
@@ -84,11 +83,11 @@ def test_the_grid_can_span_the_data_quantiles(wide_model: Path) -> None:
     at.run()
     assert not at.exception
     model = load_model(wide_model)
-    q = at.number_input(key=K.GRID_Q).value
+    q = at.session_state[K.GRID_Q]
     x0, x1, y0, y1 = explorer_data(at)["grid_rect"]
     low, high = np.quantile(model.latent_mean[:, 0], [q, 1 - q])
     assert (x0, x1) == pytest.approx((low, high), rel=1e-5)
     low, high = np.quantile(model.latent_mean[:, 1], [q, 1 - q])
     assert (y0, y1) == pytest.approx((low, high), rel=1e-5)
     assert any("data quantiles" in c.value for c in at.caption)
-    assert component_data(at, "vaeapp.grid_click")["n"] >= 2
+    assert component_data(at, "vaeapp.grid_click")[0]["n"] >= 2

@@ -21,10 +21,12 @@ import pytest
 from app_helpers import (
     component_data,
     explorer_data,
+    move_slider,
     new_app,
     open_tool,
     recorded_runs,
     send_event,
+    sliders_data,
 )
 from PIL import Image
 from streamlit.testing.v1 import AppTest
@@ -35,7 +37,7 @@ from vaeapp.explore.manifold import grid_axis, manifold
 from vaeapp.store.listing import best_pretrained
 from vaeapp.store.reading import load_model
 from vaeapp.store.records import LoadedModel
-from vaeapp.ui.state import K, Views, slider_key
+from vaeapp.ui.state import K, Views
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPLORER, GRID = "vaeapp.latent_explorer", "vaeapp.grid_click"
@@ -49,11 +51,11 @@ def shipped() -> LoadedModel:
 
 def _digit_z(at: AppTest) -> list[float]:
     """The z the selected digit was decoded at, as the picture's data says."""
-    return [float(v) for v in component_data(at, "vaeapp.digit")["z"].split(",")]
+    return [float(v) for v in sliders_data(at)["z"]]
 
 
 def _by_slider(at: AppTest, model: LoadedModel) -> list[float]:
-    at.slider(key=slider_key(0)).set_value(2.5).run()
+    move_slider(at, 0, 2.5)
     return [2.5, 0.0]
 
 
@@ -68,8 +70,8 @@ def _by_test_point(at: AppTest, model: LoadedModel) -> list[float]:
 
 
 def _by_grid_cell(at: AppTest, model: LoadedModel) -> list[float]:
-    n = at.slider(key=K.GRID_N).value
-    axis = grid_axis(n, at.number_input(key=K.GRID_Q).value)
+    n = at.session_state[K.GRID_N]
+    axis = grid_axis(n, at.session_state[K.GRID_Q])
     send_event(at, GRID, "cell", [0, n - 1])  # top right: largest x and y
     return [float(axis[-1]), float(axis[-1])]
 
@@ -93,8 +95,7 @@ def test_each_route_moves_digit_marker_and_sliders(
     np.testing.assert_allclose(at.session_state[K.Z], target, atol=1e-6)
     np.testing.assert_allclose(_digit_z(at), target, atol=1e-4)
     np.testing.assert_allclose(explorer_data(at)["marker"], target, atol=1e-6)
-    sliders = [at.slider(key=slider_key(i)).value for i in range(2)]
-    np.testing.assert_allclose(sliders, target, atol=1e-6)
+    np.testing.assert_allclose(sliders_data(at)["z"], target, atol=1e-6)
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -192,13 +193,18 @@ def test_grid_settings_rerun_only_the_grid(monkeypatch: pytest.MonkeyPatch) -> N
     """Changing n reruns the grid alone while its extent is not on the map."""
     at = new_app().run()
     with recorded_runs(at, monkeypatch) as runs:
-        at.slider(key=K.GRID_N).set_value(6).run()
+        send_event(at, GRID, "settings", {"n": 6, "q": 0.05, "spacing": "quantile"})
     assert runs == [[Views.GRID]]
-    assert component_data(at, GRID)["n"] == 6
+    data = component_data(at, GRID)[0]
+    assert data["n"] == 6
+    assert data["xs"] == pytest.approx(grid_axis(6, 0.05).tolist())
+    assert "src" not in data, "the browser draws the grid"
 
 
 def _grid_pixels(at: AppTest) -> np.ndarray:
-    src = component_data(at, GRID)["src"]
+    """The server's picture of the grid (sent once the browser said it
+    decodes too slowly)."""
+    src = component_data(at, GRID)[0]["src"]
     data = base64.b64decode(src.split(",", 1)[1])
     return np.asarray(Image.open(io.BytesIO(data)))
 
@@ -224,19 +230,21 @@ def test_grid_of_a_five_d_model_follows_z(
     at = new_app()
     at.session_state[K.ACTIVE_MODEL] = str(five_d)
     at.run()
-    at.slider(key=slider_key(3)).set_value(3.0).run()
+    send_event(at, GRID, "slow", True)  # the server draws: its pixels to compare
+    at.run()  # a full run: the sliders are in the test's element tree again
+    move_slider(at, 3, 3.0)
     at.run()  # a full run: the grid is in the test's element tree again
     before = _grid_pixels(at)
     with recorded_runs(at, monkeypatch) as runs:
         if route == "slider":
-            at.slider(key=slider_key(4)).set_value(-3.0).run()
+            move_slider(at, 4, -3.0)
         elif route == "map click":
             send_event(at, EXPLORER, "commit", [1.0, 1.0])
         else:
             send_event(at, GRID, "cell", [0, 0])
     assert runs == [sorted([Views.EXPLORER, Views.GRID, Views.TOOLS])]
     z = np.asarray(at.session_state[K.Z], np.float32)
-    n, q = at.slider(key=K.GRID_N).value, at.number_input(key=K.GRID_Q).value
+    n, q = at.session_state[K.GRID_N], at.session_state[K.GRID_Q]
     expected = manifold(model.vae.decode, n, q, "quantile", z, (0, 1))
     np.testing.assert_array_equal(_grid_pixels(at), expected)
     if route == "slider":  # a click or a cell keeps z3..z5: the same grid

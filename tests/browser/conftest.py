@@ -29,8 +29,8 @@ VIEWPORT = {"width": 1400, "height": 1000}
 
 # Selectors of the page's main parts (see vaeapp/web/latent_map.js, grid_picture.js).
 MAP_SVG = ".vae-map .main-svg"
-DIGIT_IMG = "img.vae-digit"  # the explorer's decoded digit
-GRID_IMG = "img.vae-grid"
+DIGIT_IMG = ".vae-z-sliders canvas.vae-digit[data-z]"  # the explorer's decoded digit
+GRID_IMG = "canvas.vae-grid[data-by]"
 LIVE_READY = '.vae-explorer[data-decoder="ready"]'  # live decoding can start
 
 if str(REPO) not in sys.path:  # the tests read app defaults from vaeapp

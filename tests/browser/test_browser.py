@@ -28,12 +28,12 @@ from vaeapp.explore.manifold import GRID_N_DEFAULT, GRID_Q_DEFAULT, grid_axis  #
 from vaeapp.store.listing import best_pretrained  # noqa: E402
 from vaeapp.store.reading import load_model  # noqa: E402
 
-DIGIT_IMG = "img.vae-digit"  # the explorer's decoded digit
-GRID_IMG = "img.vae-grid"
+DIGIT_IMG = ".vae-z-sliders canvas.vae-digit[data-z]"  # the explorer's decoded digit
+GRID_IMG = "canvas.vae-grid[data-by]"
 LIVE_CANVAS = 'canvas[data-testid="vae-live"]'
 # Streamlit 1.67 sliders are react-aria sliders: a visually hidden
 # <input type="range" aria-label="..."> (no [role="slider"] attribute).
-SLIDER = '[data-testid="stSlider"] input[type="range"][aria-label="{}"]'
+SLIDER = '.vae-z-slider input[type="range"][aria-label="{}"]'
 SETTLE_MS = 30_000  # reruns can be slow on a loaded machine
 # Corners of the map, tried in turn: the first with no test-set point within
 # EMPTY_RADIUS that is not the current z is clicked.
@@ -56,7 +56,7 @@ _JS_STATE = with_digit(
     z: root ? root.dataset.z : null,
     decodes: root ? Number(root.dataset.decodes || 0) : 0,
     marker: marker ? [(marker.x0 + marker.x1) / 2, (marker.y0 + marker.y1) / 2] : null,
-    src: img ? img.getAttribute('src') : null,
+    src: img ? img.dataset.z : null,
   };
 }"""
 )
@@ -72,8 +72,7 @@ _JS_SRC_CHANGED = with_digit(
     """(old) => {
   DIGIT_IMG_JS
   const img = digitImg();
-  return !!img && img.getAttribute('src') !== old && img.complete
-    && img.naturalWidth > 0;
+  return !!img && img.dataset.z !== old;
 }"""
 )
 
@@ -90,7 +89,7 @@ def _z_from_data(text: str) -> tuple[float, float]:
 _JS_SHOWN_Z = """() => {
   // The "z1 = +0.00 z2 = +0.00" text under the selected digit, as numbers.
   const v = {};
-  for (const el of document.querySelectorAll('[data-testid="stText"]')) {
+  for (const el of document.querySelectorAll('.vae-z-text')) {
     for (const m of el.textContent.matchAll(/(z\\d+) = ([+-]\\d+\\.\\d+)/g)) {
       if (!(m[1] in v)) v[m[1]] = Number(m[2]);
     }
@@ -176,7 +175,7 @@ def test_page_renders_map_legend_and_digit(page: Any) -> None:
     assert digit_traces == [str(d) for d in range(10)]
     assert page.locator(".vae-map .legend .traces").count() == 10
     assert page.locator(DIGIT_IMG).is_visible()
-    assert page.eval_on_selector(DIGIT_IMG, "img => img.naturalWidth") > 0
+    assert page.eval_on_selector(DIGIT_IMG, "canvas => canvas.width") > 0
     assert page.locator(GRID_IMG).is_visible()
     assert page.errors == []
 

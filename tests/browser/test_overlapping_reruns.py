@@ -30,20 +30,21 @@ pytest.importorskip(
 PAGE_LOAD_TIMEOUT_MS = 120_000
 VIEWPORT = {"width": 1400, "height": 1000}
 MAP_SVG = ".vae-map .main-svg"
-DIGIT_IMG = "img.vae-digit"
+DIGIT_IMG = ".vae-z-sliders canvas.vae-digit[data-z]"
 LIVE_READY = '.vae-explorer[data-decoder="ready"]'
 PAGES = 4
 STORM_S = 25.0  # all pages together, after they have loaded
 SETTLE_MS = 20_000
 DIGIT_MS = 15_000  # as bench/load_test.py: a digit later than this is a failure
 SLIDER = '[data-testid="stSlider"] input[type="range"][aria-label="{}"]'
+Z_SLIDER = '.vae-z-slider input[type="range"][aria-label="{}"]'
 PAD = ".vae-map .nsewdrag"
 TOOL = "Sample"
 TOOL_SLIDER = "How many"  # moving it reruns the tools only
 FRONT_END_ERROR = "Bad delta path index"
 STEP = 0.01  # the z sliders' step
 
-_JS_DIGIT_Z = "() => document.querySelector('img.vae-digit').dataset.z"
+_JS_DIGIT_Z = "() => document.querySelector('canvas.vae-digit').dataset.z"
 
 
 def _open(browser: Any, url: str) -> Any:
@@ -84,7 +85,7 @@ def _act(page: Any, rng: random.Random) -> None:
             has_text="Retrain"
         ).locator("summary").click(timeout=2_000)
     if roll < 0.65:
-        target = SLIDER.format(rng.choice(["z1", "z2"]))
+        target = Z_SLIDER.format(rng.choice(["z1", "z2"]))
     elif roll < 0.8:
         target = SLIDER.format(TOOL_SLIDER)
     else:
@@ -126,21 +127,21 @@ def _digit_z(page: Any) -> list[float]:
 
 def _sliders_z(page: Any) -> list[float]:
     return [
-        float(page.locator(SLIDER.format(name)).get_attribute("value"))
+        float(page.locator(Z_SLIDER.format(name)).input_value())
         for name in ("z1", "z2")
     ]
 
 
 def _digit_follows_a_key(page: Any) -> str | None:
     """Press a z1 key; None if the digit then shows the new z in time."""
-    slider = page.locator(SLIDER.format("z1"))
+    slider = page.locator(Z_SLIDER.format("z1"))
     before = page.evaluate(_JS_DIGIT_Z)
-    key = "ArrowLeft" if float(slider.get_attribute("value")) > 0 else "ArrowRight"
+    key = "ArrowLeft" if float(slider.input_value()) > 0 else "ArrowRight"
     slider.focus()
     page.keyboard.press(key)
     try:
         page.wait_for_function(
-            "(old) => document.querySelector('img.vae-digit').dataset.z !== old",
+            "(old) => document.querySelector('canvas.vae-digit').dataset.z !== old",
             arg=before,
             timeout=DIGIT_MS,
         )

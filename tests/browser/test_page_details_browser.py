@@ -8,7 +8,7 @@ from typing import Any
 # As in tests/browser/conftest.py (a test module cannot import a conftest:
 # with tests/app collected first, "conftest" names that one).
 MAP_SVG = ".vae-map .main-svg"
-DIGIT_IMG = "img.vae-digit"
+DIGIT_IMG = ".vae-z-sliders canvas.vae-digit[data-z]"
 LIVE_READY = '.vae-explorer[data-decoder="ready"]'
 PAGE_LOAD_TIMEOUT_MS = 120_000
 SETTLE_MS = 30_000

@@ -25,7 +25,7 @@ from vaeapp.store.reading import load_model  # noqa: E402
 from vaeapp.ui.tools.neighbours import NEIGHBOURS  # noqa: E402
 from vaeapp.ui.tools.shared import strip  # noqa: E402
 
-SLIDER = '[data-testid="stSlider"] input[type="range"][aria-label="{}"]'
+SLIDER = '.vae-z-slider input[type="range"][aria-label="{}"]'
 SETTLE_MS = 30_000
 STRIP_CAPTION = "The nearest test images, nearest first"
 PREDICTED = re.compile(r"Predicted class at z by its \d+ nearest test images: (\S+)")

@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 
 from vaeapp.core.text import cut
+from vaeapp.explore.manifold import GRID_N_MAX, SPACINGS
 from vaeapp.explore.selection import check_polygon
+from vaeapp.web.view_settings import Q_MAX, Q_MIN
 
 COORD_LIMIT = 1e6  # map coordinates beyond this are not a click on the map
 _SHOWN = 60  # characters of a refused value quoted in a message
@@ -91,3 +93,36 @@ def map_selection(value: Any, classes: int) -> tuple[np.ndarray, list[int]]:
         )
     indices = sorted({_whole(c, "class", max(classes, 1)) for c in shown})
     return polygon, indices
+
+
+def slider_z(value: Any, latent_dim: int) -> list[float]:
+    """The z the sliders reached, a list of ``latent_dim`` finite numbers
+    (within :data:`COORD_LIMIT`; :func:`vaeapp.core.latent.clean_z` then
+    clamps them to the model's range)."""
+    if not isinstance(value, list) or len(value) != latent_dim:
+        raise ValueError(
+            f"the sliders' z must be a list of {latent_dim} numbers, "
+            f"got {_quote(value)}"
+        )
+    return [_coordinate(v, f"z{i + 1}") for i, v in enumerate(value)]
+
+
+def grid_settings(value: Any) -> tuple[int, float, str]:
+    """The grid's settings from its controls, ``{"n", "q", "spacing"}``:
+    ``n`` whole in 2..GRID_N_MAX, ``q`` in Q_MIN..Q_MAX, a known spacing."""
+    if not isinstance(value, dict) or set(value) != {"n", "q", "spacing"}:
+        raise ValueError(
+            f"grid settings must be {{n, q, spacing}}, got {_quote(value)}"
+        )
+    n = _whole(value["n"], "grid size n", GRID_N_MAX + 1)
+    if n < 2:
+        raise ValueError(f"grid size n must be at least 2, got {n}")
+    q = _coordinate(value["q"], "quantile q")
+    if not Q_MIN <= q <= Q_MAX:
+        raise ValueError(f"quantile q must be between {Q_MIN} and {Q_MAX}, got {q:g}")
+    if value["spacing"] not in SPACINGS:
+        raise ValueError(
+            f"spacing must be one of {', '.join(SPACINGS)}, "
+            f"got {_quote(value['spacing'])}"
+        )
+    return n, q, value["spacing"]

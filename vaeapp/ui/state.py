@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -44,8 +43,6 @@ class K(StrEnum):
     MAP_DIMS = "map_dims"  # tuple[int, int]: latent dimensions shown on the map
     MESSAGE = "message"  # str: a notice to show once (e.g. a clamped z)
     URL_READ = "url_read"  # bool: the URL's ?z= was read (once per session)
-    SLIDERS_DUE = "sliders_due"  # bool: the sliders must be moved to z
-    SLIDERS_BEFORE = "sliders_before"  # [(values, time)]: theirs before a move
     SAVED_Z = "saved_z"  # list[float]: point A for interpolation
     SHOW_PATH = "shown_path"  # PathChoice: the interpolation drawn on the map
     SAMPLES = "samples"  # (count, temperature, seed) of the shown prior samples
@@ -59,7 +56,6 @@ class K(StrEnum):
     MAP_FOCUS = "map_focus"  # (index, serial): the point a search flies the map to
     IMAGE_CHUNKS = "image_chunks"  # dict[int, str]: URLs of image chunks asked for
     # Widgets
-    SLIDER = "z_slider_"  # + dimension index: one slider per latent dimension
     MAP_VIEW = "map_view"  # what the map shows, one of vaeapp.explore.projection.VIEWS
     COLOUR_BY = "colour_by"  # -1: the map by class; f: by the data's factor f
     MAP_X = "map_x"
@@ -68,6 +64,7 @@ class K(StrEnum):
     GRID_Q = "grid_q"
     GRID_SPACING = "grid_spacing"
     GRID_SHOW_EXTENT = "grid_show_extent"
+    GRID_BY_SERVER = "grid_by_server"  # bool: the browser decodes too slowly
     TOOLS_TAB = "tools_tab"  # the label of the open tool tab
     RETRAIN_OPEN = "retrain_open"  # the sidebar's Retrain expander is open
     MODEL_PICK = "model_pick"
@@ -101,6 +98,7 @@ class K(StrEnum):
     DOWNLOAD_IMAGE = "download_digit"
     DOWNLOAD_GRID = "download_grid"
     DOWNLOAD_STRIP = "download_strip"
+    INTERP_STRIP = "interp_strip"  # the interpolation's images, side by side
     DOWNLOAD_MODEL = "download_model"
     DOWNLOAD_EXPORT = "download_export"  # the model as one HTML file
     VIEW_LINK = "view_link"  # the switch that shows a link to the model at z
@@ -116,11 +114,11 @@ class K(StrEnum):
     PLOTLY_LOADER = "plotly_loader"  # the component that sends Plotly
     EXPLORER = "explorer"  # the latent map component
     GRID = "grid"  # the manifold grid component
-    DIGIT = "digit"  # the selected image
     SELECTION_PAGE = "selection_page"  # the page of the selection's image grid
     SELECTION_MEAN = "selection_mean"  # the button moving z to the selection's mean
     SELECTION_CSV = "selection_csv"
     SELECTION_CLEAR = "selection_clear"
+    Z_SLIDERS = "z_sliders"  # the z sliders with the selected image
 
 
 class Views(StrEnum):
@@ -136,16 +134,6 @@ _state = st.session_state
 
 
 # --- z ---------------------------------------------------------------------
-
-
-# How long after the server moves the sliders a message from the browser may
-# still carry their earlier values (a loaded server answers in seconds).
-STALE_S = 30.0
-
-
-def slider_key(i: int) -> str:
-    """Widget key of the slider for latent dimension ``i``."""
-    return f"{K.SLIDER}{i}"
 
 
 def z() -> np.ndarray:
@@ -184,33 +172,13 @@ def take_url_read() -> bool:
     return before
 
 
-def _store_z(values: object, latent_dim: int, move_sliders: bool = True) -> None:
-    """Validate ``values``, keep it as z and (unless ``move_sliders`` is
-    False and z is ``values`` unchanged) move the sliders to it."""
+def _store_z(values: object, latent_dim: int) -> None:
+    """Validate ``values`` and keep it as z (a refused or clamped value is
+    said on the page)."""
     point, problem = clean_z(values, latent_dim, z_limit())
     if problem:
         say(problem)
     _state[K.Z] = point
-    if move_sliders or problem:
-        _state[K.SLIDERS_DUE] = True
-
-
-def sync_sliders(latent_dim: int) -> None:
-    """Move the sliders to z, in the run that draws them, before they are.
-
-    Not in the callback that changed z: a widget value set in a callback whose
-    targeted rerun follows does not reach the browser (Streamlit 1.67), so the
-    sliders would keep showing the old z.
-    """
-    missing = any(slider_key(i) not in _state for i in range(latent_dim))
-    if _state.pop(K.SLIDERS_DUE, False) or missing:
-        if not missing and sliders_z(latent_dim) != _state[K.Z]:
-            # What the browser may still send until it has this move.
-            now = time.monotonic()
-            kept = [e for e in _state.get(K.SLIDERS_BEFORE, []) if now - e[1] < STALE_S]
-            _state[K.SLIDERS_BEFORE] = [*kept[-15:], (sliders_z(latent_dim), now)]
-        for i, value in enumerate(_state[K.Z]):
-            _state[slider_key(i)] = value
 
 
 def init_z(values: object, latent_dim: int) -> None:
@@ -239,50 +207,6 @@ def change_z(values: object, latent_dim: int) -> NoReturn:
         st.rerun(scope="app")
     _store_z(values, latent_dim)
     st.rerun(scope=[str(v) for v in views_of_z(latent_dim)])
-
-
-def change_z_to_sliders(latent_dim: int) -> None:
-    """The sliders' callback: z becomes the values they hold, and the views
-    of z rerun, as :func:`change_z` does (not returning); the sliders are
-    moved to it only when they held more than the one moved value apart from
-    z.
-
-    One slider moved: the browser shows z already. Setting the sliders would
-    send their values with the rerun's reply, and a reply that crossed a newer
-    key press (a busy server) set that slider back in the browser, where the
-    next message (a poll) carried the old value and the press was lost. More
-    than one apart: the browser's sliders had not yet caught up with a z set
-    elsewhere (a key press that crossed a map click's reply), and are moved.
-
-    Every message from the browser carries every widget's value, so one sent
-    before the browser had a move of the sliders (the Retrain poll, a click)
-    carries their old values. Values the sliders held before one of the
-    server's moves of the last :data:`STALE_S` seconds, with no real move
-    since (the browser sends in order), are such a message, not a move back
-    (it undid the map click); values equal to z (the other slider's
-    callback, in the same message) change nothing. Both return.
-    """
-    if replaced() or any(slider_key(i) not in _state for i in range(latent_dim)):
-        return  # sent for a model a switch (a finished Retrain) has replaced
-    values = sliders_z(latent_dim)
-    now = time.monotonic()
-    before = _state.get(K.SLIDERS_BEFORE, [])
-    if any(values == old and now - then < STALE_S for old, then in before):
-        return
-    current = _state.get(K.Z)
-    apart = latent_dim  # no usable z to compare with: move the sliders
-    if isinstance(current, list) and len(current) == len(values):
-        apart = sum(abs(a - b) > 1e-9 for a, b in zip(values, current, strict=True))
-    if apart == 0:
-        return
-    _state.pop(K.SLIDERS_BEFORE, None)  # a real move: older messages came first
-    _store_z(values, latent_dim, move_sliders=apart > 1)
-    st.rerun(scope=[str(v) for v in views_of_z(latent_dim)])
-
-
-def sliders_z(latent_dim: int) -> list[float]:
-    """The values the sliders hold now (read in the sliders' callback)."""
-    return [_state[slider_key(i)] for i in range(latent_dim)]
 
 
 def redraw(views: Iterable[Views]) -> NoReturn:
@@ -400,8 +324,6 @@ def set_active_model(path: str | None) -> None:
             K.OWN_ERROR, K.COMPARE_INDEX, K.SELECTION, K.MAP_FOCUS, K.IMAGE_CHUNKS,
         ):  # fmt: skip
             _state.pop(key, None)
-        for key in [k for k in _state if str(k).startswith(K.SLIDER)]:
-            del _state[key]
 
 
 def mark_drawn() -> None:
@@ -511,6 +433,21 @@ def init_grid() -> str | None:
         _state[K.GRID_SPACING] = defaults.spacing
         return f"{error}; the grid settings were reset."
     return None
+
+
+def set_grid(n: int, q: float, spacing: str) -> None:
+    """Keep the grid's settings as its controls in the browser set them."""
+    _state[K.GRID_N], _state[K.GRID_Q], _state[K.GRID_SPACING] = n, q, spacing
+
+
+def grid_by_server() -> bool:
+    """Whether the browser asked for the server's picture of the grid."""
+    return bool(_state.get(K.GRID_BY_SERVER))
+
+
+def set_grid_by_server() -> None:
+    """The browser decodes too slowly for the grid: the server draws it."""
+    _state[K.GRID_BY_SERVER] = True
 
 
 def grid() -> GridSettings:

@@ -170,3 +170,33 @@ export default function (component) {
   }, () => {});
 }
 
+
+// The z sliders moved z in the browser (vaeapp/web/z_sliders.js): the
+// explorer's map moves its marker there, one relayout per frame at most, and
+// its preview decodes around the new z. (The compare view's maps, linked,
+// mark a test image, not z.)
+function followSliders(root, z) {
+  const st = root.__state;
+  if (!st || st.link || !st.layoutData || z.length !== st.z.length) return;
+  const d = z.map((v, i) => v - st.z[i]);
+  const along = (axis) => axis.reduce((sum, a, i) => sum + a * d[i], 0);
+  const marker = [st.marker[0] + along(st.u), st.marker[1] + along(st.v)];
+  st.layoutData = { ...st.layoutData, z: z.slice(), marker };
+  Object.assign(st, { z: z.slice(), marker });
+  const next = shapes(st.layoutData);
+  root.__baseShapes = next;
+  root.__shapes = next;
+  root.dataset.shapes = JSON.stringify(next);
+  root.dataset.z = z.map((v) => v.toFixed(3)).join(",");
+  if (root.__markerFrame) return;
+  root.__markerFrame = requestAnimationFrame(() => {
+    root.__markerFrame = 0;
+    if (window.Plotly) Plotly.relayout(root.querySelector(".vae-map"), { shapes: withRing(root) });
+  });
+}
+
+window.addEventListener("vaeapp-z", (event) => {
+  const { z, source } = event.detail || {};
+  if (source !== "sliders" || !Array.isArray(z)) return;
+  for (const root of document.querySelectorAll(".vae-explorer")) followSliders(root, z);
+});

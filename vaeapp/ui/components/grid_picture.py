@@ -1,4 +1,15 @@
-"""The manifold grid picture, clickable cell by cell (a Streamlit v2 component)."""
+"""The manifold grid with its n, q and spacing controls, decoded and drawn in
+the browser, clickable cell by cell (a Streamlit v2 component; its script is
+``vaeapp/web/grid_picture.js``).
+
+A change of the settings redraws the grid in the browser with no round trip;
+the server hears the new settings once the changes settle (the ``settings``
+trigger), and a click on a cell as ``cell`` ``[row, col]``. Each render carries
+the server's axes for its settings, so that the browser draws exactly
+:func:`vaeapp.explore.manifold.grid_points`. A browser that decodes the model
+too slowly says so (``slow``); from then on each render carries the server's
+picture instead.
+"""
 
 from __future__ import annotations
 
@@ -10,37 +21,107 @@ import numpy as np
 import streamlit as st
 
 from vaeapp.explore.images import png_bytes
+from vaeapp.explore.manifold import GRID_N_MAX, SPACINGS
+from vaeapp.store.records import LoadedModel
+from vaeapp.ui import state, static_files
+from vaeapp.ui.components import browser_decoder
 from vaeapp.web import files
+from vaeapp.web.assets import b64, model_token
+from vaeapp.web.view_settings import Q_MAX, Q_MIN, Q_STEP
 
-_JS = files.read(files.GRID_PICTURE_JS)
-_CSS = """
-img.vae-grid { width: 100%; max-width: 640px; image-rendering: pixelated;
-  cursor: pointer; border-radius: 6px; display: block; }
-"""
+NAME = "vaeapp.grid_click"
+MODULE_JS = browser_decoder.DECODER_MODULE_JS + "\n" + files.read(files.GRID_PICTURE_JS)
+_CSS = files.read(files.GRID_PICTURE_CSS)
 
 
 @st.cache_resource(show_spinner=False)
-def _component() -> Callable[..., Any]:
-    return st.components.v2.component(
-        "vaeapp.grid_click", js=_JS, css=_CSS, isolate_styles=False
-    )
+def _component(js: str) -> Callable[..., Any]:
+    return st.components.v2.component(NAME, js=js, css=_CSS, isolate_styles=False)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _columns_blob(token: str, dims: tuple[int, int], _model: LoadedModel) -> bytes:
+    """The encoded test set's finite values on ``dims``, each sorted: two
+    float32 runs of the same length (the data spacing's quantiles)."""
+    runs = []
+    for d in dims:
+        values = np.asarray(_model.latent_mean[:, d], np.float64)
+        runs.append(np.sort(values[np.isfinite(values)]).astype("<f4"))
+    count = min(run.size for run in runs)
+    return b"".join(run[:count].tobytes() for run in runs)
+
+
+def _columns(token: str, dims: tuple[int, int], model: LoadedModel) -> dict[str, Any]:
+    """The data spacing's values for the browser: a static file's URL, or
+    base64 without static serving, with the length of each run."""
+    blob = _columns_blob(token, dims, model)
+    count = len(blob) // 8
+    url = static_files.publish("grid_columns", blob, "bin")
+    if url is None:
+        return {"inline": b64(np.frombuffer(blob, "<f4")), "count": count}
+    return {"file": url, "count": count}
 
 
 def grid_picture(
-    picture: np.ndarray,
-    n: int,
-    image_shape: tuple[int, ...],
+    model: LoadedModel,
+    settings: state.GridSettings,
+    axes: tuple[np.ndarray, np.ndarray],
+    dims: tuple[int, int],
+    base: np.ndarray,
+    spacing_names: dict[str, str],
+    picture: np.ndarray | None,
+    on_settings: Callable[[], None],
     on_cell: Callable[[], None],
+    on_slow: Callable[[], None],
     key: str = "grid",
 ) -> Any:
-    """Show ``picture``, n x n images of ``image_shape`` tiled (uint8, grey
-    ``(n * h, n * w)`` or colour ``(n * h, n * w, 3)``); ``on_cell`` runs on a click,
-    with ``state.widget(key).cell == [row, col]``."""
-    height, width = image_shape[:2]
-    if picture.shape[:2] != (n * height, n * width):
-        raise ValueError(
-            f"grid picture has shape {picture.shape}, expected n = {n} images of "
-            f"{height}x{width} a side"
-        )
-    src = "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode()
-    return _component()(data={"src": src, "n": n}, key=key, on_cell_change=on_cell)
+    """Mount the grid of ``settings`` on ``axes`` (x and y, each ``(n,)``)
+    over latent dimensions ``dims``, the others at ``base``
+    ``(latent_dim,)``. ``picture`` (uint8, ``(n * h, n * w)`` or ``(n * h,
+    n * w, 3)``) is the server's, sent only for a browser that decodes too
+    slowly. The callbacks run on the triggers ``settings``, ``cell`` and
+    ``slow``, read with ``state.widget(key)``."""
+    token = model_token(model)
+    xs, ys = axes
+    data: dict[str, Any] = {
+        "token": token,
+        "n": int(settings.n),
+        "q": float(settings.q),
+        "spacing": settings.spacing,
+        "xs": [float(v) for v in xs],
+        "ys": [float(v) for v in ys],
+        "dims": [int(d) for d in dims],
+        "base": [float(v) for v in np.asarray(base, np.float64)],
+        "n_max": GRID_N_MAX,
+        "q_min": Q_MIN,
+        "q_max": Q_MAX,
+        "q_step": Q_STEP,
+        "spacings": [[s, spacing_names[s]] for s in SPACINGS],
+        "columns_key": f"{token}-{dims[0]}-{dims[1]}",
+    }
+    if picture is not None:
+        data["src"] = "data:image/png;base64," + base64.b64encode(
+            png_bytes(picture)
+        ).decode("ascii")
+    sent = state.sent_tokens()
+    if f"grid-{data['columns_key']}" not in sent:
+        data["columns"] = _columns(token, dims, model)
+        sent.add(f"grid-{data['columns_key']}")
+    if f"grid-{token}" not in sent:
+        data["assets"] = browser_decoder.decoder_assets(token, model)
+        sent.add(f"grid-{token}")
+    return _component(browser_decoder.component_js("grid_picture", MODULE_JS))(
+        data=[data],
+        key=key,
+        on_settings_change=on_settings,
+        on_cell_change=on_cell,
+        on_slow_change=on_slow,
+        on_missing_change=_on_missing,
+        height="content",
+    )
+
+
+def _on_missing() -> None:
+    """The browser lacks the decoder: send it again with the next render."""
+    if state.take_event():
+        state.forget_sent_tokens()

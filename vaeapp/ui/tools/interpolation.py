@@ -9,10 +9,13 @@ import streamlit as st
 
 from vaeapp.explore.analysis import INTERP_MAX, INTERP_MIN, interpolate
 from vaeapp.explore.images import png_bytes
+from vaeapp.explore.traversal import FRAME_MS
 from vaeapp.store.records import LoadedModel
 from vaeapp.ui import state
+from vaeapp.ui.components.frames_player import frames_player
+from vaeapp.ui.components.image_view import scale_for
 from vaeapp.ui.state import K
-from vaeapp.ui.tools.shared import WITH_MAP, animation, shown_kind, strip
+from vaeapp.ui.tools.shared import STRIP_PX, WITH_MAP, animation, shown_kind, strip
 
 INTERP_DEFAULT = 10
 SAVED, DIGITS = "saved A to current z", "two test digits"
@@ -96,12 +99,21 @@ def interpolation_tool(model: LoadedModel) -> None:
     if points is None:
         st.info("Save a point A first, then move z and come back.")
         return
-    picture = strip(model.vae.decode(points), model.image_shape)
-    st.image(picture, output_format="PNG", caption="A → B, decoded at equal steps")
+    shape = model.image_shape
+    frames_player(
+        model,
+        points,
+        "strip",
+        "A → B, decoded at equal steps",
+        shape[1] * scale_for(shape, STRIP_PX),
+        FRAME_MS,
+        K.INTERP_STRIP,
+    )
     c1, c2 = st.columns(2)
     c1.download_button(
         "Download strip (PNG)",
-        lambda: png_bytes(picture),
+        # Decoded and encoded on the server only when clicked.
+        lambda: png_bytes(strip(model.vae.decode(points), shape)),
         "interpolation.png",
         "image/png",
         key=K.DOWNLOAD_STRIP,

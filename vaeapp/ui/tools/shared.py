@@ -7,9 +7,10 @@ import numpy as np
 import streamlit as st
 
 from vaeapp.explore.images import image_array, to_uint8, upscale
-from vaeapp.explore.traversal import decoded_frames, gif_bytes
+from vaeapp.explore.traversal import FRAME_MS, decoded_frames, gif_bytes
 from vaeapp.store.records import LoadedModel
 from vaeapp.ui import state
+from vaeapp.ui.components.frames_player import frames_player
 from vaeapp.ui.components.image_view import scale_for
 from vaeapp.ui.state import K, Views
 from vaeapp.web.assets import model_token
@@ -39,24 +40,28 @@ def shown_kind(sweep: bool) -> bool:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _gif(token: str, points: np.ndarray, _model: LoadedModel) -> tuple[bytes, int]:
-    """The bounced GIF of the images decoded at ``points`` and its width in
-    px (cached: a rerun that leaves z alone does not encode it again)."""
+def _gif(token: str, points: np.ndarray, _model: LoadedModel) -> bytes:
+    """The bounced GIF of the images decoded at ``points`` (cached: a second
+    download of the same path does not encode it again)."""
     shape = _model.image_shape
     frames = decoded_frames(_model.vae, points, shape, scale_for(shape, GIF_PX))
-    return gif_bytes(frames, bounce=True), frames.shape[2]
+    return gif_bytes(frames, bounce=True)
 
 
 def animation(
     model: LoadedModel, points: np.ndarray, caption: str, file_name: str, key: K
 ) -> None:
-    """The images decoded at ``points`` ``(k, latent_dim)`` as an animated GIF
-    that plays in the page (forward and back), and its download."""
-    gif, width = _gif(model_token(model), points, model)
-    st.image(gif, caption=caption, width=width)
+    """The images decoded at ``points`` ``(k, latent_dim)`` as an animation
+    (forward and back) decoded and played in the browser, and the download
+    of the same frames as a GIF, encoded on the server only when clicked."""
+    shape = model.image_shape
+    scale = scale_for(shape, GIF_PX)
+    frames_player(
+        model, points, "animation", caption, shape[1] * scale, FRAME_MS, f"{key}_player"
+    )
     st.download_button(
-        f"Download animation (GIF, {len(gif) / 1e3:.0f} kB)",
-        gif,
+        "Download animation (GIF)",
+        lambda: _gif(model_token(model), points, model),
         file_name,
         "image/gif",
         key=key,

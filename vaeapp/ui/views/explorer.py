@@ -20,9 +20,10 @@ from vaeapp.explore.projection import (
 )
 from vaeapp.store.records import LoadedModel
 from vaeapp.ui import state
-from vaeapp.ui.components.image_view import digit_picture, scale_for
+from vaeapp.ui.components.image_view import scale_for
 from vaeapp.ui.components.latent_map import latent_explorer
-from vaeapp.ui.events import map_commit
+from vaeapp.ui.components.z_sliders import z_sliders
+from vaeapp.ui.events import map_commit, slider_z
 from vaeapp.ui.state import K, Views
 from vaeapp.ui.tools.own_picture import own_posterior
 from vaeapp.ui.tools.paths import map_path
@@ -171,37 +172,18 @@ def _on_commit(model: LoadedModel, plane: Plane) -> None:
     state.change_z(z.tolist(), latent_dim)
 
 
-def _on_slider(latent_dim: int) -> None:
-    state.change_z_to_sliders(latent_dim)
-
-
-def z_sliders(latent_dim: int) -> None:
-    """One slider per latent dimension (past the fourth in an expander)."""
-    state.sync_sliders(latent_dim)
-
-    def one(i: int) -> None:
-        st.slider(
-            _dim_name(i),
-            min_value=-state.z_limit(),
-            max_value=state.z_limit(),
-            step=0.01,
-            key=state.slider_key(i),
-            on_change=_on_slider,
-            args=(latent_dim,),
-        )
-
-    for i in range(min(latent_dim, MAX_SLIDERS_SHOWN)):
-        one(i)
-    if latent_dim > MAX_SLIDERS_SHOWN:
-        first = MAX_SLIDERS_SHOWN + 1
-        label = (
-            f"Dimension {first}"
-            if first == latent_dim
-            else f"Dimensions {first} to {latent_dim}"
-        )
-        with st.expander(label):
-            for i in range(MAX_SLIDERS_SHOWN, latent_dim):
-                one(i)
+def _on_sliders(latent_dim: int) -> None:
+    """The sliders settled: z becomes the point they reached, and the views
+    of z rerun (:func:`vaeapp.ui.state.change_z`)."""
+    if not state.take_event():
+        return
+    value = getattr(state.widget(K.Z_SLIDERS), "z", None)
+    try:
+        z = slider_z(value, latent_dim)
+    except ValueError as error:
+        state.say(f"Ignored a move of the sliders: {error}")
+        return
+    state.change_z(z, latent_dim)
 
 
 def _ellipses(model: LoadedModel, plane: Plane) -> list:
@@ -225,14 +207,23 @@ def _projected(points: np.ndarray | None, plane: Plane) -> list[list[float]]:
 
 
 def _selected_digit(model: LoadedModel, latent_dim: int) -> None:
-    """The image decoded at the selected z, its coordinates and its sliders."""
+    """The image decoded at the selected z over one slider per latent
+    dimension (past the fourth in a box that opens), drawn and decoded in the
+    browser as they move."""
     z = state.z()
     pixels = model.vae.decode(z)[0]
     shape = model.image_shape
     scale = scale_for(shape, DIGIT_PX)
-    digit_picture(pixels, shape, z, DIGIT_CAPTION, shape[1] * scale, key=K.DIGIT)
-    st.text(" ".join(f"{_dim_name(i)} = {v:+.2f}" for i, v in enumerate(z)))
-    z_sliders(latent_dim)
+    z_sliders(
+        model,
+        z,
+        pixels,
+        DIGIT_CAPTION,
+        shape[1] * scale,
+        MAX_SLIDERS_SHOWN,
+        on_z=lambda: _on_sliders(latent_dim),
+        key=K.Z_SLIDERS,
+    )
     st.download_button(
         "Download image (PNG)",
         # Encoded only when clicked, not on every move of z.

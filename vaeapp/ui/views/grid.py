@@ -1,5 +1,5 @@
-"""The manifold grid view: its controls and the clickable grid, in one keyed
-fragment."""
+"""The manifold grid view: the grid with its controls (drawn and decoded in
+the browser), the extent switch and the download, in one keyed fragment."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from vaeapp.core.text import plain
 from vaeapp.explore.images import png_bytes
 from vaeapp.explore.manifold import (
     DATA_SPACING,
-    GRID_N_MAX,
-    SPACINGS,
     check_grid,
     grid_axes,
     manifold,
@@ -19,10 +17,9 @@ from vaeapp.explore.manifold import (
 from vaeapp.store.records import LoadedModel
 from vaeapp.ui import state
 from vaeapp.ui.components.grid_picture import grid_picture
-from vaeapp.ui.events import grid_cell
+from vaeapp.ui.events import grid_cell, grid_settings
 from vaeapp.ui.state import K, Views
 from vaeapp.web.assets import model_token
-from vaeapp.web.view_settings import Q_MAX, Q_MIN, Q_STEP
 
 # What each spacing spans, said on the radio and under the grid.
 SPACING_NAMES = {
@@ -59,38 +56,27 @@ def _on_extent() -> None:
 
 
 def _on_settings() -> None:
-    """New settings redraw the grid, and the map when it shows the extent."""
+    """The grid's controls settled in the browser (which has drawn the grid
+    already): keep the settings; the map follows when it shows the extent."""
+    if not state.take_event():
+        return
+    try:
+        n, q, spacing = grid_settings(getattr(state.widget(K.GRID), "settings", None))
+    except ValueError as error:
+        state.say(f"Ignored grid settings from the browser: {error}")
+        state.redraw([Views.EXPLORER])  # where messages show; does not return
+    state.set_grid(n, q, spacing)
     if state.grid().show_extent:
         _on_extent()
     state.redraw([Views.GRID])
 
 
-def grid_controls() -> state.GridSettings:
-    """Draw the grid's controls; return the settings the person chose."""
-    c1, c2, c3, c4 = st.columns([2, 2, 2, 2])
-    c1.slider("Grid size n", 2, GRID_N_MAX, key=K.GRID_N, on_change=_on_settings)
-    c2.number_input(
-        "Quantile q",
-        min_value=Q_MIN,
-        max_value=Q_MAX,
-        step=Q_STEP,
-        format="%.3f",
-        key=K.GRID_Q,
-        on_change=_on_settings,
-    )
-    c3.radio(
-        "Spacing",
-        SPACINGS,
-        format_func=SPACING_NAMES.get,
-        key=K.GRID_SPACING,
-        horizontal=True,
-        on_change=_on_settings,
-        help="Prior quantiles: norm.ppf(q .. 1 - q), where N(0, I) puts its mass. "
-        "Data quantiles: the q .. 1 - q quantiles of the encoded test set on each "
-        "axis, where this model puts the images.",
-    )
-    c4.checkbox("Show extent on map", key=K.GRID_SHOW_EXTENT, on_change=_on_extent)
-    return state.grid()
+def _on_slow() -> None:
+    """The browser decodes this model too slowly for the grid: the server
+    draws it from now on."""
+    if state.take_event():
+        state.set_grid_by_server()
+        state.redraw([Views.GRID])
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -140,9 +126,9 @@ def _on_cell(model: LoadedModel, xs: np.ndarray, ys: np.ndarray) -> None:
 
 @state.fragment(Views.GRID)
 def grid_view(model: LoadedModel) -> None:
-    """The manifold grid and its controls."""
+    """The manifold grid with its controls, drawn in the browser."""
     st.subheader("Manifold grid")
-    settings = grid_controls()
+    settings = state.grid()
     try:
         check_grid(settings.n, settings.q, settings.spacing)
     except ValueError as error:
@@ -150,9 +136,6 @@ def grid_view(model: LoadedModel) -> None:
         return
     latent_dim = model.record.model.latent_dim
     dims = state.map_dims(latent_dim)
-    picture = _grid_image(
-        model_token(model), settings, grid_base(latent_dim), dims, model
-    )
     xs, ys = _axes(model, settings)
     held = "" if latent_dim == 2 else ", other dimensions at the current z"
     st.caption(
@@ -161,16 +144,29 @@ def grid_view(model: LoadedModel) -> None:
         f"{held}: {SPACING_NAMES[settings.spacing]} {settings.q:g} to "
         f"{1 - settings.q:g}. Click a cell to move z there."
     )
+    base = grid_base(latent_dim)
+
+    def picture() -> np.ndarray:
+        return _grid_image(model_token(model), settings, base, dims, model)
+
     grid_picture(
-        picture,
-        settings.n,
-        model.image_shape,
+        model,
+        settings,
+        (xs, ys),
+        dims,
+        np.asarray(base or (0.0,) * latent_dim, np.float32),
+        SPACING_NAMES,
+        picture() if state.grid_by_server() else None,
+        on_settings=_on_settings,
         on_cell=lambda: _on_cell(model, xs, ys),
+        on_slow=_on_slow,
         key=K.GRID,
     )
+    st.checkbox("Show extent on map", key=K.GRID_SHOW_EXTENT, on_change=_on_extent)
     st.download_button(
         "Download grid (PNG)",
-        lambda: png_bytes(picture),
+        # Decoded and encoded on the server only when clicked.
+        lambda: png_bytes(picture()),
         file_name="manifold.png",
         mime="image/png",
         key=K.DOWNLOAD_GRID,

@@ -1,0 +1,71 @@
+"""A path's images decoded in the browser, as a strip or as an animation that
+plays forward and back (a Streamlit v2 component; its script is
+``vaeapp/web/frames_player.js``). The server sends only the path's points;
+the GIF or PNG is made on the server only when the person downloads it."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from vaeapp.store.records import LoadedModel
+from vaeapp.ui import state
+from vaeapp.ui.components import browser_decoder
+from vaeapp.web import files
+from vaeapp.web.assets import model_token
+
+NAME = "vaeapp.frames"
+MODES = ("strip", "animation")
+MODULE_JS = (
+    browser_decoder.DECODER_MODULE_JS + "\n" + files.read(files.FRAMES_PLAYER_JS)
+)
+_CSS = files.read(files.FRAMES_PLAYER_CSS)
+
+
+@st.cache_resource(show_spinner=False)
+def _component(js: str) -> Callable[..., Any]:
+    return st.components.v2.component(NAME, js=js, css=_CSS, isolate_styles=False)
+
+
+def _on_missing() -> None:
+    """The browser lacks the decoder: send it again with the next render."""
+    if state.take_event():
+        state.forget_sent_tokens()
+
+
+def frames_player(
+    model: LoadedModel,
+    points: np.ndarray,
+    mode: str,
+    caption: str,
+    frame_px: int,
+    frame_ms: int,
+    key: str,
+) -> Any:
+    """Show the images decoded at ``points`` ``(k, latent_dim)``, each
+    ``frame_px`` wide: side by side (``mode`` "strip") or one after another,
+    ``frame_ms`` each, forward then back ("animation")."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    token = model_token(model)
+    values = np.asarray(points, np.float32)
+    data: dict[str, Any] = {
+        "token": token,
+        "mode": mode,
+        "points": values.tolist(),
+        "key": f"{token}-{hashlib.sha1(values.tobytes()).hexdigest()[:12]}",
+        "frame_px": int(frame_px),
+        "frame_ms": int(frame_ms),
+        "caption": caption,
+    }
+    sent = state.sent_tokens()
+    if f"frames-{token}" not in sent:
+        data["assets"] = browser_decoder.decoder_assets(token, model)
+        sent.add(f"frames-{token}")
+    return _component(browser_decoder.component_js("frames_player", MODULE_JS))(
+        data=[data], key=key, on_missing_change=_on_missing, height="content"
+    )
