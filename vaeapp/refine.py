@@ -68,8 +68,8 @@ def run(args: argparse.Namespace) -> list[str]:
     if args.write:
         lines += refine_folder(model, config, x_val)
         lines.append(
-            "written; rerun python -m vaeapp.evaluate --write for the IWAE and "
-            "5-NN figures of the refined q"
+            "written; rerun python -m vaeapp.evaluate --map --write for the "
+            "IWAE and 5-NN figures and the map's files of the refined q"
         )
     elif x_val is None:
         lines.append("validation: none (the run held no images out)")

@@ -43,7 +43,7 @@ def test_write_adds_the_figures_and_the_folder_still_loads(folder, capsys):
     ("argv", "message"),
     [
         (["--model", "no-such-model"], "no model 'no-such-model'"),
-        (["--model", "mnist-tutorial", "--samples", "0"], "--samples must be"),
+        (["--model", "mnist-tutorial", "--samples", "-1"], "--samples must be"),
         (["--model", "mnist-tutorial", "--images", "-1"], "must be 0 or more"),
     ],
 )

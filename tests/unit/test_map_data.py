@@ -15,6 +15,7 @@ from vaeapp.explore.projection import (
     StoredPlane,
     plane_click_to_z,
     stored_plane,
+    views_of,
 )
 from vaeapp.explore.scores import knn_accuracy
 from vaeapp.inference.figures import image_figures
@@ -81,10 +82,30 @@ def test_image_figures_refuse_mismatched_shapes(tutorial) -> None:
         )
 
 
-def test_a_folder_without_map_files_opens_with_empty_figures(tutorial) -> None:
-    """A shipped folder of before: no figures, no planes, no file names."""
-    assert tutorial.figures == {} and tutorial.planes == {}
-    assert tutorial.file_names is None
+def test_a_folder_without_map_files_opens_with_empty_figures(
+    tutorial_copy: Path,
+) -> None:
+    """A folder written before the map's files: no figures, no planes, no
+    file names, and it opens."""
+    (tutorial_copy / FIGURES_FILE).unlink()
+    model = load_model(tutorial_copy)
+    assert model.figures == {} and model.planes == {}
+    assert model.file_names is None
+
+
+def test_the_shipped_20d_model_has_its_plane_and_figures() -> None:
+    """mnist-20d ships its UMAP plane, on which 5-NN accuracy is at least 90 %
+    (recorded in metrics.json), and per-image figures averaging to its test
+    -ELBO."""
+    model = load_model(PRETRAINED_DIR / "mnist-20d")
+    assert views_of(model) == ("dimensions", "pca", "umap")
+    assert stored_plane(model, "umap").points is model.planes["umap"]
+    accuracy = knn_accuracy(model.planes["umap"], model.labels)
+    assert accuracy >= 0.9
+    assert model.record.metrics["knn5_accuracy_umap"] == accuracy
+    assert float(model.figures["elbo"].mean()) == pytest.approx(
+        model.record.test_neg_elbo, abs=0.1
+    )
 
 
 def test_stored_figures_and_plane_are_read_back(tutorial_copy: Path) -> None:
@@ -229,3 +250,107 @@ def test_the_big_model_generator_writes_a_folder_that_opens(tmp_path: Path) -> N
     decoded = model.vae.decode(model.latent_mean[:10]) * 255
     assert np.abs(decoded - model.test_images[:10]).max() <= 0.5 + 1e-3
     assert knn_accuracy(model.planes["umap"], model.labels) > 0.9
+
+
+def test_an_image_folders_held_out_images_keep_their_file_names(tmp_path) -> None:
+    """Each held-out image of a folder carries the name of the file it was
+    read from (pixel 0 spells the file's number), odd names made printable."""
+    from PIL import Image
+
+    from vaeapp.data.image_folder import shown_name
+    from vaeapp.data.sources import load_dataset
+
+    for i in range(40):
+        pixels = np.full((8, 8), 7, np.uint8)
+        pixels[0, 0] = i
+        Image.fromarray(pixels).save(tmp_path / f"scan {i}.png")
+    data = load_dataset("scans", tmp_path, test_share=0.25)
+    spelled = np.rint(data.x_test[:, 0] * 255).astype(int)
+    assert data.names_test.tolist() == [f"scan {i}.png" for i in spelled]
+    assert shown_name("a\nb\\c.png") == "a_nb__c.png"
+    assert len(shown_name("x" * 400)) == 255
+
+
+def test_evaluate_map_writes_the_plane_and_figures_of_an_older_folder(
+    tmp_path: Path, capsys
+) -> None:
+    """``python -m vaeapp.evaluate --samples 0 --map --write`` on a 4-D
+    folder without map files: it gains a UMAP plane of all its test images
+    on which the classes separate, per-image figures equal to NumPy's, and
+    the plane's 5-NN accuracy in metrics.json."""
+    pytest.importorskip("umap", reason="umap-learn makes the plane")
+    import json
+
+    from vaeapp import evaluate
+
+    folder = big_model_folder(tmp_path / "older", 400, latent_dim=4)
+    (folder / FIGURES_FILE).unlink()
+    (folder / PLANES_FILE).unlink()
+    before = load_model(folder)
+    assert before.planes == {} and before.figures == {}
+    code = evaluate.main(["--model", str(folder), "--samples", "0", "--map", "--write"])
+    assert code == 0 and "UMAP plane" in capsys.readouterr().out
+    model = load_model(folder)
+    assert model.planes["umap"].shape == (400, 2)
+    expected = image_figures(
+        model.vae, model.test_images, model.latent_mean, model.latent_log_var
+    )
+    for key, values in expected.items():
+        np.testing.assert_array_equal(model.figures[key], values)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["knn5_accuracy_umap"] == knn_accuracy(
+        model.planes["umap"], model.labels
+    )
+    assert metrics["knn5_accuracy_umap"] > 0.9
+    assert "test_iwae_nll" not in metrics
+
+
+def test_a_published_model_carries_its_maps_figures_and_plane(trained) -> None:
+    """A 3-D model published by training holds each test image's figures,
+    equal to NumPy's from its stored q, and a UMAP plane of every test
+    image; a 2-D one holds the figures and no plane."""
+    pytest.importorskip("umap", reason="umap-learn makes the plane")
+    model = load_model(trained(latent_dim=3).folder)
+    assert model.planes["umap"].shape == (model.labels.shape[0], 2)
+    expected = image_figures(
+        model.vae, model.test_images, model.latent_mean, model.latent_log_var
+    )
+    for key, values in expected.items():
+        np.testing.assert_array_equal(model.figures[key], values)
+    flat = load_model(trained().folder)
+    assert flat.planes == {} and set(flat.figures) == {"elbo", "recon", "kl"}
+
+
+def test_a_new_q_removes_the_map_files_of_the_old_one(tutorial_copy: Path) -> None:
+    """write_posterior (python -m vaeapp.refine --write) removes figures.npz
+    and planes.npz, which describe the q it replaces."""
+    from vaeapp.store.writing import write_posterior
+
+    np.savez(tutorial_copy / PLANES_FILE, umap=np.zeros((10_000, 2), np.float32))
+    model = load_model(tutorial_copy)
+    assert model.figures and model.planes
+    write_posterior(
+        tutorial_copy,
+        model.latent_mean,
+        model.latent_log_var,
+        dict(model.record.metrics),
+        None,
+    )
+    after = load_model(tutorial_copy)
+    assert after.figures == {} and after.planes == {}
+
+
+def test_point_density_is_higher_in_a_cluster_and_about_right_when_uniform() -> None:
+    """Uniform points on a 10 x 10 square: about n / 100 per unit area away
+    from the border; a tight cluster added in a corner is far denser."""
+    from vaeapp.explore.density import point_density
+
+    rng = np.random.default_rng(0)
+    uniform = rng.uniform(0, 10, (200_000, 2))
+    cluster = rng.normal(1.0, 0.05, (5_000, 2))
+    density = point_density(np.concatenate([uniform, cluster]))
+    middle = (np.abs(uniform - 5) < 2).all(axis=1)
+    assert np.median(density[:200_000][middle]) == pytest.approx(2_000, rel=0.1)
+    assert np.median(density[200_000:]) > 20 * np.median(density[:200_000][middle])
+    with pytest.raises(ValueError, match="finite"):
+        point_density(np.array([[0.0, np.nan]]))

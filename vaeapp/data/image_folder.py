@@ -59,13 +59,15 @@ class FolderError(ValueError):
 @dataclass(frozen=True)
 class FolderImages:
     """Images ``(n, height, width, 3)`` uint8 (RGB, or grey repeated when read
-    as grey: ``(n, height, width, 1)``), labels ``(n,)`` uint8 or None."""
+    as grey: ``(n, height, width, 1)``), labels ``(n,)`` uint8 or None, and
+    ``names`` the images' file names (:func:`shown_name`), in the same order."""
 
     images: np.ndarray
     labels: np.ndarray | None
     class_names: tuple[str, ...] | None
     skipped: int
     first_problem: str | None  # why the first skipped file was skipped
+    names: tuple[str, ...] = ()
 
     @property
     def note(self) -> str | None:
@@ -193,6 +195,17 @@ def _decode(
         return np.asarray(image, dtype=np.uint8), transparent
 
 
+MAX_SHOWN_NAME = 255  # characters of a file name kept (store.format's limit)
+
+
+def shown_name(name: str) -> str:
+    """A file name as the model folder records it: printable (other
+    characters escaped), without '\\', at most MAX_SHOWN_NAME characters."""
+    if not name.isprintable():
+        name = name.encode("unicode_escape").decode("ascii")
+    return name.replace("\\", "_")[:MAX_SHOWN_NAME] or "_"
+
+
 def read_folder(
     folder: Path, side: int, grey: bool, default_side: int, side_range: tuple[int, int]
 ) -> FolderImages:
@@ -226,7 +239,7 @@ def read_folder(
         target = next(iter(sizes))
     else:
         target = (default_side, default_side)
-    images, labels = [], []
+    images, labels, names = [], [], []
     for path, label, _ in usable:
         try:
             pixels, transparent = _decode(path, target, grey, seen.background)
@@ -235,6 +248,7 @@ def read_folder(
             continue
         images.append(pixels)
         labels.append(label)
+        names.append(shown_name(path.name))
         seen.images += 1
         seen.transparent += transparent
     if not images:
@@ -252,4 +266,5 @@ def read_folder(
         class_names=class_names,
         skipped=len(problems),
         first_problem=problems[0] if problems else None,
+        names=tuple(names),
     )

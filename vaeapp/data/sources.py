@@ -112,6 +112,8 @@ class Dataset:
     factors_test: np.ndarray | None = None
     factor_names: tuple[str, ...] | None = None
     notes: tuple[str, ...] = field(default=())
+    # The test images' file names (n_test,) unicode, for an image folder.
+    names_test: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.class_names is None and self.name in CLASS_NAMES:
@@ -304,6 +306,10 @@ def _shapes(side: int) -> dict[str, np.ndarray]:
     }
 
 
+# The key under which an image folder's file names travel with its arrays.
+FILE_NAMES = "file_names"
+
+
 def _read_image_folder(
     folder: Path, image_size: int, color: str, notes: list[str]
 ) -> dict[str, np.ndarray]:
@@ -320,6 +326,7 @@ def _read_image_folder(
     if found.note:
         notes.append(found.note)
     raw: dict[str, np.ndarray] = {"x_train": found.images}
+    raw[FILE_NAMES] = np.array(found.names)
     if found.labels is not None and found.class_names is not None:
         raw["y_train"] = found.labels
         raw["class_names"] = np.array(found.class_names)
@@ -355,7 +362,9 @@ def _to_dataset(
     labelled = "y_train" in raw
     y_train = _labels(raw, "train", x_train.shape[0]) if labelled else None
     factors = _factors(raw)
+    names = raw.get(FILE_NAMES)
     if "x_test" in raw:
+        names = None  # only a held-out share of an image folder has them
         x_test = _images(raw["x_test"], "x_test")
         if x_test.shape[1:] != x_train.shape[1:]:
             raise DataError(
@@ -368,6 +377,7 @@ def _to_dataset(
             raise DataError("factors_test needs x_test")
         train_rows, test_rows = holdout_split(x_train.shape[0], test_share)
         x_test, x_train = x_train[test_rows], x_train[train_rows]
+        names = None if names is None else names[test_rows]
         if y_train is not None:
             y_test, y_train = y_train[test_rows], y_train[train_rows]
         notes.append(
@@ -396,6 +406,7 @@ def _to_dataset(
         factors_test=None if factors is None else factors[0][:keep],
         factor_names=None if factors is None else factors[1],
         notes=tuple(notes),
+        names_test=None if names is None else names[:keep],
     )
 
 

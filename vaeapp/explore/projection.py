@@ -16,10 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from vaeapp.core.latent import extent
+from vaeapp.store.format import UMAP_KEY
 from vaeapp.store.records import LoadedModel
 
 AXES, PCA = "dimensions", "pca"
 VIEWS = (AXES, PCA)
+UMAP = UMAP_KEY  # the view of a folder's stored UMAP plane (StoredPlane)
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,12 @@ def _nearest(points: np.ndarray, target: np.ndarray, k: int) -> np.ndarray:
     part = np.argpartition(distance, k - 1)[:k] if k < distance.size else None
     rows = np.arange(distance.size) if part is None else part
     return rows[np.lexsort((rows, distance[rows]))]
+
+
+def views_of(model: LoadedModel) -> tuple[str, ...]:
+    """The views the map of ``model`` offers for more than two latent
+    dimensions: VIEWS, then each plane its folder stores (UMAP)."""
+    return (*VIEWS, *sorted(model.planes))
 
 
 def stored_plane(model: LoadedModel, key: str) -> StoredPlane:

@@ -41,6 +41,7 @@ import numpy as np
 from vaeapp.core import safe_json
 from vaeapp.core.config import TrainConfig
 from vaeapp.core.settings import settings
+from vaeapp.data.image_folder import MAX_SHOWN_NAME
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -60,10 +61,13 @@ PLANE_KEYS = (UMAP_KEY,)  # planes.npz's keys: the methods a plane may come from
 MAX_FIGURE = 1e9
 MAX_PLANE_COORD = 1e6
 NAMES_KEY = "names"  # optional file names of the test images in LATENTS_FILE
-MAX_FILE_NAME_CHARS = 255
+MAX_FILE_NAME_CHARS = MAX_SHOWN_NAME
 # The most held-out images a folder's map shows (latents and planes of all of
 # them); the images themselves need not be stored.
 MAX_MAP_POINTS = 1_000_000
+# What the map's files add per test image at most, uncompressed: the figures
+# and the planes, float32.
+MAP_BYTES_PER_IMAGE = 4 * len(FIGURE_KEYS) + 8 * len(PLANE_KEYS)
 IMAGES_KEY = "images"  # optional test images inside LATENTS_FILE
 FACTORS_KEY = "factors"  # optional true factors of the test images, likewise
 DATA_KEY = "data"  # config.json's description of the data (optional)
@@ -74,7 +78,7 @@ CONFIG_KEYS = frozenset(
 )
 MAX_IMAGES_COUNT = 10**9
 REQUIRED_FILES = (CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE, LATENTS_FILE)
-MODEL_FILES = (*REQUIRED_FILES, SNAPSHOTS_FILE)
+MODEL_FILES = (*REQUIRED_FILES, SNAPSHOTS_FILE, FIGURES_FILE, PLANES_FILE)
 TEMP_PREFIX = ".tmp-"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # A metrics.json of EPOCHS_MAX epochs is about 3.6 MB (under 512 bytes a row).
@@ -84,11 +88,14 @@ MAX_ROW_KEYS = 32  # figures in one history row
 # Every folder the app writes must fit, as a zip, under the upload limit
 # (vaeapp.store.upload.UPLOAD_LIMIT_MB): files together at most this many bytes.
 MAX_FOLDER_BYTES = 48_000_000
-# What an .npz's arrays may unpack to, together, before np.load allocates them:
-# room for MAX_MAP_POINTS latents (mean and log-variance in float16 of up to
-# LATENT_MAX = 32 dimensions, 128 bytes a point) with their labels and
-# factors, or their planes and figures (20 bytes a point).
-MAX_NPZ_BYTES = 300 * MAX_MAP_POINTS
+# What an .npz's arrays may unpack to, together, before np.load allocates them
+# (snapshots.npz and any other)...
+MAX_NPZ_BYTES = 50_000_000
+# ... and the files with a row per test image: room for MAX_MAP_POINTS latents
+# (mean and log-variance in float16 of up to LATENT_MAX = 32 dimensions, 128
+# bytes a point) with their labels and factors, or their planes and figures
+# (20 bytes a point).
+MAX_MAP_NPZ_BYTES = 300 * MAX_MAP_POINTS
 MAX_SNAPSHOT_COUNT = 100
 GRID_MAX = next(s.high for f, s in settings(TrainConfig) if f.name == "grid_size")
 
@@ -148,3 +155,5 @@ def held_out_curve(history: list[Any]) -> tuple[str, str] | None:
 IWAE_KEY, IWAE_SE_KEY = "test_iwae_nll", "test_iwae_se"
 IWAE_SAMPLES_KEY, IWAE_IMAGES_KEY = "iwae_samples", "iwae_images"
 KNN_KEY = "knn5_accuracy"
+KNN_UMAP_KEY = "knn5_accuracy_umap"  # the same vote on the stored UMAP plane
+UMAP_SECONDS_KEY = "umap_seconds"  # what computing that plane took

@@ -47,6 +47,7 @@ from vaeapp.store.format import (
     MAX_FILE_NAME_CHARS,
     MAX_IMAGES_COUNT,
     MAX_JSON_BYTES,
+    MAX_MAP_NPZ_BYTES,
     MAX_MAP_POINTS,
     MAX_NPZ_BYTES,
     MAX_PLANE_COORD,
@@ -64,6 +65,9 @@ from vaeapp.store.format import (
     ModelFolderError,
 )
 from vaeapp.store.records import LoadedModel, ModelRecord
+
+# The .npz files with a row per test image (up to MAX_MAP_POINTS rows).
+MAP_NPZ_FILES = (LATENTS_FILE, FIGURES_FILE, PLANES_FILE)
 
 
 def read_json(path: Path) -> Any:
@@ -292,7 +296,10 @@ def _load_model(folder: Path) -> LoadedModel:
 
 def check_npz(path: Path) -> None:
     """Bound what ``np.load`` will allocate from ``path``: the sizes its members
-    and their .npy headers declare. Raises ModelFolderError."""
+    and their .npy headers declare (MAX_MAP_NPZ_BYTES for the files with a
+    row per test image, MAX_NPZ_BYTES for any other). Raises
+    ModelFolderError."""
+    limit = MAX_MAP_NPZ_BYTES if path.name in MAP_NPZ_FILES else MAX_NPZ_BYTES
     try:
         with zipfile.ZipFile(path) as npz:
             total = 0
@@ -300,9 +307,9 @@ def check_npz(path: Path) -> None:
                 if info.flag_bits & 0x1:
                     raise ModelFolderError(f"{path.name} holds an encrypted member")
                 total += info.file_size
-                if total > MAX_NPZ_BYTES:
+                if total > limit:
                     raise ModelFolderError(
-                        f"{path.name} unpacks to more than {MAX_NPZ_BYTES / 1e6:.0f} MB"
+                        f"{path.name} unpacks to more than {limit / 1e6:.0f} MB"
                     )
                 if info.filename.endswith(".npy"):
                     with npz.open(info) as member:
@@ -349,8 +356,8 @@ def _load_npz(path: Path, keys: tuple[str, ...], optional: tuple[str, ...] = ())
 def _read_latents(
     path: Path, record: ModelRecord
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """``(mean, log_var, labels, images or None, factors or None)`` from
-    ``latents.npz``; images flat ``(n, h * w * c)``."""
+    """``(mean, log_var, labels, images or None, factors or None, file names
+    or None)`` from ``latents.npz``; images flat ``(n, h * w * c)``."""
     config = record.model
     arrays = _load_npz(
         path, ("mean", "log_var", "labels"), (IMAGES_KEY, FACTORS_KEY, NAMES_KEY)

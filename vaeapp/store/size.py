@@ -10,7 +10,7 @@ import numpy as np
 
 from vaeapp.core.config import ModelConfig, TrainConfig
 from vaeapp.model.layout import parameter_count
-from vaeapp.store.format import MAX_FOLDER_BYTES
+from vaeapp.store.format import MAP_BYTES_PER_IMAGE, MAX_FOLDER_BYTES
 
 MAX_SNAPSHOTS = 24
 
@@ -41,12 +41,13 @@ def folder_bytes_bound(
     with_images: bool | int = False,
 ) -> int:
     """An upper bound of the bytes a run's model folder takes: the weights (4
-    or 2 bytes each, ``weights_dtype``), the encoded test set (with its images
+    or 2 bytes each, ``weights_dtype``), the encoded test set and the map's
+    figures and plane (with its images
     if they are not the shipped test set: ``with_images`` True counts them
     uncompressed, a number is their measured compressed size), the snapshot
     grids and one metrics row per epoch."""
     snapshots = len(snapshot_epochs(config.epochs)) if config.grid_size >= 2 else 0
-    arrays = n_test * (8 * model_config.latent_dim + 8)
+    arrays = n_test * (8 * model_config.latent_dim + 8 + MAP_BYTES_PER_IMAGE)
     if with_images is True:
         arrays += n_test * model_config.n_pixels
     elif with_images:

@@ -24,10 +24,12 @@ from vaeapp.core.config import ModelConfig, RefineConfig, TrainConfig
 from vaeapp.store.format import (
     CONFIG_FILE,
     DATA_KEY,
+    FIGURES_FILE,
     FORMAT_VERSION,
     LATENTS_FILE,
     MAX_FOLDER_BYTES,
     METRICS_FILE,
+    PLANES_FILE,
     REFINE_KEY,
     TEMP_PREFIX,
     ModelFolderError,
@@ -70,11 +72,15 @@ def write_posterior(
     """Give ``folder`` a new q(z|x) for its test images: ``mean`` and
     ``log_var`` ``(n_test, latent_dim)`` in latents.npz (its other arrays
     kept), ``metrics`` as metrics.json and ``refine`` as config.json's
-    section. Each file is replaced atomically, config.json last; the folder is
-    checked with :func:`load_model` afterwards."""
+    section. Each file is replaced atomically, config.json last; the map's
+    figures.npz and planes.npz, made from the old q, are removed first (the
+    map's files of the new q: ``python -m vaeapp.evaluate --map --write``).
+    The folder is checked with :func:`load_model` afterwards."""
     folder = Path(folder)
     path = folder / LATENTS_FILE
     check_npz(path)
+    for stale in (FIGURES_FILE, PLANES_FILE):
+        (folder / stale).unlink(missing_ok=True)
     with np.load(path, allow_pickle=False) as npz:
         arrays = {key: npz[key] for key in npz.files}
     arrays["mean"] = np.asarray(mean, np.float32)
@@ -86,6 +92,24 @@ def write_posterior(
     if refine is not None:
         config[REFINE_KEY] = refine.to_dict()
     write_json(folder / CONFIG_FILE, config)
+    load_model(folder)
+
+
+def write_map_files(
+    folder: Path, figures: dict[str, np.ndarray], planes: dict[str, np.ndarray]
+) -> None:
+    """Give ``folder`` its map's per-image ``figures`` (float32 ``(n,)`` each,
+    in figures.npz) and ``planes`` (float32 ``(n, 2)`` each, in planes.npz),
+    each file replaced atomically; an empty dict removes its file. The folder
+    is checked with :func:`load_model` afterwards."""
+    folder = Path(folder)
+    for name, arrays in ((FIGURES_FILE, figures), (PLANES_FILE, planes)):
+        path = folder / name
+        if not arrays:
+            path.unlink(missing_ok=True)
+            continue
+        stored = {key: np.asarray(value, np.float32) for key, value in arrays.items()}
+        write_atomic(path, lambda handle, a=stored: np.savez_compressed(handle, **a))
     load_model(folder)
 
 

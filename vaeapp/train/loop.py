@@ -66,6 +66,7 @@ class TrainResult:
     best_epoch: int = 0  # the epoch whose weights were kept (1-based)
     # The validation split (n_val, height * width * channels) float32 in [0, 1].
     validation_images: np.ndarray | None = None
+    file_names: np.ndarray | None = None  # (n_test,) unicode, image folders
 
 
 def train_model(
@@ -321,6 +322,7 @@ def _evaluated(
         validation_metrics=validation,
         best_epoch=best,
         validation_images=split.validation if split.validating else None,
+        file_names=data.names_test,
     )
 
 

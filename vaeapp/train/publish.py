@@ -12,19 +12,26 @@ import numpy as np
 
 from vaeapp.core.config import RefineConfig
 from vaeapp.data.testsets import is_shipped
+from vaeapp.explore.planes import map_data
 from vaeapp.store.format import (
     CONFIG_FILE,
     FACTORS_KEY,
     IMAGES_KEY,
     LATENTS_FILE,
     METRICS_FILE,
+    NAMES_KEY,
     SNAPSHOTS_FILE,
     WEIGHTS_FILE,
     images_as_bytes,
 )
 from vaeapp.store.reading import load_model
 from vaeapp.store.refined import refine_folder
-from vaeapp.store.writing import config_document, publish, write_json
+from vaeapp.store.writing import (
+    config_document,
+    publish,
+    write_json,
+    write_map_files,
+)
 from vaeapp.train.loop import TrainResult
 
 
@@ -55,7 +62,9 @@ def save_result(
     """Publish ``result`` atomically as ``parent/name`` and return that path.
     With ``refine``, the folder's q is refined per image before it is
     published (:func:`vaeapp.store.refined.refine_folder`), on the run's validation
-    split and test set."""
+    split and test set. The map's per-image figures and, for more than two
+    latent dimensions, its UMAP plane are computed from the final q and
+    stored with it (:func:`vaeapp.explore.planes.map_data`)."""
     from vaeapp.model.vae import VAE
 
     shape = result.model_config.image_shape
@@ -94,6 +103,8 @@ def save_result(
         extra = {} if shipped else {IMAGES_KEY: images.reshape(-1, *shape)}
         if result.factors is not None:
             extra[FACTORS_KEY] = np.asarray(result.factors, np.float32)
+        if result.file_names is not None:
+            extra[NAMES_KEY] = np.asarray(result.file_names, str)
         np.savez_compressed(
             folder / LATENTS_FILE,
             mean=result.latent_mean,
@@ -110,6 +121,9 @@ def save_result(
             )
         if refine is not None:
             refine_folder(load_model(folder), refine, result.validation_images)
+        # The map's figures and plane, from the folder's final q.
+        data = map_data(load_model(folder))
+        write_map_files(folder, data.figures, data.planes)
 
     return publish(parent, name, write_files)
 
