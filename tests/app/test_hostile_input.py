@@ -64,7 +64,7 @@ EVENTS = [
     ("vaeapp.latent_explorer", "commit"),
     ("vaeapp.latent_explorer", "missing"),
     ("vaeapp.grid_click", "cell"),
-    ("vaeapp.plotly_loader", "missing"),
+    ("vaeapp.map_loader", "missing"),
 ]
 _SHARED: dict[str, AppTest] = {}
 _TEXT_KINDS = ("markdown", "caption", "warning", "error", "info", "success")
