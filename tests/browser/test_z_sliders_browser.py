@@ -171,9 +171,10 @@ def test_a_map_click_moves_the_sliders(watched: tuple[Any, list[int]]) -> None:
     xy = page.evaluate(
         """([x, y]) => {
           const map = document.querySelector('.vae-map');
-          const f = map._fullLayout, box = map.getBoundingClientRect();
-          return [box.left + f.xaxis._offset + f.xaxis.l2p(x),
-                  box.top + f.yaxis._offset + f.yaxis.l2p(y)];
+          const [x0, x1, y0, y1] = map.dataset.view.split(',').map(Number);
+          const box = map.querySelector('.vae-gl-area').getBoundingClientRect();
+          return [box.left + (x - x0) / (x1 - x0) * box.width,
+                  box.top + (y1 - y) / (y1 - y0) * box.height];
         }""",
         target,
     )

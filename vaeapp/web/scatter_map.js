@@ -157,11 +157,15 @@ function glDom(root) {
 function glOverlay(root) {
   const gl = root.__gl, st = root.__state, svg = gl.box.querySelector(".vae-gl-overlay");
   const px = (x, y) => glToPixel(gl, x, y).map((v) => v.toFixed(1)).join(",");
-  const out = [];
+  const outBefore = [], over = [];
   // The z marker and the prior samples' stars keep their size in pixels at
-  // any zoom; the rest (grid extent, path, ellipses) are sizes in z.
+  // any zoom; the rest (grid extent, path, ellipses) are sizes in z. Shapes
+  // listed after the marker (posterior ellipses) are drawn over it.
+  let afterMarker = false;
   for (const s of shapes(st.layoutData)) {
+    if (s.name === "marker") afterMarker = true;
     if (s.name === "marker" || s.name === "sample") continue;
+    const out = afterMarker ? over : outBefore;
     const line = s.line || {}, dash = line.dash === "dot" ? ' stroke-dasharray="2,3"' : "";
     const stroke = `stroke="${line.color}" stroke-width="${line.width}"${dash}`;
     if (s.type === "rect") {
@@ -174,7 +178,7 @@ function glOverlay(root) {
       out.push(`<path d="${d}" fill="${s.fillcolor || "none"}" ${stroke}/>`);
     }
   }
-  const r = GL_MARK_PX;
+  const out = outBefore, r = GL_MARK_PX;
   for (const [x, y] of st.layoutData.samples || []) {
     const [cx, cy] = glToPixel(gl, x, y), corners = [];
     for (let k = 0; k < 10; k++) {
@@ -194,7 +198,7 @@ function glOverlay(root) {
       out.push(`<path data-name="marker" d="M${cx - r},${cy - k * r}L${cx + r},${cy + k * r}" stroke="#111" stroke-width="3"/>`);
     }
   }
-  svg.innerHTML = out.join("");
+  svg.innerHTML = out.concat(over).join("");
   glAxes(root);
 }
 
