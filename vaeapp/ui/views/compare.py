@@ -43,7 +43,7 @@ from vaeapp.ui.views.explorer import linear_map_plane
 from vaeapp.ui.views.inspect import ELLIPSE_COLOUR
 from vaeapp.web.assets import model_token
 
-LINK = "compare"  # the two maps' link name (map_plot.js rings across it)
+LINK = "compare"  # the two maps' link name (scatter_map.js rings across it)
 IMAGE_PX = 112  # the marked image and its reconstructions, each
 TITLE = "Compare with another model"
 
