@@ -56,6 +56,8 @@ def test_click_on_a_umap_point_selects_its_z_and_says_so() -> None:
     assert not at.exception
     z = np.array(explorer_data(at)["z"])
     np.testing.assert_allclose(z, model.latent_mean[i], atol=1e-6)
+    # The cross marks that point itself.
+    np.testing.assert_allclose(explorer_data(at)["marker"], [x, y], atol=1e-6)
     assert f"selected the z of test image #{i}." in _captions(at)
 
 

@@ -35,6 +35,7 @@ from vaeapp.web.view_settings import MAP_HEIGHT
 
 # A plane the map shows: linear (two dimensions, PCA) or stored (UMAP).
 MapPlane = Plane | StoredPlane
+_SAME_Z = 1e-12  # squared distance under which z is a stored test image's
 
 # The module's JavaScript (decoder.js, map_common.js, scatter_map.js,
 # latent_map.js), for the tests.
@@ -137,8 +138,12 @@ def _plane_data(plane: MapPlane, z: list[float]) -> dict[str, Any]:
     plane's centre (to follow a z from the sliders). A stored plane (UMAP)
     has no such map: the browser is told so (``nonlinear``) and leaves z to
     the server."""
-    marker = plane.coords(np.asarray(z, np.float64)).tolist()
+    point = np.asarray(z, np.float64)
+    marker = plane.coords(point).tolist()
     if isinstance(plane, StoredPlane):
+        # z is a test image's own z (a click on it): the cross on that point.
+        if np.square(plane.means - point).sum(axis=1).min() < _SAME_Z:
+            marker = plane.coords(point, k=1).tolist()
         zero = [0.0] * len(z)
         return {
             "u": zero,
