@@ -227,8 +227,10 @@ def _model_zip() -> bytes:
     (about 2.5 MB: more than nginx's default body limit of 1 MB)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in MODEL_FILES:
-            archive.write(PRETRAINED_DIR / "mnist-tutorial" / name, arcname=name)
+        for name in MODEL_FILES:  # the optional map files where it has them
+            path = PRETRAINED_DIR / "mnist-tutorial" / name
+            if path.exists():
+                archive.write(path, arcname=name)
     return buffer.getvalue()
 
 
