@@ -64,6 +64,11 @@ EVENTS = [
     ("vaeapp.latent_explorer", "commit"),
     ("vaeapp.latent_explorer", "missing"),
     ("vaeapp.grid_click", "cell"),
+    ("vaeapp.grid_click", "settings"),
+    ("vaeapp.grid_click", "slow"),
+    ("vaeapp.grid_click", "missing"),
+    ("vaeapp.z_sliders", "z"),
+    ("vaeapp.z_sliders", "missing"),
     ("vaeapp.map_loader", "missing"),
 ]
 _SHARED: dict[str, AppTest] = {}

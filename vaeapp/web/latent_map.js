@@ -12,11 +12,19 @@
 // decoder.js, map_common.js and scatter_map.js in one module
 // (explorer_script.MODULE_JS) and uses their functions and G.
 
+// Shared with the page's other components (window.__vaeappFetches, see
+// decoder_file.js): the decoder's file is downloaded once per page.
 function fetchBuffer(url) {
-  return fetch(new URL(url, document.baseURI)).then((reply) => {
-    if (!reply.ok) throw new Error(`${url}: HTTP ${reply.status}`);
-    return reply.arrayBuffer();
-  });
+  const key = new URL(url, document.baseURI).href;
+  const shared = (window.__vaeappFetches = window.__vaeappFetches || {});
+  if (!shared[key]) {
+    shared[key] = fetch(key).then((reply) => {
+      if (!reply.ok) throw new Error(`${url}: HTTP ${reply.status}`);
+      return reply.arrayBuffer();
+    });
+    shared[key].catch(() => { delete shared[key]; });
+  }
+  return shared[key];
 }
 
 // The page lost a model's files (or they failed to load): forget the model

@@ -70,6 +70,8 @@ function sliderRow(root, i, data) {
 // The elements, built on the first render and again for a new number of
 // dimensions or a new range.
 function build(parent, data) {
+  const old = parent.querySelector(".vae-z-sliders");
+  if (old) clearTimeout(old.__timer); // a move of the old sliders is not sent
   parent.replaceChildren();
   const root = document.createElement("div");
   root.className = "vae-z-sliders";
@@ -109,7 +111,7 @@ function build(parent, data) {
 function showValues(root) {
   const z = root.__z;
   root.__inputs.forEach((input, i) => {
-    if (Number(input.value) !== z[i] && document.activeElement !== input) input.value = z[i];
+    if (Number(input.value) !== z[i]) input.value = z[i];
     input.parentElement.querySelector("output").textContent = z[i].toFixed(2);
   });
   root.querySelector(".vae-z-text").textContent =
@@ -160,7 +162,9 @@ function drawServer(root) {
   const canvas = root.querySelector("canvas.vae-digit");
   const image = new Image();
   image.onload = () => {
-    if (root.__data !== data) return;
+    // Not over a newer render's picture, nor over the browser's own decode
+    // (the decoder may have arrived while the PNG was loading).
+    if (root.__data !== data || browserDraws(Z.models[data.token])) return;
     Object.assign(canvas, { width: image.naturalWidth, height: image.naturalHeight });
     canvas.getContext("2d").drawImage(image, 0, 0);
     canvas.dataset.z = zText(data.z);
@@ -177,7 +181,8 @@ function draw(root) {
 function commit(root) {
   clearTimeout(root.__timer);
   root.__timer = 0;
-  root.__committed = root.__z.slice();
+  // The z's sent and not yet seen back: their renders are echoes (kept few).
+  root.__commits = [...(root.__commits || []).slice(-7), root.__z.slice()];
   root.dataset.commits = String(Number(root.dataset.commits) + 1);
   root.__component.setTriggerValue("z", root.__z.slice());
 }
@@ -227,6 +232,10 @@ export default function (component) {
     root = build(parentElement, data);
   }
   const before = root.__data;
+  if (before && before.token !== data.token) {
+    clearTimeout(root.__timer); // a move of the old model's z is not sent
+    root.__timer = 0;
+  }
   root.__component = component;
   root.__data = data;
   const canvas = root.querySelector("canvas.vae-digit");
@@ -234,11 +243,18 @@ export default function (component) {
   canvas.setAttribute("aria-label", data.caption);
   root.querySelector("figcaption").textContent = data.caption;
   // z from the server: a move made elsewhere (map, grid, a tool, a new model)
-  // is taken; the echo of our own commit, or of an older one while the person
-  // goes on moving, is not.
+  // is taken, and cancels a key press not yet sent (the other move came
+  // later); the echo of a z these sliders sent is not (the person may have
+  // moved on since), nor anything while a drag goes on (sent on release).
   const fresh = !before || !sameZ(data.z, before.z) || before.token !== data.token;
-  const echo = sameZ(data.z, root.__committed);
-  if (!root.__z || (fresh && !echo && !root.__timer)) root.__z = data.z.slice();
+  const commits = root.__commits || [];
+  const echo = commits.findIndex((z) => sameZ(z, data.z));
+  if (echo >= 0) root.__commits = commits.slice(echo + 1);
+  if (!root.__z || (fresh && echo < 0 && !root.__dragging)) {
+    clearTimeout(root.__timer);
+    root.__timer = 0;
+    root.__z = data.z.slice();
+  }
   const model = Z.models[data.token];
   if (!model) {
     component.setTriggerValue("missing", data.token);
