@@ -396,6 +396,35 @@ def test_click_on_a_data_point_inspects_that_test_digit(page: Any) -> None:
     assert page.errors == []
 
 
+_JS_SET_EXPLORER_WIDTH = """(width) => {
+  document.querySelector('.vae-explorer').style.width = width;
+}"""
+_JS_SIDE = "() => Number(document.querySelector('.vae-map').dataset.side)"
+
+
+def test_map_redraws_at_its_box_width_when_its_column_changes(page: Any) -> None:
+    """The map follows its column's width (sidebar, late styles), not only the
+    window: a narrower square, then its old size back, showing the same view."""
+    side = page.evaluate(_JS_SIDE)
+    width = page.evaluate(
+        "() => document.querySelector('.vae-explorer').getBoundingClientRect().width"
+    )
+    view = _plot_area(page)
+    try:
+        page.evaluate(_JS_SET_EXPLORER_WIDTH, f"{round(width) - 100}px")
+        page.wait_for_function(f"(s) => ({_JS_SIDE})() < s - 60", arg=side)
+        narrow = page.locator(".vae-gl-area").bounding_box()
+        assert narrow["width"] == pytest.approx(page.evaluate(_JS_SIDE), abs=1)
+        assert narrow["height"] == pytest.approx(narrow["width"], abs=1)
+    finally:
+        page.evaluate(_JS_SET_EXPLORER_WIDTH, "")
+    page.wait_for_function(f"(s) => ({_JS_SIDE})() === s", arg=side)
+    after = _plot_area(page)
+    assert after["box"]["width"] == pytest.approx(side, abs=1)
+    assert after["x"] == pytest.approx(view["x"], abs=1e-3)
+    assert after["y"] == pytest.approx(view["y"], abs=1e-3)
+
+
 _JS_MAP_GEOMETRY = """() => {
   const map = document.querySelector('.vae-map');
   const [x0, x1, y0, y1] = map.dataset.view.split(',').map(Number);

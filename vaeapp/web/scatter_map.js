@@ -489,32 +489,57 @@ function glRenderer(side) {
   return window.reglScatterplot.createRenderer({ canvas });
 }
 
-// Builds the WebGL map in root once: library, DOM, events.
-function glCreate(root, data) {
-  const box = glDom(root);
-  // The drawing area is square: the room across (beside the live preview,
-  // or under it on a narrow page) or the height asked for, less the axes.
+// The drawing area's side in px: a square in the room across (beside the
+// live preview, or under it on a narrow page) or the height asked for, less
+// the axes. Sets the box's and the area's sizes.
+function glFit(root, box, height) {
   const total = root.clientWidth || 800, narrow = total < NARROW_PX;
   root.classList.toggle("vae-narrow", narrow);
   const across = (narrow ? total : total - SIDE_PX) - GL_AXIS_PX;
-  const side = Math.max(200, Math.floor(Math.min(data.height - 60, across)));
+  const side = Math.max(200, Math.floor(Math.min(height - 60, across)));
   box.style.width = `${side + GL_AXIS_PX}px`;
   const area = box.querySelector(".vae-gl-area");
   area.style.width = area.style.height = `${side}px`;
   area.style.setProperty("--vae-side", `${side}px`);
+  return side;
+}
+
+// The map follows its column's width (the window, the sidebar opening or
+// closing, the stylesheet arriving after the first draw): a new square side,
+// the same view.
+function glFollowWidth(root, height) {
+  let seen = root.clientWidth;
+  new ResizeObserver(() => {
+    const gl = root.__gl;
+    if (!gl || Math.abs(root.clientWidth - seen) <= 1) return;
+    seen = root.clientWidth;
+    const side = glFit(root, gl.box, height);
+    if (side === gl.side) return;
+    gl.side = side;
+    gl.renderer.resize(side, side);
+    gl.plot.set({ width: side, height: side });
+    gl.box.dataset.side = String(side);
+    glOverlay(root);
+  }).observe(root);
+}
+
+// Builds the WebGL map in root once: library, DOM, events.
+function glCreate(root, data) {
+  const box = glDom(root);
+  const side = glFit(root, box, data.height);
   root.querySelector(".vae-real").classList.add("vae-idle");
   const canvas = box.querySelector(".vae-gl-canvas");
-  const count = root.__state.model.count;
+  const count = root.__state.model.count, renderer = glRenderer(side);
   const plot = window.createScatterplot({
     canvas, width: side, height: side, pointSize: glPointSize(count),
-    renderer: glRenderer(side),
+    renderer,
     pointSizeSelected: 2, opacity: count > 200000 ? 0.5 : 0.8,
     backgroundColor: "#fafafa", lassoColor: "#e8590c", deselectOnDblClick: false,
     deselectOnEscape: true, actionKeyMap: { lasso: "shift" },
     lassoClearEvent: "deselect", pointColorHover: "#000000", pointColorActive: "#e8590c",
     performanceMode: count > GL_FAST_POINTS,
   });
-  const gl = { plot, box, side, range: data.range.slice(), mode: "pan", over: null,
+  const gl = { plot, renderer, box, side, range: data.range.slice(), mode: "pan", over: null,
                colour: "class", hidden: new Set(), selected: [], scale: null };
   root.__gl = gl;
   plot.subscribe("view", () => glOverlay(root));
@@ -547,6 +572,8 @@ function glCreate(root, data) {
   glSetMode(root, "pan");
   glPointer(root);
   glListenZ();
+  glFollowWidth(root, data.height);
+  box.dataset.side = String(side);
   return gl;
 }
 
