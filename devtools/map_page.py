@@ -24,8 +24,10 @@ from vaeapp.web import files
 from vaeapp.web.assets import pack_decoder_file
 
 ORIGIN = "http://vaeapp-map.test"
-# The Plotly map the page drew before, the reference of bench.map_speed.
+# The Plotly map the page drew before, the reference of bench.map_speed, and
+# the Plotly bundle it draws with (devtools/vendor/README.md).
 PLOTLY_MAP_JS = Path(__file__).with_name("plotly_map.js")
+PLOTLY_JS = Path(__file__).parent / "vendor" / "plotly-scattergl-3.7.0.min.js"
 RANGE = (-4.0, 4.0)
 _HOST = """<!doctype html><html><head><meta charset="utf-8">
 <style>CSS</style></head><body style="margin:0">
@@ -148,7 +150,7 @@ def open_map_page(
     """A new page drawing ``generated`` with ``renderer`` ("plotly" or
     "regl"), with made-up real images when ``images`` (see LOAD_JS); returns
     it and the ms from the data's arrival to the drawn map."""
-    lib = files.PLOTLY_JS if renderer == "plotly" else files.SCATTERPLOT_JS
+    lib = PLOTLY_JS if renderer == "plotly" else files.SCATTERPLOT_JS
     css = files.read(files.LATENT_MAP_CSS)
     answers = {
         "/": (_HOST.replace("CSS", css).encode(), "text/html"),

@@ -34,7 +34,7 @@ def test_wheel_holds_the_package_and_its_data_only(wheel: Path):
         "vaeapp/pretrained/mnist-wide/model.weights.h5",
         "vaeapp/testsets/mnist.npz",
         "vaeapp/web/latent_map.js",
-        "vaeapp/web/vendor/plotly-scattergl-3.7.0.min.js",
+        "vaeapp/web/vendor/regl-scatterplot-1.16.0.min.js",
         "vaeapp/ui/streamlit_config.toml",
     ):
         assert needed in names

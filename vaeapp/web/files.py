@@ -8,10 +8,6 @@ from pathlib import Path
 
 WEB_DIR = Path(__file__).resolve().parent
 
-# plotly.js's core with the scattergl trace only, built by vendor/build_plotly.sh
-# (see vendor/README.md): the browser evaluates it in about a third of the time
-# the official partial bundles take.
-PLOTLY_JS = WEB_DIR / "vendor" / "plotly-scattergl-3.7.0.min.js"
 DECODER_JS = WEB_DIR / "decoder.js"  # the decoder, run in the browser
 MAP_COMMON_JS = WEB_DIR / "map_common.js"  # the map's shared helpers, page and export
 SCATTER_MAP_JS = WEB_DIR / "scatter_map.js"  # the WebGL map of any size
