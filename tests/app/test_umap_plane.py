@@ -38,11 +38,15 @@ def test_umap_plane_is_offered_and_drawn_from_the_stored_points() -> None:
     data = explorer_data(at)
     assert data["axis_titles"] == ["UMAP 1", "UMAP 2"]
     assert data["nonlinear"] is True
+    # Both axes span the stored points, closely (not the model's +-z_limit).
+    stored = load_model(MODEL).planes["umap"]
+    low, high = data["range"]
+    assert low < stored.min() and high > stored.max()
+    assert (high - low) < 1.2 * (stored.max() - stored.min())
     assets = data["assets"]
     served = ROOT / "static" / assets["files"]["points"].removeprefix("app/static/")
     offset, count = assets["points"]
     points = np.frombuffer(served.read_bytes(), "<f4", count=count, offset=offset)
-    stored = load_model(MODEL).planes["umap"]
     np.testing.assert_array_equal(points.reshape(-1, 2), stored.astype(np.float32))
 
 

@@ -69,7 +69,15 @@ def test_click_on_empty_space_selects_the_nearest_points_mean(umap_page: Any) ->
     z, and the caption lists those points."""
     model = load_model(PRETRAINED_DIR / MODEL)
     points = model.planes["umap"].astype(np.float64)
-    xy = np.array([points[:, 0].min() - 3.0, points[:, 1].min() - 3.0])
+    # The corner of the map (just inside its range) farthest from any point.
+    lo, hi = umap_page.evaluate(
+        "() => document.querySelector('.st-key-explorer .vae-explorer').__state.range"
+    )
+    inset = lo + 0.03 * (hi - lo), hi - 0.03 * (hi - lo)
+    corners = np.array([[x, y] for x in inset for y in inset])
+    gaps = [np.hypot(*(points - c).T).min() for c in corners]
+    xy = corners[int(np.argmax(gaps))]
+    assert max(gaps) > 1.0  # empty space: no point near
     rows = np.argsort(np.square(points - xy).sum(1), kind="stable")[:CLICK_NEIGHBOURS]
     expected = model.latent_mean[rows].astype(np.float64).mean(0)
     umap_page.mouse.click(*umap_page.evaluate(_JS_TO_PAGE, xy.tolist()))

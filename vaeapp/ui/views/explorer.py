@@ -61,7 +61,10 @@ def _stored(token: str, _model: LoadedModel, key: str) -> StoredPlane:
 
 def hidden_note(model: LoadedModel, plane: MapPlane, limit: float) -> str | None:
     """What to say when test points lie beyond the map's ``+-limit`` (only a
-    folder whose means reach past vaeapp.core.latent.Z_LIMIT_MAX)."""
+    folder whose means reach past vaeapp.core.latent.Z_LIMIT_MAX; never on a
+    stored plane, whose map holds all its points)."""
+    if isinstance(plane, StoredPlane):
+        return None
     count = outside(plane.coords(model.latent_mean), limit)
     if not count:
         return None
@@ -90,6 +93,22 @@ def linear_map_plane(model: LoadedModel) -> Plane:
     ellipses and moves): PCA in place of a stored UMAP plane."""
     plane = map_plane(model)
     return _pca(model_token(model), model) if isinstance(plane, StoredPlane) else plane
+
+
+STORED_PAD = 0.04  # a stored plane's map reaches this share past its points
+
+
+def _axis_range(model: LoadedModel, plane: MapPlane) -> tuple[float, float]:
+    """The range both map axes show: the model's range of z, ``+-limit``
+    (:func:`map_extent`), or around a stored plane's points, whose
+    coordinates have nothing to do with z."""
+    if isinstance(plane, StoredPlane):
+        x0, x1, y0, y1 = plane.extent()
+        low, high = min(x0, y0), max(x1, y1)
+        pad = STORED_PAD * max(high - low, 1e-6)
+        return low - pad, high + pad
+    limit = map_extent(plane, model.latent_mean, model.z_limit)
+    return -limit, limit
 
 
 def _dim_name(i: int) -> str:
@@ -300,10 +319,10 @@ def explorer_view(model: LoadedModel) -> None:
         _dims_picker(model, latent_dim)
     colour = colour_picker(model)
     plane = map_plane(model)
-    limit = map_extent(plane, model.latent_mean, model.z_limit)
+    axis_range = _axis_range(model, plane)
     left, right = st.columns([3, 1], gap="medium")
     with left:
-        note = hidden_note(model, plane, limit)
+        note = hidden_note(model, plane, axis_range[1])
         if note:
             st.caption(note)
         pick = state.map_pick()
@@ -313,7 +332,7 @@ def explorer_view(model: LoadedModel) -> None:
             model,
             [float(v) for v in state.z()],
             plane,
-            (-limit, limit),
+            axis_range,
             grid_extent(model)
             if isinstance(plane, Plane) and plane.key != PCA
             else None,
