@@ -115,7 +115,7 @@ def start_once(venv: installed.Venv, browser, page_dir: Path) -> tuple[float, fl
         try:
             page = context.new_page()
             page.goto(spawned.url, timeout=PAGE_TIMEOUT_MS)
-            for selector in (".vae-map .main-svg", "img.vae-digit"):
+            for selector in (".vae-explorer[data-drawn]", ".vae-digit"):
                 page.wait_for_selector(
                     selector, state="visible", timeout=PAGE_TIMEOUT_MS
                 )

@@ -275,11 +275,11 @@ async def run_session(
         response = await page.goto(url, timeout=60000)
         if response is not None:
             session.upstream = response.headers.get("x-upstream", "")
-        await page.wait_for_selector(".vae-map .nsewdrag", timeout=60000)
+        await page.wait_for_selector(".vae-explorer[data-drawn]", timeout=60000)
         await page.wait_for_selector(DIGIT, timeout=60000)
         if retrain:
             await start_retrain(page)
-        box = await page.locator(".vae-map .nsewdrag").bounding_box()
+        box = await page.locator(".vae-gl-area").bounding_box()
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             action = random.random()

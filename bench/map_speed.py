@@ -1,6 +1,6 @@
 """The latent map's speed in headless Chromium: the WebGL map (scatter_map.js,
-regl-scatterplot) against the Plotly map (map_plot.js) it replaces for large
-sets, on the same generated points.
+regl-scatterplot) against the Plotly map it replaced (devtools/plotly_map.js,
+kept as this reference), on the same generated points.
 
 Command line: ``python -m bench.map_speed [--sizes 10000,100000] [--big
 1000000] [--rounds 3]``.

@@ -7,7 +7,7 @@ temporary folder, so no trained models show up), drives Debian's Chromium
 (``/usr/bin/chromium``) with Playwright's sync API and prints a table of:
 
 1. first page: seconds from spawning the server process until the map's
-   ``.main-svg``, the decoded digit and the manifold grid are all visible in a
+   WebGL canvas, the decoded digit and the manifold grid are all visible in a
    fresh browser session (the browser is launched before the spawn and not
    counted), with the websocket bytes received until then; a second fresh
    session on the now warm server is shown too;
@@ -50,7 +50,7 @@ from devtools import server as devserver  # noqa: E402
 from devtools.browser import browser_missing_reason, chromium, with_digit  # noqa: E402
 
 VIEWPORT = {"width": 1400, "height": 1000}
-MAP_SVG = ".vae-map .main-svg"
+MAP_DRAWN = ".vae-explorer[data-drawn] .vae-gl-canvas"  # the WebGL map, drawn
 DIGIT_IMG = ".vae-z-sliders canvas.vae-digit[data-z]"  # the explorer's decoded digit
 GRID_IMG = "canvas.vae-grid[data-by]"
 Z1_SLIDER = '.vae-z-slider input[type="range"][aria-label="z1"]'
@@ -86,7 +86,7 @@ _JS_DECODES = (
 )
 _JS_FRAME_MOVES = """async ([seconds, x0, y0, r]) => {
   const root = document.querySelector('.vae-explorer');
-  const target = document.querySelector('.vae-map .nsewdrag');
+  const target = document.querySelector('.vae-gl-area');
   const count = () => Number(root.dataset.decodes || 0);
   const frame = () => new Promise((done) => requestAnimationFrame(done));
   const c0 = count(), t0 = performance.now();
@@ -105,9 +105,10 @@ _JS_FRAME_MOVES = """async ([seconds, x0, y0, r]) => {
 }"""
 _JS_TO_PAGE = """([x, y]) => {
   const map = document.querySelector('.vae-map');
-  const f = map._fullLayout, box = map.getBoundingClientRect();
-  return [box.left + f.xaxis._offset + f.xaxis.l2p(x),
-          box.top + f.yaxis._offset + f.yaxis.l2p(y)];
+  const [x0, x1, y0, y1] = map.dataset.view.split(',').map(Number);
+  const box = map.querySelector('.vae-gl-area').getBoundingClientRect();
+  return [box.left + (x - x0) / (x1 - x0) * box.width,
+          box.top + (y1 - y) / (y1 - y0) * box.height];
 }"""
 
 
@@ -125,7 +126,7 @@ def open_page(browser: Any, url: str) -> tuple[Any, list[tuple[float, int]]]:
 
     page.on("websocket", watch)
     page.goto(url, timeout=SERVER_TIMEOUT_S * 1000)
-    for selector in (MAP_SVG, DIGIT_IMG, GRID_IMG):
+    for selector in (MAP_DRAWN, DIGIT_IMG, GRID_IMG):
         page.wait_for_selector(
             selector, state="visible", timeout=SERVER_TIMEOUT_S * 1000
         )
@@ -228,9 +229,11 @@ def frame_rate_decodes(page: Any, seconds: float) -> tuple[float, float]:
 # --- First page over a shaped network, against the plain hand-written page ---
 
 _JS_FIRST_PAGE = """(digitSelector) => {
-  const drawn = [...document.querySelectorAll('.js-plotly-plot')].some((plot) =>
-    !!plot.querySelector('.main-svg') &&
-    (plot._fullData || []).reduce((n, t) => n + (t.x ? t.x.length : 0), 0) >= 10000);
+  const drawn = [...document.querySelectorAll('.vae-explorer[data-drawn]')].some(
+    (root) => !!root.__state && root.__state.model.count >= 10000) ||
+    [...document.querySelectorAll('.js-plotly-plot')].some((plot) =>
+      !!plot.querySelector('.main-svg') &&
+      (plot._fullData || []).reduce((n, t) => n + (t.x ? t.x.length : 0), 0) >= 10000);
   const img = document.querySelector(digitSelector);
   const shown = img &&
     (img.tagName === 'CANVAS' || (img.complete && img.naturalWidth > 0));

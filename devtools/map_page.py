@@ -2,7 +2,8 @@
 the map's browser tests and ``bench.map_speed``.
 
 The page loads a renderer's bundle (Plotly's or regl-scatterplot's) and
-decoder.js, map_plot.js and scatter_map.js as one plain script, from a
+decoder.js, map_common.js, the Plotly reference map (devtools/plotly_map.js,
+the page's map before the WebGL one) and scatter_map.js as one plain script, from a
 made-up origin that Playwright answers (no app server, no network). The
 points are ``n`` generated ones: ten Gaussian clusters, labels 0-9, and
 per-image figures; the decoder is a shipped model's (2-D latent), so the live
@@ -12,6 +13,7 @@ decode costs what it costs on the page.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,10 @@ from vaeapp.web import files
 from vaeapp.web.assets import pack_decoder_file
 
 ORIGIN = "http://vaeapp-map.test"
+# The Plotly map the page drew before, the reference of bench.map_speed, and
+# the Plotly bundle it draws with (devtools/vendor/README.md).
+PLOTLY_MAP_JS = Path(__file__).with_name("plotly_map.js")
+PLOTLY_JS = Path(__file__).parent / "vendor" / "plotly-scattergl-3.7.0.min.js"
 RANGE = (-4.0, 4.0)
 _HOST = """<!doctype html><html><head><meta charset="utf-8">
 <style>CSS</style></head><body style="margin:0">
@@ -128,8 +134,9 @@ def generated_map(n: int, seed: int = 0) -> GeneratedMap:
 
 
 def map_script() -> str:
-    """decoder.js, map_plot.js and scatter_map.js as one plain script."""
-    paths = (files.DECODER_JS, files.MAP_PLOT_JS, files.SCATTER_MAP_JS)
+    """decoder.js, map_common.js, plotly_map.js and scatter_map.js as one
+    plain script."""
+    paths = (files.DECODER_JS, files.MAP_COMMON_JS, PLOTLY_MAP_JS, files.SCATTER_MAP_JS)
     return "\n".join(files.read(path) for path in paths)
 
 
@@ -143,7 +150,7 @@ def open_map_page(
     """A new page drawing ``generated`` with ``renderer`` ("plotly" or
     "regl"), with made-up real images when ``images`` (see LOAD_JS); returns
     it and the ms from the data's arrival to the drawn map."""
-    lib = files.PLOTLY_JS if renderer == "plotly" else files.SCATTERPLOT_JS
+    lib = PLOTLY_JS if renderer == "plotly" else files.SCATTERPLOT_JS
     css = files.read(files.LATENT_MAP_CSS)
     answers = {
         "/": (_HOST.replace("CSS", css).encode(), "text/html"),

@@ -58,19 +58,19 @@ def test_app_loads_the_shipped_model() -> None:
     assert data["z"] == [0.0, 0.0]
 
 
-def test_plotly_bundle_is_sent_first_and_once_per_session() -> None:
-    """Plotly's bundle is the page's first component, sent on the first run only:
-    as the URL of a static file named by its content, which holds the bundle."""
+def test_map_library_is_sent_first_and_once_per_session() -> None:
+    """regl-scatterplot's bundle is the page's first component, sent on the first
+    run only: as the URL of a static file named by its content, which holds it."""
     at = new_app().run()
     names = [n.proto.component_name for n in walk(at._tree[0], "bidi_component")]
-    assert names[0] == "vaeapp.plotly_loader"
-    sent = component_data(at, "vaeapp.plotly_loader")[0]
-    assert re.fullmatch(r"app/static/vaeapp/plotly\.[0-9a-f]{16}\.js", sent["url"])
+    assert names[0] == "vaeapp.map_loader"
+    sent = component_data(at, "vaeapp.map_loader")[0]
+    assert re.fullmatch(r"app/static/vaeapp/scatterplot\.[0-9a-f]{16}\.js", sent["url"])
     served = ROOT / "static" / sent["url"].removeprefix("app/static/")
-    assert served.read_bytes().startswith(b"/* plotly.js")
+    assert served.read_bytes().startswith(b"/* regl-scatterplot")
     at.run()
     assert not at.exception
-    assert component_data(at, "vaeapp.plotly_loader") == [{}]
+    assert component_data(at, "vaeapp.map_loader") == [{}]
 
 
 def test_moving_a_slider_changes_the_decoded_image() -> None:

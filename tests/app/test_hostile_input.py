@@ -69,7 +69,7 @@ EVENTS = [
     ("vaeapp.grid_click", "missing"),
     ("vaeapp.z_sliders", "z"),
     ("vaeapp.z_sliders", "missing"),
-    ("vaeapp.plotly_loader", "missing"),
+    ("vaeapp.map_loader", "missing"),
 ]
 _SHARED: dict[str, AppTest] = {}
 _TEXT_KINDS = ("markdown", "caption", "warning", "error", "info", "success")

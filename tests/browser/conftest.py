@@ -8,8 +8,8 @@ Chromium through Playwright's sync API; Playwright's own browser download is
 not used. Without ``/usr/bin/chromium`` or the ``playwright`` package the tests
 are skipped.
 
-The page takes several seconds to load (Plotly and the model are sent to the
-browser once per session), so the tests share one page, in file order; each
+The page takes several seconds to load (the map's library and the model are
+sent to the browser once per session), so the tests share one page, in file order; each
 test is written so that it does not depend on what the previous ones did.
 """
 
@@ -28,7 +28,7 @@ PAGE_LOAD_TIMEOUT_MS = 120_000
 VIEWPORT = {"width": 1400, "height": 1000}
 
 # Selectors of the page's main parts (see vaeapp/web/latent_map.js, grid_picture.js).
-MAP_SVG = ".vae-map .main-svg"
+MAP_DRAWN = ".vae-explorer[data-drawn] .vae-gl-canvas"  # the WebGL map, drawn
 DIGIT_IMG = ".vae-z-sliders canvas.vae-digit[data-z]"  # the explorer's decoded digit
 GRID_IMG = "canvas.vae-grid[data-by]"
 LIVE_READY = '.vae-explorer[data-decoder="ready"]'  # live decoding can start
@@ -77,7 +77,7 @@ def app_page(browser: Any, server_url: str) -> Iterator[Any]:
     page.on("pageerror", lambda error: page.errors.append(str(error)))
     page.set_default_timeout(30_000)
     page.goto(server_url, timeout=PAGE_LOAD_TIMEOUT_MS)
-    for selector in (MAP_SVG, DIGIT_IMG, GRID_IMG):
+    for selector in (MAP_DRAWN, DIGIT_IMG, GRID_IMG):
         page.wait_for_selector(selector, state="visible", timeout=PAGE_LOAD_TIMEOUT_MS)
     # The decoder's weights arrive after the map is drawn: live previews wait.
     page.wait_for_selector(LIVE_READY, state="attached", timeout=PAGE_LOAD_TIMEOUT_MS)

@@ -47,15 +47,14 @@ _JS_STATE = with_digit(
     """() => {
   DIGIT_IMG_JS
   const root = document.querySelector('.vae-explorer');
-  const map = document.querySelector('.vae-map');
-  // The z marker: a cross of two shapes named "marker", centred on z.
-  const shapes = map && map.layout ? map.layout.shapes || [] : [];
-  const marker = shapes.find((s) => s.name === 'marker') || null;
+  // The z marker: the cross the map draws (two SVG lines named "marker") at
+  // the map point root.__state.marker.
+  const drawn = root && root.querySelector('.vae-gl-overlay [data-name="marker"]');
   const img = digitImg();
   return {
     z: root ? root.dataset.z : null,
     decodes: root ? Number(root.dataset.decodes || 0) : 0,
-    marker: marker ? [(marker.x0 + marker.x1) / 2, (marker.y0 + marker.y1) / 2] : null,
+    marker: drawn && root.__state ? root.__state.marker.slice() : null,
     src: img ? img.dataset.z : null,
   };
 }"""
@@ -123,17 +122,17 @@ def _limit() -> float:
 
 
 def _plot_area(page: Any) -> dict[str, Any]:
-    """Plotly's plot-area rectangle on the page and the axes' actual ranges.
+    """The WebGL map's drawing area on the page and the ranges it shows (the
+    view it reports in ``data-view``: x0, x1, y0, y1).
 
-    Both axes show exactly the range z may take, the model's +-z_limit, in a
-    square plot area.
+    Unzoomed, both axes show exactly the range z may take, the model's
+    +-z_limit, in a square area.
     """
-    box = page.locator(".vae-map .nsewdrag").bounding_box()
-    ranges = page.evaluate(
-        """() => { const f = document.querySelector('.vae-map')._fullLayout;
-                   return [f.xaxis.range, f.yaxis.range]; }"""
+    box = page.locator(".vae-gl-area").bounding_box()
+    x0, x1, y0, y1 = page.evaluate(
+        "() => document.querySelector('.vae-map').dataset.view.split(',').map(Number)"
     )
-    return {"box": box, "x": ranges[0], "y": ranges[1]}
+    return {"box": box, "x": [x0, x1], "y": [y0, y1]}
 
 
 def _latent_to_page(page: Any, x: float, y: float) -> tuple[float, float]:
@@ -145,15 +144,14 @@ def _latent_to_page(page: Any, x: float, y: float) -> tuple[float, float]:
 
 
 def _nearest_point(page: Any, x: float, y: float) -> float:
-    """Distance from (x, y) to the nearest point of the map's digit traces."""
+    """Distance from (x, y) to the nearest of the map's test points."""
     return page.evaluate(
         """([x, y]) => {
+          const model = document.querySelector('.vae-explorer').__state.model;
           let best = Infinity;
-          for (const t of document.querySelector('.vae-map').data) {
-            if (t.showlegend === false) continue;  // overlays and the marker
-            for (let i = 0; i < t.x.length; i++) {
-              best = Math.min(best, Math.hypot(t.x[i] - x, t.y[i] - y));
-            }
+          for (let i = 0; i < model.count; i++) {
+            const d = Math.hypot(model.points[2 * i] - x, model.points[2 * i + 1] - y);
+            best = Math.min(best, d);
           }
           return best;
         }""",
@@ -166,14 +164,16 @@ def _canvas_url(page: Any) -> str:
 
 
 def test_page_renders_map_legend_and_digit(page: Any) -> None:
-    """The page shows the map with a legend entry per digit, the digit and the grid."""
-    assert page.locator(".vae-map .main-svg").first.is_visible()
-    traces = page.evaluate(
-        "() => document.querySelector('.vae-map').data.map(t => [t.name, t.showlegend])"
+    """The page shows the WebGL map of all 10,000 test points with a legend
+    entry per digit, the digit and the grid."""
+    assert page.locator(".vae-gl-canvas").first.is_visible()
+    assert page.get_attribute(".vae-explorer", "data-kind") == "regl-scatterplot"
+    count = page.evaluate(
+        "() => document.querySelector('.vae-explorer').__state.model.count"
     )
-    digit_traces = [name for name, legend in traces if legend is not False]
-    assert digit_traces == [str(d) for d in range(10)]
-    assert page.locator(".vae-map .legend .traces").count() == 10
+    assert count == 10_000
+    legend = page.locator(".vae-gl-legend .vae-gl-class")
+    assert legend.all_inner_texts() == [str(d) for d in range(10)]
     assert page.locator(DIGIT_IMG).is_visible()
     assert page.eval_on_selector(DIGIT_IMG, "canvas => canvas.width") > 0
     assert page.locator(GRID_IMG).is_visible()
@@ -260,6 +260,14 @@ def test_slider_change_moves_marker(page: Any) -> None:
     assert after["marker"][1] == pytest.approx(z2, abs=1e-3)
     assert float(slider.input_value()) == pytest.approx(target)
     assert _wait_shown_z(page, target, z2, 0.01)["z1"] == pytest.approx(target)
+    # The map follows the sliders in the browser; the server hears of z when
+    # they settle, and its render carries it (the next test starts from it).
+    page.wait_for_function(
+        "(x) => Math.abs(document.querySelector('.vae-explorer').parentElement"
+        ".__latest.z[0] - x) < 1e-3",
+        arg=target,
+        timeout=SETTLE_MS,
+    )
 
 
 def test_grid_cell_click_moves_marker_to_cell(page: Any) -> None:
@@ -312,11 +320,7 @@ def test_drawing_a_digit_encodes_it_and_draws_its_ellipse(page: Any) -> None:
     page.mouse.up()
     page.locator('[data-testid="vae-draw-encode"]').click()
     page.get_by_text("Posterior mean").wait_for(timeout=30_000)
-    page.wait_for_function(
-        "() => (document.querySelector('.vae-map').layout.shapes || [])"
-        ".some(s => s.type === 'path' && s.line.color === '#c92a2a')",
-        timeout=30_000,
-    )
+    page.wait_for_selector('.vae-gl-overlay path[stroke="#c92a2a"]', timeout=30_000)
     assert page.errors == []
 
 
@@ -356,6 +360,12 @@ def test_click_on_a_data_point_inspects_that_test_digit(page: Any) -> None:
     px, py = _latent_to_page(page, x, y)
     page.mouse.move(px - 30, py)
     page.mouse.move(px, py, steps=5)
+    # The map picks the point the library says is under the pointer.
+    page.wait_for_function(
+        "(i) => document.querySelector('.vae-explorer').dataset.hovered === String(i)",
+        arg=index,
+        timeout=SETTLE_MS,
+    )
     page.mouse.click(px, py)
     panel = page.locator(".st-key-inspect_panel")
     panel.get_by_text(f"Test image #{index}").wait_for(timeout=SETTLE_MS)
@@ -374,87 +384,68 @@ def test_click_on_a_data_point_inspects_that_test_digit(page: Any) -> None:
         arg=[x, SLIDER.format("z1")],
         timeout=SETTLE_MS,
     )
-    page.wait_for_function(
-        "() => (document.querySelector('.vae-map').layout.shapes || [])"
-        ".some(s => s.type === 'path' && s.line.color === '#1971c2')",
-        timeout=SETTLE_MS,
+    page.wait_for_selector(
+        '.vae-gl-overlay path[stroke="#1971c2"]', state="attached", timeout=SETTLE_MS
     )
+    # The ellipse is drawn last, over the z marker's cross at its centre.
+    last = page.evaluate(
+        "() => document.querySelector('.vae-gl-overlay').lastElementChild"
+        ".getAttribute('stroke')"
+    )
+    assert last == "#1971c2"
     assert page.errors == []
 
 
-_JS_MAP_WIDTHS = """() => {
-  const map = document.querySelector('.vae-map');
-  return [map.getBoundingClientRect().width, map._fullLayout.width];
-}"""
 _JS_SET_EXPLORER_WIDTH = """(width) => {
   document.querySelector('.vae-explorer').style.width = width;
 }"""
-_JS_MAP_FITS = """(tol) => {
-  const map = document.querySelector('.vae-map');
-  return Math.abs(map.getBoundingClientRect().width - map._fullLayout.width) <= tol;
-}"""
+_JS_SIDE = "() => Number(document.querySelector('.vae-map').dataset.side)"
 
 
 def test_map_redraws_at_its_box_width_when_its_column_changes(page: Any) -> None:
-    """The map follows its box's width (sidebar, late styles), not only the
-    window, and keeps its axis ranges."""
-    box, drawn = page.evaluate(_JS_MAP_WIDTHS)
-    ranges = _plot_area(page)
-    assert abs(box - drawn) <= 1
+    """The map follows its column's width (sidebar, late styles), not only the
+    window: a narrower square, then its old size back, showing the same view."""
+    side = page.evaluate(_JS_SIDE)
+    width = page.evaluate(
+        "() => document.querySelector('.vae-explorer').getBoundingClientRect().width"
+    )
+    view = _plot_area(page)
     try:
-        # The map is a square fitted to the room there is: 100 px less room
-        # across than the map's own width makes it narrower.
-        page.evaluate(_JS_SET_EXPLORER_WIDTH, f"{round(box) - 100}px")
-        # The box fits the old drawing until the resize observer has redrawn
-        # it: wait for the drawing to shrink, then for the box to follow.
-        page.wait_for_function(
-            "(w) => document.querySelector('.vae-map')._fullLayout.width < w - 60",
-            arg=drawn,
-            timeout=SETTLE_MS,
-        )
-        page.wait_for_function(_JS_MAP_FITS, arg=1, timeout=SETTLE_MS)
+        page.evaluate(_JS_SET_EXPLORER_WIDTH, f"{round(width) - 100}px")
+        page.wait_for_function(f"(s) => ({_JS_SIDE})() < s - 60", arg=side)
+        narrow = page.locator(".vae-gl-area").bounding_box()
+        assert narrow["width"] == pytest.approx(page.evaluate(_JS_SIDE), abs=1)
+        assert narrow["height"] == pytest.approx(narrow["width"], abs=1)
     finally:
         page.evaluate(_JS_SET_EXPLORER_WIDTH, "")
-    # Back at full width, the map grows back (its box already fits the narrow
-    # drawing, so wait for the drawing itself).
-    page.wait_for_function(
-        "(w) => Math.abs(document.querySelector('.vae-map')._fullLayout.width - w)"
-        " <= 1",
-        arg=drawn,
-        timeout=SETTLE_MS,
-    )
-    page.wait_for_function(_JS_MAP_FITS, arg=1, timeout=SETTLE_MS)
+    page.wait_for_function(f"(s) => ({_JS_SIDE})() === s", arg=side)
     after = _plot_area(page)
-    assert after["y"] == pytest.approx([-_limit(), _limit()], abs=1e-6)
-    assert after["x"] == pytest.approx(ranges["x"], abs=1e-6)
+    assert after["box"]["width"] == pytest.approx(side, abs=1)
+    assert after["x"] == pytest.approx(view["x"], abs=1e-3)
+    assert after["y"] == pytest.approx(view["y"], abs=1e-3)
 
 
 _JS_MAP_GEOMETRY = """() => {
   const map = document.querySelector('.vae-map');
-  const f = map._fullLayout;
-  const area = map.querySelector('.nsewdrag').getBoundingClientRect();
-  const rows = new Set([...map.querySelectorAll('.legend .traces')]
-    .map((t) => Math.round(t.getBoundingClientRect().top)));
-  const perRow = [...rows].map((top) => [...map.querySelectorAll('.legend .traces')]
-    .filter((t) => Math.round(t.getBoundingClientRect().top) === top).length);
+  const [x0, x1, y0, y1] = map.dataset.view.split(',').map(Number);
+  const area = map.querySelector('.vae-gl-area').getBoundingClientRect();
   const range = document.querySelector('.vae-explorer').__state.range;
-  return { x: f.xaxis.range, y: f.yaxis.range, range, w: area.width, h: area.height,
-           perRow };
+  return { x: [x0, x1], y: [y0, y1], range, w: area.width, h: area.height };
 }"""
 
 
 def _check_map_geometry(page: Any) -> dict[str, Any]:
     geometry = page.evaluate(_JS_MAP_GEOMETRY)
-    assert geometry["x"] == pytest.approx(geometry["range"], abs=1e-9)
-    assert geometry["y"] == pytest.approx(geometry["range"], abs=1e-9)
+    assert geometry["x"] == pytest.approx(geometry["range"], abs=1e-3)
+    assert geometry["y"] == pytest.approx(geometry["range"], abs=1e-3)
     assert geometry["w"] == pytest.approx(geometry["h"], abs=1.5)
-    assert max(geometry["perRow"]) - min(geometry["perRow"]) <= 1
     return geometry
 
 
 def test_map_shows_exactly_the_range_z_may_take_in_a_square(page: Any) -> None:
-    """Both axes show exactly the range z may take, in a square plot area, with
-    the legend in one row or rows of equal length."""
+    """Unzoomed, both axes show exactly the range z may take, in a square area."""
+    page.click('[data-testid="vae-reset"]')
+    page.wait_for_timeout(300)
     geometry = _check_map_geometry(page)
     assert geometry["range"] == pytest.approx([-_limit(), _limit()])
     assert geometry["w"] >= 300
@@ -468,7 +459,11 @@ def test_narrow_page_keeps_the_square_map_and_puts_the_preview_under_it(
     try:
         narrow = context.new_page()
         narrow.goto(server_url)
-        ready = ('.vae-explorer[data-decoder="ready"]', ".vae-map .main-svg", DIGIT_IMG)
+        ready = (
+            '.vae-explorer[data-decoder="ready"]',
+            ".vae-explorer[data-drawn]",
+            DIGIT_IMG,
+        )
         for selector in ready:
             narrow.wait_for_selector(selector, state="attached", timeout=120_000)
         geometry = _check_map_geometry(narrow)
@@ -483,7 +478,7 @@ def test_narrow_page_keeps_the_square_map_and_puts_the_preview_under_it(
 
 def test_click_at_the_edge_of_the_map_is_a_valid_z(page: Any) -> None:
     """A click one pixel inside the plot area's corner selects z with no warning."""
-    box = page.locator(".vae-map .nsewdrag").bounding_box()
+    box = page.locator(".vae-gl-area").bounding_box()
     before = _state(page)["z"]
     alerts = page.locator('[data-testid="stAlert"]').count()
     page.mouse.click(box["x"] + box["width"] - 1, box["y"] + 1)
@@ -524,25 +519,18 @@ def test_decode_rate_text_goes_when_the_pointer_leaves_the_map(page: Any) -> Non
 
 
 def test_inspected_ellipse_is_drawn_over_the_marker_and_never_tiny(page: Any) -> None:
-    """Posterior ellipses are the shapes after the z marker and at least 0.3 wide."""
-    page.evaluate(
+    """Posterior ellipses are the shapes after the z marker, at least 0.3 wide."""
+    shapes = page.evaluate(
         """() => {
-          const map = document.querySelector('.vae-map');
-          window.__shapesBefore = map.layout.shapes;
           const a = (k) => k * Math.PI / 12;
           const tiny = [...Array(24).keys()].map((k) => [
             0.5 + 0.01 * Math.cos(a(k)), -0.25 + 0.01 * Math.sin(a(k))]);
-          Plotly.relayout(map, { shapes: window.__vaeapp.shapes({
+          return window.__vaeapp.shapes({
             grid_rect: null, path: [], samples: [], marker: [0.5, -0.25],
-            ellipses: [{ points: tiny, color: '#1971c2' }] }) });
+            ellipses: [{ points: tiny, color: '#1971c2' }] });
         }"""
     )
-    shapes = page.evaluate("() => document.querySelector('.vae-map').layout.shapes")
     kinds = [s["type"] for s in shapes]
     assert kinds[-4:] == ["line", "line", "path", "path"]
     xs = [float(v) for v in re.findall(r"[ML](-?[\d.]+),", shapes[-1]["path"])]
     assert max(xs) - min(xs) >= 0.3 - 1e-6
-    page.evaluate(
-        "() => Plotly.relayout(document.querySelector('.vae-map'),"
-        " { shapes: window.__shapesBefore })"
-    )

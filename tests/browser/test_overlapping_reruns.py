@@ -29,7 +29,7 @@ pytest.importorskip(
 # As in tests/browser/conftest.py.
 PAGE_LOAD_TIMEOUT_MS = 120_000
 VIEWPORT = {"width": 1400, "height": 1000}
-MAP_SVG = ".vae-map .main-svg"
+MAP_DRAWN = ".vae-explorer[data-drawn] .vae-gl-canvas"  # the WebGL map, drawn
 DIGIT_IMG = ".vae-z-sliders canvas.vae-digit[data-z]"
 LIVE_READY = '.vae-explorer[data-decoder="ready"]'
 PAGES = 4
@@ -38,7 +38,7 @@ SETTLE_MS = 20_000
 DIGIT_MS = 15_000  # as bench/load_test.py: a digit later than this is a failure
 SLIDER = '[data-testid="stSlider"] input[type="range"][aria-label="{}"]'
 Z_SLIDER = '.vae-z-slider input[type="range"][aria-label="{}"]'
-PAD = ".vae-map .nsewdrag"
+PAD = ".vae-gl-area"
 TOOL = "Sample"
 TOOL_SLIDER = "How many"  # moving it reruns the tools only
 FRONT_END_ERROR = "Bad delta path index"
@@ -68,7 +68,7 @@ def _open(browser: Any, url: str) -> Any:
 
 
 def _ready(page: Any) -> None:
-    for selector in (MAP_SVG, DIGIT_IMG):
+    for selector in (MAP_DRAWN, DIGIT_IMG):
         page.wait_for_selector(selector, state="visible", timeout=PAGE_LOAD_TIMEOUT_MS)
     page.wait_for_selector(LIVE_READY, state="attached", timeout=PAGE_LOAD_TIMEOUT_MS)
     page.get_by_role("tab", name=TOOL).click()

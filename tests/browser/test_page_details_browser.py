@@ -7,7 +7,7 @@ from typing import Any
 
 # As in tests/browser/conftest.py (a test module cannot import a conftest:
 # with tests/app collected first, "conftest" names that one).
-MAP_SVG = ".vae-map .main-svg"
+MAP_DRAWN = ".vae-explorer[data-drawn] .vae-gl-canvas"  # the WebGL map, drawn
 DIGIT_IMG = ".vae-z-sliders canvas.vae-digit[data-z]"
 LIVE_READY = '.vae-explorer[data-decoder="ready"]'
 PAGE_LOAD_TIMEOUT_MS = 120_000
@@ -20,7 +20,7 @@ def test_the_preview_shows_what_is_under_the_pointer_after_a_click(
 ) -> None:
     """After a click on the map, with the pointer still there, the "Under the
     pointer" preview shows a decoded image, not the idle hint."""
-    box = page.locator(".vae-map .nsewdrag").bounding_box()
+    box = page.locator(".vae-gl-area").bounding_box()
     x, y = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6
     page.mouse.move(x - 5, y)
     page.mouse.move(x, y)
@@ -48,7 +48,7 @@ def test_every_tool_tab_is_in_sight_on_a_narrow_page(
     try:
         narrow = context.new_page()
         narrow.goto(server_url)
-        for selector in (LIVE_READY, MAP_SVG, DIGIT_IMG):
+        for selector in (LIVE_READY, MAP_DRAWN, DIGIT_IMG):
             narrow.wait_for_selector(
                 selector, state="attached", timeout=PAGE_LOAD_TIMEOUT_MS
             )

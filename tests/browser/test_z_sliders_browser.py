@@ -16,7 +16,7 @@ pytest.importorskip(
     "playwright.sync_api", reason="the playwright package is not installed"
 )
 
-from conftest import DIGIT_IMG, MAP_SVG, PAGE_LOAD_TIMEOUT_MS, VIEWPORT  # noqa: E402
+from conftest import DIGIT_IMG, MAP_DRAWN, PAGE_LOAD_TIMEOUT_MS, VIEWPORT  # noqa: E402
 
 from vaeapp.store.listing import best_pretrained  # noqa: E402
 from vaeapp.store.reading import load_model  # noqa: E402
@@ -60,7 +60,7 @@ def watched(browser: Any, server_url: str) -> Iterator[tuple[Any, list[int]]]:
         lambda socket: socket.on("framesent", lambda f: sent.append(f)),
     )
     page.goto(server_url, timeout=PAGE_LOAD_TIMEOUT_MS)
-    for selector in (MAP_SVG, DIGIT_IMG, BROWSER_DRAWN):
+    for selector in (MAP_DRAWN, DIGIT_IMG, BROWSER_DRAWN):
         page.wait_for_selector(selector, state="attached", timeout=PAGE_LOAD_TIMEOUT_MS)
     try:
         yield page, sent
@@ -171,9 +171,10 @@ def test_a_map_click_moves_the_sliders(watched: tuple[Any, list[int]]) -> None:
     xy = page.evaluate(
         """([x, y]) => {
           const map = document.querySelector('.vae-map');
-          const f = map._fullLayout, box = map.getBoundingClientRect();
-          return [box.left + f.xaxis._offset + f.xaxis.l2p(x),
-                  box.top + f.yaxis._offset + f.yaxis.l2p(y)];
+          const [x0, x1, y0, y1] = map.dataset.view.split(',').map(Number);
+          const box = map.querySelector('.vae-gl-area').getBoundingClientRect();
+          return [box.left + (x - x0) / (x1 - x0) * box.width,
+                  box.top + (y1 - y) / (y1 - y0) * box.height];
         }""",
         target,
     )

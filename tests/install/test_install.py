@@ -34,7 +34,7 @@ def test_wheel_holds_the_package_and_its_data_only(wheel: Path):
         "vaeapp/pretrained/mnist-wide/model.weights.h5",
         "vaeapp/testsets/mnist.npz",
         "vaeapp/web/latent_map.js",
-        "vaeapp/web/vendor/plotly-scattergl-3.7.0.min.js",
+        "vaeapp/web/vendor/regl-scatterplot-1.16.0.min.js",
         "vaeapp/ui/streamlit_config.toml",
     ):
         assert needed in names
@@ -109,7 +109,7 @@ def test_serve_draws_the_page_without_the_training_stack(venv: Venv, browser: An
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(server.url, timeout=PAGE_TIMEOUT_MS)
-            for selector in (".vae-map .main-svg", "img.vae-digit"):
+            for selector in (".vae-explorer[data-drawn]", ".vae-digit"):
                 page.wait_for_selector(
                     selector, state="visible", timeout=PAGE_TIMEOUT_MS
                 )
@@ -121,7 +121,7 @@ def test_serve_draws_the_page_without_the_training_stack(venv: Venv, browser: An
     finally:
         devserver.stop(server)
     static = venv.work / "page" / "static" / "vaeapp"
-    assert any(static.glob("plotly.*.js")), server.log_tail()
+    assert any(static.glob("scatterplot.*.js")), server.log_tail()
     assert blocked(log) == [], server.log_tail()
 
 

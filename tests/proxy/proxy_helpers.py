@@ -18,7 +18,7 @@ from deploy import replicas  # noqa: E402
 PAGE_LOAD_TIMEOUT_MS = 120_000
 VIEWPORT = {"width": 1400, "height": 1000}
 DIGIT_IMG = ".vae-z-sliders canvas.vae-digit[data-z]"
-MAP_SVG = ".vae-map .main-svg"
+MAP_DRAWN = ".vae-explorer[data-drawn] .vae-gl-canvas"  # the WebGL map, drawn
 # One line of deploy/nginx.conf's `vaeapp` log format.
 LOG_LINE = re.compile(
     r'^\S+ \[[^]]*\] "(?P<request>[^"]*)" (?P<status>\d+) \d+ '

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from proxy_helpers import (
     DIGIT_IMG,
-    MAP_SVG,
+    MAP_DRAWN,
     PAGE_LOAD_TIMEOUT_MS,
     VIEWPORT,
     Proxied,
@@ -119,7 +119,7 @@ class Browsers:
             sent.append(response.headers.get(replicas.UPSTREAM_HEADER.lower(), ""))
             self.pages.append(page)
         for page in self.pages:
-            for selector in (MAP_SVG, DIGIT_IMG):
+            for selector in (MAP_DRAWN, DIGIT_IMG):
                 page.wait_for_selector(selector, timeout=PAGE_LOAD_TIMEOUT_MS)
         return sent
 

@@ -37,7 +37,7 @@ SCATTER_URLS = {
     "https://www.npmjs.com/package/glsl-read-float",
 }
 _URL = re.compile(r"https?://[^\s\"'`<>()\\,;]+")
-# What our own scripts (decoder.js, map_plot.js, export_page.js) must not
+# What our own scripts (decoder.js, map_common.js, export_page.js) must not
 # hold: ways to load, send or navigate to anything.
 FORBIDDEN_IN_OWN_JS = {
     "fetch": re.compile(r"\bfetch\s*\("),
@@ -145,7 +145,7 @@ def _data(page: _Page) -> dict:
 
 
 def test_file_is_built_from_the_pages_sources(tutorial_html: str) -> None:
-    """decoder.js, map_plot.js, scatter_map.js, latent_map.css and
+    """decoder.js, map_common.js, scatter_map.js, latent_map.css and
     regl-scatterplot's bundle are in the file verbatim, read from the same
     files the page serves."""
     assert export.SCATTER_JS == files.SCATTERPLOT_JS

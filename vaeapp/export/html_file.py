@@ -11,7 +11,7 @@ box (counted in the file), colour by class, factor, the stored per-image
 figures or density, search by index or class, and for up to IMAGES_MAX
 points the real test image under the pointer. The page's browser code is
 reused, not copied: the file holds regl-scatterplot's vendored bundle,
-``vaeapp/web/decoder.js``, ``vaeapp/web/map_plot.js``,
+``vaeapp/web/decoder.js``, ``vaeapp/web/map_common.js``,
 ``vaeapp/web/scatter_map.js`` and ``vaeapp/web/latent_map.css`` verbatim,
 read from the same files the page serves, plus ``vaeapp/web/export_page.js``
 (the controls around the map) in ``vaeapp/web/export_template.html``. The
@@ -61,10 +61,10 @@ from vaeapp.web.view_settings import (
 )
 
 # The same files the page serves (vaeapp.web.files): the WebGL map
-# (scatter_map.js on regl-scatterplot) with map_plot.js's shared helpers.
+# (scatter_map.js on regl-scatterplot) with map_common.js's shared helpers.
 SCATTER_JS = files.SCATTERPLOT_JS
 DECODER_JS = files.DECODER_JS
-MAP_JS = files.MAP_PLOT_JS
+MAP_JS = files.MAP_COMMON_JS
 SCATTER_MAP_JS = files.SCATTER_MAP_JS
 MAP_CSS = files.LATENT_MAP_CSS
 PAGE_JS = files.EXPORT_PAGE_JS

@@ -24,7 +24,7 @@ import streamlit as st
 
 from vaeapp.core.latent import Z_LIMIT, clean_z
 from vaeapp.explore.manifold import GRID_N_DEFAULT, GRID_Q_DEFAULT, SPACINGS, check_grid
-from vaeapp.explore.projection import PCA, VIEWS
+from vaeapp.explore.projection import PCA, UMAP, VIEWS
 
 if TYPE_CHECKING:
     from vaeapp.jobs.runner import Job
@@ -39,7 +39,7 @@ class K(StrEnum):
     ACTIVE_MODEL = "active_model"  # str: path of the model this session explores
     DRAWN_MODEL = "drawn_model"  # str: the active model at the last full run
     SENT_TOKENS = "sent_tokens"  # set[str]: models whose browser assets were sent
-    PLOTLY_SENT = "plotly_sent"  # bool: plotly.js was sent to this browser
+    MAP_LIB_SENT = "map_lib_sent"  # bool: regl-scatterplot was sent to this browser
     MAP_DIMS = "map_dims"  # tuple[int, int]: latent dimensions shown on the map
     MESSAGE = "message"  # str: a notice to show once (e.g. a clamped z)
     URL_READ = "url_read"  # bool: the URL's ?z= was read (once per session)
@@ -56,7 +56,8 @@ class K(StrEnum):
     MAP_FOCUS = "map_focus"  # (index, serial): the point a search flies the map to
     IMAGE_CHUNKS = "image_chunks"  # dict[int, str]: URLs of image chunks asked for
     # Widgets
-    MAP_VIEW = "map_view"  # what the map shows, one of vaeapp.explore.projection.VIEWS
+    MAP_VIEW = "map_view"  # what the map shows: one of VIEWS, or UMAP
+    MAP_PICK = "map_pick"  # str: what the last click on a stored plane selected
     COLOUR_BY = "colour_by"  # -1: the map by class; f: by the data's factor f
     MAP_X = "map_x"
     MAP_Y = "map_y"
@@ -113,7 +114,7 @@ class K(StrEnum):
     COMPARE_CURVES = "compare_curves"
     COMPARE_IMAGE = "compare_image_"  # + 0, 1, 2: the test image, A's, B's
     RETRAIN_FORM = "retrain"
-    PLOTLY_LOADER = "plotly_loader"  # the component that sends Plotly
+    MAP_LOADER = "map_loader"  # the component that sends the map's library
     EXPLORER = "explorer"  # the latent map component
     GRID = "grid"  # the manifold grid component
     SELECTION_PAGE = "selection_page"  # the page of the selection's image grid
@@ -324,6 +325,7 @@ def set_active_model(path: str | None) -> None:
         for key in (
             K.Z, K.SAVED_Z, K.SHOW_PATH, K.SAMPLES, K.INSPECT, K.OWN_DIGIT,
             K.OWN_ERROR, K.COMPARE_INDEX, K.SELECTION, K.MAP_FOCUS, K.IMAGE_CHUNKS,
+            K.MAP_PICK,
         ):  # fmt: skip
             _state.pop(key, None)
 
@@ -360,16 +362,17 @@ def forget_sent_tokens() -> None:
     _state[K.SENT_TOKENS] = set()
 
 
-def take_plotly_send() -> bool:
-    """Whether Plotly must be sent to this browser now (once per session)."""
-    send = not _state.get(K.PLOTLY_SENT)
-    _state[K.PLOTLY_SENT] = True
+def take_map_library_send() -> bool:
+    """Whether the map's library must be sent to this browser now (once per
+    session)."""
+    send = not _state.get(K.MAP_LIB_SENT)
+    _state[K.MAP_LIB_SENT] = True
     return send
 
 
-def forget_plotly_sent() -> None:
-    """The browser lost Plotly's bundle: send it again."""
-    _state[K.PLOTLY_SENT] = False
+def forget_map_library_sent() -> None:
+    """The browser lost the map library's bundle: send it again."""
+    _state[K.MAP_LIB_SENT] = False
 
 
 # --- the map's view --------------------------------------------------------
@@ -377,11 +380,29 @@ def forget_plotly_sent() -> None:
 
 def map_view() -> str:
     """What the map shows for a model of more than two dimensions: one of
-    ``vaeapp.explore.projection.VIEWS``, PCA until chosen (two raw dimensions of a
-    20-D model are a blob; the PCA plane is its most readable stored one)."""
-    if _state.get(K.MAP_VIEW) not in VIEWS:
+    ``vaeapp.explore.projection.VIEWS`` or its ``UMAP`` (a folder's stored
+    plane: the explorer shows PCA for a folder without it), PCA until chosen
+    (two raw dimensions of a 20-D model are a blob)."""
+    if _state.get(K.MAP_VIEW) not in (*VIEWS, UMAP):
         _state[K.MAP_VIEW] = PCA
     return _state[K.MAP_VIEW]
+
+
+def set_map_view(view: str) -> None:
+    """Show ``view`` (one of VIEWS or UMAP) on the map."""
+    if view not in (*VIEWS, UMAP):
+        raise ValueError(f"map view must be one of {(*VIEWS, UMAP)}, got {view!r}")
+    _state[K.MAP_VIEW] = view
+
+
+def map_pick() -> str | None:
+    """What the last click on a stored plane (UMAP) selected, as a sentence."""
+    return _state.get(K.MAP_PICK)
+
+
+def set_map_pick(text: str | None) -> None:
+    """Keep what a click on a stored plane selected (plain text), or forget it."""
+    _state[K.MAP_PICK] = text
 
 
 def map_dims(latent_dim: int) -> tuple[int, int]:

@@ -4,7 +4,7 @@ With ``server.enableStaticServing`` (on in ``.streamlit/config.toml``),
 Streamlit serves the ``static/`` folder next to ``app.py`` at ``app/static/``,
 gzip-compressed, with an ``ETag`` and a ``Last-Modified`` date but no
 ``Cache-Control``. What the page needs on every visit and that does not change
-between visits (Plotly's bundle, the component scripts, a model's decoder
+between visits (the map library's bundle, the component scripts, a model's decoder
 weights and map points) is written there once, named by a hash of its content,
 so a new model or a new script always gets a new URL and an old URL never
 serves new bytes. The files' modification time is set to a fixed date long

@@ -1,11 +1,11 @@
 // The exported one-file explorer (vaeapp/export/html_file.py) around the shared map:
 // reads the model from the JSON in <script id="vae-data">, draws the WebGL
-// map with scatter_map.js (drawScatterMap; map_plot.js's inlineModel,
+// map with scatter_map.js (drawScatterMap; map_common.js's inlineModel,
 // drawImage) and decodes with decoder.js (decode, toImageData), the page's
 // own code. Everything runs here, in the browser: the selected image and its
 // sliders, the map's selection and search, the real image under the pointer,
 // the manifold grid and the prior samples. A plain script after
-// regl-scatterplot, decoder.js, map_plot.js and scatter_map.js; it fetches
+// regl-scatterplot, decoder.js, map_common.js and scatter_map.js; it fetches
 // nothing.
 //
 // Every z this page selects lies in the map's plane: z = centre + x u + y v

@@ -8,12 +8,8 @@ from pathlib import Path
 
 WEB_DIR = Path(__file__).resolve().parent
 
-# plotly.js's core with the scattergl trace only, built by vendor/build_plotly.sh
-# (see vendor/README.md): the browser evaluates it in about a third of the time
-# the official partial bundles take.
-PLOTLY_JS = WEB_DIR / "vendor" / "plotly-scattergl-3.7.0.min.js"
 DECODER_JS = WEB_DIR / "decoder.js"  # the decoder, run in the browser
-MAP_PLOT_JS = WEB_DIR / "map_plot.js"  # the Plotly map, page and export alike
+MAP_COMMON_JS = WEB_DIR / "map_common.js"  # the map's shared helpers, page and export
 SCATTER_MAP_JS = WEB_DIR / "scatter_map.js"  # the WebGL map of any size
 # regl-scatterplot with its dependencies, built by vendor/build_scatterplot.sh.
 SCATTERPLOT_JS = WEB_DIR / "vendor" / "regl-scatterplot-1.16.0.min.js"

@@ -1,14 +1,16 @@
-// Latent explorer, the Streamlit component: the map of map_plot.js fed by
-// Python. A click or release commits z to Python through the "commit" trigger.
-// Heavy data (the decoder's weights, 10,000 points) arrives once per session,
-// keyed by the model's token: as URLs of binary files the browser fetches and
-// caches (vaeapp/ui/static_files.py), or inline as base64 without static
-// serving. The map is drawn as soon as Plotly and the points are there; the
+// Latent explorer, the Streamlit component: the WebGL map of scatter_map.js
+// (regl-scatterplot) fed by Python. A click or release commits z to Python
+// through the "commit" trigger; a lasso or box, a search and a request for
+// held-out images go through "select", "search" and "chunk". Heavy data (the
+// decoder's weights, the map's points) arrives once per session, keyed by
+// the model's token: as URLs of binary files the browser fetches and caches
+// (vaeapp/ui/static_files.py), or inline as base64 without static serving.
+// The map is drawn as soon as regl-scatterplot and the points are there; the
 // decoder's file is fetched after that, and the live preview starts when it
-// has arrived. Later renders carry only z. Plotly itself comes from a loader
-// component of its own (vaeapp/ui/plotly_loader.py). This file follows
-// decoder.js and map_plot.js in one module (explorer_script.MODULE_JS) and
-// uses their functions and G.
+// has arrived. Later renders carry only z. regl-scatterplot itself comes from
+// a loader component of its own (vaeapp/ui/map_loader.py). This file follows
+// decoder.js, map_common.js and scatter_map.js in one module
+// (explorer_script.MODULE_JS) and uses their functions and G.
 
 // Shared with the page's other components (window.__vaeappFetches, see
 // decoder_file.js): the decoder's file is downloaded once per page.
@@ -67,32 +69,16 @@ function load(token, assets) {
   return model;
 }
 
-function plotlyReady() {
-  if (!G.plotly) {
-    G.plotly = window.Plotly ? Promise.resolve() : new Promise((resolve) => {
-      window.addEventListener("vaeapp-plotly", resolve, { once: true });
+// regl-scatterplot's bundle, evaluated by the loader component
+// (vaeapp/ui/map_loader.py), which may run after this script: resolves once
+// window.createScatterplot is there.
+function scatterReady() {
+  if (!G.scatter) {
+    G.scatter = window.createScatterplot ? Promise.resolve() : new Promise((resolve) => {
+      window.addEventListener("vaeapp-scatterplot", resolve, { once: true });
     });
   }
-  return G.plotly;
-}
-
-// regl-scatterplot's bundle for the WebGL map, run once from the URL or
-// text Python sent with the model's assets (data.scatter_lib).
-function scatterReady(sent) {
-  if (window.createScatterplot) return Promise.resolve();
-  if (!G.scatter && sent) {
-    G.scatter = new Promise((resolve, reject) => {
-      const script = document.createElement("script");
-      if (sent.url) {
-        script.src = new URL(sent.url, document.baseURI).href;
-        script.onload = resolve;
-        script.onerror = () => { G.scatter = null; reject(new Error("scatterplot")); };
-      } else script.textContent = sent.src;
-      document.head.appendChild(script);
-      if (!sent.url) resolve();
-    });
-  }
-  return G.scatter || Promise.reject(new Error("no scatterplot bundle"));
+  return G.scatter;
 }
 
 // The held-out image i as pixels in [0, 1], from its chunk of
@@ -132,26 +118,22 @@ function deliverChunks(data) {
 
 function render(component, data) {
   const model = G.models[data.token];
-  const commit = (xy) => component.setTriggerValue("commit", xy);
-  if (data.renderer === "webgl") {
-    deliverChunks(data);
-    drawScatterMap(component.parentElement, model, data, {
-      commit,
-      select: (s) => component.setTriggerValue("select", s),
-      search: (text) => component.setTriggerValue("search", text),
-      realImage: (i) => realImage(component, data.token, i),
-    });
-  } else drawMap(component.parentElement, model, data, commit);
-  model.loadDecoder(); // after the map: the points and Plotly came first
+  deliverChunks(data);
+  drawScatterMap(component.parentElement, model, data, {
+    commit: (xy) => component.setTriggerValue("commit", xy),
+    select: (s) => component.setTriggerValue("select", s),
+    search: (text) => component.setTriggerValue("search", text),
+    realImage: (i) => realImage(component, data.token, i),
+  });
+  model.loadDecoder(); // after the map: the points and the library came first
 }
 
 G.chunks = G.chunks || {};
 G.waiting = G.waiting || {};
 
 export default function (component) {
-  const data = component.data[0]; // sent as a one-item list: see explorer.py
+  const data = component.data[0]; // sent as a one-item list: see latent_map.py
   G.trigger = component.setTriggerValue;
-  if (data.scatter_lib) G.scatterLib = data.scatter_lib;
   if (data.assets) G.models[data.token] = load(data.token, data.assets);
   const model = G.models[data.token];
   if (!model) {
@@ -162,49 +144,14 @@ export default function (component) {
   // the compare view's two), which the wait below draws.
   const parent = component.parentElement;
   parent.__latest = data;
-  const webgl = data.renderer === "webgl";
-  if (webgl) ensureRootBare(parent, data);
-  else ensureRoot(parent, data);
-  const libraryThere = webgl ? !!window.createScatterplot : !!window.Plotly;
-  if (libraryThere && model.points) {
+  ensureRootBare(parent, data);
+  if (window.createScatterplot && model.points) {
     render(component, data);
     return;
   }
-  // Plotly's loader (vaeapp/ui/plotly_loader.py) has not run yet, or the
-  // points are still on their way: draw the latest render once both are here.
-  const library = webgl ? scatterReady(G.scatterLib) : plotlyReady();
-  Promise.all([library, model.pointsReady]).then(() => {
+  // The library's loader has not run yet, or the points are still on their
+  // way: draw the latest render once both are here.
+  Promise.all([scatterReady(), model.pointsReady]).then(() => {
     if (parent.__latest === data && G.models[data.token] === model) render(component, data);
   }, () => {});
 }
-
-
-// The z sliders moved z in the browser (vaeapp/web/z_sliders.js): the
-// explorer's map moves its marker there, one relayout per frame at most, and
-// its preview decodes around the new z. (The compare view's maps, linked,
-// mark a test image, not z.)
-function followSliders(root, z) {
-  const st = root.__state;
-  if (!st || st.link || !st.layoutData || z.length !== st.z.length) return;
-  const d = z.map((v, i) => v - st.z[i]);
-  const along = (axis) => axis.reduce((sum, a, i) => sum + a * d[i], 0);
-  const marker = [st.marker[0] + along(st.u), st.marker[1] + along(st.v)];
-  st.layoutData = { ...st.layoutData, z: z.slice(), marker };
-  Object.assign(st, { z: z.slice(), marker });
-  const next = shapes(st.layoutData);
-  root.__baseShapes = next;
-  root.__shapes = next;
-  root.dataset.shapes = JSON.stringify(next);
-  root.dataset.z = z.map((v) => v.toFixed(3)).join(",");
-  if (root.__markerFrame) return;
-  root.__markerFrame = requestAnimationFrame(() => {
-    root.__markerFrame = 0;
-    if (window.Plotly) Plotly.relayout(root.querySelector(".vae-map"), { shapes: withRing(root) });
-  });
-}
-
-window.addEventListener("vaeapp-z", (event) => {
-  const { z, source } = event.detail || {};
-  if (source !== "sliders" || !Array.isArray(z)) return;
-  for (const root of document.querySelectorAll(".vae-explorer")) followSliders(root, z);
-});

@@ -3,17 +3,18 @@
 // (wheel, pinch, drag; double-click or "Reset" goes back), lasso and box
 // selection, colour by class, factor, per-image figure or point density, a
 // legend whose classes filter the map, and a search box. A plain script after
-// decoder.js and map_plot.js, whose helpers it uses (drawImage, showIdle,
+// decoder.js and map_common.js, whose helpers it uses (drawImage, showIdle,
 // classColour, buildDom): the page's module joins the three with
-// latent_map.js. Like map_plot.js it fetches nothing itself; what it asks of
+// latent_map.js. Like map_common.js it fetches nothing itself; what it asks of
 // the server goes through the host's callbacks (commit, select, search).
 //
 // Coordinates: data.range [lo, hi] on both axes is the library's normalised
 // square [-1, 1]; its camera's view matrix maps that square to the canvas.
 
-const GL_PICK_PX = 6;
+const GL_PICK_PX = 6; // a release nearer than this to where it started is a click
 const GL_MARK_PX = 9; // half the z marker's cross and a star's outer radius, in px
-const GL_AXIS_PX = 20; // left of the drawing area: the y axis's text // a release nearer than this to where it started is a click
+const GL_RING_PX = 10; // the ring of the compare view's linked hover
+const GL_AXIS_PX = 20; // left of the drawing area: the y axis's text
 const GL_RAMP = [ // viridis, 9 stops: the continuous colour scale
   "#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c",
   "#28ae80", "#5ec962", "#addc30", "#fde725",
@@ -150,17 +151,21 @@ function glDom(root) {
   return box;
 }
 
-// The shapes map_plot.js's shapes() lists (Plotly layout shapes), drawn as
+// The shapes map_common.js's shapes() lists (in Plotly's shape format), drawn as
 // SVG in pixels of the current view: grid rectangle, path, samples, marker,
 // ellipses.
 function glOverlay(root) {
   const gl = root.__gl, st = root.__state, svg = gl.box.querySelector(".vae-gl-overlay");
   const px = (x, y) => glToPixel(gl, x, y).map((v) => v.toFixed(1)).join(",");
-  const out = [];
+  const outBefore = [], over = [];
   // The z marker and the prior samples' stars keep their size in pixels at
-  // any zoom; the rest (grid extent, path, ellipses) are sizes in z.
+  // any zoom; the rest (grid extent, path, ellipses) are sizes in z. Shapes
+  // listed after the marker (posterior ellipses) are drawn over it.
+  let afterMarker = false;
   for (const s of shapes(st.layoutData)) {
+    if (s.name === "marker") afterMarker = true;
     if (s.name === "marker" || s.name === "sample") continue;
+    const out = afterMarker ? over : outBefore;
     const line = s.line || {}, dash = line.dash === "dot" ? ' stroke-dasharray="2,3"' : "";
     const stroke = `stroke="${line.color}" stroke-width="${line.width}"${dash}`;
     if (s.type === "rect") {
@@ -173,7 +178,7 @@ function glOverlay(root) {
       out.push(`<path d="${d}" fill="${s.fillcolor || "none"}" ${stroke}/>`);
     }
   }
-  const r = GL_MARK_PX;
+  const out = outBefore, r = GL_MARK_PX;
   for (const [x, y] of st.layoutData.samples || []) {
     const [cx, cy] = glToPixel(gl, x, y), corners = [];
     for (let k = 0; k < 10; k++) {
@@ -182,13 +187,18 @@ function glOverlay(root) {
     }
     out.push(`<path data-name="sample" d="M${corners.join("L")}Z" fill="#fff" stroke="#111" stroke-width="1.5"/>`);
   }
+  const ring = root.__ring, pts = st.model.points;
+  if (ring !== null && ring !== undefined && pts && ring < st.model.count) {
+    const [cx, cy] = glToPixel(gl, pts[2 * ring], pts[2 * ring + 1]);
+    out.push(`<circle data-name="link" cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="${GL_RING_PX}" fill="none" stroke="#e8590c" stroke-width="3"/>`);
+  }
   if (st.layoutData.cross !== false) {
     const [cx, cy] = glToPixel(gl, ...st.marker);
     for (const k of [-1, 1]) {
       out.push(`<path data-name="marker" d="M${cx - r},${cy - k * r}L${cx + r},${cy + k * r}" stroke="#111" stroke-width="3"/>`);
     }
   }
-  svg.innerHTML = out.join("");
+  svg.innerHTML = out.concat(over).join("");
   glAxes(root);
 }
 
@@ -335,7 +345,7 @@ function glShowReal(root, i) {
 }
 
 // The pointer on the map: a live decode of the point under it at any zoom
-// (root.__show of map_plot.js), a click commits z (on a point: that point).
+// (root.__show, glShowFunction), a click commits z (on a point: that point).
 function glPointer(root) {
   const gl = root.__gl, area = gl.box.querySelector(".vae-gl-area");
   let down = null, pending = null;
@@ -382,10 +392,38 @@ function glPointer(root) {
   area.addEventListener("dblclick", () => glReset(root));
 }
 
+// Maps given the same data.link (the compare view's two maps, one model
+// each, the same test set) follow each other's pointer in the browser, with
+// no round trip to Python: the test image hovered in one is ringed in every
+// one of them, and each other map's live preview decodes that image's point
+// on its own plane (for a 2-D model, its reconstruction from its mean).
+function glLinkHover(root, i) {
+  const link = root.__state && root.__state.link;
+  if (!link) return;
+  for (const other of document.querySelectorAll(".vae-explorer")) {
+    const st = other.__state;
+    if (!st || st.link !== link || !other.__gl) continue;
+    const ring = i !== null && i < st.model.count ? i : null;
+    if (other.__ring !== ring) {
+      other.__ring = ring;
+      other.dataset.linked = ring === null ? "" : String(ring);
+      glOverlay(other);
+    }
+    if (other === root) continue;
+    if (ring === null) showIdle(other);
+    else other.__show([st.model.points[2 * ring], st.model.points[2 * ring + 1]]);
+  }
+}
+
 // z chosen on the map: to the host (the server), and to the page's other
-// listeners at once ("vaeapp-z", source "map").
+// listeners at once ("vaeapp-z", source "map"). On a plane with no linear
+// map back to z (UMAP: data.nonlinear) only the server knows the z.
 function glCommitted(root, point) {
   const st = root.__state;
+  if (st.layoutData.nonlinear) {
+    st.commit(point);
+    return;
+  }
   const z = Float32Array.from(st.z), dx = point[0] - st.marker[0], dy = point[1] - st.marker[1];
   for (let k = 0; k < z.length; k++) z[k] += dx * st.u[k] + dy * st.v[k];
   window.dispatchEvent(new CustomEvent("vaeapp-z", { detail: { z: Array.from(z), source: "map" } }));
@@ -413,7 +451,8 @@ function glFlyTo(root, i) {
 // the live decode here, with no round trip to the server.
 function glFollowZ(root, z) {
   const st = root.__state;
-  if (!st || !Array.isArray(z) || z.length !== st.z.length || !z.every(Number.isFinite)) return;
+  if (!st || st.link || st.layoutData.nonlinear) return; // they mark no slider's z
+  if (!Array.isArray(z) || z.length !== st.z.length || !z.every(Number.isFinite)) return;
   st.z = z.slice();
   const origin = st.layoutData.centre || new Array(z.length).fill(0);
   let x = 0, y = 0;
@@ -450,37 +489,62 @@ function glRenderer(side) {
   return window.reglScatterplot.createRenderer({ canvas });
 }
 
-// Builds the WebGL map in root once: library, DOM, events.
-function glCreate(root, data) {
-  const box = glDom(root);
-  // The drawing area is square: the room across (beside the live preview,
-  // or under it on a narrow page) or the height asked for, less the axes.
+// The drawing area's side in px: a square in the room across (beside the
+// live preview, or under it on a narrow page) or the height asked for, less
+// the axes. Sets the box's and the area's sizes.
+function glFit(root, box, height) {
   const total = root.clientWidth || 800, narrow = total < NARROW_PX;
   root.classList.toggle("vae-narrow", narrow);
   const across = (narrow ? total : total - SIDE_PX) - GL_AXIS_PX;
-  const side = Math.max(200, Math.floor(Math.min(data.height - 60, across)));
+  const side = Math.max(200, Math.floor(Math.min(height - 60, across)));
   box.style.width = `${side + GL_AXIS_PX}px`;
   const area = box.querySelector(".vae-gl-area");
   area.style.width = area.style.height = `${side}px`;
   area.style.setProperty("--vae-side", `${side}px`);
+  return side;
+}
+
+// The map follows its column's width (the window, the sidebar opening or
+// closing, the stylesheet arriving after the first draw): a new square side,
+// the same view.
+function glFollowWidth(root, height) {
+  let seen = root.clientWidth;
+  new ResizeObserver(() => {
+    const gl = root.__gl;
+    if (!gl || Math.abs(root.clientWidth - seen) <= 1) return;
+    seen = root.clientWidth;
+    const side = glFit(root, gl.box, height);
+    if (side === gl.side) return;
+    gl.side = side;
+    gl.renderer.resize(side, side);
+    gl.plot.set({ width: side, height: side });
+    gl.box.dataset.side = String(side);
+    glOverlay(root);
+  }).observe(root);
+}
+
+// Builds the WebGL map in root once: library, DOM, events.
+function glCreate(root, data) {
+  const box = glDom(root);
+  const side = glFit(root, box, data.height);
   root.querySelector(".vae-real").classList.add("vae-idle");
   const canvas = box.querySelector(".vae-gl-canvas");
-  const count = root.__state.model.count;
+  const count = root.__state.model.count, renderer = glRenderer(side);
   const plot = window.createScatterplot({
     canvas, width: side, height: side, pointSize: glPointSize(count),
-    renderer: glRenderer(side),
+    renderer,
     pointSizeSelected: 2, opacity: count > 200000 ? 0.5 : 0.8,
     backgroundColor: "#fafafa", lassoColor: "#e8590c", deselectOnDblClick: false,
     deselectOnEscape: true, actionKeyMap: { lasso: "shift" },
     lassoClearEvent: "deselect", pointColorHover: "#000000", pointColorActive: "#e8590c",
     performanceMode: count > GL_FAST_POINTS,
   });
-  const gl = { plot, box, side, range: data.range.slice(), mode: "pan", over: null,
+  const gl = { plot, renderer, box, side, range: data.range.slice(), mode: "pan", over: null,
                colour: "class", hidden: new Set(), selected: [], scale: null };
   root.__gl = gl;
   plot.subscribe("view", () => glOverlay(root));
-  plot.subscribe("pointOver", (i) => { gl.over = i; glShowReal(root, i); });
-  plot.subscribe("pointOut", () => { gl.over = null; glShowReal(root, null); });
+  plot.subscribe("pointOver", (i) => { gl.over = i; glShowReal(root, i); glLinkHover(root, i); });
+  plot.subscribe("pointOut", () => { gl.over = null; glShowReal(root, null); glLinkHover(root, null); });
   plot.subscribe("select", ({ points }) => {
     // The release that ends a lasso near its start is also a click, which the
     // library answers by selecting the point under it: keep the lasso's ids.
@@ -508,29 +572,39 @@ function glCreate(root, data) {
   glSetMode(root, "pan");
   glPointer(root);
   glListenZ();
+  glFollowWidth(root, data.height);
+  box.dataset.side = String(side);
   return gl;
 }
 
-// Draws (or updates) the WebGL map: the same contract as map_plot.js's
-// drawMap, with host callbacks: commit(xy) as there, select({polygon,
-// classes, count}) for a lasso or box, search(text), realImage(i). data.focus
-// ({i, serial}) flies to point i once per serial.
+// Draws (or updates) the map in parentElement for model and data, as
+// latent_explorer (vaeapp/ui/components/latent_map.py) describes data: z, u,
+// v, marker, range, height, axis_titles, grid_rect, path, samples, ellipses,
+// colour_by and token, and optionally cross (false: no z marker), link (a
+// name that ties maps together for hovering) and nonlinear (a plane with no
+// linear map back to z). The points are drawn again only when the token,
+// range or colouring changes; otherwise only the shapes over them move. Host
+// callbacks: commit([x, y]) on a click, or [x, y, i] on test point i;
+// select({polygon, classes, count}) for a lasso or box; search(text);
+// realImage(i). data.focus ({i, serial}) flies to point i once per serial.
 function drawScatterMap(parentElement, model, data, host) {
   const root = ensureRootBare(parentElement, data);
   const colourBy = data.colour_by ?? -1;
   root.__state = {
     model, z: data.z, u: data.u, v: data.v, marker: data.marker, range: data.range,
     titles: data.axis_titles.map((t) => t.split(" ")[0]), colourBy, layoutData: data,
-    link: null, commit: host.commit, select: host.select, search: host.search,
+    link: data.link || null, commit: host.commit, select: host.select, search: host.search,
     realImage: host.realImage,
   };
   model.range = data.range;
   let gl = root.__gl;
-  const key = `${data.token}|${data.range}`;
+  const key = `${data.token}|${data.range}|${colourBy}`;
   if (!gl) gl = glCreate(root, data);
   if (root.dataset.key !== key) {
     root.dataset.key = key;
     root.dataset.kind = "regl-scatterplot";
+    root.__ring = null; // the new drawing has no ring
+    root.dataset.linked = "";
     gl.range = data.range.slice();
     if (colourBy >= 0 && model.factors) gl.colour = `factor:${colourBy}`;
     glColourMenu(root);
@@ -547,8 +621,8 @@ function drawScatterMap(parentElement, model, data, host) {
   return root;
 }
 
-// The explorer's elements without map_plot.js's Plotly sizing: the pointer
-// handling and live preview (attachPointer's show) are shared.
+// The explorer's elements (map_common.js's buildDom) with the live preview's
+// drawing, built on the first render.
 function ensureRootBare(parentElement, data) {
   let root = parentElement.querySelector(".vae-explorer");
   if (!root) {
@@ -560,7 +634,7 @@ function ensureRootBare(parentElement, data) {
 }
 
 // root.__show(xy): decode z moved within the plane to map point xy, into the
-// live preview (the same drawing as map_plot.js's, without Plotly's axes).
+// live preview.
 function glShowFunction(root) {
   const live = root.querySelector(".vae-live"), label = root.querySelector(".vae-z");
   const rate = root.querySelector(".vae-rate");
@@ -568,6 +642,12 @@ function glShowFunction(root) {
   root.__show = (xy) => {
     const st = root.__state;
     if (!st.model.layers) return;
+    if (st.layoutData.nonlinear) {
+      // No z lies under a point of a nonlinear plane: the real image shows
+      // what is there, and a click picks that image or its neighbours' mean.
+      label.textContent = `${st.titles[0]} plane: a click picks the image or its neighbours`;
+      return;
+    }
     const z = Float32Array.from(st.z);
     const dx = xy[0] - st.marker[0], dy = xy[1] - st.marker[1];
     for (let k = 0; k < z.length; k++) z[k] += dx * st.u[k] + dy * st.v[k];

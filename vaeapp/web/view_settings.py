@@ -13,7 +13,3 @@ MAP_HEIGHT = 520  # px: the map's square plot area with its axes and legend
 SAMPLE_COUNT_DEFAULT = 12  # prior samples drawn at first
 # The Manifold grid's q control: its least and most value, and its step.
 Q_MIN, Q_MAX, Q_STEP = 0.001, 0.499, 0.01
-# Maps of more points than this are drawn by the WebGL map (scatter_map.js,
-# regl-scatterplot), with pan, zoom, lasso and search; smaller ones by Plotly
-# (map_plot.js) until the page's browser tests move to the new map too.
-WEBGL_MAP_MIN_POINTS = 10_001

@@ -1,14 +1,18 @@
 """The latent map with live client-side decoding, as a Streamlit v2 component.
 
-Python sends the browser the model's decoder and map points once per session:
-as the URLs of two binary files named by their content, which the browser
-fetches and keeps in its cache across visits (:mod:`vaeapp.ui.static_files`),
-or, without static serving, as base64 in the component's data. Later reruns
-send only the current z, so a slider move never resends the 10,000-point
-figure. The component's own script is a static file too, imported by a stub of
-a few hundred bytes, so that a rerun does not carry 20 kB of JavaScript. Plotly
-itself arrives through :mod:`vaeapp.ui.plotly_loader`, which may run after this
-component's first render: the map is then drawn as soon as Plotly is there.
+The map is WebGL (``vaeapp/web/scatter_map.js`` on regl-scatterplot) at every
+size: pan and zoom, lasso and box selection, colour by class, factor,
+per-image figure or density, search, and the real held-out image under the
+pointer. Python sends the browser the model's decoder and map points once per
+session: as the URLs of two binary files named by their content, which the
+browser fetches and keeps in its cache across visits
+(:mod:`vaeapp.ui.static_files`), or, without static serving, as base64 in the
+component's data. Later reruns send only the current z, so a slider move never
+resends the points. The component's own script is a static file too, imported
+by a stub of a few hundred bytes, so that a rerun does not carry its
+JavaScript. regl-scatterplot itself arrives through :mod:`vaeapp.ui.map_loader`,
+which may run after this component's first render: the map is then drawn as
+soon as the library is there.
 """
 
 from __future__ import annotations
@@ -21,16 +25,20 @@ import streamlit as st
 
 from vaeapp.core.text import plain
 from vaeapp.explore import selection
-from vaeapp.explore.projection import Plane
+from vaeapp.explore.projection import Plane, StoredPlane
 from vaeapp.store.records import LoadedModel
 from vaeapp.ui import events, state, static_files
 from vaeapp.ui.components import latent_map_script as explorer_script
-from vaeapp.web import files as web_files
 from vaeapp.web import image_chunks
 from vaeapp.web.assets import ModelFiles, model_token, pack_model, pack_model_files
-from vaeapp.web.view_settings import MAP_HEIGHT, WEBGL_MAP_MIN_POINTS
+from vaeapp.web.view_settings import MAP_HEIGHT
 
-# The module's JavaScript (decoder.js, map_plot.js, latent_map.js), for the tests.
+# A plane the map shows: linear (two dimensions, PCA) or stored (UMAP).
+MapPlane = Plane | StoredPlane
+_SAME_Z = 1e-12  # squared distance under which z is a stored test image's
+
+# The module's JavaScript (decoder.js, map_common.js, scatter_map.js,
+# latent_map.js), for the tests.
 _JS = explorer_script.MODULE_JS
 _CSS = explorer_script.CSS  # latent_map.css, shared with the exported file
 
@@ -43,18 +51,18 @@ def _component(js: str) -> Callable[..., Any]:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _packed(token: str, _model: LoadedModel, _plane: Plane) -> dict:
+def _packed(token: str, _model: LoadedModel, _plane: MapPlane) -> dict:
     points = _plane.coords(_model.latent_mean).astype(np.float32)
     return pack_model(_model, points)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _files(token: str, _model: LoadedModel, _plane: Plane) -> ModelFiles:
+def _files(token: str, _model: LoadedModel, _plane: MapPlane) -> ModelFiles:
     points = _plane.coords(_model.latent_mean).astype(np.float32)
     return pack_model_files(_model, points)
 
 
-def _assets(token: str, model: LoadedModel, plane: Plane) -> dict[str, Any]:
+def _assets(token: str, model: LoadedModel, plane: MapPlane) -> dict[str, Any]:
     """The model's assets for the browser: the URLs of its two files (written
     if need be) with the JSON that reads them, or everything inline."""
     files = _files(token, model, plane)
@@ -63,14 +71,6 @@ def _assets(token: str, model: LoadedModel, plane: Plane) -> dict[str, Any]:
     if decoder is None or points is None:
         return _packed(token, model, plane)
     return {**files.meta, "files": {"decoder": decoder, "points": points}}
-
-
-def _scatter_library() -> dict[str, str]:
-    """regl-scatterplot's bundle for the WebGL map: its URL as a static file,
-    or its text without static serving."""
-    source = web_files.SCATTERPLOT_JS.read_bytes()
-    url = static_files.publish("scatterplot", source, "js")
-    return {"url": url} if url else {"src": source.decode("utf-8")}
 
 
 def _on_chunk(model: LoadedModel, key: str) -> None:
@@ -91,7 +91,7 @@ def _on_chunk(model: LoadedModel, key: str) -> None:
     state.image_chunk_urls().setdefault(model_token(model), {})[int(value)] = url
 
 
-def _on_select(model: LoadedModel, plane: Plane, key: str) -> None:
+def _on_select(model: LoadedModel, plane: MapPlane, key: str) -> None:
     """A lasso or box on the WebGL map: the points inside its polygon, among
     the classes the legend shows, become the selection (the browser's list
     of ids is never trusted: the polygon is tested here)."""
@@ -133,14 +133,39 @@ def _on_search(model: LoadedModel, key: str) -> None:
     state.change_z(model.latent_mean[index].tolist(), model.record.model.latent_dim)
 
 
-def _webgl_data(model: LoadedModel, plane: Plane) -> dict[str, Any]:
-    """What the WebGL map needs beyond the Plotly map's data: the plane's
-    centre (to follow a z from the sliders), the image chunks, the focus."""
+def _plane_data(plane: MapPlane, z: list[float]) -> dict[str, Any]:
+    """How the browser moves z on the map: ``z + dx * u + dy * v``, from the
+    plane's centre (to follow a z from the sliders). A stored plane (UMAP)
+    has no such map: the browser is told so (``nonlinear``) and leaves z to
+    the server."""
+    point = np.asarray(z, np.float64)
+    marker = plane.coords(point).tolist()
+    if isinstance(plane, StoredPlane):
+        # z is a test image's own z (a click on it): the cross on that point.
+        if np.square(plane.means - point).sum(axis=1).min() < _SAME_Z:
+            marker = plane.coords(point, k=1).tolist()
+        zero = [0.0] * len(z)
+        return {
+            "u": zero,
+            "v": zero,
+            "centre": zero,
+            "marker": marker,
+            "nonlinear": True,
+        }
+    return {
+        "u": plane.u.tolist(),
+        "v": plane.v.tolist(),
+        "centre": plane.centre.tolist(),
+        "marker": marker,
+        "nonlinear": False,
+    }
+
+
+def _map_data(model: LoadedModel) -> dict[str, Any]:
+    """The image chunks sent so far (hover) and the search's focus."""
     focus = state.map_focus()
     chunks = state.image_chunk_urls().get(model_token(model), {})
     return {
-        "renderer": "webgl",
-        "centre": plane.centre.tolist(),
         "chunk_size": image_chunks.CHUNK_IMAGES,
         "chunk_count": image_chunks.chunk_count(model),
         "images_note": image_chunks.images_note(model),
@@ -159,7 +184,7 @@ def _on_missing() -> None:
 def latent_explorer(
     model: LoadedModel,
     z: list[float],
-    plane: Plane,
+    plane: MapPlane,
     axis_range: tuple[float, float],
     grid_rect: tuple[float, float, float, float] | None,
     on_commit: Callable[[], None],
@@ -193,10 +218,7 @@ def latent_explorer(
     data: dict[str, Any] = {
         "token": token,
         "z": [float(v) for v in z],
-        # The browser moves z within the plane: z + dx * u + dy * v.
-        "u": plane.u.tolist(),
-        "v": plane.v.tolist(),
-        "marker": plane.coords(np.asarray(z, np.float64)).tolist(),
+        **_plane_data(plane, z),
         "range": list(axis_range),
         "grid_rect": list(grid_rect) if grid_rect else None,
         "height": MAP_HEIGHT,
@@ -210,13 +232,9 @@ def latent_explorer(
         "mark": None if mark is None else int(mark),
         "cross": bool(cross),
     }
-    webgl = model.latent_mean.shape[0] >= WEBGL_MAP_MIN_POINTS
-    if webgl:
-        data.update(_webgl_data(model, plane))
+    data.update(_map_data(model))
     if token not in sent:
         data["assets"] = _assets(token, model, plane)
-        if webgl:
-            data["scatter_lib"] = _scatter_library()
         sent.add(token)
     return _component(explorer_script.component_js())(
         # Streamlit scans the first level of a dict ``data`` for dataframes,

@@ -1,8 +1,8 @@
 """The explorer component's JavaScript, and its static file.
 
 Kept apart from :mod:`vaeapp.ui.components.latent_map` (which imports NumPy) so that
-:mod:`vaeapp.ui.plotly_loader`, mounted before the page's imports, can have the
-browser fetch this script at the same time as Plotly's: on a first visit the
+:mod:`vaeapp.ui.map_loader`, mounted before the page's imports, can have the
+browser fetch this script at the same time as the map library's: on a first visit the
 explorer's first render then does not wait for a download of its own.
 """
 
@@ -13,15 +13,14 @@ import json
 from vaeapp.ui import static_files
 from vaeapp.web import files
 
-# decoder.js (the decoder in the browser), map_plot.js (the Plotly map, shared
-# with the exported one-file explorer, vaeapp/export/html_file.py) and
-# scatter_map.js (the WebGL map of large sets) define the functions
-# latent_map.js uses.
+# decoder.js (the decoder in the browser), map_common.js and scatter_map.js (the
+# WebGL map, shared with the exported one-file explorer,
+# vaeapp/export/html_file.py) define the functions latent_map.js uses.
 MODULE_JS = "\n".join(
     files.read(path)
     for path in (
         files.DECODER_JS,
-        files.MAP_PLOT_JS,
+        files.MAP_COMMON_JS,
         files.SCATTER_MAP_JS,
         files.LATENT_MAP_JS,
     )

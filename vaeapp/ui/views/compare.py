@@ -39,11 +39,11 @@ from vaeapp.ui.components.latent_map import latent_explorer
 from vaeapp.ui.events import map_commit
 from vaeapp.ui.session_model import listings, load_cached
 from vaeapp.ui.state import K, Views
-from vaeapp.ui.views.explorer import map_plane
+from vaeapp.ui.views.explorer import linear_map_plane
 from vaeapp.ui.views.inspect import ELLIPSE_COLOUR
 from vaeapp.web.assets import model_token
 
-LINK = "compare"  # the two maps' link name (map_plot.js rings across it)
+LINK = "compare"  # the two maps' link name (scatter_map.js rings across it)
 IMAGE_PX = 112  # the marked image and its reconstructions, each
 TITLE = "Compare with another model"
 
@@ -246,7 +246,7 @@ def _compare(model: LoadedModel) -> None:
         return
     count = model.labels.shape[0]
     index = state.compare_index(count)
-    planes = (map_plane(model), compared_plane(other))
+    planes = (linear_map_plane(model), compared_plane(other))
     st.caption(
         "Hover a test image in either map to ring it in both (each map's "
         "preview decodes it); click it to mark it and see both reconstructions."

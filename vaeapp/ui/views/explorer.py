@@ -12,11 +12,15 @@ from vaeapp.explore.images import digit_image, png_bytes
 from vaeapp.explore.projection import (
     AXES,
     PCA,
-    VIEWS,
+    UMAP,
     Plane,
+    StoredPlane,
     axes_plane,
     map_extent,
     pca_plane,
+    plane_click_to_z,
+    stored_plane,
+    views_of,
 )
 from vaeapp.store.records import LoadedModel
 from vaeapp.ui import state
@@ -37,7 +41,12 @@ DIGIT_PX = 224  # the selected image: 28x28 MNIST shown 8 times as large
 DIGIT_CAPTION = "Selected z"
 OWN_DIGIT_COLOUR = "#c92a2a"
 MAX_SLIDERS_SHOWN = 4
-_VIEW_NAMES = {AXES: "two latent dimensions", PCA: "PCA of the means"}
+_VIEW_NAMES = {
+    AXES: "two latent dimensions",
+    PCA: "PCA of the means",
+    UMAP: "UMAP (stored)",
+}
+MapPlane = Plane | StoredPlane
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -45,9 +54,17 @@ def _pca(token: str, _model: LoadedModel) -> Plane:
     return pca_plane(_model.latent_mean)
 
 
-def hidden_note(model: LoadedModel, plane: Plane, limit: float) -> str | None:
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _stored(token: str, _model: LoadedModel, key: str) -> StoredPlane:
+    return stored_plane(_model, key)
+
+
+def hidden_note(model: LoadedModel, plane: MapPlane, limit: float) -> str | None:
     """What to say when test points lie beyond the map's ``+-limit`` (only a
-    folder whose means reach past vaeapp.core.latent.Z_LIMIT_MAX)."""
+    folder whose means reach past vaeapp.core.latent.Z_LIMIT_MAX; never on a
+    stored plane, whose map holds all its points)."""
+    if isinstance(plane, StoredPlane):
+        return None
     count = outside(plane.coords(model.latent_mean), limit)
     if not count:
         return None
@@ -58,13 +75,40 @@ def hidden_note(model: LoadedModel, plane: Plane, limit: float) -> str | None:
     )
 
 
-def map_plane(model: LoadedModel) -> Plane:
+def map_plane(model: LoadedModel) -> MapPlane:
     """The plane the map shows: two latent dimensions, or (for more than two
-    dimensions, when chosen) the first two principal components of the means."""
+    dimensions, when chosen) the first two principal components of the means
+    or the UMAP plane the folder stores (PCA for a folder without one)."""
     latent_dim = model.record.model.latent_dim
-    if latent_dim > 2 and state.map_view() == PCA:
+    view = state.map_view() if latent_dim > 2 else AXES
+    if view == UMAP and UMAP in model.planes:
+        return _stored(model_token(model), model, UMAP)
+    if view in (PCA, UMAP):
         return _pca(model_token(model), model)
     return axes_plane(latent_dim, state.map_dims(latent_dim))
+
+
+def linear_map_plane(model: LoadedModel) -> Plane:
+    """The map's plane where a linear one is needed (the compare view's
+    ellipses and moves): PCA in place of a stored UMAP plane."""
+    plane = map_plane(model)
+    return _pca(model_token(model), model) if isinstance(plane, StoredPlane) else plane
+
+
+STORED_PAD = 0.04  # a stored plane's map reaches this share past its points
+
+
+def _axis_range(model: LoadedModel, plane: MapPlane) -> tuple[float, float]:
+    """The range both map axes show: the model's range of z, ``+-limit``
+    (:func:`map_extent`), or around a stored plane's points, whose
+    coordinates have nothing to do with z."""
+    if isinstance(plane, StoredPlane):
+        x0, x1, y0, y1 = plane.extent()
+        low, high = min(x0, y0), max(x1, y1)
+        pad = STORED_PAD * max(high - low, 1e-6)
+        return low - pad, high + pad
+    limit = map_extent(plane, model.latent_mean, model.z_limit)
+    return -limit, limit
 
 
 def _dim_name(i: int) -> str:
@@ -80,26 +124,31 @@ def _on_dims(latent_dim: int) -> None:
     state.redraw([Views.EXPLORER, Views.GRID, Views.COMPARE])
 
 
-def _dims_picker(latent_dim: int) -> None:
-    """For more than two latent dimensions: the map's view, and the two
-    dimensions it shows (and the grid varies)."""
-    state.map_view()
+def _dims_picker(model: LoadedModel, latent_dim: int) -> None:
+    """For more than two latent dimensions: the map's view (two dimensions,
+    PCA, or a plane the folder stores), and the two dimensions it shows (and
+    the grid varies)."""
+    views = views_of(model)
+    if state.map_view() not in views:
+        state.set_map_view(PCA)
     x, y = state.map_dims(latent_dim)
     options = list(range(latent_dim))
     c0, c1, c2 = st.columns([3, 1, 1])
     c0.radio(
         "Map shows",
-        VIEWS,
+        views,
         format_func=_VIEW_NAMES.get,
         key=K.MAP_VIEW,
         horizontal=True,
         on_change=_on_dims,
         args=(latent_dim,),
         help="PCA: the plane of the two directions in which the encoded test set "
-        "varies most. Moving on the map changes z only within the shown plane.",
+        "varies most. Moving on the map changes z only within the shown plane. "
+        "UMAP: a nonlinear plane stored with the model, which keeps neighbours "
+        "together; a click there selects a test image's z or its neighbours' mean.",
     )
-    # On the PCA plane the two boxes choose only what the grid varies.
-    pca = state.map_view() == PCA
+    # On the PCA and UMAP planes the two boxes choose only what the grid varies.
+    pca = state.map_view() != AXES
     for column, label, key, value in ((c1, "x", K.MAP_X, x), (c2, "y", K.MAP_Y, y)):
         column.selectbox(
             f"Grid {label}" if pca else f"{label} dimension",
@@ -109,7 +158,7 @@ def _dims_picker(latent_dim: int) -> None:
             key=key,
             on_change=_on_dims,
             args=(latent_dim,),
-            help="The map shows the PCA plane; this dimension is what the "
+            help="The map shows another plane; this dimension is what the "
             "manifold grid varies."
             if pca
             else None,
@@ -152,9 +201,11 @@ def colour_picker(model: LoadedModel) -> int:
     return state.colour_by()
 
 
-def _on_commit(model: LoadedModel, plane: Plane) -> None:
+def _on_commit(model: LoadedModel, plane: MapPlane) -> None:
     """A click on the map: ``[x, y]`` moves z there; ``[x, y, i]`` (a release
-    on test point ``i``) moves z to that point's mean and inspects it."""
+    on test point ``i``) moves z to that point's mean and inspects it. On a
+    stored plane (UMAP) ``[x, y]`` selects the z of the test image there or
+    the mean of its nearest ones, and the page says which."""
     if not state.take_event():
         return
     value = getattr(state.widget(K.EXPLORER), "commit", None)
@@ -164,12 +215,32 @@ def _on_commit(model: LoadedModel, plane: Plane) -> None:
     except ValueError as error:
         state.say(f"Ignored a click from the map: {error}")
         return
-    if index is None:
+    if isinstance(plane, StoredPlane):
+        z = _stored_pick(model, plane, xy, index)
+    elif index is None:
+        state.set_map_pick(None)
         z = plane.lift(np.asarray(xy), state.z())
     else:
+        state.set_map_pick(None)
         state.set_inspected(index)
         z = model.latent_mean[index]
     state.change_z(z.tolist(), latent_dim)
+
+
+def _stored_pick(
+    model: LoadedModel, plane: StoredPlane, xy: list[float], index: int | None
+) -> np.ndarray:
+    """The z ``(latent_dim,)`` a click at ``xy`` on a stored plane selects
+    (test image ``index`` when the click was on it), noted for the page."""
+    if index is None:
+        z, source = plane_click_to_z(plane, np.asarray(xy, np.float64))
+    else:
+        z, source = model.latent_mean[index], f"test image #{index}"
+    if index is not None:
+        state.set_inspected(index)
+    name = plane.key.upper()
+    state.set_map_pick(f"The click on the {name} plane selected the z of {source}.")
+    return np.asarray(z, np.float64)
 
 
 def _on_sliders(latent_dim: int) -> None:
@@ -186,10 +257,13 @@ def _on_sliders(latent_dim: int) -> None:
     state.change_z(z, latent_dim)
 
 
-def _ellipses(model: LoadedModel, plane: Plane) -> list:
+def _ellipses(model: LoadedModel, plane: MapPlane) -> list:
     """2-sigma posterior outlines: the user's own picture (red) and the
-    inspected test image (blue), where there are such."""
+    inspected test image (blue), where there are such; none on a stored
+    plane, which maps no Gaussian to an outline."""
     out = []
+    if isinstance(plane, StoredPlane):
+        return out
     digit = state.own_digit()
     if digit is not None and digit.size == model.record.model.n_pixels:
         mean, log_var = own_posterior(model_token(model), digit, model)
@@ -201,7 +275,7 @@ def _ellipses(model: LoadedModel, plane: Plane) -> list:
     return out
 
 
-def _projected(points: np.ndarray | None, plane: Plane) -> list[list[float]]:
+def _projected(points: np.ndarray | None, plane: MapPlane) -> list[list[float]]:
     """Full latent points ``(k, latent_dim)`` on the map's plane ``(k, 2)``."""
     return [] if points is None else plane.coords(points).tolist()
 
@@ -242,21 +316,26 @@ def explorer_view(model: LoadedModel) -> None:
     if message:
         st.warning(plain(message))
     if latent_dim > 2:
-        _dims_picker(latent_dim)
+        _dims_picker(model, latent_dim)
     colour = colour_picker(model)
     plane = map_plane(model)
-    limit = map_extent(plane, model.latent_mean, model.z_limit)
+    axis_range = _axis_range(model, plane)
     left, right = st.columns([3, 1], gap="medium")
     with left:
-        note = hidden_note(model, plane, limit)
+        note = hidden_note(model, plane, axis_range[1])
         if note:
             st.caption(note)
+        pick = state.map_pick()
+        if pick and isinstance(plane, StoredPlane):
+            st.caption(plain(pick))
         latent_explorer(
             model,
             [float(v) for v in state.z()],
             plane,
-            (-limit, limit),
-            grid_extent(model) if plane.key != PCA else None,
+            axis_range,
+            grid_extent(model)
+            if isinstance(plane, Plane) and plane.key != PCA
+            else None,
             on_commit=lambda: _on_commit(model, plane),
             path=_projected(map_path(model), plane),
             samples=_projected(map_samples(latent_dim), plane),

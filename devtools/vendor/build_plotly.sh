@@ -3,7 +3,7 @@
 # trace only, bundled with the esbuild settings of plotly.js's own
 # esbuild-config.js (minified, licence comments kept at the end).
 #
-# Usage: bash vaeapp/web/vendor/build_plotly.sh [VERSION]   (default 3.7.0)
+# Usage: bash devtools/vendor/build_plotly.sh [VERSION]   (default 3.7.0)
 # Needs node and npm with access to the npm registry; works in a temporary
 # folder and writes only the bundle next to this script.
 set -euo pipefail

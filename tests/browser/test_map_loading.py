@@ -1,7 +1,8 @@
-"""The explorer's and Plotly loader's scripts in real Chromium, in either order.
+"""The explorer's and the map library loader's scripts in real Chromium, in
+either order.
 
 Streamlit loads each v2 component's script on its own, so the explorer may
-render before the loader has evaluated Plotly. Both scripts are imported as
+render before the loader has evaluated regl-scatterplot. Both scripts are imported as
 modules into a blank page, as Streamlit does, and called with the data Python
 would send: inline (base64 and the bundle's text) or as URLs of static files,
 which Playwright answers for a made-up origin (no app server).
@@ -25,7 +26,7 @@ pytest.importorskip(
 from vaeapp.store.listing import best_pretrained  # noqa: E402
 from vaeapp.store.reading import load_model  # noqa: E402
 from vaeapp.ui.components.latent_map import _JS as EXPLORER_JS  # noqa: E402
-from vaeapp.ui.plotly_loader import _LOADER_JS, PLOTLY_BUNDLE  # noqa: E402
+from vaeapp.ui.map_loader import _LOADER_JS, SCATTER_BUNDLE  # noqa: E402
 from vaeapp.web.assets import pack_model, pack_model_files  # noqa: E402
 
 # Imports a component's script as Streamlit does (an ES module) and calls its
@@ -61,6 +62,8 @@ def explorer_data() -> dict[str, Any]:
         "path": [],
         "samples": [],
         "ellipses": [],
+        "centre": [0.0, 0.0],
+        "nonlinear": False,
         "assets": pack_model(model, points),
     }
 
@@ -96,32 +99,35 @@ def blank(browser: Any, files: dict[str, tuple[int, bytes]]) -> Iterator[Any]:
         page.close()
 
 
-def test_explorer_draws_its_map_once_plotly_arrives_after_it(
+def test_explorer_draws_its_map_once_the_library_arrives_after_it(
     blank: Any, explorer_data: dict[str, Any]
 ) -> None:
-    """An explorer rendered before Plotly draws its map when the loader runs."""
+    """An explorer rendered before regl-scatterplot draws its map when the
+    loader runs."""
     triggers = blank.evaluate(_JS_MOUNT, [EXPLORER_JS, [explorer_data], "explorer"])
     assert triggers == []
-    assert blank.locator(".vae-map .main-svg").count() == 0
-    bundle = PLOTLY_BUNDLE.read_text(encoding="utf-8")
+    assert blank.locator(".vae-explorer[data-drawn]").count() == 0
+    bundle = SCATTER_BUNDLE.read_text(encoding="utf-8")
     blank.evaluate(_JS_MOUNT, [_LOADER_JS, [{"src": bundle}], "loader"])
-    blank.wait_for_selector(".vae-map .main-svg", timeout=30_000)
+    blank.wait_for_selector(".vae-explorer[data-drawn]", timeout=30_000)
     assert blank.get_attribute(".vae-explorer", "data-z") == "0.500,-0.250"
     assert blank.evaluate("() => window.__triggers") == []
 
 
-def test_explorer_draws_at_once_when_plotly_came_first(
+def test_explorer_draws_at_once_when_the_library_came_first(
     blank: Any, explorer_data: dict[str, Any]
 ) -> None:
-    """With Plotly already evaluated, the explorer draws in its first render."""
-    bundle = PLOTLY_BUNDLE.read_text(encoding="utf-8")
+    """With regl-scatterplot already evaluated, the explorer draws in its first
+    render (with no wait for the library's event)."""
+    bundle = SCATTER_BUNDLE.read_text(encoding="utf-8")
     blank.evaluate(_JS_MOUNT, [_LOADER_JS, [{"src": bundle}], "loader"])
     blank.evaluate(_JS_MOUNT, [EXPLORER_JS, [explorer_data], "explorer"])
-    assert blank.locator(".vae-map .main-svg").count() > 0
+    assert blank.get_attribute(".vae-explorer", "data-kind") == "regl-scatterplot"
+    blank.wait_for_selector(".vae-explorer[data-drawn]", timeout=30_000)
 
 
 def test_loader_without_bundle_asks_for_it_again(blank: Any) -> None:
-    """A page that lost Plotly and gets no bundle sets the "missing" trigger."""
+    """A page that lost the library and gets no bundle sets "missing"."""
     triggers = blank.evaluate(_JS_MOUNT, [_LOADER_JS, [{}], "loader"])
     assert triggers == [["missing", True]]
 
@@ -139,21 +145,21 @@ def _file_data(explorer_data: dict[str, Any], files: dict) -> dict[str, Any]:
     return {**explorer_data, "assets": {**packed.meta, "files": urls}}
 
 
-def test_plotly_and_explorer_files_load_from_their_urls(
+def test_library_and_explorer_files_load_from_their_urls(
     blank: Any, files: dict, explorer_data: dict[str, Any]
 ) -> None:
     """From URLs: the map draws, then the decoder arrives and the live view is ready;
     the loader fetches the scripts it is asked to preload."""
-    files["/app/static/vaeapp/plotly.js"] = (200, PLOTLY_BUNDLE.read_bytes())
+    files["/app/static/vaeapp/scatterplot.js"] = (200, SCATTER_BUNDLE.read_bytes())
     files["/app/static/vaeapp/explorer.js"] = (200, EXPLORER_JS.encode())
     data = _file_data(explorer_data, files)
     blank.evaluate(_JS_MOUNT, [EXPLORER_JS, [data], "explorer"])
     sent = {
-        "url": "app/static/vaeapp/plotly.js",
+        "url": "app/static/vaeapp/scatterplot.js",
         "preload": ["app/static/vaeapp/explorer.js"],
     }
     blank.evaluate(_JS_MOUNT, [_LOADER_JS, [sent], "loader"])
-    blank.wait_for_selector(".vae-map .main-svg", timeout=30_000)
+    blank.wait_for_selector(".vae-explorer[data-drawn]", timeout=30_000)
     blank.wait_for_selector('.vae-explorer[data-decoder="ready"]', timeout=30_000)
     # The points came before the decoder: the map did not wait for the weights.
     asked = [p for p in blank.requests if p.endswith(".bin")]
