@@ -9,23 +9,11 @@
 // decoder's file is fetched after that, and the live preview starts when it
 // has arrived. Later renders carry only z. regl-scatterplot itself comes from
 // a loader component of its own (vaeapp/ui/map_loader.py). This file follows
-// decoder.js, map_common.js and scatter_map.js in one module
+// decoder.js, decoder_file.js, map_common.js and scatter_map.js in one module
 // (explorer_script.MODULE_JS) and uses their functions and G.
 
-// Shared with the page's other components (window.__vaeappFetches, see
-// decoder_file.js): the decoder's file is downloaded once per page.
-function fetchBuffer(url) {
-  const key = new URL(url, document.baseURI).href;
-  const shared = (window.__vaeappFetches = window.__vaeappFetches || {});
-  if (!shared[key]) {
-    shared[key] = fetch(key).then((reply) => {
-      if (!reply.ok) throw new Error(`${url}: HTTP ${reply.status}`);
-      return reply.arrayBuffer();
-    });
-    shared[key].catch(() => { delete shared[key]; });
-  }
-  return shared[key];
-}
+// fetchBytes (decoder_file.js) shares each download with the page's other
+// components (window.__vaeappFetches): the decoder's file comes once per page.
 
 // The page lost a model's files (or they failed to load): forget the model
 // and ask Python to send its assets again.
@@ -46,7 +34,7 @@ function load(token, assets) {
     return model;
   }
   const model = emptyModel(assets);
-  model.pointsReady = fetchBuffer(assets.files.points).then((buffer) => {
+  model.pointsReady = fetchBytes(assets.files.points).then((buffer) => {
     model.points = new Float32Array(buffer, ...assets.points);
     model.labels = new Uint8Array(buffer, ...assets.labels);
     if (assets.factors) model.factors = new Float32Array(buffer, ...assets.factors);
@@ -59,7 +47,7 @@ function load(token, assets) {
   model.loadDecoder = () => {
     if (started) return;
     started = true;
-    fetchBuffer(assets.files.decoder).then((buffer) => {
+    fetchBytes(assets.files.decoder).then((buffer) => {
       model.layers = unpackDecoder(assets.layers, buffer);
       for (const root of document.querySelectorAll(".vae-explorer")) {
         if (root.__state && root.__state.model === model) showIdle(root);
@@ -90,10 +78,10 @@ function realImage(component, token, i) {
   const k = Math.floor(i / size), chunks = (G.chunks[token] = G.chunks[token] || {});
   if (!chunks[k]) {
     const url = data.chunks && data.chunks[String(k)];
-    if (url) chunks[k] = fetchBuffer(url).then((b) => new Uint8Array(b));
+    if (url) chunks[k] = fetchBytes(url).then((b) => new Uint8Array(b));
     else {
       chunks[k] = new Promise((resolve) => { (G.waiting[token] ||= {})[k] = resolve; })
-        .then((url) => fetchBuffer(url)).then((b) => new Uint8Array(b));
+        .then((url) => fetchBytes(url)).then((b) => new Uint8Array(b));
       component.setTriggerValue("chunk", k);
     }
     chunks[k].catch(() => { delete chunks[k]; });
