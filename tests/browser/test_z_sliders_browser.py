@@ -189,3 +189,27 @@ def test_a_map_click_moves_the_sliders(watched: tuple[Any, list[int]]) -> None:
     before = len(sent)
     page.wait_for_timeout(600)
     assert len(sent) == before
+
+
+def test_the_components_styles_survive_their_first_draw(
+    watched: tuple[Any, list[int]],
+) -> None:
+    """The sliders' and the grid's own CSS stays on the page after they build
+    their elements: the selected image is drawn large, not at its 28 pixels,
+    and each slider sits on its own row under its label."""
+    page, _ = watched
+    page.wait_for_selector("canvas.vae-grid", state="attached", timeout=SETTLE_MS)
+    rules = page.evaluate(
+        """() => [...document.styleSheets].flatMap((sheet) =>
+          [...sheet.cssRules].map((rule) => rule.selectorText || ''))"""
+    )
+    assert any("vae-z-slider" in r for r in rules)
+    assert any("vae-grid" in r for r in rules)
+    pixels, shown = page.evaluate(
+        """() => { const c = document.querySelector('canvas.vae-digit');
+          return [c.width, c.getBoundingClientRect().width]; }"""
+    )
+    assert shown >= 4 * pixels
+    label = page.locator(".vae-z-slider label").first.bounding_box()
+    slider = page.locator(SLIDER.format("z1")).bounding_box()
+    assert slider["y"] >= label["y"] + label["height"] - 1

@@ -245,7 +245,9 @@ function control(labelText, input) {
 }
 
 function buildGrid(parent, data) {
-  parent.replaceChildren();
+  // Only the old root: Streamlit keeps the component's <style> (its CSS, with
+  // isolate_styles off) in the same parent element.
+  parent.querySelector(":scope > .vae-grid-box")?.remove();
   const root = document.createElement("div");
   root.className = "vae-grid-box";
   const controls = document.createElement("div");

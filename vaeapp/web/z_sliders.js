@@ -72,7 +72,9 @@ function sliderRow(root, i, data) {
 function build(parent, data) {
   const old = parent.querySelector(".vae-z-sliders");
   if (old) clearTimeout(old.__timer); // a move of the old sliders is not sent
-  parent.replaceChildren();
+  // Only the old root: Streamlit keeps the component's <style> (its CSS, with
+  // isolate_styles off) in the same parent element.
+  parent.querySelector(":scope > .vae-z-sliders")?.remove();
   const root = document.createElement("div");
   root.className = "vae-z-sliders";
   root.__uid = Math.random().toString(36).slice(2, 8);
