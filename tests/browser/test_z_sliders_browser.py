@@ -185,6 +185,9 @@ def test_a_map_click_moves_the_sliders(watched: tuple[Any, list[int]]) -> None:
         timeout=SETTLE_MS,
     )
     z = _z(page.evaluate(_JS_CANVAS)["z"])
+    # The map moves the sliders at once (its vaeapp-z event); the server's
+    # render of the clicked z follows.
+    _settled(page, z)
     np.testing.assert_allclose(z, _server_z(page), atol=1e-4)
     before = len(sent)
     page.wait_for_timeout(600)
