@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 
 from vaeapp.store.records import LoadedModel
-from vaeapp.ui import static_files
+from vaeapp.ui import state, static_files
 from vaeapp.web import files
 from vaeapp.web.assets import pack_decoder, pack_decoder_file
 
@@ -57,3 +57,15 @@ def decoder_assets(token: str, model: LoadedModel) -> dict[str, Any]:
     if url is None:
         return {"layers": _inline_layers(token, model), "image_shape": shape}
     return {"layers": layers, "image_shape": shape, "file": url}
+
+
+def add_decoder_once(
+    data: dict[str, Any], component: str, token: str, model: LoadedModel
+) -> None:
+    """Put the decoder's assets in ``data`` the first time ``component`` draws
+    the model ``token`` in this session; later renders carry none (the
+    browser keeps them, and asks again through its missing event)."""
+    sent = state.sent_tokens()
+    if f"{component}-{token}" not in sent:
+        data["assets"] = decoder_assets(token, model)
+        sent.add(f"{component}-{token}")

@@ -62,10 +62,7 @@ def frames_player(
         "frame_ms": int(frame_ms),
         "caption": caption,
     }
-    sent = state.sent_tokens()
-    if f"frames-{token}" not in sent:
-        data["assets"] = browser_decoder.decoder_assets(token, model)
-        sent.add(f"frames-{token}")
+    browser_decoder.add_decoder_once(data, "frames", token, model)
     return _component(browser_decoder.component_js("frames_player", MODULE_JS))(
         data=[data], key=key, on_missing_change=_on_missing, height="content"
     )

@@ -107,9 +107,7 @@ def grid_picture(
     if f"grid-{data['columns_key']}" not in sent:
         data["columns"] = _columns(token, dims, model)
         sent.add(f"grid-{data['columns_key']}")
-    if f"grid-{token}" not in sent:
-        data["assets"] = browser_decoder.decoder_assets(token, model)
-        sent.add(f"grid-{token}")
+    browser_decoder.add_decoder_once(data, "grid", token, model)
     return _component(browser_decoder.component_js("grid_picture", MODULE_JS))(
         data=[data],
         key=key,

@@ -69,10 +69,7 @@ def z_sliders(
         "size": int(size),
         "caption": caption,
     }
-    sent = state.sent_tokens()
-    if f"sliders-{token}" not in sent:
-        data["assets"] = browser_decoder.decoder_assets(token, model)
-        sent.add(f"sliders-{token}")
+    browser_decoder.add_decoder_once(data, "sliders", token, model)
     return _component(browser_decoder.component_js("z_sliders", MODULE_JS))(
         data=[data],
         key=key,
