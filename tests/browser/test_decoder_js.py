@@ -38,12 +38,6 @@ SMALL_DENSE = ModelConfig(hidden=(64, 32), latent_dim=3)
 SMALL_CONV = ModelConfig(
     architecture="conv", filters=(8, 16), hidden=(32,), latent_dim=3
 )
-# 30 decodes a second leave 33 ms each; the conv preset decodes in a few ms
-# here, so this bound fails only when live previews would really stutter.
-LIVE_DECODE_MS = 33.0
-# The goal for 64x64x3 conv models is 15 decodes a second; they take about
-# 30 ms here (bench/decoder_speed.py).
-LIVE_DECODE_64_MS = 66.0
 
 
 def small_model(shape: tuple[int, int, int], architecture: str) -> ModelConfig:
@@ -73,20 +67,6 @@ SHAPED_MODELS = {
 _JS_DECODE = """([layers, zs]) => {
   const model = { layers: unpackDecoder(layers) };
   return zs.map((z) => Array.from(decode(model, z)));
-}"""
-
-_JS_TIME = """([layers, z, count]) => {
-  const model = { layers: unpackDecoder(layers) };
-  for (let i = 0; i < 5; i++) decode(model, z);  // let the JIT compile
-  const times = [];
-  for (let i = 0; i < count; i++) {
-    const zi = z.map((v, d) => v + 0.01 * ((i + d) % 7));
-    const start = performance.now();
-    decode(model, zi);
-    times.push(performance.now() - start);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(count / 2)];
 }"""
 
 _JS_ERROR = """(layers) => {
@@ -217,33 +197,6 @@ def test_js_unpack_refuses_malformed_layers(
     packed[index] = {**packed[index], **change}
     error = blank_page.evaluate(_JS_ERROR, packed)
     assert error is not None and message in error
-
-
-def test_js_conv_preset_decodes_fast_enough_for_live_use(
-    blank_page, tmp_path, record_property
-):
-    """One decode of the conv preset's decoder takes under 33 ms (30 per second)."""
-    vae = random_model(tmp_path, ModelConfig.preset("conv"), seed=4)
-    median_ms = blank_page.evaluate(_JS_TIME, [pack_decoder(vae), [0.5, -0.3], 40])
-    record_property("conv_preset_decode_ms", median_ms)
-    assert 0 < median_ms < LIVE_DECODE_MS
-
-
-@pytest.mark.parametrize(
-    ("shape", "limit_ms"),
-    [((32, 32, 3), LIVE_DECODE_MS), ((64, 64, 3), LIVE_DECODE_64_MS)],
-    ids=["32x32x3", "64x64x3"],
-)
-def test_js_colour_conv_preset_decodes_fast_enough(
-    blank_page, tmp_path, record_property, shape, limit_ms
-):
-    """The conv preset's decoder for 32x32 RGB decodes 30 times a second and for
-    64x64 RGB 15 times a second (median of 20 decodes)."""
-    config = ModelConfig.preset("conv", image_shape=shape)
-    vae = random_model(tmp_path, config, seed=14)
-    median_ms = blank_page.evaluate(_JS_TIME, [pack_decoder(vae), [0.5, -0.3], 20])
-    record_property(f"conv_preset_{shape[0]}_decode_ms", median_ms)
-    assert 0 < median_ms < limit_ms
 
 
 _JS_HALVES = """() => {
