@@ -75,12 +75,25 @@ _SHARED: dict[str, AppTest] = {}
 _TEXT_KINDS = ("markdown", "caption", "warning", "error", "info", "success")
 
 
-def _app() -> AppTest:
-    """One app for all examples (a fresh one per example would take minutes);
-    a full run before each example puts every component in the element tree."""
+def _app(component: str | None = None) -> AppTest:
+    """One app for all examples (a fresh one per example would take minutes).
+    It runs again only when ``component`` is not in its element tree: each
+    forged event is itself a full run, so the tree stays whole after a refusal
+    and a second run per example would only double the time."""
     if "at" not in _SHARED:
-        _SHARED["at"] = new_app()
-    return _SHARED["at"].run()
+        _SHARED["at"] = new_app().run()
+    at = _SHARED["at"]
+    if component is None or not _on_page(at, component):
+        at.run()
+    return at
+
+
+def _on_page(at: AppTest, component: str) -> bool:
+    return any(
+        node.proto.component_name == component
+        for root in at._tree.children.values()
+        for node in _walk(root, "bidi_component")
+    )
 
 
 def _links_and_images(at: AppTest) -> list[str]:
@@ -112,7 +125,7 @@ def test_forged_component_events_never_raise(component: str, event: str) -> None
     )
     @given(payloads)
     def check(value: Any) -> None:
-        at = _app()
+        at = _app(component)
         send_event(at, component, event, value)
         assert not at.exception, (value, at.exception)
         assert not _links_and_images(at)
@@ -126,9 +139,10 @@ def test_forged_drawings_are_refused_with_a_message() -> None:
     @settings(max_examples=15, deadline=None, database=None)
     @given(payloads)
     def check(value: Any) -> None:
-        at = _app()
-        at.session_state[K.TOOLS_TAB] = "Encode your image"
-        at.run()
+        at = _app("vaeapp.draw_canvas")
+        if not _on_page(at, "vaeapp.draw_canvas"):
+            at.session_state[K.TOOLS_TAB] = "Encode your image"
+            at.run()
         send_event(at, "vaeapp.draw_canvas", "drawing", value)
         assert not at.exception
         assert not _links_and_images(at)
