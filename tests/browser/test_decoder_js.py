@@ -135,6 +135,34 @@ def test_js_decode_matches_numpy_for_every_image_shape(blank_page, tmp_path, nam
     assert blank_page.errors == []
 
 
+# One batch, then each z alone: the batch crosses the decoder's chunks of
+# images, and the single decodes reuse the buffers the batch grew.
+_JS_BATCH = """([layers, zs]) => {
+  const model = { layers: unpackDecoder(layers) };
+  const batch = Array.from(decodeBatch(model, zs));
+  const single = zs.map((z) => Array.from(decode(model, z)));
+  return [batch, single, decodeBatch(model, []).length];
+}"""
+
+
+@pytest.mark.parametrize(
+    "name", ["28x28x1-dense", "32x32x3-conv", "8x64x1-conv"], ids=str
+)
+def test_js_batch_decode_equals_single_decodes(blank_page, tmp_path, name):
+    """decodeBatch of 70 z gives, image by image, exactly decode's values."""
+    config = SHAPED_MODELS[name]
+    vae = random_model(tmp_path, config, seed=21)
+    z = np.random.default_rng(22).normal(0, 1.5, (70, config.latent_dim))
+    batch, single, empty = blank_page.evaluate(
+        _JS_BATCH, [pack_decoder(vae), z.astype(np.float32).tolist()]
+    )
+    batch = np.array(batch, np.float32).reshape(70, config.n_pixels)
+    np.testing.assert_array_equal(batch, np.array(single, np.float32))
+    assert np.abs(batch - as_browser_decodes(vae).decode(z)).max() < 1e-5
+    assert empty == 0
+    assert blank_page.errors == []
+
+
 _JS_IMAGE_DATA = """([pixels, shape]) => {
   const image = toImageData(Float32Array.from(pixels), shape);
   const again = toImageData(Float32Array.from(pixels), shape, image);
