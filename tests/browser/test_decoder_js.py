@@ -135,31 +135,45 @@ def test_js_decode_matches_numpy_for_every_image_shape(blank_page, tmp_path, nam
     assert blank_page.errors == []
 
 
-# One batch, then each z alone: the batch crosses the decoder's chunks of
-# images, and the single decodes reuse the buffers the batch grew.
-_JS_BATCH = """([layers, zs]) => {
-  const model = { layers: unpackDecoder(layers) };
-  const batch = Array.from(decodeBatch(model, zs));
-  const single = zs.map((z) => Array.from(decode(model, z)));
-  return [batch, single, decodeBatch(model, []).length];
+# One batch, then each z alone, on the kernels of one variant: the batch
+# crosses the decoder's chunks of images, and the single decodes reuse the
+# buffers the batch grew. Returns whether the layers ran on WebAssembly.
+_JS_BATCH = """([layers, zs, variant]) => {
+  const saved = decoderKernels;
+  if (variant === "simd") {
+    decoderKernels = new WebAssembly.Module(fromB64(DECODER_KERNELS_SIMD, Uint8Array));
+  }
+  try {
+    const model = { layers: unpackDecoder(layers, null, variant !== "js") };
+    const batch = Array.from(decodeBatch(model, zs));
+    const single = zs.map((z) => Array.from(decode(model, z)));
+    return [batch, single, decodeBatch(model, []).length, !!model.layers[0].kernels,
+            WebAssembly.validate(fromB64(DECODER_KERNELS_RELAXED, Uint8Array))];
+  } finally {
+    decoderKernels = saved;
+  }
 }"""
 
 
+@pytest.mark.parametrize("variant", ["relaxed", "simd", "js"])
 @pytest.mark.parametrize(
     "name", ["28x28x1-dense", "32x32x3-conv", "8x64x1-conv"], ids=str
 )
-def test_js_batch_decode_equals_single_decodes(blank_page, tmp_path, name):
-    """decodeBatch of 70 z gives, image by image, exactly decode's values."""
+def test_js_batch_decode_equals_single_decodes(blank_page, tmp_path, name, variant):
+    """decodeBatch of 70 z gives, image by image, exactly decode's values, and
+    NumPy's within 1e-5: on the relaxed-SIMD and the SIMD WebAssembly kernels
+    and in plain JavaScript."""
     config = SHAPED_MODELS[name]
     vae = random_model(tmp_path, config, seed=21)
     z = np.random.default_rng(22).normal(0, 1.5, (70, config.latent_dim))
-    batch, single, empty = blank_page.evaluate(
-        _JS_BATCH, [pack_decoder(vae), z.astype(np.float32).tolist()]
+    batch, single, empty, on_kernels, relaxed = blank_page.evaluate(
+        _JS_BATCH, [pack_decoder(vae), z.astype(np.float32).tolist(), variant]
     )
     batch = np.array(batch, np.float32).reshape(70, config.n_pixels)
     np.testing.assert_array_equal(batch, np.array(single, np.float32))
     assert np.abs(batch - as_browser_decodes(vae).decode(z)).max() < 1e-5
     assert empty == 0
+    assert on_kernels == (variant != "js") and relaxed  # Chromium runs both
     assert blank_page.errors == []
 
 

@@ -23,7 +23,10 @@ from devtools.weights import write_random_weights  # noqa: E402
 from vaeapp.core.config import ModelConfig  # noqa: E402
 from vaeapp.explore.manifold import GRID_N_MAX, SPACINGS, grid_axes, manifold  # noqa: E402
 from vaeapp.inference.numpy_vae import NumpyVAE, load_numpy_vae  # noqa: E402
-from vaeapp.ui.components.grid_picture import MODULE_JS  # noqa: E402
+from vaeapp.ui.components.grid_picture import (  # noqa: E402
+    GRID_BROWSER_MAX_MS,
+    MODULE_JS,
+)
 from vaeapp.web.assets import as_browser_decodes, b64, pack_decoder  # noqa: E402
 from vaeapp.web.view_settings import Q_MAX, Q_MIN, Q_STEP  # noqa: E402
 
@@ -95,6 +98,7 @@ def _data(vae: NumpyVAE, config: ModelConfig, means: np.ndarray, base: list) -> 
         "q_max": Q_MAX,
         "q_step": Q_STEP,
         "spacings": [[s, s] for s in SPACINGS],
+        "slow_ms": GRID_BROWSER_MAX_MS,
         "columns_key": f"cols-{config.architecture}-{config.image_shape}",
         "columns": {"inline": b64(columns), "count": means.shape[0]},
         "assets": {
@@ -156,4 +160,25 @@ def test_browser_grid_equals_numpy(blank_page: Any, tmp_path: Path, kind: str) -
     # One per settled change (the test's pixel reads outlast the 250 ms).
     assert {name for name, _ in triggers} == {"settings"}
     assert triggers[-1] == ["settings", {"n": 9, "q": 0.12, "spacing": "linear"}]
+    assert blank_page.errors == []
+
+
+def test_browser_asks_for_the_server_grid_past_the_servers_limit(
+    blank_page: Any, tmp_path: Path
+) -> None:
+    """A first grid slower than the server's slow_ms sends "slow" once and
+    says so on the page; within it, no "slow"."""
+    config = MODELS["dense"]
+    vae = _model(tmp_path, config, seed=5)
+    means = np.random.default_rng(6).normal(0, 1, (50, 3)).astype(np.float32)
+    for slow_ms, slow in ((GRID_BROWSER_MAX_MS, False), (0, True)):
+        data = _data(vae, config, means, [0.0, 0.0, 0.0])
+        data["token"] += f"-{slow_ms}"  # a model not yet timed
+        data["slow_ms"] = slow_ms
+        blank_page.evaluate(_JS_MOUNT, [MODULE_JS, data])
+        blank_page.wait_for_selector("canvas.vae-grid[data-by]", state="attached")
+        triggers = blank_page.evaluate("() => window.__triggers")
+        assert (["slow", True] in triggers) == slow
+        note = blank_page.locator(".vae-grid-note").text_content()
+        assert ("too slowly" in note) == slow
     assert blank_page.errors == []

@@ -8,14 +8,13 @@
 // statistics.NormalDist().inv_cdf), numpy's linspace and its linear
 // quantile; where the settings are the server's, its own axes (data.xs,
 // data.ys) are drawn. For a model whose default grid this browser draws
-// slower than GRID_SLOW_MS, the server draws the picture (data.src), which
-// the "slow" trigger asks for; the page says so. Follows decoder.js and decoder_file.js in one module.
+// slower than data.slow_ms (the server's rule, grid_picture.py's
+// GRID_BROWSER_MAX_MS), the server draws the picture (data.src), which the
+// "slow" trigger asks for; the page says so. Follows decoder.js and
+// decoder_file.js in one module.
 
 const GRID_SETTLE_MS = 250;
-// A model whose 15x15 grid (the default) takes longer than this here is drawn
-// by the server, which decodes a batch with NumPy's BLAS.
-const GRID_SLOW_MS = 1000;
-const GRID_CELLS = 225;
+const GRID_CELLS = 225; // the default 15x15 grid, which data.slow_ms is for
 const G2 = { models: {}, columns: {}, columnFiles: {} };
 
 // Wichura, M.J. (1988), "Algorithm AS241: The Percentage Points of the
@@ -145,7 +144,7 @@ function drawGrid(root) {
   const each = (performance.now() - start) / (n * n);
   if (model.times.length === 0) {
     model.times.push(each);
-    if (each * GRID_CELLS > GRID_SLOW_MS) {
+    if (each * GRID_CELLS > data.slow_ms) {
       model.slow = true;
       root.__component.setTriggerValue("slow", true);
     }
@@ -312,7 +311,7 @@ function buildGrid(parent, data) {
 
 // data: token, n, q, spacing, xs, ys (the server's axes for them), dims
 // [x, y], base (z, the other dimensions' values), n_max, q_min, q_max,
-// q_step, spacings [[value, name]], columns_key, once per key columns
+// q_step, spacings [[value, name]], slow_ms, columns_key, once per key columns
 // ({file} or {inline}, with count: the data spacing's sorted values), src (the server's
 // picture, only after a "slow" trigger), and once per model assets (the
 // decoder, as decoder_file.js's loadDecoder takes it).

@@ -7,8 +7,8 @@ the server hears the new settings once the changes settle (the ``settings``
 trigger), and a click on a cell as ``cell`` ``[row, col]``. Each render carries
 the server's axes for its settings, so that the browser draws exactly
 :func:`vaeapp.explore.manifold.grid_points`. A browser that decodes the model
-too slowly says so (``slow``); from then on each render carries the server's
-picture instead.
+too slowly (slower than :data:`GRID_BROWSER_MAX_MS`, sent to it) says so
+(``slow``); from then on each render carries the server's picture instead.
 """
 
 from __future__ import annotations
@@ -30,6 +30,13 @@ from vaeapp.web.assets import b64, model_token
 from vaeapp.web.view_settings import Q_MAX, Q_MIN, Q_STEP
 
 NAME = "vaeapp.grid_click"
+# The most milliseconds the browser may take to decode and draw the default
+# 15x15 grid of a model; a browser that takes longer (its first grid of the
+# model, timed there) has the server draw that model's grids. The WebAssembly
+# decoder draws every shipped model's grid well within this
+# (docs/page-speed.md); plain JavaScript, where a browser lacks WebAssembly
+# SIMD, does not draw the 32x32x3 conv models' grids within it.
+GRID_BROWSER_MAX_MS = 1000
 MODULE_JS = browser_decoder.DECODER_MODULE_JS + "\n" + files.read(files.GRID_PICTURE_JS)
 _CSS = files.read(files.GRID_PICTURE_CSS)
 
@@ -97,6 +104,7 @@ def grid_picture(
         "q_max": Q_MAX,
         "q_step": Q_STEP,
         "spacings": [[s, spacing_names[s]] for s in SPACINGS],
+        "slow_ms": GRID_BROWSER_MAX_MS,
         "columns_key": f"{token}-{dims[0]}-{dims[1]}",
     }
     if picture is not None:
