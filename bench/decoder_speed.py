@@ -2,7 +2,8 @@
 (``vaeapp/web/decoder.js`` in headless Chromium) and the server's (NumPy).
 
 Command line: ``python bench/decoder_speed.py [--shapes 28x28x1,32x32x3,64x64x3]
-[--grid 15] [--runs 15] [--decodes 60] [--no-browser] [--no-server] [--against REV]``.
+[--grid 15] [--runs 15] [--decodes 60] [--no-browser] [--no-server] [--against REV]
+[--browser-against REV [--models mnist-wide,mnist-tutorial,shapes-conv]]``.
 
 Each model is the shipped conv preset's widths (filters 32, 64; hidden 256;
 latent size 2) for the given image shape, with random He-scaled weights written
@@ -17,7 +18,15 @@ training is needed. Prints, per shape:
 - with ``--against REV``, instead: the server's grid decoded by the current
   ``vaeapp/inference/numpy_vae.py`` and by the one at git revision ``REV``, from the
   same weights file, in ``--runs`` alternating rounds of 5 decodes each, with
-  the medians and their ratio (new / old).
+  the medians and their ratio (new / old);
+- with ``--browser-against REV``, instead: the browser's ``--grid`` x
+  ``--grid`` grid of each shipped model of ``--models`` (its z's as
+  ``manifold.grid_points`` makes them), decoded and drawn into one
+  ``ImageData`` by the current ``decoder.js`` and by the one at revision
+  ``REV`` (each in a page of its own in one Chromium; ``decodeBatch`` and
+  ``putPixels`` where the file has them, else a ``decode`` and a
+  ``toImageData`` per cell), in ``--runs`` rounds alternating which goes
+  first, 3 grids each after 3 unmeasured ones; medians and their ratio.
 
 Timings on a shared machine vary with its load: run it a few times.
 """
@@ -71,6 +80,91 @@ _JS_TIME = """([layers, shape, z, count]) => {
   drawTimes.sort((a, b) => a - b);
   return [times[Math.floor(count / 2)], times[0], drawTimes[Math.floor(count / 2)]];
 }"""
+
+
+# One page's grid decode and draw: warm-up, then ``count`` timed grids (ms).
+_JS_GRID_SETUP = """(layers) => {
+  window.__model = { layers: unpackDecoder(layers) };
+}"""
+_JS_GRID_TIME = """([zs, shape, count]) => {
+  const model = window.__model, [h, w] = shape, n = Math.round(Math.sqrt(zs.length));
+  const times = [];
+  for (let k = 0; k < count; k++) {
+    const start = performance.now();
+    const image = new ImageData(n * w, n * h);
+    if (typeof decodeBatch === "function") {
+      const values = decodeBatch(model, zs), size = values.length / zs.length;
+      for (let c = 0; c < zs.length; c++) {
+        putPixels(values, c * size, shape, image, (c % n) * w, Math.floor(c / n) * h);
+      }
+    } else {
+      let cell = null;
+      zs.forEach((z, c) => {
+        cell = toImageData(decode(model, z), shape, cell);
+        const x0 = (c % n) * w, y0 = Math.floor(c / n) * h;
+        for (let y = 0; y < h; y++) {
+          image.data.set(cell.data.subarray(y * w * 4, (y + 1) * w * 4),
+                         ((y0 + y) * n * w + x0) * 4);
+        }
+      });
+    }
+    times.push(performance.now() - start);
+  }
+  return times;
+}"""
+SHIPPED = "mnist-wide,mnist-tutorial,shapes-conv"
+
+
+def browser_grid_ab(rev: str, names: list[str], n: int, rounds: int) -> None:
+    """Print the grid decode-and-draw times of ``decoder.js`` now and at
+    ``rev``, in alternating rounds, per shipped model."""
+    from vaeapp.store.listing import model_named
+    from vaeapp.store.reading import load_model
+
+    shown = subprocess.run(
+        ["git", "show", f"{rev}:vaeapp/web/decoder.js"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    sources = {"old": shown.stdout, "new": DECODER_JS.read_text(encoding="utf-8")}
+    with chromium() as browser:
+        for name in names:
+            folder = model_named(name)
+            if folder is None:
+                raise SystemExit(f"error: no shipped model {name!r}")
+            model = load_model(folder)
+            zs = grid_points(n, 0.05).tolist()
+            pages = {}
+            for version, source in sources.items():
+                page = browser.new_page()
+                page.set_content("<!doctype html><title>grid speed</title>")
+                page.add_script_tag(content=source)
+                page.evaluate(_JS_GRID_SETUP, pack_decoder(model.vae))
+                shape = list(model.image_shape)
+                page.evaluate(_JS_GRID_TIME, [zs, shape, 3])  # let the JIT compile
+                pages[version] = page
+            times: dict[str, list[float]] = {"old": [], "new": []}
+            for r in range(rounds):
+                for version in ("old", "new") if r % 2 == 0 else ("new", "old"):
+                    times[version] += pages[version].evaluate(
+                        _JS_GRID_TIME, [zs, shape, 3]
+                    )
+            medians = {v: statistics.median(t) for v, t in times.items()}
+            print(
+                f"browser grid {n}x{n} {name}: "
+                + ", ".join(
+                    f"{v} median {medians[v]:.1f} ms, best {min(t):.1f} ms"
+                    for v, t in times.items()
+                )
+                + f"; new / old {medians['new'] / medians['old']:.3f} "
+                f"({rounds} rounds of 3), load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+            for page in pages.values():
+                page.close()
+        browser.close()
 
 
 def parse_shape(text: str) -> tuple[int, int, int]:
@@ -162,7 +256,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-browser", action="store_true")
     parser.add_argument("--no-server", action="store_true")
     parser.add_argument("--against", metavar="REV")
+    parser.add_argument("--browser-against", metavar="REV")
+    parser.add_argument("--models", default=SHIPPED)
     args = parser.parse_args(argv)
+    if args.browser_against:
+        print(f"load average before: {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores")
+        browser_grid_ab(
+            args.browser_against, args.models.split(","), args.grid, args.runs
+        )
+        return
     shapes = [parse_shape(text) for text in args.shapes.split(",")]
     old = old_decoder_module(args.against) if args.against else None
     models, old_models = {}, {}

@@ -122,9 +122,18 @@ function unpackDecoder(packedLayers, buffer, kernels = true) {
 }
 
 // Images decoded together, through every layer, before the next ones start:
-// their activations stay in the cache, and the decode of a whole grid
-// allocates nothing after the first.
+// a dense kernel is read once for all of them, and the decode of a whole grid
+// allocates nothing after the first. At most DECODE_CHUNK images, fewer where
+// a layer's outputs would pass CHUNK_VALUES (conv models' large maps: a
+// 32x32x32 map is 32,768 values an image).
 const DECODE_CHUNK = 32;
+const CHUNK_VALUES = 1 << 18;
+
+// How many images decodeBatch runs through the layers at a time.
+function chunkRows(layers) {
+  const most = Math.max(...layers.map((layer) => layer.nOut));
+  return Math.max(1, Math.min(DECODE_CHUNK, Math.floor(CHUNK_VALUES / most)));
+}
 // Columns of a dense kernel multiplied as one block over a chunk's rows: a
 // (n_in, DENSE_COLUMNS) slice of the kernel stays in the cache while every
 // row uses it (the plain JavaScript path).
@@ -155,12 +164,11 @@ function kernelsModule() {
   return decoderKernels;
 }
 
-// The buffers a layer needs for DECODE_CHUNK images, [name, Type, length].
-function layerBuffers(layer) {
-  const buffers = [["out", Float32Array, DECODE_CHUNK * layer.nOut]];
+// The buffers a layer needs for rows images, [name, Type, length].
+function layerBuffers(layer, rows) {
+  const buffers = [["out", Float32Array, rows * layer.nOut]];
   if (layer.kind === "dense") {
-    buffers.push(["nz", Int32Array, DECODE_CHUNK * layer.nIn],
-                 ["counts", Int32Array, DECODE_CHUNK]);
+    buffers.push(["nz", Int32Array, rows * layer.nIn], ["counts", Int32Array, rows]);
   } else {
     const [h, w, cIn] = layer.inShape, pixels = h * w;
     buffers.push(["cols", Float32Array, pixels * layer.k * layer.k * layer.outShape[2]],
@@ -176,10 +184,14 @@ function placeInKernels(layers) {
   const module = kernelsModule();
   if (!module) return;
   const weighted = layers.filter((layer) => layer.kind !== "reshape");
-  const arrays = [[layers[0], "input", Float32Array, DECODE_CHUNK * layers[0].nIn]];
+  const rows = chunkRows(layers);
+  const arrays = [[layers[0], "input", Float32Array, rows * layers[0].nIn]];
   for (const layer of weighted) {
-    arrays.push([layer, "w", Float32Array, layer.w.length], [layer, "b", Float32Array, layer.b.length]);
-    for (const [name, Type, length] of layerBuffers(layer)) arrays.push([layer, name, Type, length]);
+    arrays.push([layer, "w", Float32Array, layer.w.length],
+                [layer, "b", Float32Array, layer.b.length]);
+    for (const [name, Type, length] of layerBuffers(layer, rows)) {
+      arrays.push([layer, name, Type, length]);
+    }
   }
   const instance = new WebAssembly.Instance(module, {});
   const memory = instance.exports.memory;
@@ -203,7 +215,7 @@ function placeInKernels(layers) {
 
 // The layer's buffer called name, holding at least size values (grown, never
 // shrunk, so that repeated decodes allocate nothing; the kernels' buffers
-// hold DECODE_CHUNK images from the start).
+// hold chunkRows images from the start).
 function scratch(layer, name, size, Type = Float32Array) {
   if (!layer[name] || layer[name].length < size) layer[name] = new Type(size);
   return layer[name];
@@ -320,10 +332,10 @@ function activate(layer, out, size) {
 function decodeBatch(model, zs) {
   const layers = model.layers, nIn = layers[0].nIn;
   const nOut = layers[layers.length - 1].nOut;
-  const result = new Float32Array(zs.length * nOut);
-  const input = scratch(layers[0], "input", DECODE_CHUNK * nIn);
-  for (let start = 0; start < zs.length; start += DECODE_CHUNK) {
-    const rows = Math.min(DECODE_CHUNK, zs.length - start);
+  const result = new Float32Array(zs.length * nOut), chunk = chunkRows(layers);
+  const input = scratch(layers[0], "input", chunk * nIn);
+  for (let start = 0; start < zs.length; start += chunk) {
+    const rows = Math.min(chunk, zs.length - start);
     for (let r = 0; r < rows; r++) {
       const z = zs[start + r];
       if (z.length !== nIn) {
