@@ -134,6 +134,7 @@ function chunkRows(layers) {
   const most = Math.max(...layers.map((layer) => layer.nOut));
   return Math.max(1, Math.min(DECODE_CHUNK, Math.floor(CHUNK_VALUES / most)));
 }
+
 // Columns of a dense kernel multiplied as one block over a chunk's rows: a
 // (n_in, DENSE_COLUMNS) slice of the kernel stays in the cache while every
 // row uses it (the plain JavaScript path).
@@ -193,18 +194,24 @@ function placeInKernels(layers) {
       arrays.push([layer, name, Type, length]);
     }
   }
-  const instance = new WebAssembly.Instance(module, {});
-  const memory = instance.exports.memory;
+  let instance;
   const offsets = [];
-  let end = instance.exports.__heap_base.value;
-  for (const [, , Type, length] of arrays) {
-    end = Math.ceil(end / 16) * 16;
-    offsets.push(end);
-    // 16 bytes to spare after each: the kernels' vector loads may read up to
-    // three values past the end of a kernel or bias.
-    end += length * Type.BYTES_PER_ELEMENT + 16;
+  try {
+    instance = new WebAssembly.Instance(module, {});
+    let end = instance.exports.__heap_base.value;
+    for (const [, , Type, length] of arrays) {
+      end = Math.ceil(end / 16) * 16;
+      offsets.push(end);
+      // 16 bytes to spare after each: the kernels' vector loads may read up
+      // to three values past the end of a kernel or bias.
+      end += length * Type.BYTES_PER_ELEMENT + 16;
+    }
+    const pages = instance.exports.memory.buffer.byteLength / 65536;
+    instance.exports.memory.grow(Math.ceil(end / 65536) - pages);
+  } catch (error) {
+    return; // no memory that large here: the layers stay in plain JavaScript
   }
-  memory.grow(Math.ceil(end / 65536) - memory.buffer.byteLength / 65536);
+  const memory = instance.exports.memory;
   arrays.forEach(([layer, name, Type, length], i) => {
     const view = new Type(memory.buffer, offsets[i], length);
     if (layer[name]) view.set(layer[name]);

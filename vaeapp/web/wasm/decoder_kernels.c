@@ -1,9 +1,11 @@
 // The decoder's heavy loops for decoder.js, as WebAssembly with 128-bit SIMD
 // (four float32 lanes): dense layers as matrix products, transposed
-// convolutions as that product plus col2im, and ReLU. Freestanding C (no
-// libc); every array lives in the instance's own memory, laid out by
-// decoder.js, and is passed as a pointer. Built by build_decoder_kernels.sh,
-// which writes the module, base64, into decoder.js.
+// convolutions as that product plus col2im, ReLU and the sigmoid. The same
+// values as decoder.js's plain JavaScript loops to within float32 rounding.
+// Freestanding C (no libc); every array lives in the instance's own memory,
+// laid out by decoder.js, and is passed as a pointer. Built twice by
+// build_decoder_kernels.sh (with and without relaxed SIMD), which writes both
+// modules, base64, into decoder.js.
 
 #include <wasm_simd128.h>
 
