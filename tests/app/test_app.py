@@ -27,6 +27,7 @@ from streamlit.testing.v1 import AppTest
 
 from vaeapp.store.listing import best_pretrained
 from vaeapp.store.reading import load_model, read_record
+from vaeapp.ui.components.grid_picture import GRID_BROWSER_MAX_MS
 from vaeapp.ui.state import K
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,6 +93,7 @@ def test_grid_has_n_by_n_cells() -> None:
     send_event(at, GRID, "settings", {"n": 7, "q": 0.05, "spacing": "quantile"})
     data = component_data(at, GRID)[0]
     assert data["n"] == 7 and len(data["xs"]) == len(data["ys"]) == 7
+    assert data["slow_ms"] == GRID_BROWSER_MAX_MS  # the server's limit, sent
     send_event(at, GRID, "slow", True)  # now the server draws it
     png = base64.b64decode(component_data(at, GRID)[0]["src"].split(",", 1)[1])
     assert Image.open(io.BytesIO(png)).size == (7 * 28, 7 * 28)
