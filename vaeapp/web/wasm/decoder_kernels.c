@@ -20,13 +20,16 @@
 #define MADD(acc, a, w) wasm_f32x4_add(acc, wasm_f32x4_mul(a, w))
 #endif
 
-// The indices of x's nonzero values (k of them) into nz; returns how many.
-// ReLU leaves about half of a layer's inputs at zero: their kernel rows are
-// skipped.
-static int nonzeros(const float *x, int k, int *nz) {
+// x's nonzero values (of k) into vals, and where each one's kernel row
+// starts (its index times the row length n) into nz; returns how many. ReLU
+// leaves about half of a layer's inputs at zero: their kernel rows are
+// skipped, and the product's inner loop reads the values and row starts in
+// order, with no index arithmetic.
+static int nonzeros(const float *x, int k, int n, int *nz, float *vals) {
   int m = 0;
   for (int i = 0; i < k; i++) {
-    nz[m] = i;  // kept only if x[i] is nonzero: no branch to mispredict
+    nz[m] = i * n;  // kept only if x[i] is nonzero: no branch to mispredict
+    vals[m] = x[i];
     m += x[i] != 0.0f;
   }
   return m;
@@ -50,16 +53,15 @@ static inline void store_lanes(float *p, v128_t v, int lanes) {
 // decoder.js pads for it.
 #define ROWS_BLOCK(V)                                                         \
   for (int r = 0; r < rows; r++) {                                            \
-    const float *xr = x + r * k;                                              \
+    const float *xr = vals + r * k;                                           \
     const int *rnz = nz + r * k;                                              \
     const int m = counts[r];                                                  \
     v128_t acc[V];                                                            \
     for (int v = 0; v < V; v++)                                               \
       acc[v] = bias ? wasm_v128_load(bias + j + 4 * v) : wasm_f32x4_splat(0); \
     for (int t = 0; t < m; t++) {                                             \
-      const int i = rnz[t];                                                   \
-      const v128_t a = wasm_f32x4_splat(xr[i]);                               \
-      const float *wi = w + (long)i * n + j;                                  \
+      const v128_t a = wasm_f32x4_splat(xr[t]);                               \
+      const float *wi = w + rnz[t] + j;                                       \
       for (int v = 0; v < V; v++)                                             \
         acc[v] = MADD(acc[v], a, wasm_v128_load(wi + 4 * v));                 \
     }                                                                         \
@@ -69,13 +71,16 @@ static inline void store_lanes(float *p, v128_t v, int lanes) {
   }
 
 // out (rows, n) = bias (n) + x (rows, k) @ w (k, n), all row-major; bias may
-// be null (zero). nz (rows * k) and counts (rows) are scratch. Columns go in
-// blocks of 32 kept in registers, each block over every row while its slice
-// of w stays in the cache; the last block is as narrow as what is left.
+// be null (zero). nz and vals (rows * k each) and counts (rows) are scratch.
+// Columns go in blocks of 32 kept in registers, each block over every row
+// while its slice of w stays in the cache; the last block is as narrow as
+// what is left.
 EXPORT("matmul_bias")
 void matmul_bias(const float *x, int rows, int k, const float *w, int n,
-                 const float *bias, float *out, int *nz, int *counts) {
-  for (int r = 0; r < rows; r++) counts[r] = nonzeros(x + r * k, k, nz + r * k);
+                 const float *bias, float *out, int *nz, float *vals, int *counts) {
+  for (int r = 0; r < rows; r++) {
+    counts[r] = nonzeros(x + r * k, k, n, nz + r * k, vals + r * k);
+  }
   for (int j = 0; j < n; j += 32) {
     const int left = n - j < 32 ? n - j : 32;
     const int vectors = (left + 3) / 4, last = left - 4 * (vectors - 1);
@@ -107,17 +112,17 @@ static void add_into(float *out, const float *add, int count) {
 // pixels (h * w, c_in) times the kernel give every pixel's k x k taps
 // (cols, h * w * k * k * c_out values), which are added, on the bias, into
 // the output pixels they reach; pad is what is cropped from the start of the
-// full (h - 1) * stride + k output. nz (h * w * c_in) and counts (h * w) are
-// scratch.
+// full (h - 1) * stride + k output. nz and vals (h * w * c_in each) and
+// counts (h * w) are scratch.
 EXPORT("conv_transpose")
 void conv_transpose(const float *x, int rows, int h, int wd, int cin, int oh,
                     int ow, int cout, int k, int stride, int top, int left,
                     const float *w, const float *bias, float *out, float *cols,
-                    int *nz, int *counts) {
+                    int *nz, float *vals, int *counts) {
   const int taps = k * k * cout, pixels = h * wd;
   const long n_in = (long)pixels * cin, n_out = (long)oh * ow * cout;
   for (int r = 0; r < rows; r++) {
-    matmul_bias(x + r * n_in, pixels, cin, w, taps, 0, cols, nz, counts);
+    matmul_bias(x + r * n_in, pixels, cin, w, taps, 0, cols, nz, vals, counts);
     float *o = out + r * n_out;
     for (int p = 0; p < oh * ow; p++) {
       for (int c = 0; c < cout; c++) o[p * cout + c] = bias[c];
