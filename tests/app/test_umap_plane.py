@@ -66,7 +66,8 @@ def test_click_on_a_umap_point_selects_its_z_and_says_so() -> None:
 
 
 def test_click_on_empty_umap_space_selects_its_neighbours_mean() -> None:
-    """A click in empty space selects the nearest points' mean z, and lists them."""
+    """A click in empty space selects the nearest points' distance-weighted
+    mean z (weights 1/d^2), and lists them."""
     at = _on_umap()
     model = load_model(MODEL)
     points = model.planes["umap"].astype(np.float64)
@@ -76,11 +77,12 @@ def test_click_on_empty_umap_space_selects_its_neighbours_mean() -> None:
     assert not at.exception
     nearest = np.argsort(np.square(points - xy).sum(1), kind="stable")
     rows = nearest[:CLICK_NEIGHBOURS]
-    expected = model.latent_mean[rows].astype(np.float64).mean(0)
+    weights = 1.0 / np.square(points[rows] - xy).sum(1)
+    expected = weights @ model.latent_mean[rows].astype(np.float64) / weights.sum()
     z = np.array(explorer_data(at)["z"])
     np.testing.assert_allclose(z, expected, atol=1e-5)
     caption = _captions(at)
-    assert f"the mean of the {CLICK_NEIGHBOURS} nearest test images" in caption
+    assert f"weighted mean of the {CLICK_NEIGHBOURS} nearest test images" in caption
     assert all(f"#{int(r)}" in caption for r in rows)
     # The sliders (the browser's z) follow the server's answer.
     assert sliders_data(at)["z"] == explorer_data(at)["z"]
