@@ -447,7 +447,8 @@ function glCommitted(root, point) {
     const dx = point[0] - st.marker[0], dy = point[1] - st.marker[1];
     for (let k = 0; k < z.length; k++) z[k] += dx * st.u[k] + dy * st.v[k];
   }
-  if (z) window.dispatchEvent(new CustomEvent("vaeapp-z", { detail: { z: Array.from(z), source: "map" } }));
+  // The compare view's maps (st.link) mark a test image, not the page's z.
+  if (z && !st.link) window.dispatchEvent(new CustomEvent("vaeapp-z", { detail: { z: Array.from(z), source: "map" } }));
   st.commit(point);
 }
 

@@ -88,17 +88,22 @@ def map_plane(model: LoadedModel) -> MapPlane:
     return axes_plane(latent_dim, state.map_dims(latent_dim))
 
 
-def linear_map_plane(model: LoadedModel) -> Plane:
-    """The map's plane where a linear one is needed (the compare view's
-    ellipses and moves): PCA in place of a stored UMAP plane."""
-    plane = map_plane(model)
-    return _pca(model_token(model), model) if isinstance(plane, StoredPlane) else plane
+def compared_plane(model: LoadedModel, stored: str | None) -> MapPlane:
+    """The map plane of a model the compare view sets beside the active one:
+    its own two dimensions; for more than two, the plane ``stored`` (the
+    active map's stored plane, "umap") when its folder stores one, else PCA."""
+    latent_dim = model.record.model.latent_dim
+    if latent_dim <= 2:
+        return axes_plane(latent_dim, (0, 1))
+    if stored is not None and stored in model.planes:
+        return _stored(model_token(model), model, stored)
+    return _pca(model_token(model), model)
 
 
 STORED_PAD = 0.04  # a stored plane's map reaches this share past its points
 
 
-def _axis_range(model: LoadedModel, plane: MapPlane) -> tuple[float, float]:
+def map_axis_range(model: LoadedModel, plane: MapPlane) -> tuple[float, float]:
     """The range both map axes show: the model's range of z, ``+-limit``
     (:func:`map_extent`), or around a stored plane's points, whose
     coordinates have nothing to do with z."""
@@ -319,7 +324,7 @@ def explorer_view(model: LoadedModel) -> None:
         _dims_picker(model, latent_dim)
     colour = colour_picker(model)
     plane = map_plane(model)
-    axis_range = _axis_range(model, plane)
+    axis_range = map_axis_range(model, plane)
     left, right = st.columns([3, 1], gap="medium")
     with left:
         note = hidden_note(model, plane, axis_range[1])
