@@ -126,6 +126,7 @@ PICK_SHARE = 0.005
 NEIGHBOURS = 5
 CLICK_NEIGHBOURS = NEIGHBOURS  # the name the tests and older callers use
 ANCHORS_MAX = 20_000
+STORED_PAD = 0.04  # a stored plane's map reaches this share past its points
 _SAME_Z = 1e-12  # squared latent distance under which z is a stored mean
 
 
@@ -201,6 +202,15 @@ class StoredPlane:
         """``(x_min, x_max, y_min, y_max)`` of the stored points."""
         low, high = self.points.min(axis=0), self.points.max(axis=0)
         return float(low[0]), float(high[0]), float(low[1]), float(high[1])
+
+    def axis_range(self) -> tuple[float, float]:
+        """The range both map axes show: around the stored points, STORED_PAD
+        of their span past them (their coordinates have nothing to do with
+        z's range)."""
+        x0, x1, y0, y1 = self.extent()
+        low, high = min(x0, y0), max(x1, y1)
+        pad = STORED_PAD * max(high - low, 1e-6)
+        return low - pad, high + pad
 
 
 def _place(points: np.ndarray, means: np.ndarray, z: np.ndarray, k: int) -> np.ndarray:

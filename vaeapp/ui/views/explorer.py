@@ -100,18 +100,12 @@ def compared_plane(model: LoadedModel, stored: str | None) -> MapPlane:
     return _pca(model_token(model), model)
 
 
-STORED_PAD = 0.04  # a stored plane's map reaches this share past its points
-
-
 def map_axis_range(model: LoadedModel, plane: MapPlane) -> tuple[float, float]:
     """The range both map axes show: the model's range of z, ``+-limit``
     (:func:`map_extent`), or around a stored plane's points, whose
     coordinates have nothing to do with z."""
     if isinstance(plane, StoredPlane):
-        x0, x1, y0, y1 = plane.extent()
-        low, high = min(x0, y0), max(x1, y1)
-        pad = STORED_PAD * max(high - low, 1e-6)
-        return low - pad, high + pad
+        return plane.axis_range()
     limit = map_extent(plane, model.latent_mean, model.z_limit)
     return -limit, limit
 
