@@ -8,7 +8,12 @@ import numpy as np
 from app_helpers import component_data, explorer_data, send_event, shown, sliders_data
 from streamlit.testing.v1 import AppTest
 
-from vaeapp.explore.projection import CLICK_NEIGHBOURS, NEIGHBOURS, stored_plane
+from vaeapp.explore.projection import (
+    CLICK_NEIGHBOURS,
+    NEIGHBOURS,
+    PLACE_NEIGHBOURS,
+    stored_plane,
+)
 from vaeapp.store.reading import load_model
 from vaeapp.ui.state import K
 
@@ -99,6 +104,7 @@ def test_the_umap_map_sends_the_rules_what_they_read() -> None:
     plane = stored_plane(model, "umap")
     assert data["pick_radius"] == plane.pick_radius()
     assert data["neighbours"] == NEIGHBOURS
+    assert data["place_neighbours"] == PLACE_NEIGHBOURS
     assets = data["assets"]
     served = ROOT / "static" / assets["files"]["points"].removeprefix("app/static/")
     offset, count = assets["anchor_means"]

@@ -15,14 +15,19 @@ import pytest
 
 from devtools.browser import browser_missing_reason
 from vaeapp.explore import projection
-from vaeapp.explore.projection import NEIGHBOURS, StoredPlane, plane_click_to_z
+from vaeapp.explore.projection import (
+    NEIGHBOURS,
+    PLACE_NEIGHBOURS,
+    StoredPlane,
+    plane_click_to_z,
+)
 from vaeapp.web import files
 
 if browser_missing_reason():
     pytest.skip(browser_missing_reason(), allow_module_level=True)
 
 # Both rules over a batch of queries, on a model as map_common.js holds one.
-_JS_RULES = """([model, clicks, zs, radius, k]) => {
+_JS_RULES = """([model, clicks, zs, radius, k, place]) => {
   const m = {
     latentDim: model.dim, points: Float32Array.from(model.points),
     anchorMeans: Float32Array.from(model.means),
@@ -34,7 +39,7 @@ _JS_RULES = """([model, clicks, zs, radius, k]) => {
       const r = planeToZ(anchors, xy, radius, k);
       return { z: Array.from(r.z), image: r.image, rows: r.rows };
     }),
-    places: zs.map((z) => zToPlane(anchors, z, k)),
+    places: zs.map((z) => zToPlane(anchors, z, place)),
   };
 }"""
 
@@ -83,7 +88,8 @@ def _check(page: Any, plane: StoredPlane, rows: np.ndarray | None) -> None:
     }
     radius = plane.pick_radius()
     got = page.evaluate(
-        _JS_RULES, [model, clicks.tolist(), zs.tolist(), radius, NEIGHBOURS]
+        _JS_RULES,
+        [model, clicks.tolist(), zs.tolist(), radius, NEIGHBOURS, PLACE_NEIGHBOURS],
     )
     for xy, js in zip(clicks, got["clicks"], strict=True):
         z, said = plane_click_to_z(plane, xy)

@@ -20,7 +20,13 @@ import numpy as np
 import pytest
 from export_helpers import wide_model
 
-from vaeapp.explore.projection import NEIGHBOURS, StoredPlane, pca_plane, stored_plane
+from vaeapp.explore.projection import (
+    NEIGHBOURS,
+    PLACE_NEIGHBOURS,
+    StoredPlane,
+    pca_plane,
+    stored_plane,
+)
 from vaeapp.export import command as export_cli
 from vaeapp.export import html_file as export
 from vaeapp.store.format import PRETRAINED_DIR
@@ -309,6 +315,7 @@ def test_umap_file_carries_the_plane_and_its_rules(tmp_path: Path) -> None:
         "titles": ["UMAP 1", "UMAP 2"],
         "pick_radius": plane.pick_radius(),
         "neighbours": NEIGHBOURS,
+        "place_neighbours": PLACE_NEIGHBOURS,
     }
     assert data["range"] == list(plane.axis_range())
     np.testing.assert_allclose(data["plane"]["u"], pca_plane(model.latent_mean).u)

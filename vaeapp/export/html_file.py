@@ -55,6 +55,7 @@ from vaeapp.explore.manifold import (
 )
 from vaeapp.explore.projection import (
     NEIGHBOURS,
+    PLACE_NEIGHBOURS,
     UMAP,
     Plane,
     StoredPlane,
@@ -172,7 +173,8 @@ def export_data(model: LoadedModel, plane: Plane | StoredPlane) -> dict[str, Any
     and ``v`` ``(latent_dim,)`` (z = centre + x u + y v) and the axis
     ``titles`` of the linear plane the map shows, or on a stored plane the
     PCA plane the grid varies; a stored plane adds ``stored`` (its ``key``,
-    ``titles``, ``pick_radius`` and ``neighbours``, what plane_rules.js
+    ``titles``, ``pick_radius``, ``neighbours`` and ``place_neighbours``,
+    what plane_rules.js
     reads beside the anchors in ``assets``); ``colour_factors`` lists
     ``[index, name]`` of the factors the map can be coloured by; ``images``
     is the test images as gzip then base64 (uint8, ``(n_test, h * w * c)``
@@ -190,6 +192,7 @@ def export_data(model: LoadedModel, plane: Plane | StoredPlane) -> dict[str, Any
             "titles": list(plane.titles),
             "pick_radius": plane.pick_radius(),
             "neighbours": NEIGHBOURS,
+            "place_neighbours": PLACE_NEIGHBOURS,
         }
     else:
         limit = map_extent(plane, model.latent_mean, model.z_limit)

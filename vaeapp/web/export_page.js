@@ -71,7 +71,7 @@ function toZ(xy) {
 
 // z (latent_dim,) -> its map position [x, y].
 function toMap(z) {
-  return STORED ? zToPlane(ANCHORS, z, STORED.neighbours) : project(z);
+  return STORED ? zToPlane(ANCHORS, z, STORED.place_neighbours) : project(z);
 }
 
 // Select z (a grid cell's, a sample's) wherever it lies: the map marks it.
@@ -153,6 +153,7 @@ function mapData() {
     u: STORED ? zero : PLANE.u, v: STORED ? zero : PLANE.v,
     centre: STORED ? zero : PLANE.centre, nonlinear: Boolean(STORED),
     pick_radius: STORED && STORED.pick_radius, neighbours: STORED && STORED.neighbours,
+    place_neighbours: STORED && STORED.place_neighbours,
     range: DATA.range, height: DATA.height, axis_titles: STORED ? STORED.titles : PLANE.titles,
     // The grid's extent is a rectangle on its own (PCA) plane, none on UMAP's.
     grid_rect: STORED ? null : S.gridRect, path: [], samples: S.samples.map(toMap),

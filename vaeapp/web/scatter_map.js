@@ -480,7 +480,7 @@ function glFollowZ(root, z) {
   if (st.layoutData.nonlinear && !anchors) return;
   st.z = z.slice();
   let x = 0, y = 0;
-  if (anchors) [x, y] = zToPlane(anchors, z, st.layoutData.neighbours);
+  if (anchors) [x, y] = zToPlane(anchors, z, st.layoutData.place_neighbours);
   else {
     const origin = st.layoutData.centre || new Array(z.length).fill(0);
     for (let k = 0; k < z.length; k++) {

@@ -25,7 +25,12 @@ import streamlit as st
 
 from vaeapp.core.text import plain
 from vaeapp.explore import selection
-from vaeapp.explore.projection import NEIGHBOURS, Plane, StoredPlane
+from vaeapp.explore.projection import (
+    NEIGHBOURS,
+    PLACE_NEIGHBOURS,
+    Plane,
+    StoredPlane,
+)
 from vaeapp.store.records import LoadedModel
 from vaeapp.ui import events, state, static_files
 from vaeapp.ui.components import latent_map_script as explorer_script
@@ -154,7 +159,7 @@ def _plane_data(plane: MapPlane, z: list[float]) -> dict[str, Any]:
     plane's centre (to follow a z from the sliders). A stored plane (UMAP)
     has no such map: the browser is told so (``nonlinear``) and applies the
     plane's rules (plane_rules.js, as projection.plane_click_to_z and
-    StoredPlane.coords) with the same pick radius and number of neighbours."""
+    StoredPlane.coords) with the same pick radius and numbers of neighbours."""
     point = np.asarray(z, np.float64)
     if isinstance(plane, StoredPlane):
         gaps = np.square(plane.means - point).sum(axis=1)
@@ -172,6 +177,7 @@ def _plane_data(plane: MapPlane, z: list[float]) -> dict[str, Any]:
             "nonlinear": True,
             "pick_radius": plane.pick_radius(),
             "neighbours": NEIGHBOURS,
+            "place_neighbours": PLACE_NEIGHBOURS,
         }
     marker = plane.coords(point).tolist()
     return {
