@@ -12,7 +12,7 @@ import streamlit as st
 
 from vaeapp.core.text import cut, plain
 from vaeapp.explore.facts import model_facts
-from vaeapp.explore.projection import AXES
+from vaeapp.explore.projection import AXES, UMAP
 from vaeapp.export.html_file import PCA_PLANE, export_html
 from vaeapp.store.format import PRETRAINED_DIR, trained_dir
 from vaeapp.store.listing import find_model
@@ -110,9 +110,11 @@ def _export_button(model: LoadedModel) -> None:
     plane = None
     if latent_dim > 2:
         x, y = state.map_dims(latent_dim)
-        # The file has no stored plane (UMAP): it shows PCA in its place.
-        axes = state.map_view() == AXES
-        plane = f"{x + 1},{y + 1}" if axes else PCA_PLANE
+        view = state.map_view()
+        if view == AXES:
+            plane = f"{x + 1},{y + 1}"
+        else:
+            plane = UMAP if view == UMAP and UMAP in model.planes else PCA_PLANE
     figures = f"{record.test_neg_elbo}-{record.epochs_trained}"
     st.download_button(
         "Download explorer (one HTML file)",
