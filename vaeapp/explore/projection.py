@@ -6,7 +6,10 @@ components of the encoded test set (PCA). Either way a :class:`Plane` maps
 latent points to map coordinates and back; moving on the map changes z only
 within the plane and keeps the rest of z as it was. A folder may also store a
 nonlinear plane (UMAP, :class:`StoredPlane`), which places the test images
-only: a click there selects a test image's z or the mean of its neighbours'.
+only: a position there becomes a test image's z or the distance-weighted mean
+of its neighbours' (:func:`plane_click_to_z`), and a z a position by the
+weighted position of its nearest latents (:meth:`StoredPlane.coords`); the
+browser applies the same rules (``vaeapp/web/plane_rules.js``).
 """
 
 from __future__ import annotations

@@ -144,7 +144,8 @@ def _dims_picker(model: LoadedModel, latent_dim: int) -> None:
         help="PCA: the plane of the two directions in which the encoded test set "
         "varies most. Moving on the map changes z only within the shown plane. "
         "UMAP: a nonlinear plane stored with the model, which keeps neighbours "
-        "together; a click there selects a test image's z or its neighbours' mean.",
+        "together; the pointer decodes, and a click selects, a test image's z "
+        "or its nearest images' distance-weighted mean.",
     )
     # On the PCA and UMAP planes the two boxes choose only what the grid varies.
     pca = state.map_view() != AXES
