@@ -33,6 +33,7 @@ from vaeapp.store.format import PRETRAINED_DIR
 from vaeapp.store.listing import find_model
 from vaeapp.store.reading import load_model
 from vaeapp.ui.components import latent_map_script as explorer_script
+from vaeapp.ui.sidebar.model_panel import export_plane_name
 from vaeapp.web import files
 from vaeapp.web.assets import pack_model
 
@@ -426,3 +427,12 @@ def test_facts_say_when_the_iwae_covers_part_of_the_test_set(tutorial: object) -
     )
     for images in (total, total + 1, 0, True, "12"):
         assert shown(images) == "99.50 nats (IWAE, K = 1,000)"
+
+
+def test_the_sidebar_exports_the_plane_the_map_shows() -> None:
+    """The sidebar's export button asks for the map's plane: two dimensions
+    (1-based), PCA, or UMAP where the folder stores it (else PCA)."""
+    assert export_plane_name("dimensions", (0, 3), True) == "1,4"
+    assert export_plane_name("pca", (0, 1), True) == "pca"
+    assert export_plane_name("umap", (0, 1), True) == "umap"
+    assert export_plane_name("umap", (0, 1), False) == "pca"

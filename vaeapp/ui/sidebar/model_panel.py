@@ -102,6 +102,16 @@ def export_file(
     return export_html(_model, plane).encode("utf-8")
 
 
+def export_plane_name(view: str, dims: tuple[int, int], stored: bool) -> str:
+    """The exported file's ``--plane`` for a model of more than two latent
+    dimensions whose map shows ``view`` (``dims``, 0-based, on the
+    dimensions' plane): that view, PCA for UMAP when the folder has no
+    ``stored`` UMAP plane."""
+    if view == AXES:
+        return f"{dims[0] + 1},{dims[1] + 1}"
+    return UMAP if view == UMAP and stored else PCA_PLANE
+
+
 def _export_button(model: LoadedModel) -> None:
     """Download the active model's explorer as one HTML file, for the plane
     the map shows; the file is built only when the button is clicked."""
@@ -109,12 +119,8 @@ def _export_button(model: LoadedModel) -> None:
     latent_dim = record.model.latent_dim
     plane = None
     if latent_dim > 2:
-        x, y = state.map_dims(latent_dim)
-        view = state.map_view()
-        if view == AXES:
-            plane = f"{x + 1},{y + 1}"
-        else:
-            plane = UMAP if view == UMAP and UMAP in model.planes else PCA_PLANE
+        dims = state.map_dims(latent_dim)
+        plane = export_plane_name(state.map_view(), dims, UMAP in model.planes)
     figures = f"{record.test_neg_elbo}-{record.epochs_trained}"
     st.download_button(
         "Download explorer (one HTML file)",
