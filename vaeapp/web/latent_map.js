@@ -41,6 +41,8 @@ function load(token, assets) {
     for (const [k, at] of Object.entries(assets.figures || {})) {
       model.figures[k] = new Float32Array(buffer, ...at);
     }
+    if (assets.anchor_means) model.anchorMeans = new Float32Array(buffer, ...assets.anchor_means);
+    if (assets.anchor_rows) model.anchorRows = new Uint32Array(buffer, ...assets.anchor_rows);
   });
   model.pointsReady.catch(() => lost(token, model));
   let started = false;
