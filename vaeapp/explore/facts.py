@@ -6,8 +6,6 @@ Imports nothing of Streamlit, so the export's command line can use it.
 
 from __future__ import annotations
 
-import numpy as np
-
 from vaeapp.core.config import ModelConfig, TrainConfig
 from vaeapp.core.safe_json import whole_number
 from vaeapp.data.sources import describe_training_data
@@ -47,7 +45,7 @@ def model_facts(model: LoadedModel) -> dict[str, str]:
         metrics.get("iwae_samples"), 1, SAMPLES_MAX
     ):
         nll, samples = metrics["test_iwae_nll"], metrics["iwae_samples"]
-        over = _iwae_images(metrics.get("iwae_images"), model.test_images)
+        over = _iwae_images(metrics.get("iwae_images"), model.labels.shape[0])
         facts["Test −log p(x)"] = f"{nll:.2f} nats (IWAE, K = {samples:,.0f}{over})"
     knn = _knn_text(model)
     if knn:
@@ -92,10 +90,9 @@ def posterior_text(record: ModelRecord, short: bool = False) -> str:
     return f"refined per image, {record.refine.steps} Adam steps{alone}"
 
 
-def _iwae_images(images: object, test_images: np.ndarray | None) -> str:
+def _iwae_images(images: object, total: int) -> str:
     """``", first 2,000 test images"`` when the estimate covers only part of
-    the folder's test images ``(n, pixels)``, else an empty string."""
-    total = 0 if test_images is None else test_images.shape[0]
+    the folder's ``total`` test images, else an empty string."""
     if whole_number(images, 1, total - 1):
         return f", first {images:,} test images"
     return ""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -11,11 +12,16 @@ import h5py
 import numpy as np
 
 from vaeapp.core.config import RefineConfig
+from vaeapp.data.folder_cache import StreamedImages
+from vaeapp.data.sources import MAX_TEST_BYTES, MAX_TEST_IMAGES
 from vaeapp.data.testsets import is_shipped
 from vaeapp.explore.planes import map_data
 from vaeapp.store.format import (
+    CACHE_ROWS_KEY,
     CONFIG_FILE,
     FACTORS_KEY,
+    FLOAT16_LATENTS_ABOVE,
+    IMAGE_CACHE_KEY,
     IMAGES_KEY,
     LATENTS_FILE,
     METRICS_FILE,
@@ -56,18 +62,66 @@ def convert_weights_file(path: Path, dtype: str) -> None:
     os.replace(temporary, path)
 
 
+def stored_count(count: int, image_shape: tuple[int, int, int], cap: int) -> int:
+    """How many of ``count`` held-out images of ``image_shape`` a folder stores
+    the pixels of: the first ``cap``, at most MAX_TEST_BYTES of them."""
+    return min(count, cap, MAX_TEST_BYTES // math.prod(image_shape))
+
+
+def latents_arrays(
+    result: TrainResult, stored_images: int = MAX_TEST_IMAGES
+) -> dict[str, np.ndarray]:
+    """``latents.npz``'s arrays for ``result``: q of every held-out image
+    (float16 beyond FLOAT16_LATENTS_ABOVE of them), their labels, factors,
+    file names and rows in the image folder's cache, and the pixels of the
+    first :func:`stored_count` (none for an official test set that ships
+    with the package)."""
+    shape = result.model_config.image_shape
+    n = result.labels.shape[0]
+    dtype = np.float16 if n > FLOAT16_LATENTS_ABOVE else np.float32
+    arrays = {
+        "mean": np.asarray(result.latent_mean).astype(dtype),
+        "log_var": np.asarray(result.latent_log_var).astype(dtype),
+        "labels": result.labels,
+    }
+    images = images_as_bytes(
+        np.asarray(result.test_images[: stored_count(n, shape, stored_images)])
+    )
+    if not is_shipped(result.train_config.dataset, images, result.labels):
+        arrays[IMAGES_KEY] = images.reshape(-1, *shape)
+    if result.factors is not None:
+        arrays[FACTORS_KEY] = np.asarray(result.factors, np.float32)
+    if result.file_names is not None:
+        arrays[NAMES_KEY] = np.asarray(result.file_names, str)
+    if isinstance(result.test_images, StreamedImages):
+        arrays[CACHE_ROWS_KEY] = result.test_images.rows
+    return arrays
+
+
+def _image_cache(images: object) -> dict[str, str]:
+    """config.json's ``image_cache`` for held-out images read from an image
+    folder's cache (its folder's name), else nothing."""
+    if isinstance(images, StreamedImages):
+        return {IMAGE_CACHE_KEY: images.images.parent.name}
+    return {}
+
+
 def save_result(
-    result: TrainResult, parent: Path, name: str, refine: RefineConfig | None = None
+    result: TrainResult,
+    parent: Path,
+    name: str,
+    refine: RefineConfig | None = None,
+    stored_images: int = MAX_TEST_IMAGES,
 ) -> Path:
     """Publish ``result`` atomically as ``parent/name`` and return that path.
+    Every held-out image's q goes in, the pixels of the first
+    ``stored_images`` (:func:`latents_arrays`).
     With ``refine``, the folder's q is refined per image before it is
     published (:func:`vaeapp.store.refined.refine_folder`), on the run's validation
     split and test set. The map's per-image figures and, for more than two
     latent dimensions, its UMAP plane are computed from the final q and
     stored with it (:func:`vaeapp.explore.planes.map_data`)."""
     from vaeapp.model.vae import VAE
-
-    shape = result.model_config.image_shape
 
     def write_files(folder: Path) -> None:
         clean = VAE(result.model_config)  # no optimizer state: weights stored once
@@ -86,6 +140,7 @@ def save_result(
                     "class_names": _listed(result.class_names),
                     "factor_names": _listed(result.factor_names),
                     "train_images": result.train_images,
+                    **_image_cache(result.test_images),
                 },
             ),
         )
@@ -98,19 +153,8 @@ def save_result(
                 "history": result.history,
             },
         )
-        images = images_as_bytes(result.test_images)
-        shipped = is_shipped(result.train_config.dataset, images, result.labels)
-        extra = {} if shipped else {IMAGES_KEY: images.reshape(-1, *shape)}
-        if result.factors is not None:
-            extra[FACTORS_KEY] = np.asarray(result.factors, np.float32)
-        if result.file_names is not None:
-            extra[NAMES_KEY] = np.asarray(result.file_names, str)
         np.savez_compressed(
-            folder / LATENTS_FILE,
-            mean=result.latent_mean,
-            log_var=result.latent_log_var,
-            labels=result.labels,
-            **extra,
+            folder / LATENTS_FILE, **latents_arrays(result, stored_images)
         )
         if result.snapshots:
             epochs = sorted(result.snapshots)

@@ -1,0 +1,86 @@
+"""Where the pictures of a model folder's held-out images come from.
+
+A folder maps every held-out image (up to a million) but stores the pixels
+of its first ones only (at most MAX_TEST_IMAGES, MAX_TEST_BYTES:
+:mod:`vaeapp.data.sources`). A folder trained on an image folder also
+records the name of that folder's uint8 cache (:mod:`vaeapp.data.folder_cache`:
+the folder's content digest and how it was decoded) and each held-out
+image's row in it (``cache_rows`` in ``latents.npz``): a server that has
+that cache (under :func:`vaeapp.data.folder_index.cache_root`) shows every
+held-out image; one without it shows the stored ones, and says why not the
+rest.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+
+from vaeapp.data.array_files import NpyVersionError, read_npy_header
+from vaeapp.data.folder_cache import IMAGES_FILE, INDEX_FILE, StreamedImages
+from vaeapp.data.folder_index import CACHE_ENV, cache_root
+
+# A cache's folder name: 32 hex digits of the listing's digest, then how it
+# was decoded (vaeapp.data.folder_cache.Decoding.tag): "32x32-rgb-black".
+CACHE_NAME = re.compile(r"^[0-9a-f]{32}-[0-9]{1,5}x[0-9]{1,5}-(grey|rgb)-[a-z]{1,16}$")
+
+
+def check_cache_name(name: object) -> str:
+    """``name`` if it names a folder cache (CACHE_NAME), else ValueError."""
+    if not isinstance(name, str) or not CACHE_NAME.match(name):
+        raise ValueError(
+            "image_cache must be a folder cache's name: 32 hex digits, '-', "
+            "then WIDTHxHEIGHT-grey|rgb-BACKGROUND"
+        )
+    return name
+
+
+def open_cache(
+    name: str,
+    rows: np.ndarray,
+    image_shape: tuple[int, int, int],
+    root: Path | None = None,
+) -> tuple[StreamedImages | None, str | None]:
+    """``(images, None)``: the held-out images at cache ``rows`` ``(n,)`` of
+    the cache ``name`` under ``root`` (default: this server's cache root),
+    read as ``image_shape`` (h, w, c); or ``(None, why)`` when this server
+    has no complete cache of that name or it does not fit."""
+    folder = (root or cache_root()) / "folders" / check_cache_name(name)
+    missing = (
+        f"this server has no cache of the image folder the model was trained on "
+        f"({name[:12]}…, looked for under ${CACHE_ENV} or ~/.cache/vaeapp; "
+        "training on that folder here makes it)"
+    )
+    if not (folder / INDEX_FILE).is_file() or not (folder / IMAGES_FILE).is_file():
+        return None, missing
+    try:
+        with open(folder / IMAGES_FILE, "rb") as handle:
+            shape, dtype, _ = read_npy_header(handle)
+    except (OSError, ValueError, EOFError, NpyVersionError):
+        return None, f"the image folder's cache {name[:12]}… is unreadable"
+    height, width, channels = image_shape
+    fits = (
+        dtype == np.uint8
+        and len(shape) == 4
+        and tuple(shape[1:3]) == (height, width)
+        and shape[3] in {channels, 3}
+        and rows.size > 0
+        and int(rows.max()) < shape[0]
+        and (folder / IMAGES_FILE).stat().st_size >= math.prod(shape)
+    )
+    if not fits:
+        return None, f"the image folder's cache {name[:12]}… does not fit this model"
+    return StreamedImages(folder / IMAGES_FILE, rows, tuple(shape[1:]), channels), None
+
+
+def check_cache_rows(rows: np.ndarray, n: int) -> np.ndarray:
+    """``latents.npz``'s ``cache_rows``: ``(n,)`` non-negative integers, as
+    int64; ValueError otherwise."""
+    if rows.shape != (n,) or rows.dtype.kind not in "iu" or (n and rows.min() < 0):
+        raise ValueError(
+            f"cache_rows must be one non-negative row number per test image ({n})"
+        )
+    return rows.astype(np.int64)
