@@ -193,3 +193,13 @@ def test_publish_stores_every_latent_some_pixels_and_the_folders_cache(
     expected = image_figures(model.vae, pixels, model.latent_mean, model.latent_log_var)
     for key, values in expected.items():
         np.testing.assert_array_equal(model.figures[key], values)
+
+
+def test_a_run_that_refines_q_refuses_more_held_out_images_than_stored() -> None:
+    """--refine needs every test image in the folder: 10,000 28x28 images
+    pass, 10,001 are refused before training, naming both counts."""
+    from vaeapp.train.publish import check_refinable
+
+    check_refinable(10_000, (28, 28, 1))
+    with pytest.raises(ValueError, match="stores 10,000; this data holds out 10,001"):
+        check_refinable(10_001, (28, 28, 1))

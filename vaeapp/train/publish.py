@@ -68,12 +68,26 @@ def stored_count(count: int, image_shape: tuple[int, int, int], cap: int) -> int
     return min(count, cap, MAX_TEST_BYTES // math.prod(image_shape))
 
 
+def check_refinable(held_out: int, image_shape: tuple[int, int, int]) -> None:
+    """Raise ValueError when a run that refines q per image would hold out
+    more images than its folder stores the pixels of (refinement, at
+    publish, reads them all from the folder)."""
+    stored = stored_count(held_out, image_shape, MAX_TEST_IMAGES)
+    if stored < held_out:
+        raise ValueError(
+            f"refining q per image needs every test image in the model folder, "
+            f"which stores {stored:,}; this data holds out {held_out:,}: leave "
+            "out the --refine options, or hold out fewer (--test-share)"
+        )
+
+
 def latents_arrays(
     result: TrainResult, stored_images: int = MAX_TEST_IMAGES
 ) -> dict[str, np.ndarray]:
     """``latents.npz``'s arrays for ``result``: q of every held-out image
     (float16 beyond FLOAT16_LATENTS_ABOVE of them), their labels, factors,
-    file names and rows in the image folder's cache, and the pixels of the
+    file names and rows (uint32: a folder has at most 10 M files) in the
+    image folder's cache, and the pixels of the
     first :func:`stored_count` (none for an official test set that ships
     with the package)."""
     shape = result.model_config.image_shape
@@ -94,7 +108,7 @@ def latents_arrays(
     if result.file_names is not None:
         arrays[NAMES_KEY] = np.asarray(result.file_names, str)
     if isinstance(result.test_images, StreamedImages):
-        arrays[CACHE_ROWS_KEY] = result.test_images.rows
+        arrays[CACHE_ROWS_KEY] = result.test_images.rows.astype(np.uint32)
     return arrays
 
 
