@@ -21,6 +21,7 @@ import hashlib
 import os
 import tempfile
 import threading
+import weakref
 from collections import OrderedDict
 from pathlib import Path
 
@@ -32,7 +33,10 @@ CHUNK_IMAGES = 1024
 CHUNK_STEM, CHUNK_SUFFIX = "images", "bin"
 CACHE_BYTES = 64_000_000  # about 80 chunks of MNIST images
 
-_cache: OrderedDict[tuple[int, int], tuple[LoadedModel, bytes, str]] = OrderedDict()
+# (id of the model, chunk) -> (a weak reference to the model, bytes, name): a
+# dead reference marks an entry whose id may have been reused; the cache does
+# not keep a model (up to a million points) alive.
+_cache: OrderedDict[tuple[int, int], tuple[weakref.ref, bytes, str]] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
@@ -82,15 +86,14 @@ def _chunk(model: LoadedModel, index: object) -> tuple[bytes, str]:
     key = (id(model), index)
     with _cache_lock:
         hit = _cache.get(key)
-        if hit is not None and hit[0] is model:
+        if hit is not None and hit[0]() is model:
             _cache.move_to_end(key)
             return hit[1], hit[2]
     rows = model.point_images(slice(index * CHUNK_IMAGES, (index + 1) * CHUNK_IMAGES))
     data = np.ascontiguousarray(rows, np.uint8).tobytes()
     name = f"{CHUNK_STEM}.{hashlib.sha256(data).hexdigest()[:16]}.{CHUNK_SUFFIX}"
     with _cache_lock:
-        # The entry keeps ``model`` alive, so its id is not reused meanwhile.
-        _cache[key] = (model, data, name)
+        _cache[key] = (weakref.ref(model), data, name)
         total = sum(len(entry[1]) for entry in _cache.values())
         while total > CACHE_BYTES and len(_cache) > 1:
             _, (_, old, _) = _cache.popitem(last=False)
