@@ -115,15 +115,19 @@ def test_a_forged_cache_name_makes_the_folder_unusable(big, change, message) -> 
 
 
 def test_forged_cache_rows_are_refused_or_ignored(big) -> None:
-    """Negative rows make the folder unusable; rows beyond the cache leave
-    the cache unopened, with a note."""
+    """Negative rows, rows past a folder's most files and rows of the wrong
+    shape make the folder unusable; rows beyond the cache leave the cache
+    unopened, with a note."""
     folder, _ = big
     with np.load(folder / LATENTS_FILE) as npz:
         arrays = dict(npz)
-    arrays[CACHE_ROWS_KEY] = arrays[CACHE_ROWS_KEY] - 1
-    np.savez(folder / LATENTS_FILE, **arrays)
-    with pytest.raises(ModelFolderError, match="cache_rows"):
-        load_model(folder)
+    good = arrays[CACHE_ROWS_KEY]
+    for forged in (good - 1, good.astype(np.uint64) + 2**63, good[:-1]):
+        arrays[CACHE_ROWS_KEY] = forged
+        np.savez(folder / LATENTS_FILE, **arrays)
+        with pytest.raises(ModelFolderError, match="cache_rows"):
+            load_model(folder)
+    arrays[CACHE_ROWS_KEY] = good
     arrays[CACHE_ROWS_KEY] = arrays[CACHE_ROWS_KEY] + 10_000
     np.savez(folder / LATENTS_FILE, **arrays)
     model = load_model(folder)

@@ -21,7 +21,7 @@ import numpy as np
 
 from vaeapp.data.array_files import NpyVersionError, read_npy_header
 from vaeapp.data.folder_cache import IMAGES_FILE, INDEX_FILE, StreamedImages
-from vaeapp.data.folder_index import CACHE_ENV, cache_root
+from vaeapp.data.folder_index import CACHE_ENV, MAX_FILES, cache_root
 
 # A cache's folder name: 32 hex digits of the listing's digest, then how it
 # was decoded (vaeapp.data.folder_cache.Decoding.tag): "32x32-rgb-black".
@@ -77,10 +77,15 @@ def open_cache(
 
 
 def check_cache_rows(rows: np.ndarray, n: int) -> np.ndarray:
-    """``latents.npz``'s ``cache_rows``: ``(n,)`` non-negative integers, as
-    int64; ValueError otherwise."""
-    if rows.shape != (n,) or rows.dtype.kind not in "iu" or (n and rows.min() < 0):
+    """``latents.npz``'s ``cache_rows``: ``(n,)`` integers 0 to MAX_FILES - 1
+    (a folder's most files), as int64; ValueError otherwise."""
+    if (
+        rows.shape != (n,)
+        or rows.dtype.kind not in "iu"
+        or (n and (rows.min() < 0 or rows.max() >= MAX_FILES))
+    ):
         raise ValueError(
-            f"cache_rows must be one non-negative row number per test image ({n})"
+            f"cache_rows must be one row number 0 to {MAX_FILES - 1:,} per test "
+            f"image ({n:,})"
         )
     return rows.astype(np.int64)
