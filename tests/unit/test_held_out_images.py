@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from devtools.big_model import big_model_folder
 from vaeapp.data.folder_index import CACHE_ENV
@@ -22,6 +24,7 @@ from vaeapp.store.format import (
     ModelFolderError,
     images_as_bytes,
 )
+from vaeapp.store.held_out import check_cache_name
 from vaeapp.store.reading import load_model
 from vaeapp.web import image_chunks
 from vaeapp.web.assets import pack_model_files
@@ -207,3 +210,22 @@ def test_a_run_that_refines_q_refuses_more_held_out_images_than_stored() -> None
     check_refinable(10_000, (28, 28, 1))
     with pytest.raises(ValueError, match="stores 10,000; this data holds out 10,001"):
         check_refinable(10_001, (28, 28, 1))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.text(max_size=80), st.integers(), st.none(), st.lists(st.text())))
+def test_any_cache_name_is_a_plain_folder_name_or_refused(name) -> None:
+    """Whatever config.json says, check_cache_name gives back a name with
+    no path separator or '..', or raises ValueError."""
+    try:
+        checked = check_cache_name(name)
+    except ValueError:
+        return
+    assert "/" not in checked and "\\" not in checked and ".." not in checked
+    assert Path(checked).name == checked and checked.isprintable()
+
+
+def test_a_cache_name_with_a_trailing_newline_is_refused() -> None:
+    """A regular expression's ``$`` would let a final newline through."""
+    with pytest.raises(ValueError, match="folder cache's name"):
+        check_cache_name("0" * 32 + "-28x28-grey-black\n")

@@ -30,7 +30,7 @@ CACHE_NAME = re.compile(r"^[0-9a-f]{32}-[0-9]{1,5}x[0-9]{1,5}-(grey|rgb)-[a-z]{1
 
 def check_cache_name(name: object) -> str:
     """``name`` if it names a folder cache (CACHE_NAME), else ValueError."""
-    if not isinstance(name, str) or not CACHE_NAME.match(name):
+    if not isinstance(name, str) or not CACHE_NAME.fullmatch(name):
         raise ValueError(
             "image_cache must be a folder cache's name: 32 hex digits, '-', "
             "then WIDTHxHEIGHT-grey|rgb-BACKGROUND"
