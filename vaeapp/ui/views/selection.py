@@ -105,3 +105,5 @@ def _image_grid(model: LoadedModel, ids: np.ndarray) -> None:
         st.caption(plain(images_note(model) or ""))
         return
     st.image(picture)
+    if ids.max(initial=-1) >= model.image_count:  # blank tiles: say why
+        st.caption(plain(images_note(model) or ""))
