@@ -229,3 +229,18 @@ def test_a_cache_name_with_a_trailing_newline_is_refused() -> None:
     """A regular expression's ``$`` would let a final newline through."""
     with pytest.raises(ValueError, match="folder cache's name"):
         check_cache_name("0" * 32 + "-28x28-grey-black\n")
+
+
+def test_the_facts_say_when_the_test_figure_covers_the_first_images_only(
+    big,
+) -> None:
+    """metrics.json's test_images (the first images the test figures were
+    measured on) shows beside the test −ELBO; absent, nothing is added."""
+    from vaeapp.explore.facts import model_facts
+
+    folder, _ = big
+    assert "first" not in model_facts(load_model(folder))["Test −ELBO"]
+    metrics = json.loads((folder / "metrics.json").read_text())
+    (folder / "metrics.json").write_text(json.dumps({**metrics, "test_images": 100}))
+    text = model_facts(load_model(folder))["Test −ELBO"]
+    assert text.endswith("nats (first 100 of 600 test images)")

@@ -10,6 +10,7 @@ from vaeapp.core.config import ModelConfig, TrainConfig
 from vaeapp.core.safe_json import whole_number
 from vaeapp.data.sources import describe_training_data
 from vaeapp.explore.scores import SAMPLES_MAX, majority_baseline
+from vaeapp.store.format import TEST_IMAGES_KEY
 from vaeapp.store.records import LoadedModel, ModelRecord
 from vaeapp.store.writing import folder_bytes
 
@@ -24,7 +25,8 @@ def model_facts(model: LoadedModel) -> dict[str, str]:
         "Latent size": str(record.model.latent_dim),
         "Beta": f"{record.model.beta:g}",
         "Epochs": _epochs(record.epochs_trained, metrics.get("best_epoch")),
-        "Test −ELBO": f"{record.test_neg_elbo:.2f} nats",
+        "Test −ELBO": f"{record.test_neg_elbo:.2f} nats"
+        + _first_images(metrics.get(TEST_IMAGES_KEY), model.labels.shape[0]),
         "Data": describe_training_data(
             record.dataset, record.train_images or record.train.train_size
         ),
@@ -88,6 +90,14 @@ def posterior_text(record: ModelRecord, short: bool = False) -> str:
     encoder = record.metrics.get("encoder_test_neg_elbo")
     alone = f" (encoder alone: {encoder:.2f} nats)" if encoder is not None else ""
     return f"refined per image, {record.refine.steps} Adam steps{alone}"
+
+
+def _first_images(images: object, total: int) -> str:
+    """``" (first 10,000 of 100,000 test images)"`` when a figure covers
+    only the first ``images`` of the folder's ``total``, else nothing."""
+    if whole_number(images, 1, total - 1):
+        return f" (first {images:,} of {total:,} test images)"
+    return ""
 
 
 def _iwae_images(images: object, total: int) -> str:

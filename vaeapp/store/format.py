@@ -163,6 +163,9 @@ def held_out_curve(history: list[Any]) -> tuple[str, str] | None:
 # metrics.json keys of the figures python -m vaeapp.evaluate adds.
 IWAE_KEY, IWAE_SE_KEY = "test_iwae_nll", "test_iwae_se"
 IWAE_SAMPLES_KEY, IWAE_IMAGES_KEY = "iwae_samples", "iwae_images"
+# metrics.json: how many test images (the first ones) the test figures were
+# measured on, where fewer than the folder maps (absent: all of them).
+TEST_IMAGES_KEY = "test_images"
 KNN_KEY = "knn5_accuracy"
 KNN_UMAP_KEY = "knn5_accuracy_umap"  # the same vote on the stored UMAP plane
 UMAP_SECONDS_KEY = "umap_seconds"  # what computing that plane took

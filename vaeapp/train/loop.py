@@ -27,6 +27,7 @@ import numpy as np
 from vaeapp.core.config import ModelConfig, TrainConfig, check_batch_size
 from vaeapp.data.sources import MAX_TEST_IMAGES, Dataset, validation_split
 from vaeapp.inference.refinement import EVAL_SAMPLES
+from vaeapp.store.format import TEST_IMAGES_KEY
 from vaeapp.train.distributed import Cluster, finish
 from vaeapp.train.engine import build_optimizer, steps_per_chunk, use_xla
 from vaeapp.train.report import NO_LOG_FILES, LogFiles
@@ -339,6 +340,8 @@ def _evaluated(
         evaluate(model, split.validation, prefix="val") if split.validating else None
     )
     test = evaluate(model, np.asarray(data.x_test[:MAX_TEST_IMAGES]))
+    if len(data.x_test) > MAX_TEST_IMAGES:
+        test[TEST_IMAGES_KEY] = MAX_TEST_IMAGES
     mean, log_var = encode_all(model, data.x_test)
     return TrainResult(
         model=model,
