@@ -244,3 +244,26 @@ def test_the_facts_say_when_the_test_figure_covers_the_first_images_only(
     (folder / "metrics.json").write_text(json.dumps({**metrics, "test_images": 100}))
     text = model_facts(load_model(folder))["Test −ELBO"]
     assert text.endswith("nats (first 100 of 600 test images)")
+
+
+def test_held_out_images_from_no_folder_go_to_a_content_named_cache(
+    trained, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An in-memory test set larger than the stored cap is written once to a
+    cache named by its content: the folder serves every image from it, the
+    same images give the same name, and without it the folder says why."""
+    from vaeapp.train.publish import held_out_cache, save_result
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    result = trained().result
+    n = result.labels.shape[0]
+    folder = save_result(result, tmp_path / "runs", "mem", stored_images=10)
+    model = load_model(folder)
+    assert model.test_images.shape[0] == 10 and model.image_count == n
+    pixels = images_as_bytes(np.asarray(result.test_images))
+    np.testing.assert_array_equal(model.point_images(slice(0, n)), pixels)
+    name = model.record.image_cache
+    assert held_out_cache(result, 10)[0] == name
+    assert len(list((tmp_path / "cache" / "folders").iterdir())) == 1
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "elsewhere"))
+    assert "no cache" in image_chunks.images_note(load_model(folder))

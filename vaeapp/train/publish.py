@@ -30,6 +30,7 @@ from vaeapp.store.format import (
     WEIGHTS_FILE,
     images_as_bytes,
 )
+from vaeapp.store.held_out import write_cache
 from vaeapp.store.reading import load_model
 from vaeapp.store.refined import refine_folder
 from vaeapp.store.writing import (
@@ -81,15 +82,34 @@ def check_refinable(held_out: int, image_shape: tuple[int, int, int]) -> None:
         )
 
 
-def latents_arrays(
+def held_out_cache(
     result: TrainResult, stored_images: int = MAX_TEST_IMAGES
+) -> tuple[str, np.ndarray] | None:
+    """``(cache name, rows)`` of the cache that holds every held-out image of
+    ``result`` on this server: its image folder's cache, or, when the folder
+    stores fewer than all and they come from no image folder, a cache
+    written now and named by their content (:func:`vaeapp.store.held_out.write_cache`);
+    None when the folder stores them all."""
+    images = result.test_images
+    if isinstance(images, StreamedImages):
+        return images.images.parent.name, images.rows
+    n, shape = result.labels.shape[0], result.model_config.image_shape
+    if stored_count(n, shape, stored_images) >= n:
+        return None
+    return write_cache(images, shape), np.arange(n)
+
+
+def latents_arrays(
+    result: TrainResult,
+    stored_images: int = MAX_TEST_IMAGES,
+    cache: tuple[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """``latents.npz``'s arrays for ``result``: q of every held-out image
     (float16 beyond FLOAT16_LATENTS_ABOVE of them), their labels, factors,
     file names and rows (uint32: a folder has at most 10 M files) in the
-    image folder's cache, and the pixels of the
-    first :func:`stored_count` (none for an official test set that ships
-    with the package)."""
+    ``cache`` (:func:`held_out_cache`), and the pixels of the first
+    :func:`stored_count` (none for an official test set that ships with the
+    package)."""
     shape = result.model_config.image_shape
     n = result.labels.shape[0]
     dtype = np.float16 if n > FLOAT16_LATENTS_ABOVE else np.float32
@@ -107,17 +127,9 @@ def latents_arrays(
         arrays[FACTORS_KEY] = np.asarray(result.factors, np.float32)
     if result.file_names is not None:
         arrays[NAMES_KEY] = np.asarray(result.file_names, str)
-    if isinstance(result.test_images, StreamedImages):
-        arrays[CACHE_ROWS_KEY] = result.test_images.rows.astype(np.uint32)
+    if cache is not None:
+        arrays[CACHE_ROWS_KEY] = np.asarray(cache[1]).astype(np.uint32)
     return arrays
-
-
-def _image_cache(images: object) -> dict[str, str]:
-    """config.json's ``image_cache`` for held-out images read from an image
-    folder's cache (its folder's name), else nothing."""
-    if isinstance(images, StreamedImages):
-        return {IMAGE_CACHE_KEY: images.images.parent.name}
-    return {}
 
 
 def save_result(
@@ -129,13 +141,16 @@ def save_result(
 ) -> Path:
     """Publish ``result`` atomically as ``parent/name`` and return that path.
     Every held-out image's q goes in, the pixels of the first
-    ``stored_images`` (:func:`latents_arrays`).
+    ``stored_images`` (:func:`latents_arrays`), and the name of the cache on
+    this server that holds them all (:func:`held_out_cache`).
     With ``refine``, the folder's q is refined per image before it is
     published (:func:`vaeapp.store.refined.refine_folder`), on the run's validation
     split and test set. The map's per-image figures and, for more than two
     latent dimensions, its UMAP plane are computed from the final q and
     stored with it (:func:`vaeapp.explore.planes.map_data`)."""
     from vaeapp.model.vae import VAE
+
+    cache = held_out_cache(result, stored_images)
 
     def write_files(folder: Path) -> None:
         clean = VAE(result.model_config)  # no optimizer state: weights stored once
@@ -154,7 +169,7 @@ def save_result(
                     "class_names": _listed(result.class_names),
                     "factor_names": _listed(result.factor_names),
                     "train_images": result.train_images,
-                    **_image_cache(result.test_images),
+                    **({} if cache is None else {IMAGE_CACHE_KEY: cache[0]}),
                 },
             ),
         )
@@ -168,7 +183,7 @@ def save_result(
             },
         )
         np.savez_compressed(
-            folder / LATENTS_FILE, **latents_arrays(result, stored_images)
+            folder / LATENTS_FILE, **latents_arrays(result, stored_images, cache)
         )
         if result.snapshots:
             epochs = sorted(result.snapshots)
