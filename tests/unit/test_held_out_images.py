@@ -76,7 +76,7 @@ def test_a_folder_without_its_cache_opens_and_says_why(
     model = load_model(folder)
     assert model.latent_mean.shape == (POINTS, 2) and model.image_count == STORED
     note = image_chunks.images_note(model)
-    assert "first 100 of its 600" in note and "no cache of the image folder" in note
+    assert "first 100 of its 600" in note and "no cache of the data" in note
     assert image_chunks.image_count(model) == STORED
     chunk = np.frombuffer(image_chunks.image_chunk(model, 0), np.uint8)
     np.testing.assert_array_equal(chunk.reshape(STORED, -1), pixels[:STORED])

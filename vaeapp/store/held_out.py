@@ -55,9 +55,9 @@ def open_cache(
     has no complete cache of that name or it does not fit."""
     folder = (root or cache_root()) / "folders" / check_cache_name(name)
     missing = (
-        f"this server has no cache of the image folder the model was trained on "
+        f"this server has no cache of the data the model was trained on "
         f"({name[:12]}…, looked for under ${CACHE_ENV} or ~/.cache/vaeapp; "
-        "training on that folder here makes it)"
+        "training on that data here makes it)"
     )
     if not (folder / INDEX_FILE).is_file() or not (folder / IMAGES_FILE).is_file():
         return None, missing
