@@ -231,6 +231,9 @@ def _images(model: LoadedModel) -> dict[str, Any]:
     if count > IMAGES_MAX:
         note = f"a file carries the images of at most {IMAGES_MAX:,} test points"
         return {"images": None, "images_note": note}
+    if not model.stored_all_images:
+        note = "the model folder stores the images of only some of its test points"
+        return {"images": None, "images_note": note}
     raw = np.ascontiguousarray(model.test_images, np.uint8).tobytes()
     packed = gzip.compress(raw, compresslevel=9, mtime=0)
     return {"images": base64.b64encode(packed).decode("ascii"), "images_note": None}

@@ -196,6 +196,7 @@ def _map_data(model: LoadedModel) -> dict[str, Any]:
     return {
         "chunk_size": image_chunks.CHUNK_IMAGES,
         "chunk_count": image_chunks.chunk_count(model),
+        "image_count": image_chunks.image_count(model),
         "images_note": image_chunks.images_note(model),
         "chunks": {str(k): url for k, url in chunks.items()},
         "focus": None if focus is None else {"i": focus[0], "serial": focus[1]},

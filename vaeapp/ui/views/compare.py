@@ -168,8 +168,8 @@ def _marked(a: LoadedModel, b: LoadedModel, index: int) -> None:
     size = shape[1] * scale_for(shape, IMAGE_PX)
     recon = reconstructions([a, b], index)
     pictures: list[tuple[np.ndarray, np.ndarray, str]] = []
-    if a.test_images is not None:
-        image = a.test_images[index] / np.float32(255)
+    if index < a.image_count:
+        image = a.point_images([index])[0] / np.float32(255)
         pictures.append((image, a.latent_mean[index], "Test image"))
     else:
         image = None
