@@ -529,8 +529,8 @@ def _streamed_arrays(
     if factors is not None and test is None:
         raise DataError("factors_test needs x_test")
     _check_sides(train.shape[1:3], reading.image_size)
-    opened = _open_streamed(train, test, reading)
-    x_train, x_test = opened[0], opened[1]
+    x_train, *opened = _open_streamed(train, test, reading)
+    x_test = opened[0] if opened else x_train
     notes: list[str] = []
     if test is None:
         train_rows, test_rows = holdout_split(len(x_train), reading.test_share)
