@@ -173,3 +173,20 @@ def test_gzip_idx_images_with_extra_bytes_are_refused(tmp_path):
     images.write_bytes(gzip.compress(gzip.decompress(images.read_bytes()) + b"xx"))
     with pytest.raises(DataError, match="holds 156802 bytes of data, expected 156800"):
         load_dataset("mnist", folder)
+
+
+def test_processes_share_a_streamed_npz_as_an_array_in_memory(tmp_path):
+    """Each of 2 processes gets its part of every global batch, as from the
+    same images in memory (so 2 processes keep 1 process's weights)."""
+    from vaeapp.train.batches import ShuffledChunks
+
+    path = _save(tmp_path / "s.npz", synthetic_arrays(n_train=100, n_test=10), False)
+    streamed = load_dataset("mnist", path).x_train
+    memory = np.asarray(streamed)
+    for part in (0, 1):
+        options = {"seed": 4, "shard": (part, 2), "chunked": False}
+        ours = ShuffledChunks(streamed, 10, 1, **options)
+        theirs = ShuffledChunks(memory, 10, 1, **options)
+        assert len(ours) == len(theirs) == 5
+        for i in range(len(ours)):
+            np.testing.assert_array_equal(ours[i], theirs[i])

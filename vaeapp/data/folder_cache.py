@@ -404,7 +404,13 @@ class StreamedImages:
     data of the ``.npy`` file ``images``). ``channels`` 1 of RGB images keeps
     the red channel (the images are grey), or with ``grey_weights`` (3,)
     mixes the channels in float32; ``channels`` 3 of grey images repeats the
-    one channel."""
+    one channel.
+
+    ``by_chunks``: in a data-parallel run each process trains on the chunks
+    it owns (a folder: each decoded only those). False (an array file, any
+    row as cheap to read as any other): each takes its part of every global
+    batch, as for an array in memory, so the run keeps the weights of one
+    process with the global batch; each still reads only its own rows."""
 
     dtype = np.dtype(np.float32)
     ndim = 2
@@ -419,8 +425,10 @@ class StreamedImages:
         *,
         offset: int | None = None,
         grey_weights: np.ndarray | None = None,
+        by_chunks: bool = True,
     ) -> None:
         self.images = images
+        self.by_chunks = by_chunks
         self.per_chunk = per_chunk
         self.rows = np.asarray(rows, np.int64)
         self.stored = shape
@@ -471,6 +479,7 @@ class StreamedImages:
             self.per_chunk,
             offset=self._offset,
             grey_weights=self.grey_weights,
+            by_chunks=self.by_chunks,
         )
 
     def chunks(self, index: np.ndarray) -> np.ndarray:

@@ -611,6 +611,7 @@ def _images_of(
         found.per_chunk,
         offset=found.offset,
         grey_weights=weights,
+        by_chunks=False,  # one process's global batches (see StreamedImages)
     )
 
 

@@ -33,7 +33,9 @@ data-parallel run on a streamed set each process trains on its own share of
 the files instead: the cache chunks :func:`vaeapp.data.folder_cache.chunk_owner`
 gives it, shuffled with the seed and its process index each epoch, so it
 never reads another process's training images; every process takes the same
-number of batches (the smallest share's), so the steps stay in lockstep.
+number of batches (the smallest share's), so the steps stay in lockstep. A
+streamed array file (``.npz``, IDX; ``by_chunks`` False) keeps the sharing of
+an array in memory: each process reads only its part of every global batch.
 """
 
 from __future__ import annotations
@@ -108,7 +110,7 @@ class ShuffledChunks(keras.utils.PyDataset):
         self.shard = (index, count)
         self.chunked = chunked
         # A streamed set shared out by files; otherwise one order for all.
-        self.own_share = streamed and count > 1
+        self.own_share = streamed and count > 1 and x.by_chunks
         if self.own_share:
             owner = chunk_owner(x.chunks(self.rows), count)
             shares = np.bincount(owner, minlength=count)
