@@ -23,9 +23,10 @@ import numpy as np
 from vaeapp.core.safe_json import one_line
 from vaeapp.data.errors import DataError
 
-# What the arrays of a --data .npz may declare, together, before np.load
-# allocates them: generous for real sets (CelebA's 200,000 faces at 64x64 RGB
-# are 2.5 GB of uint8), far below what a crafted header can ask for.
+# What the arrays of a --data .npz that are loaded whole may declare, together,
+# before np.load allocates them: generous for real sets, far below what a
+# crafted header can ask for. Streamed uint8 images (vaeapp.data.array_stream)
+# are never allocated whole and do not count.
 MAX_NPZ_DATA_BYTES = 4 << 30
 
 IDX_FILES = {

@@ -124,7 +124,8 @@ _DOWNLOAD_HOST = ("storage.googleapis.com", 443)
 class Dataset:
     """Images flattened to ``(n, height * width * channels)`` float32 in [0, 1]
     (row-major over height, width, channel); labels ``(n,)`` uint8 (uint16
-    beyond 256 classes). A streamed image folder's ``x_train`` is a
+    beyond 256 classes). A streamed image folder's, ``.npz``'s or IDX
+    folder's ``x_train`` is a
     :class:`vaeapp.data.folder_cache.StreamedImages`, indexed like that array
     but read from disk a batch at a time.
 
