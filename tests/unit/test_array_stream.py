@@ -4,6 +4,7 @@ in-memory reader, read in place or through a cache, and damaged files refused.""
 from __future__ import annotations
 
 import gzip
+import shutil
 import threading
 import zipfile
 from pathlib import Path
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 from unit_helpers import synthetic_arrays, write_idx_folder
 
-from vaeapp.data import array_files
+from vaeapp.data import array_files, array_stream
 from vaeapp.data.errors import DataError
 from vaeapp.data.folder_cache import StreamedImages
 from vaeapp.data.sources import load_dataset, validation_split
@@ -190,3 +191,13 @@ def test_processes_share_a_streamed_npz_as_an_array_in_memory(tmp_path):
         assert len(ours) == len(theirs) == 5
         for i in range(len(ours)):
             np.testing.assert_array_equal(ours[i], theirs[i])
+
+
+def test_a_cache_larger_than_the_free_disk_is_refused(tmp_path, monkeypatch):
+    """A compressed file whose images need more room than the disk has is
+    refused before its cache is written, naming both sizes."""
+    path = _save(tmp_path / "c.npz", synthetic_arrays(n_train=60, n_test=10), True)
+    free = shutil.disk_usage(tmp_path)._replace(free=1000)
+    monkeypatch.setattr(array_stream.shutil, "disk_usage", lambda _: free)
+    with pytest.raises(DataError, match="take 47,040 bytes .* has 1,000 bytes free"):
+        load_dataset("mnist", path, cache_dir=tmp_path / "cache")

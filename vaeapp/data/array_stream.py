@@ -32,6 +32,7 @@ import gzip
 import hashlib
 import math
 import os
+import shutil
 import struct
 import sys
 import zipfile
@@ -54,6 +55,7 @@ from vaeapp.data.array_files import (
 from vaeapp.data.errors import DataError
 from vaeapp.data.folder_cache import (
     IMAGES_FILE,
+    INDEX_FILE,
     ChunkRecord,
     build_chunks,
     chunk_rows,
@@ -61,6 +63,9 @@ from vaeapp.data.folder_cache import (
 )
 
 BLOCK_BYTES = 16 << 20  # read from the file at a time
+# One image larger than this (4096x4096 RGB is 48 MB) is read by the in-memory
+# reader, within its memory budget: a chunk holds at least one image.
+MAX_IMAGE_BYTES = 64 << 20
 IMAGE_KEYS = ("x_train", "x_test")
 T = TypeVar("T")
 
@@ -199,6 +204,8 @@ def _image_shape(shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
         shape = (*shape, 1)
     if len(shape) != 4 or shape[3] not in (1, 3) or 0 in shape:
         return None
+    if math.prod(shape[1:]) > MAX_IMAGE_BYTES:
+        return None
     return (shape[0], shape[1], shape[2], shape[3])
 
 
@@ -247,6 +254,9 @@ def stream(
     tag = f"{shape[0]}x{shape[1]}x{channels}-{'pixels' if pixels else 'records'}"
     folder = root / "arrays" / f"{array.key}-{tag}"
 
+    if pixels:
+        _check_room(array, folder, count * math.prod(shape))
+
     def decode(chunks: list[int]) -> None:
         _decode(array, folder, chunks, side if scaled else 0, pixels)
 
@@ -254,6 +264,21 @@ def stream(
     if pixels:
         return Streamed(folder / IMAGES_FILE, None, shape, per_chunk, index.all_equal)
     return Streamed(array.path, array.offset, shape, per_chunk, index.all_equal)
+
+
+def _check_room(array: ImageArray, folder: Path, size: int) -> None:
+    """Refuse to make a cache of ``size`` bytes in ``folder`` that its disk
+    has no room for (a small compressed file may declare any size)."""
+    if (folder / INDEX_FILE).exists():
+        return
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    free = shutil.disk_usage(existing).free
+    if size > free:
+        raise DataError(
+            f"the images of {array.path} take {size:,} bytes uncompressed; the "
+            f"cache folder {existing} has {free:,} bytes free: free some space "
+            "or point VAEAPP_CACHE_DIR elsewhere"
+        )
 
 
 def _decode(
