@@ -27,8 +27,8 @@ Keras's JAX trainer runs its own loop of ``steps_per_execution`` batches.
 Images may be a float32 array, a uint8 array, or a streamed image folder
 (:class:`vaeapp.data.folder_cache.StreamedImages`); uint8 pixels become float32
 in [0, 1] one chunk at a time, so no float32 copy of the set is ever made. A
-streamed set is read by READ_THREADS threads of the PyDataset (reading is a
-system call per image, which releases the GIL), a few chunks ahead. In a
+streamed folder is read by READ_THREADS threads of the PyDataset (reading is
+a system call per image, which releases the GIL), a few chunks ahead. In a
 data-parallel run on a streamed set each process trains on its own share of
 the files instead: the cache chunks :func:`vaeapp.data.folder_cache.chunk_owner`
 gives it, shuffled with the seed and its process index each epoch, so it
@@ -92,9 +92,14 @@ class ShuffledChunks(keras.utils.PyDataset):
         drop_remainder: bool = False,
     ) -> None:
         streamed = isinstance(x, StreamedImages)
+        # A folder's chunks are read by threads; a streamed array file as an
+        # array in memory, in the loop's own thread: with reader threads a
+        # run resumed after a kill no longer equalled an uninterrupted one
+        # (tests/multiprocess/test_resume_data_parallel.py on an .npz).
+        threaded = streamed and x.by_chunks
         super().__init__(
-            workers=READ_THREADS if streamed else 1,
-            max_queue_size=READ_AHEAD if streamed else 10,
+            workers=READ_THREADS if threaded else 1,
+            max_queue_size=READ_AHEAD if threaded else 10,
         )
         if batch_size < 1 or steps_per_chunk < 1:
             raise ValueError(
