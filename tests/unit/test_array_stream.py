@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from unit_helpers import synthetic_arrays, write_idx_folder
 
 from vaeapp.data import array_files, array_stream
@@ -201,3 +203,31 @@ def test_a_cache_larger_than_the_free_disk_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(array_stream.shutil, "disk_usage", lambda _: free)
     with pytest.raises(DataError, match="take 47,040 bytes .* has 1,000 bytes free"):
         load_dataset("mnist", path, cache_dir=tmp_path / "cache")
+
+
+_BASE = {"x_train": np.arange(40 * 64, dtype=np.uint8).reshape(40, 8, 8)}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    compressed=st.booleans(),
+    cut=st.integers(0, 4000),
+    flips=st.lists(st.tuples(st.integers(0, 4000), st.integers(1, 255)), max_size=3),
+)
+def test_a_mangled_npz_loads_or_is_refused_with_a_data_error(
+    tmp_path_factory, compressed, cut, flips
+):
+    """Any .npz cut short or with bytes changed either streams or raises
+    DataError (one line): never another exception."""
+    folder = tmp_path_factory.mktemp("mangled")
+    raw = bytearray(_save(folder / "ok.npz", _BASE, compressed).read_bytes())
+    for position, value in flips:
+        raw[position % len(raw)] ^= value
+    path = folder / "mangled.npz"
+    path.write_bytes(bytes(raw[: len(raw) - cut % len(raw)]))
+    try:
+        data = load_dataset("mnist", path, cache_dir=folder / "cache")
+    except DataError as error:
+        assert str(error) and "\n" not in str(error)
+    else:
+        assert np.asarray(data.x_train).shape[1] == 64
