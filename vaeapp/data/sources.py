@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
 
 from vaeapp.core.config import (
     DATASETS,
@@ -41,7 +40,21 @@ from vaeapp.core.config import (
     check_dataset_name,
 )
 from vaeapp.core.safe_json import one_line
-from vaeapp.data.array_files import is_idx_folder, read_idx_folder, read_npz
+from vaeapp.data.array_files import (
+    idx_paths,
+    is_idx_folder,
+    read_idx,
+    read_idx_folder,
+    read_npz,
+)
+from vaeapp.data.array_stream import (
+    ImageArray,
+    Streamed,
+    fit_uint8,
+    idx_images,
+    npz_images,
+    stream,
+)
 from vaeapp.data.errors import DataError
 from vaeapp.data.folder_cache import (
     IMAGES_FILE,
@@ -117,10 +130,10 @@ _DOWNLOAD_HOST = ("storage.googleapis.com", 443)
 class Dataset:
     """Images flattened to ``(n, height * width * channels)`` float32 in [0, 1]
     (row-major over height, width, channel); labels ``(n,)`` uint8 (uint16
-    beyond 256 classes). A streamed image folder's ``x_train`` and ``x_test``
-    are :class:`vaeapp.data.folder_cache.StreamedImages`, indexed like that
-    array but read from disk a batch at a time (its held-out images may be a
-    million).
+    beyond 256 classes). A streamed image folder's, ``.npz``'s or IDX
+    file's ``x_train`` and ``x_test`` may be
+    :class:`vaeapp.data.folder_cache.StreamedImages`, indexed like that array
+    but read from disk a batch at a time (held-out images may be a million).
 
     ``class_names`` name the labels (None: the set has no labels, and every
     label is 0); for MNIST and Fashion-MNIST they default to the official
@@ -292,8 +305,10 @@ def load_dataset(
     under ``cache_dir`` (default :func:`vaeapp.data.folder_index.cache_root`)
     and its training images read a batch at a time (``x_train`` is then a
     :class:`vaeapp.data.folder_cache.StreamedImages`); ``share`` (process,
-    processes) is the part of its files this process decodes. ``stream``
-    False reads it whole into memory, as before.
+    processes) is the part of its files this process decodes. So are the
+    uint8 images of an ``.npz`` or IDX folder (:mod:`vaeapp.data.array_stream`:
+    read in place when stored raw, through the cache when compressed or
+    scaled). ``stream`` False reads them whole into memory, as before.
 
     Raises DataError with a one-line message when nothing usable can be read.
     """
@@ -309,7 +324,12 @@ def load_dataset(
             raise DataError(f"no data for {dataset}: " + how_to_supply(dataset))
         raw, source = _download(dataset), f"keras.datasets.{dataset}"
     elif local.is_dir() and is_idx_folder(local):
-        raw, source = read_idx_folder(local), local_source(dataset, local, "IDX folder")
+        source = local_source(dataset, local, "IDX folder")
+        streamed = _idx_streamed(local) if stream else None
+        if streamed is not None:
+            reading = _Reading(image_size, color, test_share, share, cache_dir)
+            return _streamed_arrays(dataset, source, *streamed, reading)
+        raw = read_idx_folder(local)
     elif local.is_dir() and stream:
         return _streamed_folder(
             dataset, local, image_size, color, test_share, share, cache_dir
@@ -319,7 +339,13 @@ def load_dataset(
         source = local_source(dataset, local, "image folder")
         image_size = 0  # already fitted
     elif local.is_file():
-        raw, source = read_npz(local), local_source(dataset, local, "file")
+        source = local_source(dataset, local, "file")
+        images = npz_images(local) if stream else {}
+        if images:
+            reading = _Reading(image_size, color, test_share, share, cache_dir)
+            raw = read_npz(local, streamed=images)
+            return _streamed_arrays(dataset, source, images, raw, reading)
+        raw = read_npz(local)
     else:
         raise DataError(f"data path {local} does not exist; " + how_to_supply(dataset))
     return _to_dataset(dataset, source, raw, image_size, color, test_share, notes)
@@ -456,6 +482,141 @@ def _streamed_folder(
         class_names=class_names,
         notes=tuple(notes),
         names_test=names,
+    )
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """How :func:`load_dataset` was asked to read a streamed array file."""
+
+    image_size: int
+    color: str
+    test_share: float
+    share: tuple[int, int]
+    cache_dir: Path | None
+
+
+def _idx_streamed(
+    folder: Path,
+) -> tuple[dict[str, ImageArray], dict[str, np.ndarray]] | None:
+    """The IDX folder's image files as streamable arrays and its labels read,
+    or None when an image file holds no images (the in-memory reader then
+    refuses it)."""
+    paths = idx_paths(folder)
+    images = {key: idx_images(paths[key]) for key in ("x_train", "x_test")}
+    found = {key: array for key, array in images.items() if array is not None}
+    if len(found) < len(images):
+        return None
+    return found, {key: read_idx(paths[key]) for key in ("y_train", "y_test")}
+
+
+def _streamed_arrays(
+    name: str,
+    source: str,
+    images: dict[str, ImageArray],
+    raw: dict[str, np.ndarray],
+    reading: _Reading,
+) -> Dataset:
+    """The uint8 ``images`` (x_train, maybe x_test) of an array file with its
+    other arrays ``raw`` as a streamed Dataset: the same images, labels,
+    splits and notes as :func:`_to_dataset` gives when they are in memory."""
+    train, test = images["x_train"], images.get("x_test")
+    if test is not None and test.shape[1:] != train.shape[1:]:
+        raise DataError(
+            f"x_test images {test.shape[1:]} differ from x_train's {train.shape[1:]}"
+        )
+    labelled = "y_train" in raw
+    y_train = _labels(raw, "train", train.shape[0]) if labelled else None
+    y_test = None
+    if test is not None and labelled:
+        y_test = _labels(raw, "test", test.shape[0])
+    factors = _factors(raw)
+    if factors is not None and test is None:
+        raise DataError("factors_test needs x_test")
+    _check_sides(train.shape[1:3], reading.image_size)
+    x_train, *opened = _open_streamed(train, test, reading)
+    x_test = opened[0] if opened else x_train
+    notes: list[str] = []
+    if test is None:
+        train_rows, test_rows = holdout_split(len(x_train), reading.test_share)
+        x_train, x_test = x_train.take(train_rows), x_train.take(test_rows)
+        if y_train is not None:
+            y_train, y_test = y_train[train_rows], y_train[test_rows]
+        notes.append(
+            f"held out {test_rows.size:,} of {test_rows.size + train_rows.size:,} "
+            "images as the test set (never trained on)"
+        )
+    if factors is not None and factors[0].shape[0] != len(x_test):
+        raise DataError(f"factors_test must have {len(x_test)} rows")
+    class_names = _class_names(raw, name, y_train, y_test)
+    values = int(np.prod(x_train.image_shape))
+    keep = min(len(x_test), MAX_TEST_IMAGES, MAX_TEST_BYTES // values)
+    if keep < len(x_test):
+        notes.append(f"kept the first {keep:,} of {len(x_test):,} test images")
+    count = len(x_train)
+    return Dataset(
+        name=name,
+        source=source,
+        x_train=x_train,
+        y_train=y_train if y_train is not None else np.zeros(count, np.uint8),
+        x_test=x_test[np.arange(keep)],
+        y_test=(y_test if y_test is not None else np.zeros(len(x_test), np.uint8))[
+            :keep
+        ],
+        image_shape=x_train.image_shape,
+        class_names=class_names,
+        factors_test=None if factors is None else factors[0][:keep],
+        factor_names=None if factors is None else factors[1],
+        notes=tuple(notes),
+    )
+
+
+def _check_sides(sides: tuple[int, ...], image_size: int) -> None:
+    """Refuse images of ``sides`` (height, width) kept at their size (
+    ``image_size`` 0) outside the allowed sides, as :func:`_fit` does."""
+    if not image_size and not all(
+        IMAGE_SIDE_MIN <= side <= IMAGE_SIDE_MAX for side in sides
+    ):
+        raise DataError(
+            f"images are {sides[0]}x{sides[1]}; sides must be {IMAGE_SIDE_MIN} "
+            f"to {IMAGE_SIDE_MAX}: choose --image-size"
+        )
+
+
+def _open_streamed(
+    train: ImageArray, test: ImageArray | None, reading: _Reading
+) -> list[StreamedImages]:
+    """x_train (and x_test) streamed at ``reading``'s size, in the colour
+    :func:`_fit` gives: grey when asked (mixed by GREY_WEIGHTS) or, with
+    ``auto``, when red, green and blue are equal in every image of both."""
+    root = reading.cache_dir or cache_root()
+    auto = reading.color == "auto"
+    arrays = [train] if test is None else [train, test]
+    found = [stream(a, reading.image_size, auto, root, reading.share) for a in arrays]
+    stored = train.shape[3]
+    grey = reading.color == "grey" or (
+        auto and (stored == 1 or all(s.all_equal for s in found))
+    )
+    channels = 1 if grey else 3
+    mixed = reading.color == "grey" and stored == 3
+    return [
+        _images_of(s, a.shape[0], channels, GREY_WEIGHTS if mixed else None)
+        for s, a in zip(found, arrays, strict=True)
+    ]
+
+
+def _images_of(
+    found: Streamed, count: int, channels: int, weights: np.ndarray | None
+) -> StreamedImages:
+    return StreamedImages(
+        found.file,
+        np.arange(count),
+        found.shape,
+        channels,
+        found.per_chunk,
+        offset=found.offset,
+        grey_weights=weights,
+        by_chunks=False,  # one process's global batches (see StreamedImages)
     )
 
 
@@ -720,13 +881,7 @@ def _resize(x: np.ndarray, side: int) -> np.ndarray:
     pixels pass through uint8."""
     if x.shape[1:3] == (side, side):
         return x
-    mode = "L" if x.shape[3] == 1 else "RGB"
-    pixels = np.rint(x * 255).astype(np.uint8)
-    out = np.empty((x.shape[0], side, side, x.shape[3]), np.uint8)
-    for i, image in enumerate(pixels):
-        picture = Image.fromarray(image[..., 0] if mode == "L" else image, mode)
-        fitted = ImageOps.fit(picture, (side, side), Image.Resampling.LANCZOS)
-        out[i] = np.asarray(fitted).reshape(side, side, -1)
+    out = fit_uint8(np.rint(x * 255).astype(np.uint8), side)
     return out.astype(np.float32) / np.float32(255.0)
 
 
