@@ -115,8 +115,9 @@ def compute(
     with_map: bool = False,
 ) -> Figures:
     """IWAE (``samples`` > 0) and 5-NN figures of ``model`` on its first
-    ``images`` test images (0: all); with ``with_map`` also the map's arrays
-    (all test images). Raises ValueError if the folder holds no test images."""
+    ``images`` test images (0: all it stores the pixels of); with ``with_map``
+    also the map's arrays (all test images). Raises ValueError if the folder
+    holds no test images."""
     if model.test_images is None:
         raise ValueError(
             "this folder holds no test images (its data set's shipped test "

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from support import write_small_mnist
+from support import run_train, write_small_mnist
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,3 +28,18 @@ def small_mnist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("VAEAPP_MNIST_DATA", str(path))
     os.environ.pop("VAEAPP_FASHION_MNIST_DATA", None)
     return path
+
+
+@pytest.fixture(scope="session")
+def five_d_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny 5-D model trained for one epoch on synthetic digits, once for
+    every test that only reads it (training one takes half a minute)."""
+    root = tmp_path_factory.mktemp("five")
+    data = write_small_mnist(root / "small.npz", n_train=200)
+    proc = run_train(
+        *("--latent-dim", "5", "--hidden", "16", "--epochs", "1"),
+        *("--batch-size", "50", "--data", str(data)),
+        *("--out", str(root), "--name", "five", "--quiet"),
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return root / "five"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,32 +16,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_five_dimensional_model_gets_sliders_and_chosen_map_dims(
-    small_mnist: Path, isolated_home: Path
+    five_d_model: Path,
 ) -> None:
     """A 5-D model has one slider per dimension and the map shows chosen dims."""
-    command = [
-        sys.executable,
-        "-m",
-        "vaeapp.train",
-        "--latent-dim",
-        "5",
-        "--hidden",
-        "16",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "50",
-        "--train-size",
-        "200",
-        "--out",
-        str(isolated_home),
-        "--name",
-        "five",
-        "--quiet",
-    ]
-    subprocess.run(command, cwd=ROOT, check=True, timeout=300)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.session_state[K.ACTIVE_MODEL] = str(isolated_home / "five")
+    at.session_state[K.ACTIVE_MODEL] = str(five_d_model)
     at.run()
     assert not at.exception
     assert len(sliders_data(at)["z"]) == 5
@@ -77,5 +54,5 @@ def test_five_dimensional_model_gets_sliders_and_chosen_map_dims(
     points = np.frombuffer(served.read_bytes(), "<f4", count=count, offset=offset)
     np.testing.assert_allclose(points.reshape(-1, 2).mean(axis=0), 0, atol=1e-4)
     z = np.array(data["z"])
-    mean = load_model(isolated_home / "five").latent_mean.astype(np.float64).mean(0)
+    mean = load_model(five_d_model).latent_mean.astype(np.float64).mean(0)
     np.testing.assert_allclose(data["marker"], [(z - mean) @ u, (z - mean) @ v])

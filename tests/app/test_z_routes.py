@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import base64
 import io
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,7 +28,6 @@ from app_helpers import (
 )
 from PIL import Image
 from streamlit.testing.v1 import AppTest
-from support import write_small_mnist
 
 from vaeapp.explore.analysis import nearest_neighbours
 from vaeapp.explore.manifold import grid_axis, manifold
@@ -209,26 +206,14 @@ def _grid_pixels(at: AppTest) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)))
 
 
-@pytest.fixture(scope="module")
-def five_d(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny 5-D model trained for one epoch on synthetic digits."""
-    root = tmp_path_factory.mktemp("five")
-    data = write_small_mnist(root / "small.npz", n_train=200)
-    command = [sys.executable, "-m", "vaeapp.train", "--latent-dim", "5"]
-    command += ["--hidden", "16", "--epochs", "1", "--batch-size", "50"]
-    command += ["--data", str(data), "--out", str(root), "--name", "five", "--quiet"]
-    subprocess.run(command, cwd=ROOT, check=True, timeout=300)
-    return root / "five"
-
-
 @pytest.mark.parametrize("route", ["slider", "map click", "grid cell"])
 def test_grid_of_a_five_d_model_follows_z(
-    route: str, five_d: Path, monkeypatch: pytest.MonkeyPatch
+    route: str, five_d_model: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The grid holds the other dimensions at z, so it is redrawn when z moves."""
-    model = load_model(five_d)
+    model = load_model(five_d_model)
     at = new_app()
-    at.session_state[K.ACTIVE_MODEL] = str(five_d)
+    at.session_state[K.ACTIVE_MODEL] = str(five_d_model)
     at.run()
     send_event(at, GRID, "slow", True)  # the server draws: its pixels to compare
     at.run()  # a full run: the sliders are in the test's element tree again

@@ -24,17 +24,18 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SERVER_START_TIMEOUT_S = 90.0
-PAGE_LOAD_TIMEOUT_MS = 120_000
-VIEWPORT = {"width": 1400, "height": 1000}
-
-# Selectors of the page's main parts (see vaeapp/web/latent_map.js, grid_picture.js).
-MAP_DRAWN = ".vae-explorer[data-drawn] .vae-gl-canvas"  # the WebGL map, drawn
-DIGIT_IMG = ".vae-z-sliders canvas.vae-digit[data-z]"  # the explorer's decoded digit
-GRID_IMG = "canvas.vae-grid[data-by]"
-LIVE_READY = '.vae-explorer[data-decoder="ready"]'  # live decoding can start
 
 if str(REPO) not in sys.path:  # the tests read app defaults from vaeapp
     sys.path.insert(0, str(REPO))
+
+from page_selectors import (  # noqa: E402
+    DIGIT_IMG,
+    GRID_IMG,
+    LIVE_READY,
+    MAP_DRAWN,
+    PAGE_LOAD_TIMEOUT_MS,
+    VIEWPORT,
+)
 
 from devtools import server as devserver  # noqa: E402
 from devtools.browser import browser_missing_reason  # noqa: E402

@@ -1,7 +1,8 @@
 """The app with a 200,000-point model (devtools/big_model.py): the WebGL map
 is drawn, a box selection reaches the server, which finds the same points
 in its polygon and shows the selection's panel, and a search flies the map
-to the image found and moves z to it."""
+to the image found and moves z to it. The folder stores the pixels of its
+first 10,000 images; the rest come from a data cache the server has."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ if browser_missing_reason():
     pytest.skip(browser_missing_reason(), allow_module_level=True)
 
 POINTS = 200_000
+STORED = 10_000  # images the folder stores; the others are in its data cache
 NAME = "big"
 START_S = 90.0
 LOAD_MS = 120_000
@@ -28,15 +30,19 @@ LOAD_MS = 120_000
 def big_page(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The app on the big model (``?model=big``), its map drawn."""
     home = tmp_path_factory.mktemp("big_home")
-    big_model_folder(home / NAME, POINTS)
+    cache = home / "cache"
+    big_model_folder(home / NAME, POINTS, stored=STORED, cache_root=cache)
     server = devserver.spawn(
-        "app.py", log_path=home / "server.log", env={"VAEAPP_HOME": str(home)}
+        "app.py",
+        log_path=home / "server.log",
+        env={"VAEAPP_HOME": str(home), "VAEAPP_CACHE_DIR": str(cache)},
     )
     try:
         devserver.wait_ready(server, START_S, page=True)
         context = browser.new_context(viewport={"width": 1400, "height": 1100})
         page = context.new_page()
         page.errors = []
+        page.vae_folder = home / NAME
         page.on("pageerror", lambda error: page.errors.append(str(error)))
         page.goto(f"{server.url}/?model={NAME}", timeout=LOAD_MS)
         page.wait_for_selector(".vae-explorer[data-drawn]", timeout=LOAD_MS)
@@ -53,6 +59,32 @@ def test_the_big_model_is_drawn_by_the_webgl_map(big_page: Any) -> None:
         "() => document.querySelector('.vae-explorer').__state.model.count"
     )
     assert count == POINTS
+    assert big_page.errors == []
+
+
+def test_hover_shows_a_real_image_beyond_the_stored_ones_from_the_cache(
+    big_page: Any,
+) -> None:
+    """The real image of point 150,000 (past the 10,000 the folder stores)
+    reaches the browser from the server's data cache: the model's decoding
+    of its mean, as big_model made it, up to rounding."""
+    from vaeapp.store.format import images_as_bytes
+    from vaeapp.store.reading import load_model
+
+    index = 150_000
+    pixels = big_page.evaluate(
+        """async (i) => {
+            const st = document.querySelector('.vae-explorer').__state;
+            const pending = st.realImage(i);
+            return pending ? Array.from(await pending) : null;
+        }""",
+        index,
+    )
+    assert pixels is not None
+    model = load_model(big_page.vae_folder)
+    assert model.test_images.shape[0] == STORED
+    expected = images_as_bytes(model.vae.decode(model.latent_mean[[index]]))[0]
+    np.testing.assert_array_equal(np.rint(np.array(pixels) * 255), expected)
     assert big_page.errors == []
 
 

@@ -10,6 +10,7 @@ the kernels); the grid must have n x n cells at the page's coordinates.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ pytest.importorskip(
 from export_helpers import wide_model  # noqa: E402
 
 from vaeapp.explore.manifold import grid_axis, grid_points  # noqa: E402
+from vaeapp.explore.projection import plane_click_to_z  # noqa: E402
 from vaeapp.export.html_file import export_plane, write_export  # noqa: E402
 from vaeapp.store.format import PRETRAINED_DIR  # noqa: E402
 from vaeapp.store.reading import load_model  # noqa: E402
@@ -290,6 +292,56 @@ def test_four_dimensions_on_the_pca_plane(browser: Any, tmp_path: Path) -> None:
         in_plane = plane.centre + plane.basis @ plane.coords(z)
         np.testing.assert_allclose(z, in_plane, atol=1e-5)
         _check_decodes_as_numpy(opened, (-0.8, 0.6))
+        opened.check_clean()
+
+
+def _first(model: LoadedModel, count: int) -> LoadedModel:
+    """``model`` with only its first ``count`` test images (a small file that
+    opens fast; the rules hold for any stored plane)."""
+    return dataclasses.replace(
+        model,
+        latent_mean=model.latent_mean[:count],
+        latent_log_var=model.latent_log_var[:count],
+        labels=model.labels[:count],
+        test_images=model.test_images[:count],
+        figures={k: v[:count] for k, v in model.figures.items()},
+        planes={k: v[:count] for k, v in model.planes.items()},
+    )
+
+
+def test_umap_file_decodes_and_selects_by_the_pages_rule(
+    browser: Any, tmp_path: Path
+) -> None:
+    """mnist-20d's file shows its UMAP plane: the pointer decodes the z a
+    click there selects on the page (plane_click_to_z), the sliders select
+    that z too, and a grid cell's z (on the PCA plane) is marked where the
+    page's server puts it (StoredPlane.coords)."""
+    model = _first(load_model(PRETRAINED_DIR / "mnist-20d"), 1500)
+    with _open(browser, tmp_path, model) as opened:
+        plane, page = opened.plane, opened.page
+        x0, x1, y0, y1 = plane.extent()
+        xy = (0.4 * x0 + 0.6 * x1, 0.7 * y0 + 0.3 * y1)
+        z = _hover(opened, xy)
+        hover = page.evaluate("() => document.querySelector('.vae-explorer').__hover")
+        expected, _ = plane_click_to_z(plane, np.asarray(hover))
+        np.testing.assert_allclose(z, expected.astype(np.float32), rtol=1e-6)
+        shown = opened.pixels(".vae-live")
+        assert np.abs(shown - opened.expected(z)).max() <= ROUNDING
+        page.evaluate(_JS_SET_RANGE, ["#vae-x", round(xy[0], 2)])
+        page.evaluate(_JS_SET_RANGE, ["#vae-y", round(xy[1], 2)])
+        # The sliders snap to their steps from the range's low end.
+        set_xy = [float(page.input_value(s)) for s in ("#vae-x", "#vae-y")]
+        chosen, _ = plane_click_to_z(plane, np.asarray(set_xy))
+        shown = opened.pixels("#vae-selected")
+        assert np.abs(shown - opened.expected(chosen)).max() <= ROUNDING
+        page.click(".vae-cell[data-row='0'][data-col='0']")
+        state = page.evaluate(
+            "() => document.querySelector('.vae-explorer').__state.layoutData.z"
+        )
+        marker = page.evaluate(
+            "() => document.querySelector('.vae-explorer').__state.marker"
+        )
+        np.testing.assert_allclose(marker, plane.coords(np.asarray(state)), atol=1e-9)
         opened.check_clean()
 
 

@@ -33,7 +33,7 @@ MAP_DRAWN = ".vae-explorer[data-drawn] .vae-gl-canvas"  # the WebGL map, drawn
 DIGIT_IMG = ".vae-z-sliders canvas.vae-digit[data-z]"
 LIVE_READY = '.vae-explorer[data-decoder="ready"]'
 PAGES = 4
-STORM_S = 25.0  # all pages together, after they have loaded
+STORM_S = 12.0  # all pages together, after they have loaded
 SETTLE_MS = 20_000
 DIGIT_MS = 15_000  # as bench/load_test.py: a digit later than this is a failure
 SLIDER = '[data-testid="stSlider"] input[type="range"][aria-label="{}"]'

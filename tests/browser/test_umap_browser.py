@@ -1,7 +1,9 @@
 """Browser test of the stored UMAP plane on the page (the shipped mnist-20d):
 picked in the plane picker, drawn by the WebGL map; a click on empty space
-selects the mean z of its nearest points and a click on a point that image's
-z, and the page says which."""
+selects the distance-weighted mean z of its nearest points and a click on a
+point that image's z, and the page says which; the pointer decodes the z a
+click there would select, and the sliders move the z marker where the server
+puts it."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import numpy as np
 import pytest
 
 from devtools.browser import browser_missing_reason
-from vaeapp.explore.projection import CLICK_NEIGHBOURS
+from vaeapp.explore.projection import CLICK_NEIGHBOURS, plane_click_to_z, stored_plane
 from vaeapp.store.format import PRETRAINED_DIR
 from vaeapp.store.reading import load_model
 
@@ -31,7 +33,9 @@ _JS_TO_PAGE = """([x, y]) => {
   return [box.left + (x - x0) / (x1 - x0) * box.width,
           box.top + (y1 - y) / (y1 - y0) * box.height];
 }"""
-_JS_Z = "() => document.querySelector('.st-key-explorer .vae-explorer').dataset.z"
+_JS_ROOT = "document.querySelector('.st-key-explorer .vae-explorer')"
+_JS_Z = f"() => {_JS_ROOT}.dataset.z"
+SLIDER = '.vae-z-slider input[type="range"][aria-label="{}"]'
 
 
 def _z_text(z: np.ndarray) -> str:
@@ -79,10 +83,11 @@ def test_click_on_empty_space_selects_the_nearest_points_mean(umap_page: Any) ->
     xy = corners[int(np.argmax(gaps))]
     assert max(gaps) > 1.0  # empty space: no point near
     rows = np.argsort(np.square(points - xy).sum(1), kind="stable")[:CLICK_NEIGHBOURS]
-    expected = model.latent_mean[rows].astype(np.float64).mean(0)
+    weights = 1.0 / np.square(points[rows] - xy).sum(1)
+    expected = weights @ model.latent_mean[rows].astype(np.float64) / weights.sum()
     umap_page.mouse.click(*umap_page.evaluate(_JS_TO_PAGE, xy.tolist()))
     caption = umap_page.get_by_text(
-        f"the mean of the {CLICK_NEIGHBOURS} nearest test images"
+        f"weighted mean of the {CLICK_NEIGHBOURS} nearest test images"
     )
     caption.wait_for(timeout=SETTLE_MS)
     assert all(f"#{int(r)}" in caption.inner_text() for r in rows)
@@ -119,4 +124,46 @@ def test_click_on_a_point_selects_its_z(umap_page: Any) -> None:
         arg=_z_text(model.latent_mean[index]),
         timeout=SETTLE_MS,
     )
+    assert umap_page.errors == []
+
+
+def test_the_pointer_decodes_the_z_a_click_there_selects(umap_page: Any) -> None:
+    """Hovering the UMAP plane decodes live in the browser, and the z it
+    decodes is the server's plane_click_to_z at the pointer (float32)."""
+    plane = stored_plane(load_model(PRETRAINED_DIR / MODEL), "umap")
+    before = int(umap_page.evaluate(f"() => Number({_JS_ROOT}.dataset.decodes || 0)"))
+    x0, x1, y0, y1 = plane.extent()
+    for xy in ([0.3 * x0 + 0.7 * x1, 0.6 * y0 + 0.4 * y1], [x0 + 0.01, y1 - 0.01]):
+        px, py = umap_page.evaluate(_JS_TO_PAGE, xy)
+        umap_page.mouse.move(px, py)
+        umap_page.wait_for_function(
+            f"() => {_JS_ROOT}.__hover && {_JS_ROOT}.dataset.liveZ"
+            f" && Number({_JS_ROOT}.dataset.decodes) > {before}"
+        )
+        umap_page.wait_for_timeout(100)  # the decode of the last move
+        hover, live = umap_page.evaluate(
+            f"() => [{_JS_ROOT}.__hover, {_JS_ROOT}.dataset.liveZ]"
+        )
+        z, _ = plane_click_to_z(plane, np.asarray(hover))
+        got = np.array(live.split(","), np.float64)
+        np.testing.assert_allclose(got, z.astype(np.float32), rtol=1e-6, atol=1e-7)
+    assert umap_page.locator(".st-key-explorer .vae-live.vae-idle").count() == 0
+    assert umap_page.errors == []
+
+
+def test_a_slider_moves_the_z_marker_on_the_umap_plane(umap_page: Any) -> None:
+    """An arrow key on a z slider moves the map's marker at once, to where
+    the server's rule (StoredPlane.coords) puts the new z."""
+    plane = stored_plane(load_model(PRETRAINED_DIR / MODEL), "umap")
+    umap_page.mouse.move(1, 1)  # off the map
+    before = umap_page.evaluate(f"() => {_JS_ROOT}.__state.marker.slice()")
+    slider = umap_page.locator(SLIDER.format("z1"))
+    slider.focus()
+    for _ in range(6):
+        umap_page.keyboard.press("ArrowRight")
+    marker, z = umap_page.evaluate(
+        f"() => [{_JS_ROOT}.__state.marker, {_JS_ROOT}.__state.z]"
+    )
+    assert marker != before
+    np.testing.assert_allclose(marker, plane.coords(np.asarray(z)), atol=1e-9)
     assert umap_page.errors == []

@@ -16,7 +16,12 @@ pytest.importorskip(
     "playwright.sync_api", reason="the playwright package is not installed"
 )
 
-from conftest import DIGIT_IMG, MAP_DRAWN, PAGE_LOAD_TIMEOUT_MS, VIEWPORT  # noqa: E402
+from page_selectors import (  # noqa: E402
+    DIGIT_IMG,
+    MAP_DRAWN,
+    PAGE_LOAD_TIMEOUT_MS,
+    VIEWPORT,
+)
 
 from vaeapp.store.listing import best_pretrained  # noqa: E402
 from vaeapp.store.reading import load_model  # noqa: E402

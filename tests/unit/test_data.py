@@ -34,6 +34,7 @@ def assert_matches(data, arrays):
         x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
         n = arrays[f"x_{split}"].shape[0]
         assert x.dtype == np.float32 and x.shape == (n, 784)
+        x = np.asarray(x)  # a streamed x_train reads every image
         assert 0.0 <= x.min() and x.max() <= 1.0
         expected = arrays[f"x_{split}"].reshape(n, 784).astype(np.float32) / 255.0
         np.testing.assert_allclose(x, expected, rtol=0, atol=1e-7)

@@ -8,6 +8,7 @@ points, decodes as NumPy) is tests/browser/test_export_file.py.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -19,12 +20,20 @@ import numpy as np
 import pytest
 from export_helpers import wide_model
 
+from vaeapp.explore.projection import (
+    NEIGHBOURS,
+    PLACE_NEIGHBOURS,
+    StoredPlane,
+    pca_plane,
+    stored_plane,
+)
 from vaeapp.export import command as export_cli
 from vaeapp.export import html_file as export
 from vaeapp.store.format import PRETRAINED_DIR
 from vaeapp.store.listing import find_model
 from vaeapp.store.reading import load_model
 from vaeapp.ui.components import latent_map_script as explorer_script
+from vaeapp.ui.sidebar.model_panel import export_plane_name
 from vaeapp.web import files
 from vaeapp.web.assets import pack_model
 
@@ -145,11 +154,12 @@ def _data(page: _Page) -> dict:
 
 
 def test_file_is_built_from_the_pages_sources(tutorial_html: str) -> None:
-    """decoder.js, map_common.js, scatter_map.js, latent_map.css and
-    regl-scatterplot's bundle are in the file verbatim, read from the same
-    files the page serves."""
+    """decoder.js, map_common.js, plane_rules.js, scatter_map.js,
+    latent_map.css and regl-scatterplot's bundle are in the file verbatim,
+    read from the same files the page serves."""
     assert export.SCATTER_JS == files.SCATTERPLOT_JS
-    for source in (export.DECODER_JS, export.MAP_JS, export.SCATTER_MAP_JS):
+    sources = (export.DECODER_JS, export.MAP_JS, export.RULES_JS, export.SCATTER_MAP_JS)
+    for source in sources:
         text = source.read_text(encoding="utf-8")
         assert text in explorer_script.MODULE_JS  # the page's module
         assert text in tutorial_html
@@ -162,6 +172,7 @@ def test_file_is_built_from_the_pages_sources(tutorial_html: str) -> None:
             export.SCATTER_JS,
             export.DECODER_JS,
             export.MAP_JS,
+            export.RULES_JS,
             export.SCATTER_MAP_JS,
             export.PAGE_JS,
         )
@@ -217,7 +228,7 @@ def test_outside_text_is_escaped(tutorial: object, tmp_path: Path) -> None:
     for name in HOSTILE_NAMES[:3]:
         assert name not in html_text
     page = parse(html_text)
-    assert [tag for tag, _ in page.tags].count("script") == 6  # data + 5 scripts
+    assert [tag for tag, _ in page.tags].count("script") == 7  # data + 6 scripts
     assert not any(tag in LOADING_TAGS for tag, _ in page.tags)
     assert _data(page)["assets"]["names"] == names
 
@@ -256,18 +267,23 @@ def test_shipped_exports_fit() -> None:
     assert len(export.export_html(model).encode("utf-8")) <= MAX_MNIST_DEEP_BYTES
 
 
-def _fake(latent_dim: int) -> SimpleNamespace:
+def _fake(latent_dim: int, planes: dict | None = None) -> SimpleNamespace:
     rng = np.random.default_rng(0)
     return SimpleNamespace(
         record=SimpleNamespace(model=SimpleNamespace(latent_dim=latent_dim)),
-        latent_mean=rng.standard_normal((50, latent_dim)),
+        latent_mean=rng.standard_normal((50, latent_dim)).astype(np.float32),
+        planes=planes or {},
     )
 
 
 def test_plane_choice() -> None:
-    """The plane: a 2-D model's own, PCA above two, or two chosen dimensions."""
+    """The plane: a 2-D model's own; above two the stored UMAP plane where
+    the folder has one, else PCA; or two chosen dimensions."""
     assert export.export_plane(_fake(2)).key == "z0-1"
     assert export.export_plane(_fake(5)).key == "pca"
+    umap = {"umap": np.zeros((50, 2), np.float32)}
+    assert isinstance(export.export_plane(_fake(5, umap)), StoredPlane)
+    assert export.export_plane(_fake(5, umap), "pca").key == "pca"
     plane = export.export_plane(_fake(5), "2,4")
     assert plane.key == "z1-3" and plane.titles == ("z2", "z4")
     for bad in ("1,1", "0,2", "2,6", "x", "1;2", ""):
@@ -275,6 +291,37 @@ def test_plane_choice() -> None:
             export.export_plane(_fake(5), bad)
     with pytest.raises(ValueError, match="more than two"):
         export.export_plane(_fake(2), "pca")
+    with pytest.raises(ValueError, match="stores no 'umap' plane"):
+        export.export_plane(_fake(5), "umap")
+
+
+def test_umap_file_carries_the_plane_and_its_rules(tmp_path: Path) -> None:
+    """mnist-20d's file shows its stored UMAP plane by default: the stored
+    points, every test image's latent mean for the browser's rules, the pick
+    radius and neighbours of the page's server, the PCA plane for the grid,
+    said so in the facts; and it still fits in 6 MB."""
+    model = load_model(PRETRAINED_DIR / "mnist-20d")
+    text = export.export_html(model)
+    page = parse(text)
+    data = _data(page)
+    plane = stored_plane(model, "umap")
+    assets = data["assets"]
+    points = np.frombuffer(base64.b64decode(assets["points"]), "<f4")
+    np.testing.assert_array_equal(points.reshape(-1, 2), plane.points)
+    means = np.frombuffer(base64.b64decode(assets["anchor_means"]), "<f4")
+    np.testing.assert_array_equal(means.reshape(model.latent_mean.shape), plane.means)
+    assert "anchor_rows" not in assets
+    assert data["stored"] == {
+        "key": "umap",
+        "titles": ["UMAP 1", "UMAP 2"],
+        "pick_radius": plane.pick_radius(),
+        "neighbours": NEIGHBOURS,
+        "place_neighbours": PLACE_NEIGHBOURS,
+    }
+    assert data["range"] == list(plane.axis_range())
+    np.testing.assert_allclose(data["plane"]["u"], pca_plane(model.latent_mean).u)
+    assert "UMAP plane stored with the model" in " ".join(page.text)
+    assert len(text.encode("utf-8")) <= MAX_MNIST_DEEP_BYTES
 
 
 def test_wide_model_pca_file(tutorial: object, tmp_path: Path) -> None:
@@ -380,3 +427,12 @@ def test_facts_say_when_the_iwae_covers_part_of_the_test_set(tutorial: object) -
     )
     for images in (total, total + 1, 0, True, "12"):
         assert shown(images) == "99.50 nats (IWAE, K = 1,000)"
+
+
+def test_the_sidebar_exports_the_plane_the_map_shows() -> None:
+    """The sidebar's export button asks for the map's plane: two dimensions
+    (1-based), PCA, or UMAP where the folder stores it (else PCA)."""
+    assert export_plane_name("dimensions", (0, 3), True) == "1,4"
+    assert export_plane_name("pca", (0, 1), True) == "pca"
+    assert export_plane_name("umap", (0, 1), True) == "umap"
+    assert export_plane_name("umap", (0, 1), False) == "pca"

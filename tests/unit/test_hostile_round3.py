@@ -158,8 +158,11 @@ def test_plain_npy_file_given_as_data_is_refused(tmp_path: Path) -> None:
 def test_npz_over_the_memory_budget_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Arrays together over the budget are refused, naming the budget."""
-    path = write_npz(tmp_path / "data.npz", synthetic_arrays(n_train=30, n_test=10))
+    """Arrays loaded whole (here float images: only uint8 ones are streamed)
+    together over the budget are refused, naming the budget."""
+    arrays = synthetic_arrays(n_train=30, n_test=10)
+    arrays["x_train"] = arrays["x_train"].astype(np.float32)
+    path = write_npz(tmp_path / "data.npz", arrays)
     load_dataset("ok", path)  # within the real budget
     monkeypatch.setattr(array_files, "MAX_NPZ_DATA_BYTES", 10_000)
     _refused(path, "at most 10,000 bytes")

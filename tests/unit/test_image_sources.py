@@ -126,7 +126,7 @@ def test_holdout_split_is_disjoint_complete_and_fixed():
     assert np.intersect1d(train, test).size == 0
     np.testing.assert_array_equal(np.sort(np.concatenate([train, test])), range(1000))
     np.testing.assert_array_equal(holdout_split(1000, 0.25)[1], test)
-    assert holdout_split(100_000, 0.5)[1].size == 10_000  # at most MAX_TEST_IMAGES
+    assert holdout_split(3_000_000, 0.5)[1].size == 1_000_000  # MAX_HELD_OUT_IMAGES
 
 
 def test_images_of_differing_sizes_are_brought_to_32_square(tmp_path):

@@ -190,27 +190,11 @@ def test_a_click_on_a_point_of_a_stored_plane_selects_its_z() -> None:
     assert said == "test image #1"
 
 
-def test_a_click_on_empty_space_selects_the_mean_of_the_nearest_points() -> None:
-    """Far from every point, the mean latent of the k nearest, named."""
-    z, said = plane_click_to_z(_plane(), [4.0, 4.0], k=3)
-    np.testing.assert_allclose(z, np.mean([[1, 0, 0], [0, 1, 0], [0, 0, 1]], 0))
-    assert said == "the mean of the 3 nearest test images (#0, #1, #2)"
-
-
 @pytest.mark.parametrize("xy", [[np.nan, 0.0], [1.0], [np.inf, 1.0]])
 def test_a_forged_click_is_refused(xy: list) -> None:
     """A click that is not two finite numbers raises ValueError."""
     with pytest.raises(ValueError, match="two finite numbers"):
         plane_click_to_z(_plane(), xy)
-
-
-def test_a_stored_plane_places_test_images_and_other_points() -> None:
-    """The stored means get their stored coordinates; another z the mean
-    coordinates of its k nearest test images in latent space."""
-    plane = _plane()
-    np.testing.assert_array_equal(plane.coords(plane.means), plane.points)
-    np.testing.assert_allclose(plane.coords(np.array([0.9, 0.1, 0.0]), k=1), [0, 0])
-    assert plane.coords(np.zeros((2, 3)), k=2).shape == (2, 2)
 
 
 def test_stored_plane_of_a_folder_without_one_says_what_is_stored(tutorial) -> None:

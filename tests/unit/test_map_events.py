@@ -65,7 +65,9 @@ def test_a_ten_megabyte_selection_is_refused() -> None:
 def test_the_selection_grid_pages_through_the_images() -> None:
     """Page k shows images ids[k * per_page:], row-major, white after the last."""
     images = np.arange(100, dtype=np.uint8)[:, None].repeat(4, axis=1)  # 2x2 grey
-    model = SimpleNamespace(test_images=images, image_shape=(2, 2, 1))
+    model = SimpleNamespace(
+        image_count=100, point_images=lambda rows: images[rows], image_shape=(2, 2, 1)
+    )
     ids = np.arange(0, 100, 2)  # 50 images: one full page of 48, then 2
     first = page_of_images(model, ids, 0)  # type: ignore[arg-type]
     assert first.shape == (GRID_ROWS * 2 * SCALE, GRID_COLUMNS * 2 * SCALE)
@@ -74,5 +76,5 @@ def test_the_selection_grid_pages_through_the_images() -> None:
     second = page_of_images(model, ids, 1)  # type: ignore[arg-type]
     assert second.shape == (2 * SCALE, GRID_COLUMNS * 2 * SCALE)
     assert second[0, 0] == 96 and second[0, tile] == 98 and second[0, 2 * tile] == 255
-    empty = SimpleNamespace(test_images=None, image_shape=(2, 2, 1))
+    empty = SimpleNamespace(image_count=0, image_shape=(2, 2, 1))
     assert page_of_images(empty, ids, 0) is None  # type: ignore[arg-type]

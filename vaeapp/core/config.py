@@ -595,7 +595,7 @@ class TrainConfig:
         0.1,
         "test share",
         "share of the images held out as the test set when the data has none "
-        "(the same images on every run; at most 10,000)",
+        "(the same images on every run; at most 1,000,000)",
         low=TEST_SHARE_MIN,
         high=TEST_SHARE_MAX,
     )

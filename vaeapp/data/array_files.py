@@ -14,6 +14,7 @@ import math
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, NamedTuple
 
@@ -22,9 +23,10 @@ import numpy as np
 from vaeapp.core.safe_json import one_line
 from vaeapp.data.errors import DataError
 
-# What the arrays of a --data .npz may declare, together, before np.load
-# allocates them: generous for real sets (CelebA's 200,000 faces at 64x64 RGB
-# are 2.5 GB of uint8), far below what a crafted header can ask for.
+# What the arrays of a --data .npz that are loaded whole may declare, together,
+# before np.load allocates them: generous for real sets, far below what a
+# crafted header can ask for. Streamed uint8 images (vaeapp.data.array_stream)
+# are never allocated whole and do not count.
 MAX_NPZ_DATA_BYTES = 4 << 30
 
 IDX_FILES = {
@@ -81,10 +83,12 @@ def read_npy_header(member: IO[bytes]) -> NpyHeader:
     return NpyHeader(shape, dtype, member.tell())
 
 
-def read_npz(path: Path) -> dict[str, np.ndarray]:
+def read_npz(path: Path, streamed: Iterable[str] = ()) -> dict[str, np.ndarray]:
     """The arrays of the training-data .npz at ``path`` (NPZ_KEYS; x_train
-    required), after :func:`check_npz`; raises DataError."""
-    check_npz(path)  # before np.load allocates what the headers declare
+    required) but those named in ``streamed``, after :func:`check_npz`;
+    raises DataError."""
+    streamed = tuple(streamed)
+    check_npz(path, streamed=streamed)  # before np.load allocates the rest
     try:
         with np.load(path, allow_pickle=False) as npz:
             if "x_train" not in npz.files:
@@ -92,7 +96,7 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
                     f"{path} lacks x_train; an .npz needs x_train and may hold "
                     + ", ".join(NPZ_KEYS[1:])
                 )
-            return {k: npz[k] for k in NPZ_KEYS if k in npz.files}
+            return {k: npz[k] for k in NPZ_KEYS if k in npz.files and k not in streamed}
     except DataError:
         raise
     except MemoryError:
@@ -102,21 +106,27 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
         raise _npz_error(path, one_line(error)) from None
 
 
-def check_npz(path: Path, budget: int | None = None) -> None:
+def check_npz(
+    path: Path, budget: int | None = None, streamed: Iterable[str] = ()
+) -> None:
     """Refuse the .npz at ``path`` unless every member is a plain .npy array
     whose header declares exactly the bytes the member stores, and all of them
-    together at most ``budget`` bytes (default :data:`MAX_NPZ_DATA_BYTES`).
+    together at most ``budget`` bytes (default :data:`MAX_NPZ_DATA_BYTES`),
+    the arrays named in ``streamed`` (read a batch at a time, never loaded
+    whole) left out of that sum.
 
     Reads only the zip's directory and each member's .npy header, so that a
     header declaring e.g. shape ``(10, 100000, 100000)`` over 16 bytes is
     refused before anything is allocated. Raises DataError (one line).
     """
     budget = MAX_NPZ_DATA_BYTES if budget is None else budget
+    skipped = {f"{key}.npy" for key in streamed}
     try:
         with zipfile.ZipFile(path) as archive:
             total = 0
             for info in archive.infolist():
-                total += _npy_member_bytes(archive, info, path)
+                size = _npy_member_bytes(archive, info, path)
+                total += 0 if info.filename in skipped else size
                 if total > budget:
                     raise _npz_error(
                         path,
@@ -200,7 +210,13 @@ def is_idx_folder(folder: Path) -> bool:
 def read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
     """The four IDX files of ``folder`` (``.gz`` or plain) as x_train, y_train,
     x_test and y_test; raises DataError naming a missing one."""
-    arrays = {}
+    return {key: read_idx(path) for key, path in idx_paths(folder).items()}
+
+
+def idx_paths(folder: Path) -> dict[str, Path]:
+    """The four IDX files of ``folder`` (``.gz`` before plain) by key
+    (x_train, y_train, x_test, y_test); raises DataError naming a missing one."""
+    paths = {}
     for key, stem in IDX_FILES.items():
         candidates = [folder / f"{stem}.gz", folder / stem]
         found = next((p for p in candidates if p.is_file()), None)
@@ -209,8 +225,8 @@ def read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
                 f"{folder} lacks {stem}.gz; an IDX folder needs "
                 + ", ".join(f"{s}.gz" for s in IDX_FILES.values())
             )
-        arrays[key] = read_idx(found)
-    return arrays
+        paths[key] = found
+    return paths
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -222,21 +238,29 @@ def read_idx(path: Path) -> np.ndarray:
             raw = handle.read()
     except (OSError, EOFError, zlib.error) as error:
         raise DataError(f"cannot read {path}: {error}") from None
-    if len(raw) < 8:
-        raise DataError(f"{path} is too short to be an IDX file")
-    magic, count = struct.unpack(">II", raw[:8])
-    if magic == _IDX_IMAGES_MAGIC:
-        if len(raw) < 16:
-            raise DataError(f"{path} is too short to be an IDX image file")
-        rows, cols = struct.unpack(">II", raw[8:16])
-        shape, offset = (count, rows, cols), 16
-    elif magic == _IDX_LABELS_MAGIC:
-        shape, offset = (count,), 8
-    else:
-        raise DataError(f"{path} is not an IDX file of uint8 images or labels")
+    shape, offset = idx_header(raw[:16], path)
     expected = math.prod(shape)
     if len(raw) - offset != expected:
-        raise DataError(
-            f"{path} holds {len(raw) - offset} bytes of data, expected {expected}"
-        )
+        raise idx_length_error(path, len(raw) - offset, expected)
     return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(shape)
+
+
+def idx_header(start: bytes, path: Path) -> tuple[tuple[int, ...], int]:
+    """The shape an IDX file declares in its first bytes ``start`` (up to
+    16), and where its data begin; raises DataError."""
+    if len(start) < 8:
+        raise DataError(f"{path} is too short to be an IDX file")
+    magic, count = struct.unpack(">II", start[:8])
+    if magic == _IDX_IMAGES_MAGIC:
+        if len(start) < 16:
+            raise DataError(f"{path} is too short to be an IDX image file")
+        rows, cols = struct.unpack(">II", start[8:16])
+        return (count, rows, cols), 16
+    if magic == _IDX_LABELS_MAGIC:
+        return (count,), 8
+    raise DataError(f"{path} is not an IDX file of uint8 images or labels")
+
+
+def idx_length_error(path: Path, stored: int, expected: int) -> DataError:
+    """The refusal of an IDX file whose data are not the size its header says."""
+    return DataError(f"{path} holds {stored} bytes of data, expected {expected}")

@@ -143,7 +143,6 @@ def _decode_chunk(
     """Decode ``paths`` (rows ``first ..``) into the cache's images file, then
     write the chunk's record."""
     shape = decoding.shape
-    row_bytes = int(np.prod(shape))
     block = np.zeros((len(paths), *shape), np.uint8)
     ok = np.zeros(len(paths), bool)
     transparent = np.zeros(len(paths), bool)
@@ -160,25 +159,56 @@ def _decode_chunk(
         block[i] = pixels.reshape(shape)
         ok[i], transparent[i], sizes[i] = True, clear, own
         equal[i] = decoding.grey or bool((pixels[..., :1] == pixels[..., 1:]).all())
-    images = Path(cache) / IMAGES_FILE
-    fd = os.open(images, os.O_WRONLY)
-    try:
-        offset = _data_offset(images) + first * row_bytes
-        os.pwrite(fd, block.tobytes(), offset)
-        os.fdatasync(fd)
-    finally:
-        os.close(fd)
-    record = _chunk_record(Path(cache), chunk)
+    store_chunk(
+        Path(cache),
+        chunk,
+        first,
+        block,
+        ChunkRecord(ok, transparent, equal, sizes, len(problems), problems[:1]),
+    )
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    """What a chunk's record says of its ``k`` rows: ``ok``, ``transparent``
+    and ``equal`` (red, green and blue equal) ``(k,)`` bool, the images' own
+    ``sizes`` ``(k, 2)`` (width, height), how many were ``skipped`` and why
+    the first was (``problems``: nothing or one line)."""
+
+    ok: np.ndarray
+    transparent: np.ndarray
+    equal: np.ndarray
+    sizes: np.ndarray
+    skipped: int
+    problems: list[str]
+
+
+def store_chunk(
+    cache: Path, chunk: int, first: int, block: np.ndarray | None, record: ChunkRecord
+) -> None:
+    """Write the pixels ``block`` ``(k, height, width, channels)`` uint8 of
+    rows ``first ..`` into the cache's images file (None: the cache keeps
+    no pixels), then the chunk's record, atomically: a chunk is done when
+    its record is there."""
+    if block is not None:
+        images = cache / IMAGES_FILE
+        fd = os.open(images, os.O_WRONLY)
+        try:
+            offset = _data_offset(images) + first * block[0].size
+            os.pwrite(fd, block.tobytes(), offset)
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
     _write_atomic(
-        record,
+        _chunk_record(cache, chunk),
         lambda out: np.savez(
             out,
-            ok=ok,
-            transparent=transparent,
-            equal=equal,
-            sizes=sizes,
-            skipped=np.array(len(problems)),
-            first_problem=np.array(problems[0] if problems else ""),
+            ok=record.ok,
+            transparent=record.transparent,
+            equal=record.equal,
+            sizes=record.sizes,
+            skipped=np.array(record.skipped),
+            first_problem=np.array(record.problems[0] if record.problems else ""),
         ),
     )
 
@@ -191,12 +221,15 @@ def _data_offset(images: Path) -> int:
         return source.tell()
 
 
-def _prepare(folder: Path, files: int, decoding: Decoding) -> None:
+def _prepare(folder: Path, files: int, shape: tuple[int, int, int] | None) -> None:
     """The cache folder with an images file of the full size (zeros where
-    nothing is decoded yet); safe when several processes do it at once."""
+    nothing is decoded yet; ``shape`` None: no images file); safe when
+    several processes do it at once."""
     (folder / "chunks").mkdir(parents=True, exist_ok=True)
-    header = _header((files, *decoding.shape))
-    total = len(header) + files * int(np.prod(decoding.shape))
+    if shape is None:
+        return
+    header = _header((files, *shape))
+    total = len(header) + files * int(np.prod(shape))
     fd = os.open(folder / IMAGES_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         os.pwrite(fd, header, 0)  # the same bytes whoever writes them
@@ -231,18 +264,42 @@ def build(
     chunks (``share``: index and count of processes) are decoded with
     ``workers`` processes (0: one per CPU), and the others' awaited.
     Raises TimeoutError when another process's chunks take over ``wait_s``."""
+
+    def decode(chunks: list[int]) -> None:
+        _decode_chunks(folder, listing, decoding, chunks, workers)
+
+    return build_chunks(
+        folder, len(listing), decoding.shape, decode, share=share, wait_s=wait_s
+    )
+
+
+def build_chunks(
+    folder: Path,
+    files: int,
+    shape: tuple[int, int, int] | None,
+    decode: Callable[[list[int]], None],
+    *,
+    share: tuple[int, int] = (0, 1),
+    wait_s: float = DEFAULT_WAIT_S,
+) -> CacheIndex:
+    """The complete cache in ``folder`` of ``files`` rows of images of
+    ``shape`` (None: records only, no pixels): reused when complete, else
+    ``decode`` is given this process's missing chunk numbers (``share``:
+    index and count of processes; it calls :func:`store_chunk` for each) and
+    the other processes' chunks are awaited. Raises TimeoutError when they
+    take over ``wait_s``."""
     index_file = folder / INDEX_FILE
     if index_file.exists():
         return CacheIndex.from_json(index_file.read_text())
-    files = len(listing)
-    _prepare(folder, files, decoding)
+    _prepare(folder, files, shape)
     part, count = share
     missing = [
         c
         for c in _chunks(files)
         if c % count == part and not _chunk_record(folder, c).exists()
     ]
-    _decode_chunks(folder, listing, decoding, missing, workers)
+    if missing:
+        decode(missing)
     _await(folder, files, wait_s)
     index = _merge(folder, files)
     _write_atomic(index_file, lambda out: out.write(index.as_json()), "w")
@@ -342,8 +399,18 @@ class StreamedImages:
     channels)`` float32 array in [0, 1] would be indexed: ``x[rows]`` for an
     integer array or slice of rows gives that float32 array; ``np.asarray(x)``
     reads them all (for small sets and tests). ``rows`` are the cache rows
-    of these images; ``channels`` 1 of an RGB cache keeps the red channel
-    (the images are grey)."""
+    of these images, stored ``shape`` ``(height, width, channels)`` uint8 row
+    after row from byte ``offset`` of ``images`` (default: the start of the
+    data of the ``.npy`` file ``images``). ``channels`` 1 of RGB images keeps
+    the red channel (the images are grey), or with ``grey_weights`` (3,)
+    mixes the channels in float32; ``channels`` 3 of grey images repeats the
+    one channel.
+
+    ``by_chunks``: in a data-parallel run each process trains on the chunks
+    it owns (a folder: each decoded only those). False (an array file, any
+    row as cheap to read as any other): each takes its part of every global
+    batch, as for an array in memory, so the run keeps the weights of one
+    process with the global batch; each still reads only its own rows."""
 
     dtype = np.dtype(np.float32)
     ndim = 2
@@ -355,13 +422,19 @@ class StreamedImages:
         shape: tuple[int, int, int],
         channels: int,
         per_chunk: int = CHUNK_ROWS,
+        *,
+        offset: int | None = None,
+        grey_weights: np.ndarray | None = None,
+        by_chunks: bool = True,
     ) -> None:
         self.images = images
+        self.by_chunks = by_chunks
         self.per_chunk = per_chunk
         self.rows = np.asarray(rows, np.int64)
         self.stored = shape
         self.channels = channels
-        self._offset = _data_offset(images)
+        self.grey_weights = grey_weights
+        self._offset = _data_offset(images) if offset is None else offset
         self._fd: int | None = None
         self._pid = 0
 
@@ -399,15 +472,22 @@ class StreamedImages:
     def take(self, index: np.ndarray) -> StreamedImages:
         """The images ``index`` (positions in this set) as their own set."""
         return StreamedImages(
-            self.images, self.rows[index], self.stored, self.channels, self.per_chunk
+            self.images,
+            self.rows[index],
+            self.stored,
+            self.channels,
+            self.per_chunk,
+            offset=self._offset,
+            grey_weights=self.grey_weights,
+            by_chunks=self.by_chunks,
         )
 
     def chunks(self, index: np.ndarray) -> np.ndarray:
         """The cache chunk each of the images ``index`` lies in."""
         return self.rows[index] // self.per_chunk
 
-    def uint8(self, index: np.ndarray | slice) -> np.ndarray:
-        """The images ``index`` as ``(k, height, width, channels)`` uint8."""
+    def stored_uint8(self, index: np.ndarray | slice) -> np.ndarray:
+        """The images ``index`` as stored: ``(k, *shape)`` uint8."""
         rows = self.rows[index]
         out = np.empty((rows.size, *self.stored), np.uint8)
         size = int(np.prod(self.stored))
@@ -418,6 +498,14 @@ class StreamedImages:
             got = os.preadv(fd, [view], self._offset + row * size)
             if got != size:
                 raise OSError(f"{self.images} is shorter than its header says")
+        return out
+
+    def uint8(self, index: np.ndarray | slice) -> np.ndarray:
+        """The images ``index`` as ``(k, height, width, channels)`` uint8
+        (channels mixed with ``grey_weights`` are not uint8: see ``x[index]``)."""
+        out = self.stored_uint8(index)
+        if self.channels > self.stored[2]:
+            return np.repeat(out, self.channels, axis=3)
         return out[..., : self.channels] if self.channels < self.stored[2] else out
 
     def __getitem__(self, index: Any) -> np.ndarray:
@@ -425,6 +513,10 @@ class StreamedImages:
             return np.asarray(self)[index]
         if np.isscalar(index):
             return self[np.array([index])][0]
+        if self.grey_weights is not None:
+            pixels = self.stored_uint8(index).astype(np.float32) / np.float32(255)
+            grey = np.tensordot(pixels, self.grey_weights, axes=([3], [0]))
+            return grey.reshape(grey.shape[0], self.shape[1])
         pixels = self.uint8(index)
         flat = pixels.reshape(pixels.shape[0], self.shape[1])
         return flat.astype(np.float32) / np.float32(255)

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
 
 from vaeapp.core.config import (
     DATASETS,
@@ -41,7 +40,21 @@ from vaeapp.core.config import (
     check_dataset_name,
 )
 from vaeapp.core.safe_json import one_line
-from vaeapp.data.array_files import is_idx_folder, read_idx_folder, read_npz
+from vaeapp.data.array_files import (
+    idx_paths,
+    is_idx_folder,
+    read_idx,
+    read_idx_folder,
+    read_npz,
+)
+from vaeapp.data.array_stream import (
+    ImageArray,
+    Streamed,
+    fit_uint8,
+    idx_images,
+    npz_images,
+    stream,
+)
 from vaeapp.data.errors import DataError
 from vaeapp.data.folder_cache import (
     IMAGES_FILE,
@@ -85,9 +98,15 @@ TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "shapes": "Shapes"
 TRAIN_IMAGES = {"mnist": 60_000, "fashion_mnist": 60_000, "shapes": 60_000}
 SHAPES_TRAIN, SHAPES_TEST, SHAPES_SIDE = 60_000, 10_000, 32
 DEFAULT_SIDE = 32  # images of differing sizes are brought to 32x32 by default
+# Three counts of held-out images: the map shows (and a model folder stores
+# the latents of) every held-out image, at most MAX_HELD_OUT_IMAGES; a folder
+# stores the pixels of the first MAX_TEST_IMAGES of them, at most
+# MAX_TEST_BYTES (10,000 at 32x32 RGB), so that it stays small (the rest are
+# read from the data set's cache, vaeapp.store.records); the test figures of
+# metrics.json are measured on those first ones too (the per-image figures of
+# the map cover them all).
+MAX_HELD_OUT_IMAGES = 1_000_000
 MAX_TEST_IMAGES = 10_000
-# The test images are stored in each model folder: at most this many bytes of
-# them (10,000 at 32x32 RGB), so that a folder stays under its 48 MB limit.
 MAX_TEST_BYTES = 32_000_000
 MAX_CLASSES = 1_000
 MAX_NAME_CHARS = 40  # a class or factor name
@@ -111,9 +130,10 @@ _DOWNLOAD_HOST = ("storage.googleapis.com", 443)
 class Dataset:
     """Images flattened to ``(n, height * width * channels)`` float32 in [0, 1]
     (row-major over height, width, channel); labels ``(n,)`` uint8 (uint16
-    beyond 256 classes). A streamed image folder's ``x_train`` is a
+    beyond 256 classes). A streamed image folder's, ``.npz``'s or IDX
+    file's ``x_train`` and ``x_test`` may be
     :class:`vaeapp.data.folder_cache.StreamedImages`, indexed like that array
-    but read from disk a batch at a time.
+    but read from disk a batch at a time (held-out images may be a million).
 
     ``class_names`` name the labels (None: the set has no labels, and every
     label is 0); for MNIST and Fashion-MNIST they default to the official
@@ -277,15 +297,18 @@ def load_dataset(
     keeping its aspect ratio, and centre-cropped. ``color`` is ``grey``,
     ``rgb`` or ``auto`` (grey when every image has equal red, green and blue).
     A set without a test split holds out ``test_share`` of its images (at most
-    MAX_TEST_IMAGES), the same ones on every run. A test set is cut to
-    MAX_TEST_IMAGES and MAX_TEST_BYTES (its first images).
+    MAX_HELD_OUT_IMAGES), the same ones on every run. A test set is cut to
+    its first MAX_HELD_OUT_IMAGES; a streamed folder's held-out images are
+    read from its cache when used (``x_test`` a StreamedImages).
 
     A folder of images is streamed (``stream``): decoded once into a cache
     under ``cache_dir`` (default :func:`vaeapp.data.folder_index.cache_root`)
     and its training images read a batch at a time (``x_train`` is then a
     :class:`vaeapp.data.folder_cache.StreamedImages`); ``share`` (process,
-    processes) is the part of its files this process decodes. ``stream``
-    False reads it whole into memory, as before.
+    processes) is the part of its files this process decodes. So are the
+    uint8 images of an ``.npz`` or IDX folder (:mod:`vaeapp.data.array_stream`:
+    read in place when stored raw, through the cache when compressed or
+    scaled). ``stream`` False reads them whole into memory, as before.
 
     Raises DataError with a one-line message when nothing usable can be read.
     """
@@ -301,7 +324,12 @@ def load_dataset(
             raise DataError(f"no data for {dataset}: " + how_to_supply(dataset))
         raw, source = _download(dataset), f"keras.datasets.{dataset}"
     elif local.is_dir() and is_idx_folder(local):
-        raw, source = read_idx_folder(local), local_source(dataset, local, "IDX folder")
+        source = local_source(dataset, local, "IDX folder")
+        streamed = _idx_streamed(local) if stream else None
+        if streamed is not None:
+            reading = _Reading(image_size, color, test_share, share, cache_dir)
+            return _streamed_arrays(dataset, source, *streamed, reading)
+        raw = read_idx_folder(local)
     elif local.is_dir() and stream:
         return _streamed_folder(
             dataset, local, image_size, color, test_share, share, cache_dir
@@ -311,7 +339,13 @@ def load_dataset(
         source = local_source(dataset, local, "image folder")
         image_size = 0  # already fitted
     elif local.is_file():
-        raw, source = read_npz(local), local_source(dataset, local, "file")
+        source = local_source(dataset, local, "file")
+        images = npz_images(local) if stream else {}
+        if images:
+            reading = _Reading(image_size, color, test_share, share, cache_dir)
+            raw = read_npz(local, streamed=images)
+            return _streamed_arrays(dataset, source, images, raw, reading)
+        raw = read_npz(local)
     else:
         raise DataError(f"data path {local} does not exist; " + how_to_supply(dataset))
     return _to_dataset(dataset, source, raw, image_size, color, test_share, notes)
@@ -425,10 +459,7 @@ def _streamed_folder(
         f"held out {test_rows.size:,} of {rows.size:,} images as the test set "
         "(never trained on)"
     )
-    values = int(np.prod(images.image_shape))
-    keep = min(test_rows.size, MAX_TEST_IMAGES, MAX_TEST_BYTES // values)
-    if keep < test_rows.size:
-        notes.append(f"kept the first {keep:,} of {test_rows.size:,} test images")
+    keep = test_rows.size  # at most MAX_HELD_OUT_IMAGES (holdout_split)
     raw = {} if labels is None else {"class_names": np.array(listing.class_names)}
     y_all = np.zeros(rows.size, np.uint8) if labels is None else _label_array(labels)
     class_names = _class_names(
@@ -445,12 +476,147 @@ def _streamed_folder(
         source=local_source(name, folder, "image folder"),
         x_train=images.take(train_rows),
         y_train=y_all[train_rows],
-        x_test=images[test_rows[:keep]],
+        x_test=images.take(test_rows[:keep]),
         y_test=y_all[test_rows[:keep]],
         image_shape=images.image_shape,
         class_names=class_names,
         notes=tuple(notes),
         names_test=names,
+    )
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """How :func:`load_dataset` was asked to read a streamed array file."""
+
+    image_size: int
+    color: str
+    test_share: float
+    share: tuple[int, int]
+    cache_dir: Path | None
+
+
+def _idx_streamed(
+    folder: Path,
+) -> tuple[dict[str, ImageArray], dict[str, np.ndarray]] | None:
+    """The IDX folder's image files as streamable arrays and its labels read,
+    or None when an image file holds no images (the in-memory reader then
+    refuses it)."""
+    paths = idx_paths(folder)
+    images = {key: idx_images(paths[key]) for key in ("x_train", "x_test")}
+    found = {key: array for key, array in images.items() if array is not None}
+    if len(found) < len(images):
+        return None
+    return found, {key: read_idx(paths[key]) for key in ("y_train", "y_test")}
+
+
+def _streamed_arrays(
+    name: str,
+    source: str,
+    images: dict[str, ImageArray],
+    raw: dict[str, np.ndarray],
+    reading: _Reading,
+) -> Dataset:
+    """The uint8 ``images`` (x_train, maybe x_test) of an array file with its
+    other arrays ``raw`` as a streamed Dataset: the same images, labels,
+    splits and notes as :func:`_to_dataset` gives when they are in memory."""
+    train, test = images["x_train"], images.get("x_test")
+    if test is not None and test.shape[1:] != train.shape[1:]:
+        raise DataError(
+            f"x_test images {test.shape[1:]} differ from x_train's {train.shape[1:]}"
+        )
+    labelled = "y_train" in raw
+    y_train = _labels(raw, "train", train.shape[0]) if labelled else None
+    y_test = None
+    if test is not None and labelled:
+        y_test = _labels(raw, "test", test.shape[0])
+    factors = _factors(raw)
+    if factors is not None and test is None:
+        raise DataError("factors_test needs x_test")
+    _check_sides(train.shape[1:3], reading.image_size)
+    x_train, *opened = _open_streamed(train, test, reading)
+    x_test = opened[0] if opened else x_train
+    notes: list[str] = []
+    if test is None:
+        train_rows, test_rows = holdout_split(len(x_train), reading.test_share)
+        x_train, x_test = x_train.take(train_rows), x_train.take(test_rows)
+        if y_train is not None:
+            y_train, y_test = y_train[train_rows], y_train[test_rows]
+        notes.append(
+            f"held out {test_rows.size:,} of {test_rows.size + train_rows.size:,} "
+            "images as the test set (never trained on)"
+        )
+    if factors is not None and factors[0].shape[0] != len(x_test):
+        raise DataError(f"factors_test must have {len(x_test)} rows")
+    class_names = _class_names(raw, name, y_train, y_test)
+    values = int(np.prod(x_train.image_shape))
+    keep = min(len(x_test), MAX_TEST_IMAGES, MAX_TEST_BYTES // values)
+    if keep < len(x_test):
+        notes.append(f"kept the first {keep:,} of {len(x_test):,} test images")
+    count = len(x_train)
+    return Dataset(
+        name=name,
+        source=source,
+        x_train=x_train,
+        y_train=y_train if y_train is not None else np.zeros(count, np.uint8),
+        x_test=x_test[np.arange(keep)],
+        y_test=(y_test if y_test is not None else np.zeros(len(x_test), np.uint8))[
+            :keep
+        ],
+        image_shape=x_train.image_shape,
+        class_names=class_names,
+        factors_test=None if factors is None else factors[0][:keep],
+        factor_names=None if factors is None else factors[1],
+        notes=tuple(notes),
+    )
+
+
+def _check_sides(sides: tuple[int, ...], image_size: int) -> None:
+    """Refuse images of ``sides`` (height, width) kept at their size (
+    ``image_size`` 0) outside the allowed sides, as :func:`_fit` does."""
+    if not image_size and not all(
+        IMAGE_SIDE_MIN <= side <= IMAGE_SIDE_MAX for side in sides
+    ):
+        raise DataError(
+            f"images are {sides[0]}x{sides[1]}; sides must be {IMAGE_SIDE_MIN} "
+            f"to {IMAGE_SIDE_MAX}: choose --image-size"
+        )
+
+
+def _open_streamed(
+    train: ImageArray, test: ImageArray | None, reading: _Reading
+) -> list[StreamedImages]:
+    """x_train (and x_test) streamed at ``reading``'s size, in the colour
+    :func:`_fit` gives: grey when asked (mixed by GREY_WEIGHTS) or, with
+    ``auto``, when red, green and blue are equal in every image of both."""
+    root = reading.cache_dir or cache_root()
+    auto = reading.color == "auto"
+    arrays = [train] if test is None else [train, test]
+    found = [stream(a, reading.image_size, auto, root, reading.share) for a in arrays]
+    stored = train.shape[3]
+    grey = reading.color == "grey" or (
+        auto and (stored == 1 or all(s.all_equal for s in found))
+    )
+    channels = 1 if grey else 3
+    mixed = reading.color == "grey" and stored == 3
+    return [
+        _images_of(s, a.shape[0], channels, GREY_WEIGHTS if mixed else None)
+        for s, a in zip(found, arrays, strict=True)
+    ]
+
+
+def _images_of(
+    found: Streamed, count: int, channels: int, weights: np.ndarray | None
+) -> StreamedImages:
+    return StreamedImages(
+        found.file,
+        np.arange(count),
+        found.shape,
+        channels,
+        found.per_chunk,
+        offset=found.offset,
+        grey_weights=weights,
+        by_chunks=False,  # one process's global batches (see StreamedImages)
     )
 
 
@@ -558,12 +724,13 @@ def _to_dataset(
     if factors is not None and factors[0].shape[0] != x_test.shape[0]:
         raise DataError(f"factors_test must have {x_test.shape[0]} rows")
     class_names = _class_names(raw, name, y_train, y_test if labelled else None)
-    keep = min(x_test.shape[0], MAX_TEST_IMAGES)
-    x_train, x_test = _fit(x_train, image_size, color), _fit(x_test, image_size, color)
+    held_out = x_test.shape[0]
+    keep = min(held_out, MAX_HELD_OUT_IMAGES)
+    x_train = _fit(x_train, image_size, color)
+    x_test = _fit(x_test[:keep], image_size, color)
     height, width, channels = x_train.shape[1:]
-    keep = min(keep, MAX_TEST_BYTES // (height * width * channels))
-    if keep < x_test.shape[0]:
-        notes.append(f"kept the first {keep:,} of {x_test.shape[0]:,} test images")
+    if keep < held_out:
+        notes.append(f"kept the first {keep:,} of {held_out:,} test images")
     count = x_train.shape[0]
     return Dataset(
         name=name,
@@ -571,7 +738,7 @@ def _to_dataset(
         x_train=x_train.reshape(count, -1),
         y_train=y_train if y_train is not None else np.zeros(count, np.uint8),
         x_test=x_test[:keep].reshape(keep, -1),
-        y_test=(y_test if labelled else np.zeros(x_test.shape[0], np.uint8))[:keep],
+        y_test=(y_test if labelled else np.zeros(held_out, np.uint8))[:keep],
         image_shape=(height, width, channels),
         class_names=class_names,
         factors_test=None if factors is None else factors[0][:keep],
@@ -584,14 +751,14 @@ def _to_dataset(
 def holdout_split(count: int, share: float) -> tuple[np.ndarray, np.ndarray]:
     """``(train_rows, test_rows)``: sorted, disjoint, together ``range(count)``.
 
-    ``round(share * count)`` rows (at least 1, at most MAX_TEST_IMAGES) are
+    ``round(share * count)`` rows (at least 1, at most MAX_HELD_OUT_IMAGES) are
     drawn with a fixed seed, so the same images are held out on every run.
     """
     if count < 2:
         raise DataError(
             f"a data set without a test split needs at least 2 images; got {count}"
         )
-    size = min(max(1, round(share * count)), MAX_TEST_IMAGES, count - 1)
+    size = min(max(1, round(share * count)), MAX_HELD_OUT_IMAGES, count - 1)
     order = np.random.default_rng(HOLDOUT_SEED).permutation(count)
     return np.sort(order[size:]), np.sort(order[:size])
 
@@ -714,13 +881,7 @@ def _resize(x: np.ndarray, side: int) -> np.ndarray:
     pixels pass through uint8."""
     if x.shape[1:3] == (side, side):
         return x
-    mode = "L" if x.shape[3] == 1 else "RGB"
-    pixels = np.rint(x * 255).astype(np.uint8)
-    out = np.empty((x.shape[0], side, side, x.shape[3]), np.uint8)
-    for i, image in enumerate(pixels):
-        picture = Image.fromarray(image[..., 0] if mode == "L" else image, mode)
-        fitted = ImageOps.fit(picture, (side, side), Image.Resampling.LANCZOS)
-        out[i] = np.asarray(fitted).reshape(side, side, -1)
+    out = fit_uint8(np.rint(x * 255).astype(np.uint8), side)
     return out.astype(np.float32) / np.float32(255.0)
 
 

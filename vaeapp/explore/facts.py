@@ -6,12 +6,11 @@ Imports nothing of Streamlit, so the export's command line can use it.
 
 from __future__ import annotations
 
-import numpy as np
-
 from vaeapp.core.config import ModelConfig, TrainConfig
 from vaeapp.core.safe_json import whole_number
 from vaeapp.data.sources import describe_training_data
 from vaeapp.explore.scores import SAMPLES_MAX, majority_baseline
+from vaeapp.store.format import TEST_IMAGES_KEY
 from vaeapp.store.records import LoadedModel, ModelRecord
 from vaeapp.store.writing import folder_bytes
 
@@ -26,7 +25,8 @@ def model_facts(model: LoadedModel) -> dict[str, str]:
         "Latent size": str(record.model.latent_dim),
         "Beta": f"{record.model.beta:g}",
         "Epochs": _epochs(record.epochs_trained, metrics.get("best_epoch")),
-        "Test −ELBO": f"{record.test_neg_elbo:.2f} nats",
+        "Test −ELBO": f"{record.test_neg_elbo:.2f} nats"
+        + _first_images(metrics.get(TEST_IMAGES_KEY), model.labels.shape[0]),
         "Data": describe_training_data(
             record.dataset, record.train_images or record.train.train_size
         ),
@@ -47,7 +47,7 @@ def model_facts(model: LoadedModel) -> dict[str, str]:
         metrics.get("iwae_samples"), 1, SAMPLES_MAX
     ):
         nll, samples = metrics["test_iwae_nll"], metrics["iwae_samples"]
-        over = _iwae_images(metrics.get("iwae_images"), model.test_images)
+        over = _iwae_images(metrics.get("iwae_images"), model.labels.shape[0])
         facts["Test −log p(x)"] = f"{nll:.2f} nats (IWAE, K = {samples:,.0f}{over})"
     knn = _knn_text(model)
     if knn:
@@ -92,10 +92,17 @@ def posterior_text(record: ModelRecord, short: bool = False) -> str:
     return f"refined per image, {record.refine.steps} Adam steps{alone}"
 
 
-def _iwae_images(images: object, test_images: np.ndarray | None) -> str:
+def _first_images(images: object, total: int) -> str:
+    """``" (first 10,000 of 100,000 test images)"`` when a figure covers
+    only the first ``images`` of the folder's ``total``, else nothing."""
+    if whole_number(images, 1, total - 1):
+        return f" (first {images:,} of {total:,} test images)"
+    return ""
+
+
+def _iwae_images(images: object, total: int) -> str:
     """``", first 2,000 test images"`` when the estimate covers only part of
-    the folder's test images ``(n, pixels)``, else an empty string."""
-    total = 0 if test_images is None else test_images.shape[0]
+    the folder's ``total`` test images, else an empty string."""
     if whole_number(images, 1, total - 1):
         return f", first {images:,} test images"
     return ""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vaeapp.inference.figures import image_figures
+from vaeapp.inference.figures import streamed_figures
 from vaeapp.store.format import UMAP_KEY
 from vaeapp.store.records import LoadedModel
 
@@ -66,11 +66,12 @@ def umap_plane(means: np.ndarray, seed: int = UMAP_SEED) -> np.ndarray:
 def map_data(model: LoadedModel, seed: int = UMAP_SEED) -> MapData:
     """The per-image figures and the UMAP plane of ``model``'s test set, from
     the folder's own q (its stored means and log-variances, refined when the
-    folder says so)."""
+    folder says so); figures only when this server has the pixels of every
+    test image (stored, or in the data set's cache)."""
     figures = {}
-    if model.test_images is not None:
-        figures = image_figures(
-            model.vae, model.test_images, model.latent_mean, model.latent_log_var
+    if model.labels.shape[0] == model.image_count:  # every image, streamed
+        figures = streamed_figures(
+            model.vae, model.point_images, model.latent_mean, model.latent_log_var
         )
     planes, seconds = {}, 0.0
     n, dims = model.latent_mean.shape

@@ -6,7 +6,10 @@ components of the encoded test set (PCA). Either way a :class:`Plane` maps
 latent points to map coordinates and back; moving on the map changes z only
 within the plane and keeps the rest of z as it was. A folder may also store a
 nonlinear plane (UMAP, :class:`StoredPlane`), which places the test images
-only: a click there selects a test image's z or the mean of its neighbours'.
+only: a position there becomes a test image's z or the distance-weighted mean
+of its neighbours' (:func:`plane_click_to_z`), and a z a position by the
+weighted position of its nearest latents (:meth:`StoredPlane.coords`); the
+browser applies the same rules (``vaeapp/web/plane_rules.js``).
 """
 
 from __future__ import annotations
@@ -110,10 +113,49 @@ def map_extent(plane: Plane, means: np.ndarray, limit: float) -> float:
     return max(limit, extent(plane.coords(means)))
 
 
-# A click on a stored plane within this share of the plane's width of a point
-# picks that point; further out it picks the mean of its nearest points.
+# The rules between a stored plane and z, one set for the server and the
+# browser (vaeapp/web/plane_rules.js does the same sums):
+# - map -> z (a click, the live decode under the pointer): within PICK_SHARE of
+#   the plane's width of a stored point, that test image's latent mean; further
+#   out the inverse-distance-weighted mean (Shepard 1968, weights 1 / d^2) of
+#   the latent means of the NEIGHBOURS points nearest on the map;
+# - z -> map (the z marker, paths, samples): a stored mean's own point, else
+#   the inverse-distance-weighted mean of the map points of the
+#   PLACE_NEIGHBOURS means nearest in latent space (as UMAP's transform starts
+#   a new point). 3 rather than 5: each of 500 mnist-20d test images placed
+#   from the others lands 0.57 % of the plane's width from its own point
+#   (median) with 3, 0.60 % with 5, and 2.9 % against 5.5 % at the 90th
+#   percentile, where 5 neighbours straddle two clusters (docs/map.md).
+# Both read the plane's anchors: every stored point, or ANCHORS_MAX of them
+# evenly spaced in the held-out order for larger sets, so that the browser
+# holds at most ANCHORS_MAX latent means (20,000 x 20 dims: 1.6 MB).
 PICK_SHARE = 0.005
-CLICK_NEIGHBOURS = 5
+NEIGHBOURS = 5
+PLACE_NEIGHBOURS = 3
+CLICK_NEIGHBOURS = NEIGHBOURS  # the name the tests and older callers use
+ANCHORS_MAX = 20_000
+STORED_PAD = 0.04  # a stored plane's map reaches this share past its points
+_SAME_Z = 1e-12  # squared latent distance under which z is a stored mean
+
+
+def anchor_rows(count: int) -> np.ndarray | None:
+    """The rows of a stored plane's ``count`` points that the rules read:
+    None for all of them (at most ANCHORS_MAX), else ANCHORS_MAX evenly
+    spaced row numbers ``(ANCHORS_MAX,)`` int64, increasing."""
+    if count <= ANCHORS_MAX:
+        return None
+    return np.unique(np.linspace(0, count - 1, ANCHORS_MAX).round().astype(np.int64))
+
+
+def weighted_mean(values: np.ndarray, squared: np.ndarray) -> np.ndarray:
+    """Inverse-distance-weighted mean ``(c,)`` float64 of ``values`` ``(k, c)``
+    at squared distances ``squared`` ``(k,)`` (all > 0): weights ``1 /
+    squared`` (Shepard's power 2), summed in row order as plane_rules.js."""
+    weights = 1.0 / np.asarray(squared, np.float64)
+    total = np.zeros(values.shape[1], np.float64)
+    for w, row in zip(weights, np.asarray(values, np.float64), strict=True):
+        total += w * row
+    return total / weights.sum()
 
 
 @dataclass(frozen=True)
@@ -125,8 +167,10 @@ class StoredPlane:
     order of ``means`` ``(n, latent_dim)`` float32, their latent means; ``key``
     names the method (and the browser's cached points). Unlike :class:`Plane`
     it is no linear map: a test image's z has its stored coordinates, any
-    other z those of its nearest test images (:meth:`coords`), and a map
-    position becomes a z through its nearest points (:func:`plane_click_to_z`).
+    other z a weighted position of its nearest test images (:meth:`coords`),
+    and a map position becomes a z through its nearest points
+    (:func:`plane_click_to_z`); both rules read the plane's anchors
+    (:meth:`anchors`).
     """
 
     points: np.ndarray
@@ -137,34 +181,65 @@ class StoredPlane:
     def titles(self) -> tuple[str, str]:
         return (f"{self.key.upper()} 1", f"{self.key.upper()} 2")
 
-    def coords(self, z: np.ndarray, k: int = CLICK_NEIGHBOURS) -> np.ndarray:
+    def anchors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(rows (m,), points (m, 2), means (m, latent_dim))``: the stored
+        points the rules read (:func:`anchor_rows`) and their row numbers."""
+        rows = anchor_rows(self.points.shape[0])
+        if rows is None:
+            return np.arange(self.points.shape[0]), self.points, self.means
+        return rows, self.points[rows], self.means[rows]
+
+    def pick_radius(self) -> float:
+        """Map units within which a position is a stored point's own:
+        PICK_SHARE of the larger side of the stored points' extent."""
+        x0, x1, y0, y1 = self.extent()
+        return PICK_SHARE * max(x1 - x0, y1 - y0, 1e-12)
+
+    def coords(self, z: np.ndarray, k: int = PLACE_NEIGHBOURS) -> np.ndarray:
         """Latent points ``(m, latent_dim)`` (or one ``(latent_dim,)``) -> map
-        coordinates ``(m, 2)`` (or ``(2,)``): the stored ones for the stored
-        means themselves, else the mean coordinates of the ``k`` test images
-        nearest in latent space (as UMAP places a new point before refining)."""
+        coordinates ``(m, 2)`` (or ``(2,)``) float64: the stored points for
+        the stored means themselves, else the z -> map rule above."""
         z = np.asarray(z, np.float64)
         if z.shape == self.means.shape and np.array_equal(z, self.means):
             return np.asarray(self.points, np.float64)
-        rows = np.atleast_2d(z)
-        out = np.stack(
-            [self.points[_nearest(self.means, row, k)].mean(0) for row in rows]
-        )
-        return out.astype(np.float64) if z.ndim == 2 else out[0].astype(np.float64)
+        _, points, means = self.anchors()
+        out = np.stack([_place(points, means, row, k) for row in np.atleast_2d(z)])
+        return out if z.ndim == 2 else out[0]
 
     def extent(self) -> tuple[float, float, float, float]:
         """``(x_min, x_max, y_min, y_max)`` of the stored points."""
         low, high = self.points.min(axis=0), self.points.max(axis=0)
         return float(low[0]), float(high[0]), float(low[1]), float(high[1])
 
+    def axis_range(self) -> tuple[float, float]:
+        """The range both map axes show: around the stored points, STORED_PAD
+        of their span past them (their coordinates have nothing to do with
+        z's range)."""
+        x0, x1, y0, y1 = self.extent()
+        low, high = min(x0, y0), max(x1, y1)
+        pad = STORED_PAD * max(high - low, 1e-6)
+        return low - pad, high + pad
 
-def _nearest(points: np.ndarray, target: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` rows of ``points`` ``(n, d)`` nearest ``target``
-    ``(d,)`` (Euclidean), nearest first."""
+
+def _place(points: np.ndarray, means: np.ndarray, z: np.ndarray, k: int) -> np.ndarray:
+    """The map position ``(2,)`` of one z ``(latent_dim,)`` among anchors
+    ``points`` ``(m, 2)`` and ``means`` ``(m, latent_dim)``."""
+    rows, squared = _nearest(means, z, k)
+    if squared[0] <= _SAME_Z:
+        return np.asarray(points[rows[0]], np.float64)
+    return weighted_mean(points[rows], squared)
+
+
+def _nearest(points: np.ndarray, target: np.ndarray, k: int) -> tuple:
+    """Indices ``(k,)`` of the ``k`` rows of ``points`` ``(n, d)`` nearest
+    ``target`` ``(d,)`` (Euclidean; ties to the lower row), nearest first, and
+    their squared distances ``(k,)``."""
     distance = np.square(np.asarray(points, np.float64) - target).sum(axis=1)
     k = min(k, distance.size)
     part = np.argpartition(distance, k - 1)[:k] if k < distance.size else None
     rows = np.arange(distance.size) if part is None else part
-    return rows[np.lexsort((rows, distance[rows]))]
+    rows = rows[np.lexsort((rows, distance[rows]))]
+    return rows, distance[rows]
 
 
 def views_of(model: LoadedModel) -> tuple[str, ...]:
@@ -186,28 +261,30 @@ def plane_click_to_z(
     plane: StoredPlane,
     xy: np.ndarray,
     radius: float | None = None,
-    k: int = CLICK_NEIGHBOURS,
+    k: int = NEIGHBOURS,
 ) -> tuple[np.ndarray, str]:
     """The z ``(latent_dim,)`` float64 that a click at map coordinates ``xy``
-    ``(2,)`` on ``plane`` selects, and a sentence saying where it came from.
+    ``(2,)`` on ``plane`` selects, and a sentence saying where it came from:
+    the map -> z rule above (the browser's live decode under the pointer uses
+    the same), among the plane's anchors.
 
-    Within ``radius`` (map units; default PICK_SHARE of the plane's width) of
-    the nearest stored point, that test image's latent mean; further out, the
-    mean of the latent means of the ``k`` test images nearest ``xy`` on the
-    map (a plane like UMAP's has no inverse to read z from). Raises ValueError
-    for a non-finite ``xy``.
+    Within ``radius`` (map units; default :meth:`StoredPlane.pick_radius`) of
+    the nearest anchor, that test image's latent mean; further out, the
+    inverse-distance-weighted mean of the latent means of the ``k`` anchors
+    nearest ``xy`` on the map (a plane like UMAP's has no inverse to read z
+    from). Raises ValueError for a non-finite ``xy``.
     """
     xy = np.asarray(xy, np.float64).reshape(-1)
     if xy.shape != (2,) or not np.isfinite(xy).all():
         raise ValueError(f"a click must be two finite numbers, got {xy.tolist()}")
     if radius is None:
-        x0, x1, y0, y1 = plane.extent()
-        radius = PICK_SHARE * max(x1 - x0, y1 - y0, 1e-12)
-    rows = _nearest(plane.points, xy, k)
-    nearest = int(rows[0])
-    if np.hypot(*(plane.points[nearest] - xy)) <= radius:
-        z = np.asarray(plane.means[nearest], np.float64)
-        return z, f"test image #{nearest}"
-    z = np.asarray(plane.means[rows], np.float64).mean(axis=0)
-    listed = ", ".join(f"#{int(i)}" for i in rows)
-    return z, f"the mean of the {rows.size} nearest test images ({listed})"
+        radius = plane.pick_radius()
+    ids, points, means = plane.anchors()
+    rows, squared = _nearest(points, xy, k)
+    if np.sqrt(squared[0]) <= radius:
+        return np.asarray(means[rows[0]], np.float64), f"test image #{ids[rows[0]]}"
+    z = weighted_mean(means[rows], squared)
+    listed = ", ".join(f"#{int(ids[i])}" for i in rows)
+    return z, (
+        f"the distance-weighted mean of the {rows.size} nearest test images ({listed})"
+    )

@@ -33,8 +33,9 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     parser.add_argument(
         "--plane",
         default=None,
-        help="for more than two latent dimensions: 'pca' (the default) or two "
-        "dimensions 'i,j' counted from 1",
+        help="for more than two latent dimensions: 'umap' (the folder's stored "
+        "UMAP plane; the default where it has one), 'pca' (the default "
+        "otherwise) or two dimensions 'i,j' counted from 1",
     )
     args = parser.parse_args(argv)
     try:

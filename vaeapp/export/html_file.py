@@ -12,20 +12,25 @@ figures or density, search by index or class, and for up to IMAGES_MAX
 points the real test image under the pointer. The page's browser code is
 reused, not copied: the file holds regl-scatterplot's vendored bundle,
 ``vaeapp/web/decoder.js``, ``vaeapp/web/map_common.js``,
-``vaeapp/web/scatter_map.js`` and ``vaeapp/web/latent_map.css`` verbatim,
-read from the same files the page serves, plus ``vaeapp/web/export_page.js``
-(the controls around the map) in ``vaeapp/web/export_template.html``. The
-model's data is :func:`vaeapp.web.assets.pack_model`'s base64 JSON, as the
-page sends it without static serving: the decoder's kernels as float16, the
-map points as float32, the figures; the test images gzip-compressed; no
-encoder.
+``vaeapp/web/plane_rules.js``, ``vaeapp/web/scatter_map.js`` and
+``vaeapp/web/latent_map.css`` verbatim, read from the same files the page
+serves, plus ``vaeapp/web/export_page.js`` (the controls around the map) in
+``vaeapp/web/export_template.html``. The model's data is
+:func:`vaeapp.web.assets.pack_model`'s base64 JSON, as the page sends it
+without static serving: the decoder's kernels as float16, the map points as
+float32, the figures (and on a stored plane its anchors' latent means); the
+test images gzip-compressed; no encoder.
 
 The map shows a plane of the latent space (:mod:`vaeapp.explore.projection`): the
-model's two dimensions for a 2-D model; for more, by default the plane of the
+model's two dimensions for a 2-D model; for more, by default the folder's
+stored UMAP plane (``--plane umap``) when it has one, else the plane of the
 first two principal components of the encoded test set, with the other
 directions held at the test set's mean encoding (``--plane pca``), or two
-chosen dimensions with the others at 0 (``--plane 1,2``). Every z the file
-selects lies in that plane.
+chosen dimensions with the others at 0 (``--plane 1,2``). On a linear plane
+every z the file selects lies in that plane; on the UMAP plane a position
+selects z by the page's own rule (``plane_rules.js``: a test image's mean, or
+the distance-weighted mean of its nearest ones), and the grid varies the PCA
+plane.
 """
 
 from __future__ import annotations
@@ -48,7 +53,17 @@ from vaeapp.explore.manifold import (
     GRID_Q_DEFAULT,
     PRIOR_SPACINGS,
 )
-from vaeapp.explore.projection import Plane, axes_plane, map_extent, pca_plane
+from vaeapp.explore.projection import (
+    NEIGHBOURS,
+    PLACE_NEIGHBOURS,
+    UMAP,
+    Plane,
+    StoredPlane,
+    axes_plane,
+    map_extent,
+    pca_plane,
+    stored_plane,
+)
 from vaeapp.store.records import LoadedModel
 from vaeapp.web import files
 from vaeapp.web.assets import pack_model
@@ -65,6 +80,7 @@ from vaeapp.web.view_settings import (
 SCATTER_JS = files.SCATTERPLOT_JS
 DECODER_JS = files.DECODER_JS
 MAP_JS = files.MAP_COMMON_JS
+RULES_JS = files.PLANE_RULES_JS
 SCATTER_MAP_JS = files.SCATTER_MAP_JS
 MAP_CSS = files.LATENT_MAP_CSS
 PAGE_JS = files.EXPORT_PAGE_JS
@@ -80,24 +96,29 @@ _PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
 _SCRIPT_BREAKERS = ("</script", "<!--")
 
 
-def export_plane(model: LoadedModel, plane: str | None = None) -> Plane:
+def export_plane(model: LoadedModel, plane: str | None = None) -> Plane | StoredPlane:
     """The plane the file's map shows: ``None`` for the default (a 2-D model's
-    own plane, else PCA), ``"pca"``, or two 1-based dimensions ``"i,j"``.
+    own plane; above two, the stored UMAP plane if the folder has one, else
+    PCA), ``"umap"``, ``"pca"``, or two 1-based dimensions ``"i,j"``.
 
-    PCA needs more than two latent dimensions (with two, the plane is the
-    space itself, and the map shows it as z1, z2)."""
+    PCA and UMAP need more than two latent dimensions (with two, the plane is
+    the space itself, and the map shows it as z1, z2); ``"umap"`` raises
+    ValueError for a folder that stores no such plane."""
     latent_dim = model.record.model.latent_dim
     if plane is None:
-        plane = PCA_PLANE if latent_dim > 2 else "1,2"
-    if plane == PCA_PLANE:
+        stored = UMAP in model.planes
+        plane = "1,2" if latent_dim == 2 else UMAP if stored else PCA_PLANE
+    if plane in (PCA_PLANE, UMAP):
         if latent_dim == 2:
-            raise ValueError("--plane pca needs more than two latent dimensions")
+            raise ValueError(f"--plane {plane} needs more than two latent dimensions")
+        if plane == UMAP:
+            return stored_plane(model, UMAP)
         return pca_plane(model.latent_mean)
     match = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*", plane)
     if not match:
         raise ValueError(
-            f"plane must be 'pca' or two dimensions as 'i,j' (1 to {latent_dim}), "
-            f"got {plane!r}"
+            f"plane must be 'umap', 'pca' or two dimensions as 'i,j' (1 to "
+            f"{latent_dim}), got {plane!r}"
         )
     i, j = int(match[1]) - 1, int(match[2]) - 1
     return axes_plane(latent_dim, (i, j))
@@ -116,9 +137,18 @@ def colour_factors(model: LoadedModel) -> list[int]:
     ]
 
 
-def plane_note(model: LoadedModel, plane: Plane) -> str:
+def plane_note(model: LoadedModel, plane: Plane | StoredPlane) -> str:
     """One sentence saying what the map shows and where the rest of z is held."""
     latent_dim = model.record.model.latent_dim
+    if isinstance(plane, StoredPlane):
+        return (
+            f"The map shows the {plane.key.upper()} plane stored with the model, a "
+            "nonlinear map of the encoded test set: a position on a test image "
+            "selects its mean encoding, elsewhere the distance-weighted mean of "
+            f"the encodings of its {NEIGHBOURS} nearest test images. The grid "
+            "varies the first two principal components, the other directions "
+            "held at the test set's mean encoding."
+        )
     limit = map_extent(plane, model.latent_mean, model.z_limit)
     if latent_dim == 2:
         return (
@@ -135,29 +165,48 @@ def plane_note(model: LoadedModel, plane: Plane) -> str:
     return f"The map shows {x} and {y}; the other dimensions are held at 0."
 
 
-def export_data(model: LoadedModel, plane: Plane) -> dict[str, Any]:
+def export_data(model: LoadedModel, plane: Plane | StoredPlane) -> dict[str, Any]:
     """Everything the file's script reads, JSON-ready.
 
     ``assets`` is :func:`~vaeapp.web.assets.pack_model`'s dict with the
     map points ``(n_test, 2)`` on ``plane``; ``plane`` has ``centre``, ``u``
     and ``v`` ``(latent_dim,)`` (z = centre + x u + y v) and the axis
-    ``titles``; ``colour_factors`` lists ``[index, name]`` of the factors
-    the map can be coloured by; ``images`` is the test images as gzip then
-    base64 (uint8, ``(n_test, h * w * c)`` row-major), for up to IMAGES_MAX
-    of them, else None with ``images_note`` saying why.
+    ``titles`` of the linear plane the map shows, or on a stored plane the
+    PCA plane the grid varies; a stored plane adds ``stored`` (its ``key``,
+    ``titles``, ``pick_radius``, ``neighbours`` and ``place_neighbours``,
+    what plane_rules.js
+    reads beside the anchors in ``assets``); ``colour_factors`` lists
+    ``[index, name]`` of the factors the map can be coloured by; ``images``
+    is the test images as gzip then base64 (uint8, ``(n_test, h * w * c)``
+    row-major), for up to IMAGES_MAX of them, else None with
+    ``images_note`` saying why.
     """
     points = plane.coords(model.latent_mean).astype(np.float32)
-    limit = map_extent(plane, model.latent_mean, model.z_limit)
     names = model.factor_names or ()
-    return {
-        "assets": pack_model(model, points),
-        "plane": {
-            "centre": plane.centre.tolist(),
-            "u": plane.u.tolist(),
-            "v": plane.v.tolist(),
+    if isinstance(plane, StoredPlane):
+        linear, axis_range = pca_plane(model.latent_mean), plane.axis_range()
+        rows, _, means = plane.anchors()
+        anchors = (None if rows.size == points.shape[0] else rows, means)
+        stored = {
+            "key": plane.key,
             "titles": list(plane.titles),
+            "pick_radius": plane.pick_radius(),
+            "neighbours": NEIGHBOURS,
+            "place_neighbours": PLACE_NEIGHBOURS,
+        }
+    else:
+        limit = map_extent(plane, model.latent_mean, model.z_limit)
+        linear, axis_range, anchors, stored = plane, (-limit, limit), None, None
+    return {
+        "assets": pack_model(model, points, anchors),
+        "plane": {
+            "centre": linear.centre.tolist(),
+            "u": linear.u.tolist(),
+            "v": linear.v.tolist(),
+            "titles": list(linear.titles),
         },
-        "range": [-limit, limit],
+        "stored": stored,
+        "range": list(axis_range),
         "height": MAP_HEIGHT,
         "colour_factors": [[f, names[f]] for f in colour_factors(model)],
         "grid": {
@@ -181,6 +230,9 @@ def _images(model: LoadedModel) -> dict[str, Any]:
         return {"images": None, "images_note": "the model folder holds no test images"}
     if count > IMAGES_MAX:
         note = f"a file carries the images of at most {IMAGES_MAX:,} test points"
+        return {"images": None, "images_note": note}
+    if not model.stored_all_images:
+        note = "the model folder stores the images of only some of its test points"
         return {"images": None, "images_note": note}
     raw = np.ascontiguousarray(model.test_images, np.uint8).tobytes()
     packed = gzip.compress(raw, compresslevel=9, mtime=0)
@@ -206,7 +258,7 @@ def script_text(path: Path) -> str:
     return text
 
 
-def _facts_html(model: LoadedModel, plane: Plane) -> str:
+def _facts_html(model: LoadedModel, plane: Plane | StoredPlane) -> str:
     """The facts as ``<dt>``/``<dd>`` rows, every value escaped (model folders
     are outside input)."""
     facts = dict(model_facts(model))
@@ -231,6 +283,7 @@ def export_html(model: LoadedModel, plane: str | None = None) -> str:
         "SCATTER_JS": script_text(SCATTER_JS),
         "DECODER_JS": script_text(DECODER_JS),
         "MAP_JS": script_text(MAP_JS),
+        "RULES_JS": script_text(RULES_JS),
         "SCATTER_MAP_JS": script_text(SCATTER_MAP_JS),
         "PAGE_JS": script_text(PAGE_JS),
     }

@@ -9,6 +9,8 @@ dimensions (Kingma & Welling 2014, eq. 10 and appendix B).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from vaeapp.inference.numpy_vae import NumpyVAE
@@ -46,3 +48,35 @@ def image_figures(
         "recon": recon.astype(np.float32),
         "kl": kl.astype(np.float32),
     }
+
+
+# Held-out images whose figures are computed at a time: a bound on memory
+# (the draws' logits are (FIGURE_ROWS, n_pixels) float32 each).
+FIGURE_ROWS = 4096
+
+
+def streamed_figures(
+    vae: NumpyVAE,
+    read: Callable[[slice], np.ndarray],
+    mean: np.ndarray,
+    log_var: np.ndarray,
+    rows: int = FIGURE_ROWS,
+    draws: int = EVAL_SAMPLES,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """:func:`image_figures` of every image of a set too large to hold (a
+    million held-out images), ``rows`` at a time: ``read(slice)`` gives those
+    images ``(k, n_pixels)`` uint8 or in [0, 1]; q is ``mean`` and
+    ``log_var`` ``(n, latent_dim)``. Part ``i`` draws with seed ``seed +
+    i``, so that a set of at most ``rows`` images gets image_figures'
+    figures exactly. Returns float32 ``(n,)`` arrays."""
+    n = np.shape(mean)[0]
+    out = {key: np.empty(n, np.float32) for key in ("elbo", "recon", "kl")}
+    for part, start in enumerate(range(0, n, rows)):
+        span = slice(start, min(n, start + rows))
+        figures = image_figures(
+            vae, read(span), mean[span], log_var[span], draws, seed + part
+        )
+        for key, values in figures.items():
+            out[key][span] = values
+    return out

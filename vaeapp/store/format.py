@@ -23,6 +23,14 @@ A model folder holds:
 image folders), a unicode array ``(n,)``. Latents may be stored as float16
 (a map of a million points); readers make them float32.
 
+A folder maps every held-out image (up to MAX_MAP_POINTS) but ``images``
+may hold only the first of them (at most ``MAX_TEST_IMAGES`` and
+``MAX_TEST_BYTES`` of :mod:`vaeapp.data.sources`). A folder trained on an
+image folder records that folder's cache in config.json (``data`` ->
+``image_cache``: its name) and each held-out image's row in it
+(``cache_rows``, integers ``(n,)``, in ``latents.npz``), so that a server
+with that cache shows every held-out image (:mod:`vaeapp.store.held_out`).
+
 Shipped folders live in ``vaeapp/pretrained/`` (:data:`PRETRAINED_DIR`), those
 trained or uploaded on a server in :func:`trained_dir`. Reading and checking a
 folder is :mod:`vaeapp.store.reading`, writing one :mod:`vaeapp.store.writing`,
@@ -42,6 +50,7 @@ from vaeapp.core import safe_json
 from vaeapp.core.config import TrainConfig
 from vaeapp.core.settings import settings
 from vaeapp.data.image_folder import MAX_SHOWN_NAME
+from vaeapp.data.sources import MAX_HELD_OUT_IMAGES
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -64,12 +73,17 @@ NAMES_KEY = "names"  # optional file names of the test images in LATENTS_FILE
 MAX_FILE_NAME_CHARS = MAX_SHOWN_NAME
 # The most held-out images a folder's map shows (latents and planes of all of
 # them); the images themselves need not be stored.
-MAX_MAP_POINTS = 1_000_000
+MAX_MAP_POINTS = MAX_HELD_OUT_IMAGES
+# Latents of more test images than this are stored as float16 (8 MB a
+# million points of a 2-D mean and log-variance); fewer as float32.
+FLOAT16_LATENTS_ABOVE = 10_000
 # What the map's files add per test image at most, uncompressed: the figures
 # and the planes, float32.
 MAP_BYTES_PER_IMAGE = 4 * len(FIGURE_KEYS) + 8 * len(PLANE_KEYS)
 IMAGES_KEY = "images"  # optional test images inside LATENTS_FILE
 FACTORS_KEY = "factors"  # optional true factors of the test images, likewise
+CACHE_ROWS_KEY = "cache_rows"  # optional rows of the test images in their cache
+IMAGE_CACHE_KEY = "image_cache"  # config.json data: the image folder's cache
 DATA_KEY = "data"  # config.json's description of the data (optional)
 REFINE_KEY = "refine"  # config.json's per-image refinement of q (optional)
 # Every key config.json may hold (config_document writes them).
@@ -149,6 +163,9 @@ def held_out_curve(history: list[Any]) -> tuple[str, str] | None:
 # metrics.json keys of the figures python -m vaeapp.evaluate adds.
 IWAE_KEY, IWAE_SE_KEY = "test_iwae_nll", "test_iwae_se"
 IWAE_SAMPLES_KEY, IWAE_IMAGES_KEY = "iwae_samples", "iwae_images"
+# metrics.json: how many test images (the first ones) the test figures were
+# measured on, where fewer than the folder maps (absent: all of them).
+TEST_IMAGES_KEY = "test_images"
 KNN_KEY = "knn5_accuracy"
 KNN_UMAP_KEY = "knn5_accuracy_umap"  # the same vote on the stored UMAP plane
 UMAP_SECONDS_KEY = "umap_seconds"  # what computing that plane took

@@ -34,6 +34,7 @@ from vaeapp.data.testsets import shipped_images
 from vaeapp.inference.numpy_vae import load_numpy_vae
 from vaeapp.inference.weights_file import WeightsError
 from vaeapp.store.format import (
+    CACHE_ROWS_KEY,
     CONFIG_FILE,
     DATA_KEY,
     FACTORS_KEY,
@@ -41,6 +42,7 @@ from vaeapp.store.format import (
     FIGURES_FILE,
     FORMAT_VERSION,
     GRID_MAX,
+    IMAGE_CACHE_KEY,
     IMAGES_KEY,
     LATENTS_FILE,
     MAX_FIGURE,
@@ -63,6 +65,7 @@ from vaeapp.store.format import (
     WEIGHTS_FILE,
     ModelFolderError,
 )
+from vaeapp.store.held_out import check_cache_name, check_cache_rows, open_cache
 from vaeapp.store.records import LoadedModel, ModelRecord
 
 
@@ -129,7 +132,8 @@ def _read_record(folder: Path) -> ModelRecord:
             f"{CONFIG_FILE} lacks a data_source of at most {MAX_SOURCE_CHARS} "
             "printable characters"
         )
-    class_names, factor_names, count = _read_data_info(config.get(DATA_KEY), train)
+    info = config.get(DATA_KEY)
+    class_names, factor_names, count = _read_data_info(info, train)
     return ModelRecord(
         folder,
         model,
@@ -140,7 +144,19 @@ def _read_record(folder: Path) -> ModelRecord:
         factor_names,
         count,
         _read_refine(config.get(REFINE_KEY), model),
+        _read_image_cache(info),
     )
+
+
+def _read_image_cache(info: Any) -> str | None:
+    """config.json's ``data`` -> ``image_cache`` (absent or null: None)."""
+    name = info.get(IMAGE_CACHE_KEY) if isinstance(info, dict) else None
+    if name is None:
+        return None
+    try:
+        return check_cache_name(name)
+    except ValueError as error:
+        raise ModelFolderError(f"{CONFIG_FILE}: {error}") from None
 
 
 def _read_refine(value: Any, model: ModelConfig) -> RefineConfig | None:
@@ -191,6 +207,7 @@ def _read_data_info(
         "class_names",
         "factor_names",
         "train_images",
+        IMAGE_CACHE_KEY,
     }:
         raise ModelFolderError(
             f"{CONFIG_FILE}: {DATA_KEY} must be an object with class_names, "
@@ -261,11 +278,14 @@ def _load_model(folder: Path) -> LoadedModel:
         vae = load_numpy_vae(folder / WEIGHTS_FILE, record.model)
     except WeightsError as error:
         raise ModelFolderError(str(error)) from None
-    mean, log_var, labels, images, factors, names = _read_latents(
+    mean, log_var, labels, images, factors, names, rows = _read_latents(
         folder / LATENTS_FILE, record
     )
     if images is None and record.model.image_shape == MNIST_SHAPE:
         images = shipped_images(record.dataset, labels)
+    cache, note = None, None
+    if record.image_cache is not None and rows is not None:
+        cache, note = open_cache(record.image_cache, rows, record.model.image_shape)
     snapshots = _read_snapshots(folder / SNAPSHOTS_FILE, record.model)
     n = labels.shape[0]
     figures = _read_columns(folder / FIGURES_FILE, FIGURE_KEYS, (n,), MAX_FIGURE)
@@ -287,6 +307,8 @@ def _load_model(folder: Path) -> LoadedModel:
         figures=figures,
         planes=planes,
         file_names=names,
+        image_cache=cache,
+        image_cache_note=note,
     )
 
 
@@ -347,14 +369,15 @@ def _load_npz(path: Path, keys: tuple[str, ...], optional: tuple[str, ...] = ())
     return found
 
 
-def _read_latents(
-    path: Path, record: ModelRecord
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+def _read_latents(path: Path, record: ModelRecord) -> tuple[Any, ...]:
     """``(mean, log_var, labels, images or None, factors or None, file names
-    or None)`` from ``latents.npz``; images flat ``(n, h * w * c)``."""
+    or None, cache rows or None)`` from ``latents.npz``; images flat ``(k, h
+    * w * c)``, the first k of the n test images."""
     config = record.model
     arrays = _load_npz(
-        path, ("mean", "log_var", "labels"), (IMAGES_KEY, FACTORS_KEY, NAMES_KEY)
+        path,
+        ("mean", "log_var", "labels"),
+        (IMAGES_KEY, FACTORS_KEY, NAMES_KEY, CACHE_ROWS_KEY),
     )
     mean, log_var, labels = arrays["mean"], arrays["log_var"], arrays["labels"]
     images = arrays.get(IMAGES_KEY)
@@ -385,17 +408,26 @@ def _read_latents(
             f"{path.name} labels must be integers 0 to {classes - 1}"
         )
     if images is not None:
-        flat = (n, config.n_pixels)
-        if images.dtype != np.uint8 or images.shape not in (
-            flat,
-            (n, *config.image_shape),
+        # The first k <= n test images (a big map stores the pixels of some).
+        k = images.shape[0] if images.ndim and images.shape[0] <= n else -1
+        flat = (k, config.n_pixels)
+        if (
+            k < 1
+            or images.dtype != np.uint8
+            or images.shape not in (flat, (k, *config.image_shape))
         ):
             raise ModelFolderError(
-                f"{path.name} images must be uint8 ({n}, "
-                f"{', '.join(map(str, config.image_shape))}), "
+                f"{path.name} images must be uint8 (k, "
+                f"{', '.join(map(str, config.image_shape))}) with k 1 to {n}, "
                 f"got {images.dtype} {images.shape}"
             )
         images = images.reshape(flat)
+    rows = arrays.get(CACHE_ROWS_KEY)
+    if rows is not None:
+        try:
+            rows = check_cache_rows(rows, n)
+        except ValueError as error:
+            raise ModelFolderError(f"{path.name}: {error}") from None
     return (
         mean,
         log_var,
@@ -403,6 +435,7 @@ def _read_latents(
         images,
         _factors(arrays, record, n),
         _file_names(arrays.get(NAMES_KEY), n),
+        rows,
     )
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from vaeapp.core.config import ModelConfig, RefineConfig, TrainConfig
 from vaeapp.core.latent import extent
 from vaeapp.core.safe_json import finite_number
+from vaeapp.data.folder_cache import StreamedImages
 from vaeapp.inference.numpy_vae import NumpyVAE
 from vaeapp.inference.refinement import refine
 
@@ -30,7 +31,8 @@ class ModelRecord:
     names); ``factor_names`` name the columns of the test images' factors
     (None: none stored); ``train_images`` is how many images were trained on
     (0: not recorded); ``refine`` how q(z|x) is refined per image after the
-    encoder (None: the encoder's q as it is).
+    encoder (None: the encoder's q as it is); ``image_cache`` the name of the
+    image folder's cache its held-out images are in (None: not recorded).
     """
 
     path: Path
@@ -42,6 +44,7 @@ class ModelRecord:
     factor_names: tuple[str, ...] | None = None
     train_images: int = 0
     refine: RefineConfig | None = None
+    image_cache: str | None = None
 
     @property
     def name(self) -> str:
@@ -84,6 +87,13 @@ class LoadedModel:
     (``"umap"``) to the test set's stored 2-D plane, float32 ``(n_test, 2)``
     (empty when none is stored); ``file_names`` ``(n_test,)`` unicode are the
     test images' file names (own image folders), or None.
+
+    ``test_images`` may hold only the first of the ``n_test`` held-out images
+    (a map of up to a million points stores the pixels of at most
+    MAX_TEST_IMAGES); ``image_cache`` reads every one of them from the data
+    set's cache on this server (:mod:`vaeapp.store.held_out`), or is None and
+    ``image_cache_note`` says why. :meth:`point_images` gives the pixels of
+    any of the first :attr:`image_count` points from either.
     """
 
     record: ModelRecord
@@ -97,6 +107,43 @@ class LoadedModel:
     figures: dict[str, np.ndarray] = field(default_factory=dict)
     planes: dict[str, np.ndarray] = field(default_factory=dict)
     file_names: np.ndarray | None = None
+    image_cache: StreamedImages | None = None
+    image_cache_note: str | None = None
+
+    @property
+    def image_count(self) -> int:
+        """How many of the held-out images (the first ones) this server has
+        the pixels of: all of them with the data cache, else those stored."""
+        if self.image_cache is not None:
+            return len(self.image_cache)
+        return 0 if self.test_images is None else self.test_images.shape[0]
+
+    @property
+    def stored_all_images(self) -> bool:
+        """Whether the folder stores the pixels of every held-out image."""
+        stored = self.test_images
+        return stored is not None and stored.shape[0] == self.labels.shape[0]
+
+    def point_images(self, index: np.ndarray | slice) -> np.ndarray:
+        """The pixels of the held-out images ``index`` (positions, or a
+        slice, within the first :attr:`image_count`): ``(k, h * w * c)``
+        uint8, from the folder's stored images where it holds them, else from
+        the data cache. Raises IndexError beyond :attr:`image_count`."""
+        count = self.image_count
+        rows = np.arange(count)[index] if isinstance(index, slice) else index
+        rows = np.asarray(rows, np.int64).reshape(-1)
+        if rows.size and (rows.min() < -count or rows.max() >= count):
+            raise IndexError(f"held-out images 0 to {count - 1} have pixels here")
+        rows = rows % max(count, 1)
+        stored = 0 if self.test_images is None else self.test_images.shape[0]
+        if self.test_images is not None and (
+            self.image_cache is None or (rows.size and rows.max() < stored)
+        ):
+            return self.test_images[rows]
+        if self.image_cache is None:
+            raise IndexError("no held-out image has pixels here")
+        pixels = self.image_cache.uint8(rows)
+        return pixels.reshape(rows.size, -1)
 
     @property
     def class_names(self) -> tuple[str, ...] | None:

@@ -78,7 +78,7 @@ def _same_test_set(model: LoadedModel, x_test: np.ndarray, y_test: np.ndarray) -
         return False
     if model.test_images is None:
         return True
-    stored = images_as_bytes(x_test)
+    stored = images_as_bytes(np.asarray(x_test[: model.test_images.shape[0]]))
     return stored.size == model.test_images.size and np.array_equal(
         stored.reshape(model.test_images.shape), model.test_images
     )
@@ -144,6 +144,11 @@ def refine_folder(
     None. Returns the lines to print. Raises ValueError or ModelFolderError."""
     if model.test_images is None:
         raise ValueError("this folder holds no test images to refine")
+    if not model.stored_all_images:
+        raise ValueError(
+            f"this folder stores the pixels of {model.test_images.shape[0]:,} of "
+            f"its {model.labels.size:,} test images; refinement needs them all"
+        )
     lines, val = [], None
     if x_validation is not None and x_validation.size:
         encoder, refined, _, seconds = compare(model, x_validation, config)

@@ -27,13 +27,15 @@ Keras's JAX trainer runs its own loop of ``steps_per_execution`` batches.
 Images may be a float32 array, a uint8 array, or a streamed image folder
 (:class:`vaeapp.data.folder_cache.StreamedImages`); uint8 pixels become float32
 in [0, 1] one chunk at a time, so no float32 copy of the set is ever made. A
-streamed set is read by READ_THREADS threads of the PyDataset (reading is a
-system call per image, which releases the GIL), a few chunks ahead. In a
+streamed folder is read by READ_THREADS threads of the PyDataset (reading is
+a system call per image, which releases the GIL), a few chunks ahead. In a
 data-parallel run on a streamed set each process trains on its own share of
 the files instead: the cache chunks :func:`vaeapp.data.folder_cache.chunk_owner`
 gives it, shuffled with the seed and its process index each epoch, so it
 never reads another process's training images; every process takes the same
-number of batches (the smallest share's), so the steps stay in lockstep.
+number of batches (the smallest share's), so the steps stay in lockstep. A
+streamed array file (``.npz``, IDX; ``by_chunks`` False) keeps the sharing of
+an array in memory: each process reads only its part of every global batch.
 """
 
 from __future__ import annotations
@@ -90,9 +92,14 @@ class ShuffledChunks(keras.utils.PyDataset):
         drop_remainder: bool = False,
     ) -> None:
         streamed = isinstance(x, StreamedImages)
+        # A folder's chunks are read by threads; a streamed array file as an
+        # array in memory, in the loop's own thread: with reader threads a
+        # run resumed after a kill no longer equalled an uninterrupted one
+        # (tests/multiprocess/test_resume_data_parallel.py on an .npz).
+        threaded = streamed and x.by_chunks
         super().__init__(
-            workers=READ_THREADS if streamed else 1,
-            max_queue_size=READ_AHEAD if streamed else 10,
+            workers=READ_THREADS if threaded else 1,
+            max_queue_size=READ_AHEAD if threaded else 10,
         )
         if batch_size < 1 or steps_per_chunk < 1:
             raise ValueError(
@@ -108,7 +115,7 @@ class ShuffledChunks(keras.utils.PyDataset):
         self.shard = (index, count)
         self.chunked = chunked
         # A streamed set shared out by files; otherwise one order for all.
-        self.own_share = streamed and count > 1
+        self.own_share = streamed and count > 1 and x.by_chunks
         if self.own_share:
             owner = chunk_owner(x.chunks(self.rows), count)
             shares = np.bincount(owner, minlength=count)

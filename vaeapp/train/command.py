@@ -54,7 +54,7 @@ from vaeapp.store.reading import read_record
 from vaeapp.train import distributed
 from vaeapp.train.engine import check_installed, start_tensorflow
 from vaeapp.train.loop import TrainingStopped, TrainResult, train_model
-from vaeapp.train.publish import save_result
+from vaeapp.train.publish import check_refinable, save_result
 from vaeapp.train.report import LogFiles, run_notes
 from vaeapp.train.resume import open_run
 
@@ -476,6 +476,8 @@ def _train_and_save(run: _Run) -> _Saved | None:
     # The data decides the image shape, whatever a --config said.
     model_config = dataclasses.replace(model_config, image_shape=data.image_shape)
     check_batch_size(train_config, data.x_train.shape[0])
+    if refine is not None:
+        check_refinable(len(data.x_test), data.image_shape)
     work = open_run(
         parent,
         name,

@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vaeapp.core.config import ModelConfig, TrainConfig, check_batch_size
-from vaeapp.data.sources import Dataset, validation_split
+from vaeapp.data.sources import MAX_TEST_IMAGES, Dataset, validation_split
 from vaeapp.inference.refinement import EVAL_SAMPLES
+from vaeapp.store.format import TEST_IMAGES_KEY
 from vaeapp.train.distributed import Cluster, finish
 from vaeapp.train.engine import build_optimizer, steps_per_chunk, use_xla
 from vaeapp.train.report import NO_LOG_FILES, LogFiles
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from vaeapp.train.checkpoint import Saved
 
 EVAL_BATCH = 1000
+ENCODE_ROWS = 20_000  # held-out images read and encoded at a time
 
 
 class TrainingStopped(RuntimeError):
@@ -330,14 +332,17 @@ def _evaluated(
     best: int,
 ) -> TrainResult:
     """The result of a finished run: ``model``'s figures on the validation
-    split and the test images, the test images' q(z|x) (mean and log-variance,
-    each ``(n_test, latent_dim)``), and what ``log`` gathered while it
-    trained; ``best`` is the epoch whose weights ``model`` holds."""
+    split and the first MAX_TEST_IMAGES test images, every test image's
+    q(z|x) (mean and log-variance, each ``(n_test, latent_dim)``), and what
+    ``log`` gathered while it trained; ``best`` is the epoch whose weights
+    ``model`` holds."""
     validation = (
         evaluate(model, split.validation, prefix="val") if split.validating else None
     )
-    test = evaluate(model, data.x_test)
-    mean, log_var = model.encoder.predict(data.x_test, batch_size=EVAL_BATCH, verbose=0)
+    test = evaluate(model, np.asarray(data.x_test[:MAX_TEST_IMAGES]))
+    if len(data.x_test) > MAX_TEST_IMAGES:
+        test[TEST_IMAGES_KEY] = MAX_TEST_IMAGES
+    mean, log_var = encode_all(model, data.x_test)
     return TrainResult(
         model=model,
         model_config=model_config,
@@ -358,6 +363,23 @@ def _evaluated(
         best_epoch=best,
         validation_images=split.validation if split.validating else None,
         file_names=data.names_test,
+    )
+
+
+def encode_all(model: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """q(z|x) of the images ``x`` ``(n, n_pixels)`` (an array or a streamed
+    folder's images, up to a million), ENCODE_ROWS read at a time: ``(mean,
+    log_var)`` float32, each ``(n, latent_dim)``."""
+    parts = [
+        model.encoder.predict(
+            np.asarray(x[start : start + ENCODE_ROWS]),
+            batch_size=EVAL_BATCH,
+            verbose=0,
+        )
+        for start in range(0, x.shape[0], ENCODE_ROWS)
+    ]
+    return tuple(
+        np.concatenate([np.asarray(p[k], np.float32) for p in parts]) for k in (0, 1)
     )
 
 

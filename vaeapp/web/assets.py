@@ -110,7 +110,15 @@ def as_browser_decodes(vae: NumpyVAE) -> NumpyVAE:
     )
 
 
-def pack_model(model: LoadedModel, points: np.ndarray) -> dict[str, Any]:
+# The anchors of a stored plane for the browser's rules (plane_rules.js): the
+# held-out rows they are (None: every point, in order) and their latent
+# means (m, latent_dim); see vaeapp.explore.projection.StoredPlane.anchors.
+Anchors = tuple[np.ndarray | None, np.ndarray]
+
+
+def pack_model(
+    model: LoadedModel, points: np.ndarray, anchors: Anchors | None = None
+) -> dict[str, Any]:
     """Decoder layers, image shape, map points ``(n, 2)`` and labels, for the
     browser.
 
@@ -122,6 +130,9 @@ def pack_model(model: LoadedModel, points: np.ndarray) -> dict[str, Any]:
     ``names`` the class names the labels index (empty for a data set without
     labels, whose labels are all 0). A set with known factors (the shapes set)
     adds ``factors`` ``(n, k)`` float32, row-major, and ``factor_names``.
+    A stored plane's ``anchors`` add ``anchor_means`` ``(m, latent_dim)``
+    float32 and, when they are not every point, ``anchor_rows`` ``(m,)``
+    uint32.
     """
     packed = {
         "layers": pack_decoder(model.vae),
@@ -136,6 +147,11 @@ def pack_model(model: LoadedModel, points: np.ndarray) -> dict[str, Any]:
         packed["factors"] = b64(model.factors)
         packed["factor_names"] = list(model.factor_names or ())
     packed["figures"] = {k: b64(v) for k, v in _figures(model).items()}
+    if anchors is not None:
+        rows, means = anchors
+        packed["anchor_means"] = b64(means)
+        if rows is not None:
+            packed["anchor_rows"] = b64(rows, "<u4")
     return packed
 
 
@@ -196,7 +212,9 @@ def pack_decoder_file(vae: NumpyVAE) -> tuple[list[dict[str, Any]], bytes]:
     return layers, blob.bytes()
 
 
-def pack_model_files(model: LoadedModel, points: np.ndarray) -> ModelFiles:
+def pack_model_files(
+    model: LoadedModel, points: np.ndarray, anchors: Anchors | None = None
+) -> ModelFiles:
     """The same content as :func:`pack_model`, as binary blobs (no base64)."""
     layers, decoder_blob = pack_decoder_file(model.vae)
     blob = _Blob()
@@ -213,4 +231,9 @@ def pack_model_files(model: LoadedModel, points: np.ndarray) -> ModelFiles:
         meta["factors"] = blob.add(model.factors, "<f4")
         meta["factor_names"] = list(model.factor_names or ())
     meta["figures"] = {k: blob.add(v, "<f4") for k, v in _figures(model).items()}
+    if anchors is not None:
+        rows, means = anchors
+        meta["anchor_means"] = blob.add(means, "<f4")
+        if rows is not None:
+            meta["anchor_rows"] = blob.add(rows, "<u4")
     return ModelFiles(meta, decoder_blob, blob.bytes())

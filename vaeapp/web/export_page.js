@@ -8,17 +8,23 @@
 // regl-scatterplot, decoder.js, map_common.js and scatter_map.js; it fetches
 // nothing.
 //
-// Every z this page selects lies in the map's plane: z = centre + x u + y v
-// (data.plane, all (latent_dim,)); the state is the plane coordinates [x, y].
+// On a linear plane every z this page selects lies in the map's plane: z =
+// centre + x u + y v (data.plane, all (latent_dim,)). On a stored plane
+// (data.stored: UMAP) a map position becomes z by plane_rules.js's rule, the
+// page's server's own, and z a position by its forward rule; data.plane is
+// then the PCA plane the grid varies. The state is the selected z and its
+// map position [x, y].
 
 const DATA = JSON.parse(document.getElementById("vae-data").textContent);
 const PLANE = DATA.plane;
+const STORED = DATA.stored; // null on a linear plane
 const [Z_LO, Z_HI] = DATA.range;
 const SLIDER_STEP = 0.01; // as the page's z sliders
 const GRID_MS_PER_FRAME = 30; // decode grid rows for this long, then let the page draw
 
 const S = {
-  xy: [0, 0], // the selected z's plane coordinates
+  xy: [0, 0], // the selected z's map coordinates
+  z: null, // the selected z, Float32Array (latent_dim,)
   picked: null, // the test point a click landed on, or null
   focus: null, // {i, serial}: the test point a search flies the map to
   gridRect: null, // [x0, x1, y0, y1] when the grid's extent is shown on the map
@@ -26,6 +32,7 @@ const S = {
   seed: 1,
 };
 let MODEL = null;
+let ANCHORS = null; // a stored plane's anchors (plane_rules.js)
 
 function byId(id) {
   return document.getElementById(id);
@@ -53,6 +60,26 @@ function project(z) {
     y += d * PLANE.v[k];
   }
   return [x, y];
+}
+
+// Map position [x, y] -> z (latent_dim,): lift on a linear plane, the
+// stored plane's rule (planeToZ) on UMAP.
+function toZ(xy) {
+  if (!STORED) return lift(xy);
+  return Float32Array.from(planeToZ(ANCHORS, xy, STORED.pick_radius, STORED.neighbours).z);
+}
+
+// z (latent_dim,) -> its map position [x, y].
+function toMap(z) {
+  return STORED ? zToPlane(ANCHORS, z, STORED.place_neighbours) : project(z);
+}
+
+// Select z (a grid cell's, a sample's) wherever it lies: the map marks it.
+function selectZ(z) {
+  S.z = Float32Array.from(z);
+  S.xy = toMap(S.z);
+  S.picked = null;
+  redraw();
 }
 
 // --- the standard normal quantile ---------------------------------------------
@@ -120,12 +147,17 @@ function gridAxis(n, q, spacing) {
 // --- the map and the selected z -------------------------------------------------
 
 function mapData() {
-  const z = lift(S.xy);
+  const zero = PLANE.u.map(() => 0);
   return {
-    token: "export", z: Array.from(z), u: PLANE.u, v: PLANE.v, marker: S.xy.slice(),
-    range: DATA.range, height: DATA.height, axis_titles: PLANE.titles,
-    grid_rect: S.gridRect, path: [], samples: S.samples.map(project), ellipses: [],
-    colour_by: -1, centre: PLANE.centre, images_note: DATA.images_note, focus: S.focus,
+    token: "export", z: Array.from(S.z), marker: S.xy.slice(),
+    u: STORED ? zero : PLANE.u, v: STORED ? zero : PLANE.v,
+    centre: STORED ? zero : PLANE.centre, nonlinear: Boolean(STORED),
+    pick_radius: STORED && STORED.pick_radius, neighbours: STORED && STORED.neighbours,
+    place_neighbours: STORED && STORED.place_neighbours,
+    range: DATA.range, height: DATA.height, axis_titles: STORED ? STORED.titles : PLANE.titles,
+    // The grid's extent is a rectangle on its own (PCA) plane, none on UMAP's.
+    grid_rect: STORED ? null : S.gridRect, path: [], samples: S.samples.map(toMap),
+    ellipses: [], colour_by: -1, images_note: DATA.images_note, focus: S.focus,
   };
 }
 
@@ -179,18 +211,19 @@ function search(text) {
 function commit(xy) {
   S.xy = [clamp(xy[0]), clamp(xy[1])];
   S.picked = xy.length > 2 ? xy[2] : null;
+  S.z = toZ(S.xy);
   redraw();
 }
 
 function drawSelected() {
-  const z = lift(S.xy);
+  const z = S.z, titles = STORED ? STORED.titles : PLANE.titles;
   drawImage(byId("vae-selected"), decode(MODEL, z), MODEL.shape);
   const values = Array.from(z, (v, k) => `z${k + 1} = ${v >= 0 ? "+" : ""}${v.toFixed(2)}`);
   byId("vae-values").textContent = values.join("  ");
   byId("vae-x").value = String(S.xy[0]);
   byId("vae-y").value = String(S.xy[1]);
-  byId("vae-x-label").textContent = `${PLANE.titles[0]} = ${S.xy[0].toFixed(2)}`;
-  byId("vae-y-label").textContent = `${PLANE.titles[1]} = ${S.xy[1].toFixed(2)}`;
+  byId("vae-x-label").textContent = `${titles[0]} = ${S.xy[0].toFixed(2)}`;
+  byId("vae-y-label").textContent = `${titles[1]} = ${S.xy[1].toFixed(2)}`;
   let note = "";
   if (S.picked !== null) {
     const label = MODEL.names.length ? `, ${MODEL.names[MODEL.labels[S.picked]]}` : "";
@@ -212,6 +245,7 @@ function setupSliders() {
     input.addEventListener("input", () => {
       S.xy[axis] = clamp(Number(input.value));
       S.picked = null;
+      S.z = toZ(S.xy);
       redraw();
     });
   }
@@ -224,7 +258,8 @@ const GRID = { run: 0, n: DATA.grid.n, q: DATA.grid.q, spacing: DATA.grid.spacin
 // The grid's n x n cells, one canvas each, decoded a few rows per frame so the
 // page stays responsive on large grids; a newer request stops an older one.
 // Row i (top to bottom) has y decreasing, column j x increasing, as
-// vaeapp.explore.manifold.grid_points; a click on a cell selects its z.
+// vaeapp.explore.manifold.grid_points, on data.plane (the PCA plane when the
+// map shows a stored one); a click on a cell selects its z.
 function drawGrid() {
   const { n, q, spacing } = GRID;
   const run = ++GRID.run;
@@ -315,7 +350,8 @@ function setupGrid() {
   });
   byId("vae-grid").addEventListener("click", (e) => {
     const cell = e.target.closest("canvas.vae-cell");
-    if (cell) commit(cell.__xy);
+    if (cell && STORED) selectZ(lift(cell.__xy));
+    else if (cell) commit(cell.__xy);
   });
 }
 
@@ -357,7 +393,7 @@ function drawSamples() {
     const canvas = document.createElement("canvas");
     canvas.className = "vae-sample";
     drawImage(canvas, decode(MODEL, z), MODEL.shape);
-    canvas.addEventListener("click", () => commit(project(z)));
+    canvas.addEventListener("click", () => (STORED ? selectZ(z) : commit(project(z))));
     box.appendChild(canvas);
   }
   redraw();
@@ -382,6 +418,10 @@ function setupSamples() {
 
 function start() {
   MODEL = inlineModel(DATA.assets);
+  ANCHORS = planeAnchors(MODEL);
+  if (STORED) byId("vae-grid-extent").disabled = true; // no rectangle on UMAP's plane
+  S.z = lift([0, 0]); // the test set's mean encoding, or 0 on two dimensions
+  S.xy = STORED ? toMap(S.z) : [0, 0];
   setupSliders();
   setupGrid();
   setupSamples();

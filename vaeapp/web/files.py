@@ -11,6 +11,7 @@ WEB_DIR = Path(__file__).resolve().parent
 DECODER_JS = WEB_DIR / "decoder.js"  # the decoder, run in the browser
 MAP_COMMON_JS = WEB_DIR / "map_common.js"  # the map's shared helpers, page and export
 SCATTER_MAP_JS = WEB_DIR / "scatter_map.js"  # the WebGL map of any size
+PLANE_RULES_JS = WEB_DIR / "plane_rules.js"  # a stored (UMAP) plane <-> z
 # regl-scatterplot with its dependencies, built by vendor/build_scatterplot.sh.
 SCATTERPLOT_JS = WEB_DIR / "vendor" / "regl-scatterplot-1.16.0.min.js"
 LATENT_MAP_JS = WEB_DIR / "latent_map.js"  # the page's map component

@@ -8,6 +8,11 @@ channels-last reading order, one after the other: the browser finds image
 A name carries a hash of the bytes, so the browser may cache a chunk for ever
 (the page publishes them as static files, :mod:`vaeapp.ui.static_files`).
 Recently made chunks are kept in a cache bounded by CACHE_BYTES.
+
+The images are the model's first :attr:`LoadedModel.image_count` held-out
+images: those its folder stores, then those of its image folder's cache on
+this server (:meth:`LoadedModel.point_images`), so a map of a million points
+shows every one of them where the server has the data.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import hashlib
 import os
 import tempfile
 import threading
+import weakref
 from collections import OrderedDict
 from pathlib import Path
 
@@ -27,26 +33,40 @@ CHUNK_IMAGES = 1024
 CHUNK_STEM, CHUNK_SUFFIX = "images", "bin"
 CACHE_BYTES = 64_000_000  # about 80 chunks of MNIST images
 
-_cache: OrderedDict[tuple[int, int], tuple[np.ndarray, bytes, str]] = OrderedDict()
+# (id of the model, chunk) -> (a weak reference to the model, bytes, name): a
+# dead reference marks an entry whose id may have been reused; the cache does
+# not keep a model (up to a million points) alive.
+_cache: OrderedDict[tuple[int, int], tuple[weakref.ref, bytes, str]] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
 def images_note(model: LoadedModel) -> str | None:
-    """Why ``model`` has no real images to show under the pointer (the hover
-    then shows the decoded image only), or None when it has them."""
-    if model.test_images is None:
+    """Why ``model`` has no real images to show under the pointer for some
+    or all of its points (the hover then shows the decoded image only), or
+    None when it has them all."""
+    count, points = model.image_count, model.labels.shape[0]
+    if count == points:
+        return None
+    cache = model.image_cache_note or "its data set is not on this server"
+    if count == 0:
         return (
             "this model's folder holds no test images and the server has no "
             "copy of its data set's test set: the map shows decoded images only"
         )
-    return None
+    return (
+        f"the model folder stores the first {count:,} of its {points:,} test "
+        f"images and {cache}: beyond them the map shows decoded images only"
+    )
+
+
+def image_count(model: LoadedModel) -> int:
+    """How many of ``model``'s points (the first ones) have real images."""
+    return model.image_count
 
 
 def chunk_count(model: LoadedModel) -> int:
     """How many chunks ``model``'s test images make (0 without images)."""
-    if model.test_images is None:
-        return 0
-    return -(-model.test_images.shape[0] // CHUNK_IMAGES)
+    return -(-model.image_count // CHUNK_IMAGES)
 
 
 def _check_index(model: LoadedModel, index: object) -> int:
@@ -63,19 +83,17 @@ def _check_index(model: LoadedModel, index: object) -> int:
 def _chunk(model: LoadedModel, index: object) -> tuple[bytes, str]:
     """``(bytes, name)`` of chunk ``index``, from the cache or made."""
     index = _check_index(model, index)
-    images = model.test_images
-    key = (id(images), index)
+    key = (id(model), index)
     with _cache_lock:
         hit = _cache.get(key)
-        if hit is not None and hit[0] is images:
+        if hit is not None and hit[0]() is model:
             _cache.move_to_end(key)
             return hit[1], hit[2]
-    rows = images[index * CHUNK_IMAGES : (index + 1) * CHUNK_IMAGES]
+    rows = model.point_images(slice(index * CHUNK_IMAGES, (index + 1) * CHUNK_IMAGES))
     data = np.ascontiguousarray(rows, np.uint8).tobytes()
     name = f"{CHUNK_STEM}.{hashlib.sha256(data).hexdigest()[:16]}.{CHUNK_SUFFIX}"
     with _cache_lock:
-        # The entry keeps ``images`` alive, so its id is not reused meanwhile.
-        _cache[key] = (images, data, name)
+        _cache[key] = (weakref.ref(model), data, name)
         total = sum(len(entry[1]) for entry in _cache.values())
         while total > CACHE_BYTES and len(_cache) > 1:
             _, (_, old, _) = _cache.popitem(last=False)

@@ -41,6 +41,8 @@ function load(token, assets) {
     for (const [k, at] of Object.entries(assets.figures || {})) {
       model.figures[k] = new Float32Array(buffer, ...at);
     }
+    if (assets.anchor_means) model.anchorMeans = new Float32Array(buffer, ...assets.anchor_means);
+    if (assets.anchor_rows) model.anchorRows = new Uint32Array(buffer, ...assets.anchor_rows);
   });
   model.pointsReady.catch(() => lost(token, model));
   let started = false;
@@ -74,7 +76,8 @@ function scatterReady() {
 // by its content), asked of Python first when its URL has not come yet.
 function realImage(component, token, i) {
   const data = component.parentElement.__latest, size = data.chunk_size;
-  if (!data.chunk_count || !(i >= 0 && i < data.chunk_count * size)) return null;
+  const count = data.image_count ?? data.chunk_count * size;
+  if (!data.chunk_count || !(i >= 0 && i < count)) return null;
   const k = Math.floor(i / size), chunks = (G.chunks[token] = G.chunks[token] || {});
   if (!chunks[k]) {
     const url = data.chunks && data.chunks[String(k)];

@@ -30,6 +30,7 @@ function emptyModel(assets) {
     shape: assets.image_shape || [28, 28, 1],
     factorNames: assets.factor_names || [],
     points: null, labels: null, factors: null, layers: null, figures: {},
+    anchorMeans: null, anchorRows: null, // a stored plane's (plane_rules.js)
   };
 }
 
@@ -44,6 +45,8 @@ function inlineModel(assets) {
   for (const [k, v] of Object.entries(assets.figures || {})) {
     model.figures[k] = fromB64(v, Float32Array);
   }
+  if (assets.anchor_means) model.anchorMeans = fromB64(assets.anchor_means, Float32Array);
+  if (assets.anchor_rows) model.anchorRows = fromB64(assets.anchor_rows, Uint32Array);
   model.layers = unpackDecoder(assets.layers);
   return model;
 }

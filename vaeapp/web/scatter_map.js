@@ -415,18 +415,40 @@ function glLinkHover(root, i) {
   }
 }
 
+// A stored plane's anchors (plane_rules.js), built once per model; null on
+// a linear plane or before the points are there.
+function glAnchors(st) {
+  const model = st.model;
+  if (!model.__anchors && model.points && model.anchorMeans) model.__anchors = planeAnchors(model);
+  return model.__anchors || null;
+}
+
+// The z under map point xy on a stored plane, by the server's own rule
+// (projection.plane_click_to_z): { z, image, rows }, or null without anchors.
+function glStoredZ(st, xy) {
+  const anchors = glAnchors(st), data = st.layoutData;
+  return anchors ? planeToZ(anchors, xy, data.pick_radius, data.neighbours) : null;
+}
+
 // z chosen on the map: to the host (the server), and to the page's other
-// listeners at once ("vaeapp-z", source "map"). On a plane with no linear
-// map back to z (UMAP: data.nonlinear) only the server knows the z.
+// listeners at once ("vaeapp-z", source "map"). On a stored plane (UMAP:
+// data.nonlinear) the z is the plane's rule's, the server's too; a click on
+// a point that is no anchor (sets above projection.ANCHORS_MAX) is the
+// server's alone.
 function glCommitted(root, point) {
   const st = root.__state;
+  let z = null;
   if (st.layoutData.nonlinear) {
-    st.commit(point);
-    return;
+    const anchored = point.length < 3 || !st.model.anchorRows;
+    const found = anchored ? glStoredZ(st, point.slice(0, 2)) : null;
+    if (found && (point.length < 3 || found.image === point[2])) z = Float32Array.from(found.z);
+  } else {
+    z = Float32Array.from(st.z);
+    const dx = point[0] - st.marker[0], dy = point[1] - st.marker[1];
+    for (let k = 0; k < z.length; k++) z[k] += dx * st.u[k] + dy * st.v[k];
   }
-  const z = Float32Array.from(st.z), dx = point[0] - st.marker[0], dy = point[1] - st.marker[1];
-  for (let k = 0; k < z.length; k++) z[k] += dx * st.u[k] + dy * st.v[k];
-  window.dispatchEvent(new CustomEvent("vaeapp-z", { detail: { z: Array.from(z), source: "map" } }));
+  // The compare view's maps (st.link) mark a test image, not the page's z.
+  if (z && !st.link) window.dispatchEvent(new CustomEvent("vaeapp-z", { detail: { z: Array.from(z), source: "map" } }));
   st.commit(point);
 }
 
@@ -448,17 +470,23 @@ function glFlyTo(root, i) {
 }
 
 // A z from elsewhere on the page (the sliders, issue 26): move the marker and
-// the live decode here, with no round trip to the server.
+// the live decode here, with no round trip to the server; on a stored plane
+// the marker goes where the server's rule (StoredPlane.coords) puts z.
 function glFollowZ(root, z) {
   const st = root.__state;
-  if (!st || st.link || st.layoutData.nonlinear) return; // they mark no slider's z
+  if (!st || st.link) return; // the compare view's maps mark no slider's z
   if (!Array.isArray(z) || z.length !== st.z.length || !z.every(Number.isFinite)) return;
+  const anchors = st.layoutData.nonlinear ? glAnchors(st) : null;
+  if (st.layoutData.nonlinear && !anchors) return;
   st.z = z.slice();
-  const origin = st.layoutData.centre || new Array(z.length).fill(0);
   let x = 0, y = 0;
-  for (let k = 0; k < z.length; k++) {
-    x += (z[k] - origin[k]) * st.u[k];
-    y += (z[k] - origin[k]) * st.v[k];
+  if (anchors) [x, y] = zToPlane(anchors, z, st.layoutData.place_neighbours);
+  else {
+    const origin = st.layoutData.centre || new Array(z.length).fill(0);
+    for (let k = 0; k < z.length; k++) {
+      x += (z[k] - origin[k]) * st.u[k];
+      y += (z[k] - origin[k]) * st.v[k];
+    }
   }
   st.marker = [x, y];
   st.layoutData = { ...st.layoutData, marker: [x, y], z: st.z };
@@ -642,19 +670,23 @@ function glShowFunction(root) {
   root.__show = (xy) => {
     const st = root.__state;
     if (!st.model.layers) return;
+    let z, source = "";
     if (st.layoutData.nonlinear) {
-      // No z lies under a point of a nonlinear plane: the real image shows
-      // what is there, and a click picks that image or its neighbours' mean.
-      label.textContent = `${st.titles[0]} plane: a click picks the image or its neighbours`;
-      return;
+      // No linear map back to z: the z a click here would select (the
+      // server's rule), a test image's or its neighbours' weighted mean.
+      const found = glStoredZ(st, xy);
+      if (!found) return;
+      z = Float32Array.from(found.z);
+      source = found.image >= 0 ? ` · #${found.image}` : ` · ${found.rows.length} nearest, weighted`;
+    } else {
+      z = Float32Array.from(st.z);
+      const dx = xy[0] - st.marker[0], dy = xy[1] - st.marker[1];
+      for (let k = 0; k < z.length; k++) z[k] += dx * st.u[k] + dy * st.v[k];
     }
-    const z = Float32Array.from(st.z);
-    const dx = xy[0] - st.marker[0], dy = xy[1] - st.marker[1];
-    for (let k = 0; k < z.length; k++) z[k] += dx * st.u[k] + dy * st.v[k];
     live.classList.remove("vae-idle");
     drawImage(live, decode(st.model, z), st.model.shape);
     root.dataset.liveZ = z.join(",");
-    label.textContent = `${st.titles[0]} = ${xy[0].toFixed(2)}, ${st.titles[1]} = ${xy[1].toFixed(2)}`;
+    label.textContent = `${st.titles[0]} = ${xy[0].toFixed(2)}, ${st.titles[1]} = ${xy[1].toFixed(2)}${source}`;
     const now = performance.now();
     frames.push(now);
     frames = frames.filter((t) => now - t < 1000);

@@ -8,6 +8,7 @@ same bytes under the same URL, so the browser fetches it once for all of them.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -28,6 +29,24 @@ export default function (component) {
   import(MODULE).then((module) => module.default(component));
 }
 """
+
+
+@st.cache_resource(show_spinner=False)
+def _registered(name: str, js: str, css: str) -> Callable[..., Any]:
+    return st.components.v2.component(name, js=js, css=css, isolate_styles=False)
+
+
+def mount(name: str, stem: str, module_js: str, css: str) -> Callable[..., Any]:
+    """The v2 component ``name`` running ``module_js`` (served as a static
+    file named after ``stem``, see :func:`component_js`) with ``css``."""
+    return _registered(name, component_js(stem, module_js), css)
+
+
+def resend_on_missing() -> None:
+    """A component's missing event: the browser lacks the decoder (a reload,
+    a failed download), so the next render sends it again."""
+    if state.take_event():
+        state.forget_sent_tokens()
 
 
 def component_js(stem: str, module_js: str) -> str:

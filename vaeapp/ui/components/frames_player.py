@@ -6,14 +6,11 @@ the GIF or PNG is made on the server only when the person downloads it."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import streamlit as st
 
 from vaeapp.store.records import LoadedModel
-from vaeapp.ui import state
 from vaeapp.ui.components import browser_decoder
 from vaeapp.web import files
 from vaeapp.web.assets import model_token
@@ -24,17 +21,6 @@ MODULE_JS = (
     browser_decoder.DECODER_MODULE_JS + "\n" + files.read(files.FRAMES_PLAYER_JS)
 )
 _CSS = files.read(files.FRAMES_PLAYER_CSS)
-
-
-@st.cache_resource(show_spinner=False)
-def _component(js: str) -> Callable[..., Any]:
-    return st.components.v2.component(NAME, js=js, css=_CSS, isolate_styles=False)
-
-
-def _on_missing() -> None:
-    """The browser lacks the decoder: send it again with the next render."""
-    if state.take_event():
-        state.forget_sent_tokens()
 
 
 def frames_player(
@@ -63,6 +49,9 @@ def frames_player(
         "caption": caption,
     }
     browser_decoder.add_decoder_once(data, "frames", token, model)
-    return _component(browser_decoder.component_js("frames_player", MODULE_JS))(
-        data=[data], key=key, on_missing_change=_on_missing, height="content"
+    return browser_decoder.mount(NAME, "frames_player", MODULE_JS, _CSS)(
+        data=[data],
+        key=key,
+        on_missing_change=browser_decoder.resend_on_missing,
+        height="content",
     )

@@ -41,11 +41,6 @@ MODULE_JS = browser_decoder.DECODER_MODULE_JS + "\n" + files.read(files.GRID_PIC
 _CSS = files.read(files.GRID_PICTURE_CSS)
 
 
-@st.cache_resource(show_spinner=False)
-def _component(js: str) -> Callable[..., Any]:
-    return st.components.v2.component(NAME, js=js, css=_CSS, isolate_styles=False)
-
-
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _columns_blob(token: str, dims: tuple[int, int], _model: LoadedModel) -> bytes:
     """The encoded test set's finite values on ``dims``, each sorted: two
@@ -116,18 +111,12 @@ def grid_picture(
         data["columns"] = _columns(token, dims, model)
         sent.add(f"grid-{data['columns_key']}")
     browser_decoder.add_decoder_once(data, "grid", token, model)
-    return _component(browser_decoder.component_js("grid_picture", MODULE_JS))(
+    return browser_decoder.mount(NAME, "grid_picture", MODULE_JS, _CSS)(
         data=[data],
         key=key,
         on_settings_change=on_settings,
         on_cell_change=on_cell,
         on_slow_change=on_slow,
-        on_missing_change=_on_missing,
+        on_missing_change=browser_decoder.resend_on_missing,
         height="content",
     )
-
-
-def _on_missing() -> None:
-    """The browser lacks the decoder: send it again with the next render."""
-    if state.take_event():
-        state.forget_sent_tokens()

@@ -25,12 +25,23 @@ import streamlit as st
 
 from vaeapp.core.text import plain
 from vaeapp.explore import selection
-from vaeapp.explore.projection import Plane, StoredPlane
+from vaeapp.explore.projection import (
+    NEIGHBOURS,
+    PLACE_NEIGHBOURS,
+    Plane,
+    StoredPlane,
+)
 from vaeapp.store.records import LoadedModel
 from vaeapp.ui import events, state, static_files
 from vaeapp.ui.components import latent_map_script as explorer_script
 from vaeapp.web import image_chunks
-from vaeapp.web.assets import ModelFiles, model_token, pack_model, pack_model_files
+from vaeapp.web.assets import (
+    Anchors,
+    ModelFiles,
+    model_token,
+    pack_model,
+    pack_model_files,
+)
 from vaeapp.web.view_settings import MAP_HEIGHT
 
 # A plane the map shows: linear (two dimensions, PCA) or stored (UMAP).
@@ -50,16 +61,26 @@ def _component(js: str) -> Callable[..., Any]:
     )
 
 
+def _anchors(plane: MapPlane) -> Anchors | None:
+    """A stored plane's anchors for the browser's rules (plane_rules.js):
+    their rows (None: every point) and latent means; None for a linear plane."""
+    if not isinstance(plane, StoredPlane):
+        return None
+    rows, _, means = plane.anchors()
+    every = rows.size == plane.points.shape[0]
+    return (None if every else rows, means)
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def _packed(token: str, _model: LoadedModel, _plane: MapPlane) -> dict:
     points = _plane.coords(_model.latent_mean).astype(np.float32)
-    return pack_model(_model, points)
+    return pack_model(_model, points, _anchors(_plane))
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _files(token: str, _model: LoadedModel, _plane: MapPlane) -> ModelFiles:
     points = _plane.coords(_model.latent_mean).astype(np.float32)
-    return pack_model_files(_model, points)
+    return pack_model_files(_model, points, _anchors(_plane))
 
 
 def _assets(token: str, model: LoadedModel, plane: MapPlane) -> dict[str, Any]:
@@ -136,22 +157,29 @@ def _on_search(model: LoadedModel, key: str) -> None:
 def _plane_data(plane: MapPlane, z: list[float]) -> dict[str, Any]:
     """How the browser moves z on the map: ``z + dx * u + dy * v``, from the
     plane's centre (to follow a z from the sliders). A stored plane (UMAP)
-    has no such map: the browser is told so (``nonlinear``) and leaves z to
-    the server."""
+    has no such map: the browser is told so (``nonlinear``) and applies the
+    plane's rules (plane_rules.js, as projection.plane_click_to_z and
+    StoredPlane.coords) with the same pick radius and numbers of neighbours."""
     point = np.asarray(z, np.float64)
-    marker = plane.coords(point).tolist()
     if isinstance(plane, StoredPlane):
-        # z is a test image's own z (a click on it): the cross on that point.
-        if np.square(plane.means - point).sum(axis=1).min() < _SAME_Z:
-            marker = plane.coords(point, k=1).tolist()
+        gaps = np.square(plane.means - point).sum(axis=1)
+        # z is a test image's own z (a click on it): the cross on that point,
+        # an anchor or not.
+        own = int(np.argmin(gaps))
+        near = gaps[own] < _SAME_Z
+        marker = plane.points[own] if near else plane.coords(point)
         zero = [0.0] * len(z)
         return {
             "u": zero,
             "v": zero,
             "centre": zero,
-            "marker": marker,
+            "marker": np.asarray(marker, np.float64).tolist(),
             "nonlinear": True,
+            "pick_radius": plane.pick_radius(),
+            "neighbours": NEIGHBOURS,
+            "place_neighbours": PLACE_NEIGHBOURS,
         }
+    marker = plane.coords(point).tolist()
     return {
         "u": plane.u.tolist(),
         "v": plane.v.tolist(),
@@ -168,6 +196,7 @@ def _map_data(model: LoadedModel) -> dict[str, Any]:
     return {
         "chunk_size": image_chunks.CHUNK_IMAGES,
         "chunk_count": image_chunks.chunk_count(model),
+        "image_count": image_chunks.image_count(model),
         "images_note": image_chunks.images_note(model),
         "chunks": {str(k): url for k, url in chunks.items()},
         "focus": None if focus is None else {"i": focus[0], "serial": focus[1]},

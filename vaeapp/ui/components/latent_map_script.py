@@ -14,7 +14,8 @@ from vaeapp.ui import static_files
 from vaeapp.web import files
 
 # decoder.js (the decoder in the browser), decoder_file.js (fetchBytes: one
-# download per URL for the whole page), map_common.js and scatter_map.js (the
+# download per URL for the whole page), map_common.js, plane_rules.js (a
+# stored plane's rules, the server's own) and scatter_map.js (the
 # WebGL map, shared with the exported one-file explorer,
 # vaeapp/export/html_file.py) define the functions latent_map.js uses.
 MODULE_JS = "\n".join(
@@ -23,6 +24,7 @@ MODULE_JS = "\n".join(
         files.DECODER_JS,
         files.DECODER_FILE_JS,
         files.MAP_COMMON_JS,
+        files.PLANE_RULES_JS,
         files.SCATTER_MAP_JS,
         files.LATENT_MAP_JS,
     )

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import streamlit as st
 
 from vaeapp.store.records import LoadedModel
 from vaeapp.ui import state
@@ -29,18 +28,6 @@ NAME = "vaeapp.z_sliders"
 STEP = 0.01  # the sliders' step in z
 MODULE_JS = browser_decoder.DECODER_MODULE_JS + "\n" + files.read(files.Z_SLIDERS_JS)
 _CSS = files.read(files.Z_SLIDERS_CSS)
-
-
-@st.cache_resource(show_spinner=False)
-def _component(js: str) -> Callable[..., Any]:
-    return st.components.v2.component(NAME, js=js, css=_CSS, isolate_styles=False)
-
-
-def _on_missing() -> None:
-    """The browser lacks the decoder (a reload, a failed download): send it
-    again with the next render."""
-    if state.take_event():
-        state.forget_sent_tokens()
 
 
 def z_sliders(
@@ -70,10 +57,10 @@ def z_sliders(
         "caption": caption,
     }
     browser_decoder.add_decoder_once(data, "sliders", token, model)
-    return _component(browser_decoder.component_js("z_sliders", MODULE_JS))(
+    return browser_decoder.mount(NAME, "z_sliders", MODULE_JS, _CSS)(
         data=[data],
         key=key,
         on_z_change=on_z,
-        on_missing_change=_on_missing,
+        on_missing_change=browser_decoder.resend_on_missing,
         height="content",
     )

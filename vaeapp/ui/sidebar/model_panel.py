@@ -12,7 +12,7 @@ import streamlit as st
 
 from vaeapp.core.text import cut, plain
 from vaeapp.explore.facts import model_facts
-from vaeapp.explore.projection import AXES
+from vaeapp.explore.projection import AXES, UMAP
 from vaeapp.export.html_file import PCA_PLANE, export_html
 from vaeapp.store.format import PRETRAINED_DIR, trained_dir
 from vaeapp.store.listing import find_model
@@ -102,6 +102,16 @@ def export_file(
     return export_html(_model, plane).encode("utf-8")
 
 
+def export_plane_name(view: str, dims: tuple[int, int], stored: bool) -> str:
+    """The exported file's ``--plane`` for a model of more than two latent
+    dimensions whose map shows ``view`` (``dims``, 0-based, on the
+    dimensions' plane): that view, PCA for UMAP when the folder has no
+    ``stored`` UMAP plane."""
+    if view == AXES:
+        return f"{dims[0] + 1},{dims[1] + 1}"
+    return UMAP if view == UMAP and stored else PCA_PLANE
+
+
 def _export_button(model: LoadedModel) -> None:
     """Download the active model's explorer as one HTML file, for the plane
     the map shows; the file is built only when the button is clicked."""
@@ -109,10 +119,8 @@ def _export_button(model: LoadedModel) -> None:
     latent_dim = record.model.latent_dim
     plane = None
     if latent_dim > 2:
-        x, y = state.map_dims(latent_dim)
-        # The file has no stored plane (UMAP): it shows PCA in its place.
-        axes = state.map_view() == AXES
-        plane = f"{x + 1},{y + 1}" if axes else PCA_PLANE
+        dims = state.map_dims(latent_dim)
+        plane = export_plane_name(state.map_view(), dims, UMAP in model.planes)
     figures = f"{record.test_neg_elbo}-{record.epochs_trained}"
     st.download_button(
         "Download explorer (one HTML file)",

@@ -27,10 +27,10 @@ def neighbours_tool(model: LoadedModel) -> None:
             f"Predicted class at z by its {NEIGHBOURS} nearest test images: "
             f"**{plain(names[predicted])}**"
         )
-    if model.test_images is not None:
-        images = model.test_images[index] / np.float32(255)
+    if index.size and index.max() < model.image_count:
+        images = model.point_images(index) / np.float32(255)
         caption = "The nearest test images, nearest first"
-    else:  # a folder saved without its test images
+    else:  # no pixels of them on this server
         images = model.vae.decode(model.latent_mean[index])
         caption = "Reconstructions from the neighbours' latent means"
     st.image(strip(images, model.image_shape), output_format="PNG", caption=caption)

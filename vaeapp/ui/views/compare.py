@@ -29,7 +29,7 @@ from vaeapp.explore.comparison import (
     reconstructions,
     same_data,
 )
-from vaeapp.explore.projection import Plane, axes_plane, map_extent, pca_plane
+from vaeapp.explore.projection import StoredPlane
 from vaeapp.store.format import ModelFolderError
 from vaeapp.store.listing import Listing
 from vaeapp.store.records import LoadedModel
@@ -39,7 +39,12 @@ from vaeapp.ui.components.latent_map import latent_explorer
 from vaeapp.ui.events import map_commit
 from vaeapp.ui.session_model import listings, load_cached
 from vaeapp.ui.state import K, Views
-from vaeapp.ui.views.explorer import linear_map_plane
+from vaeapp.ui.views.explorer import (
+    MapPlane,
+    compared_plane,
+    map_axis_range,
+    map_plane,
+)
 from vaeapp.ui.views.inspect import ELLIPSE_COLOUR
 from vaeapp.web.assets import model_token
 
@@ -48,22 +53,10 @@ IMAGE_PX = 112  # the marked image and its reconstructions, each
 TITLE = "Compare with another model"
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _pca(token: str, _model: LoadedModel) -> Plane:
-    return pca_plane(_model.latent_mean)
-
-
-def compared_plane(model: LoadedModel) -> Plane:
-    """The map plane of the model compared with: its own two dimensions, or
-    for more than two the PCA plane of its encoded test set."""
-    latent_dim = model.record.model.latent_dim
-    if latent_dim > 2:
-        return _pca(model_token(model), model)
-    return axes_plane(latent_dim, (0, 1))
-
-
 @st.cache_data(show_spinner=False, max_entries=16)
-def _figures(token: str, plane_key: str, _model: LoadedModel, _plane: Plane) -> Figures:
+def _figures(
+    token: str, plane_key: str, _model: LoadedModel, _plane: MapPlane
+) -> Figures:
     """The model's figures, its 5-NN accuracy on ``_plane`` (cached per model
     and plane: the vote over 10,000 points takes about 0.1 s)."""
     return model_figures(_model, _plane.coords(_model.latent_mean))
@@ -134,24 +127,27 @@ def _on_commit(key: K, count: int) -> None:
 
 
 def _map(
-    model: LoadedModel, plane: Plane, index: int | None, key: K, title: str
+    model: LoadedModel, plane: MapPlane, index: int | None, key: K, title: str
 ) -> None:
-    """One model's map, marking test image ``index`` (if any) at its mean."""
+    """One model's map, marking test image ``index`` (if any) at its mean
+    (with its posterior outline on a linear plane; a stored plane, UMAP, maps
+    no Gaussian to an outline)."""
     st.markdown(f"**{title}** {plain(model.record.name)}")
     st.caption(plain(model.record.model.describe()))
     ellipses = []
-    if index is None:
-        z = plane.centre
-    else:
+    stored = isinstance(plane, StoredPlane)
+    if index is not None:
         z = model.latent_mean[index]
-        outline = plane.ellipse(z, model.latent_log_var[index], k=2.0)
-        ellipses.append((outline.tolist(), ELLIPSE_COLOUR))
-    limit = map_extent(plane, model.latent_mean, model.z_limit)
+        if not stored:
+            outline = plane.ellipse(z, model.latent_log_var[index], k=2.0)
+            ellipses.append((outline.tolist(), ELLIPSE_COLOUR))
+    else:
+        z = model.latent_mean.mean(axis=0) if stored else plane.centre
     latent_explorer(
         model,
         [float(v) for v in z],
         plane,
-        (-limit, limit),
+        map_axis_range(model, plane),
         None,
         on_commit=lambda: _on_commit(key, model.labels.shape[0]),
         ellipses=ellipses,
@@ -172,8 +168,8 @@ def _marked(a: LoadedModel, b: LoadedModel, index: int) -> None:
     size = shape[1] * scale_for(shape, IMAGE_PX)
     recon = reconstructions([a, b], index)
     pictures: list[tuple[np.ndarray, np.ndarray, str]] = []
-    if a.test_images is not None:
-        image = a.test_images[index] / np.float32(255)
+    if index < a.image_count:
+        image = a.point_images([index])[0] / np.float32(255)
         pictures.append((image, a.latent_mean[index], "Test image"))
     else:
         image = None
@@ -246,7 +242,11 @@ def _compare(model: LoadedModel) -> None:
         return
     count = model.labels.shape[0]
     index = state.compare_index(count)
-    planes = (linear_map_plane(model), compared_plane(other))
+    # The active model's map as the explorer shows it (PCA, dimensions or the
+    # stored UMAP plane); the other's on the same kind of plane where it can.
+    shown = map_plane(model)
+    stored = shown.key if isinstance(shown, StoredPlane) else None
+    planes = (shown, compared_plane(other, stored))
     st.caption(
         "Hover a test image in either map to ring it in both (each map's "
         "preview decodes it); click it to mark it and see both reconstructions."

@@ -88,25 +88,24 @@ def map_plane(model: LoadedModel) -> MapPlane:
     return axes_plane(latent_dim, state.map_dims(latent_dim))
 
 
-def linear_map_plane(model: LoadedModel) -> Plane:
-    """The map's plane where a linear one is needed (the compare view's
-    ellipses and moves): PCA in place of a stored UMAP plane."""
-    plane = map_plane(model)
-    return _pca(model_token(model), model) if isinstance(plane, StoredPlane) else plane
+def compared_plane(model: LoadedModel, stored: str | None) -> MapPlane:
+    """The map plane of a model the compare view sets beside the active one:
+    its own two dimensions; for more than two, the plane ``stored`` (the
+    active map's stored plane, "umap") when its folder stores one, else PCA."""
+    latent_dim = model.record.model.latent_dim
+    if latent_dim <= 2:
+        return axes_plane(latent_dim, (0, 1))
+    if stored is not None and stored in model.planes:
+        return _stored(model_token(model), model, stored)
+    return _pca(model_token(model), model)
 
 
-STORED_PAD = 0.04  # a stored plane's map reaches this share past its points
-
-
-def _axis_range(model: LoadedModel, plane: MapPlane) -> tuple[float, float]:
+def map_axis_range(model: LoadedModel, plane: MapPlane) -> tuple[float, float]:
     """The range both map axes show: the model's range of z, ``+-limit``
     (:func:`map_extent`), or around a stored plane's points, whose
     coordinates have nothing to do with z."""
     if isinstance(plane, StoredPlane):
-        x0, x1, y0, y1 = plane.extent()
-        low, high = min(x0, y0), max(x1, y1)
-        pad = STORED_PAD * max(high - low, 1e-6)
-        return low - pad, high + pad
+        return plane.axis_range()
     limit = map_extent(plane, model.latent_mean, model.z_limit)
     return -limit, limit
 
@@ -145,7 +144,8 @@ def _dims_picker(model: LoadedModel, latent_dim: int) -> None:
         help="PCA: the plane of the two directions in which the encoded test set "
         "varies most. Moving on the map changes z only within the shown plane. "
         "UMAP: a nonlinear plane stored with the model, which keeps neighbours "
-        "together; a click there selects a test image's z or its neighbours' mean.",
+        "together; the pointer decodes, and a click selects, a test image's z "
+        "or its nearest images' distance-weighted mean.",
     )
     # On the PCA and UMAP planes the two boxes choose only what the grid varies.
     pca = state.map_view() != AXES
@@ -319,7 +319,7 @@ def explorer_view(model: LoadedModel) -> None:
         _dims_picker(model, latent_dim)
     colour = colour_picker(model)
     plane = map_plane(model)
-    axis_range = _axis_range(model, plane)
+    axis_range = map_axis_range(model, plane)
     left, right = st.columns([3, 1], gap="medium")
     with left:
         note = hidden_note(model, plane, axis_range[1])

@@ -57,7 +57,7 @@ def inspected_ellipse(
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _inspection(token: str, index: int, _model: LoadedModel) -> Inspection:
-    image = _model.test_images[index] / np.float32(255)
+    image = _model.point_images([index])[0] / np.float32(255)
     # The stored q, as the map shows it (refined, where the folder refines).
     posterior = (_model.latent_mean[index], _model.latent_log_var[index])
     return inspect_digit(_model.vae, image, posterior)
@@ -79,10 +79,10 @@ def inspect_panel(model: LoadedModel, token: str) -> None:
         head, close = st.columns([6, 1])
         head.markdown(f"**Test image #{index}**{label}")
         close.button("Close", key=K.INSPECT_CLOSE, on_click=_close)
-        if model.test_images is None:
+        if index >= model.image_count:
             st.info(
-                "This model folder holds no test images: only its encoding is "
-                "shown (the blue ellipse on the map)."
+                "This server has no pixels of this test image: only its "
+                "encoding is shown (the blue ellipse on the map)."
             )
             mean, log_var = model.latent_mean[index], model.latent_log_var[index]
             _posterior_text(mean, np.exp(0.5 * log_var.astype(np.float64)))

@@ -23,16 +23,17 @@ SUMMARY_CHARS = 2_000  # of the selection's one-line summary (many classes)
 def page_of_images(model: LoadedModel, ids: np.ndarray, page: int) -> np.ndarray | None:
     """Page ``page`` (from 0) of the images ``ids`` as one uint8 picture of up
     to GRID_ROWS x GRID_COLUMNS tiles, white where a row is not full: ``(rows
-    * h * SCALE, GRID_COLUMNS * w * SCALE)`` grey, ``(..., 3)`` colour; None
-    when the folder holds no images."""
-    if model.test_images is None:
+    * h * SCALE, GRID_COLUMNS * w * SCALE)`` grey, ``(..., 3)`` colour, white
+    too for an image this server has no pixels of; None when it has none."""
+    if model.image_count == 0:
         return None
     h, w, c = model.image_shape
     per_page = GRID_ROWS * GRID_COLUMNS
     shown = ids[page * per_page : (page + 1) * per_page]
     rows = max(1, -(-len(shown) // GRID_COLUMNS))
     tiles = np.full((rows * GRID_COLUMNS, h, w, c), 255, np.uint8)
-    tiles[: len(shown)] = model.test_images[shown].reshape(-1, h, w, c)
+    have = np.flatnonzero(shown < model.image_count)
+    tiles[have] = model.point_images(shown[have]).reshape(-1, h, w, c)
     grid = tiles.reshape(rows, GRID_COLUMNS, h, w, c).transpose(0, 2, 1, 3, 4)
     grid = grid.reshape(rows * h, GRID_COLUMNS * w, c)
     grid = np.repeat(np.repeat(grid, SCALE, axis=0), SCALE, axis=1)
@@ -104,3 +105,5 @@ def _image_grid(model: LoadedModel, ids: np.ndarray) -> None:
         st.caption(plain(images_note(model) or ""))
         return
     st.image(picture)
+    if ids.max(initial=-1) >= model.image_count:  # blank tiles: say why
+        st.caption(plain(images_note(model) or ""))
