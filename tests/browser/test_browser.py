@@ -380,7 +380,8 @@ def test_click_on_a_data_point_inspects_that_test_digit(page: Any) -> None:
     )
     page.wait_for_function(_JS_Z_NEAR, arg=[x, y, 0.01], timeout=SETTLE_MS)
     page.wait_for_function(
-        "([x, s]) => Math.abs(Number(document.querySelector(s).value) - x) < 0.01",
+        "([x, s]) => { const e = document.querySelector(s);"
+        " return e !== null && Math.abs(Number(e.value) - x) < 0.01; }",
         arg=[x, SLIDER.format("z1")],
         timeout=SETTLE_MS,
     )

@@ -141,7 +141,8 @@ def _digit_follows_a_key(page: Any) -> str | None:
     page.keyboard.press(key)
     try:
         page.wait_for_function(
-            "(old) => document.querySelector('canvas.vae-digit').dataset.z !== old",
+            "(old) => { const c = document.querySelector('canvas.vae-digit');"
+            " return c !== null && c.dataset.z !== old; }",
             arg=before,
             timeout=DIGIT_MS,
         )
