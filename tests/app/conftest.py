@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from streamlit.runtime.scriptrunner import script_runner
 from support import run_train, write_small_mnist
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,6 +20,16 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
     monkeypatch.chdir(ROOT)
     return home
+
+
+@pytest.fixture(autouse=True)
+def _no_keras_cleanup(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AppTests run as the page does, without Keras. The page never imports
+    Keras, but a test process that ran Keras tests before (a pytest-xdist
+    worker) has it, and Streamlit then calls ``keras.backend.clear_session()``
+    after every script run (``script_runner._clean_problem_modules``): a full
+    garbage collection over TensorFlow's objects, ten times the run itself."""
+    monkeypatch.setattr(script_runner, "_clean_problem_modules", lambda: None)
 
 
 @pytest.fixture
