@@ -50,11 +50,14 @@ function drawFrames(root, model, data) {
   const box = root.querySelector(".vae-frames");
   box.replaceChildren();
   let image = null;
-  const frames = data.points.map((z) => {
+  // Every frame in one batch (decoder.js's decodeBatch), as the grid does.
+  const size = model.shape[0] * model.shape[1] * model.shape[2];
+  const pixels = decodeBatch(model, data.points);
+  const frames = data.points.map((_, i) => {
     const canvas = Object.assign(document.createElement("canvas"), { width: w, height: h });
     canvas.className = "vae-frame";
     canvas.style.width = `${data.frame_px}px`;
-    image = toImageData(decode(model, z), model.shape, image);
+    image = toImageData(pixels.subarray(i * size, (i + 1) * size), model.shape, image);
     canvas.getContext("2d").putImageData(image, 0, 0);
     box.append(canvas);
     return canvas;
