@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -122,10 +123,19 @@ def _header(shape: tuple[int, ...]) -> bytes:
 
 
 def _write_atomic(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, mode) as out:
-        write(out)
-    os.replace(temporary, path)
+    # A temporary name of its own (not one per process id): two threads of a
+    # process, or two processes, may finish the same cache file at once.
+    fd, temporary = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+    )
+    try:
+        with os.fdopen(fd, mode) as out:
+            os.fchmod(out.fileno(), 0o644)
+            write(out)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def _chunk_record(folder: Path, chunk: int) -> Path:
